@@ -1,0 +1,1849 @@
+/* imap.h - v0.1.0 - IMAP4rev1 / IMAP4rev2 client in one file, zero allocation.
+   No warranty implied; use at your own risk. License: see end of file.
+
+   Do this:
+       #define IMAP_IMPLEMENTATION
+   before you include this file in *one* C or C++ file to create the
+   implementation. Every other file includes it plainly for the declarations.
+
+TABLE OF CONTENTS
+   1. Config and platform      6. Command builders and quoting
+   2. Results                  7. Protocol engine
+   3. Arena                    8. Transports
+   4. Response parser          9. Client (imaplib-shaped)
+   5. Typed views
+
+CONVENTIONS (in BearSSL's words, because they are the right ones)
+   - imap.h performs no dynamic memory allocation. Every context and every
+     buffer is supplied by the caller; there is nothing to release.
+   - Structures are declared so callers know their sizes; fields whose
+     names start with an underscore are private and SHALL NOT be touched.
+   - Pointer parameters SHALL NOT be NULL unless the comment says so.
+   - Strings are (pointer, length) pairs (imap_str) and are not
+     NUL-terminated unless a comment says so: server strings may hold NUL.
+
+COMPILE-TIME OPTIONS (define before including, in the implementation TU)
+   IMAP_STATIC          make every function static (one TU uses it all)
+   IMAPDEF              decoration of public functions (default extern)
+   IMAP_ASSERT(x)       assertion for programming errors (default assert)
+   IMAP_NO_POSIX        drop the socket and subprocess transports
+   IMAP_NO_STDIO        drop the helpers that print to a FILE*
+   IMAP_WITH_BEARSSL    TLS transport and the hash-based SASL mechanisms
+   IMAP_WITH_ZLIB       COMPRESS=DEFLATE transport
+   IMAP_MAX_DEPTH       deepest list nesting the parser accepts (64)
+   Defining IMAP_MALLOC or IMAP_FREE is an error: imap.h never allocates.
+
+MEMORY MODEL
+   The parser owns one caller buffer (imap_parser_init). A response's raw
+   bytes and its value tree live there until the next imap_parser_feed().
+   Its high-water mark (imap_parser_high_water) tells how much a workload
+   really needed. A response that does not fit is reported (IMAP_E_NOMEM)
+   and skipped; the session goes on. Literals larger than a threshold go to
+   a sink callback in chunks instead of the buffer.
+
+ERROR MODEL
+   Every call returns an imap_result: 0 is success, IMAP_MORE (positive)
+   means "feed more input", negative values are failures. Each failure has
+   a class that mirrors imaplib's exceptions: error (the caller's mistake,
+   a NO/BAD, a rejected response), abort (the connection is finished) and
+   readonly (the selected mailbox turned READ-ONLY). imap_result_name()
+   and imap_result_str() describe a code.
+*/
+#ifndef IMAP_H_INCLUDED
+#define IMAP_H_INCLUDED
+
+#define IMAP_VERSION_MAJOR 0
+#define IMAP_VERSION_MINOR 1
+#define IMAP_VERSION_PATCH 0
+#define IMAP_VERSION_STRING "0.1.0"
+
+#include <stddef.h>
+
+#ifndef IMAPDEF
+#ifdef IMAP_STATIC
+#define IMAPDEF static
+#else
+#define IMAPDEF extern
+#endif
+#endif
+
+#if defined(IMAP_MALLOC) || defined(IMAP_FREE) || defined(IMAP_REALLOC)
+#error "imap.h never allocates: give it caller memory (imap_parser_init, imap_arena_init)"
+#endif
+
+#ifndef IMAP_MAX_DEPTH
+#define IMAP_MAX_DEPTH 64
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ======================================================================
+   1. CONFIG AND PLATFORM
+   ====================================================================== */
+
+/* 64-bit unsigned: MODSEQ is 63-bit (RFC 7162 §7), literal sizes may pass
+   4 GiB. C99 and C++11 both have long long. */
+typedef unsigned long long imap_u64;
+
+/* A byte string that points into memory someone else owns. */
+typedef struct imap_str {
+    const char *ptr;
+    size_t len;
+} imap_str;
+
+/* ======================================================================
+   2. RESULTS
+   ====================================================================== */
+
+/* X(name, value, class, description). Classes mirror imaplib's exceptions:
+   NONE (not a failure), ERROR, ABORT (connection finished), READONLY. */
+#define IMAP_RESULTS(X) \
+    X(OK,            0, NONE,     "success") \
+    X(MORE,          1, NONE,     "more input needed (not an error)") \
+    X(E_ARGS,       -1, ERROR,    "invalid argument") \
+    X(E_STATE,      -2, ERROR,    "not valid in the current connection state") \
+    X(E_NOMEM,      -3, ERROR,    "caller buffer or arena too small") \
+    X(E_SYNTAX,     -4, ERROR,    "malformed server response") \
+    X(E_LIMIT,      -5, ERROR,    "line, literal or nesting over its limit") \
+    X(E_NO,         -6, ERROR,    "server answered NO") \
+    X(E_BAD,        -7, ERROR,    "server answered BAD") \
+    X(E_CAPABILITY, -8, ERROR,    "server lacks a capability the call needs") \
+    X(E_SINK,       -9, ERROR,    "literal sink refused the data") \
+    X(E_AUTH,      -10, ERROR,    "authentication failed") \
+    X(E_PLAINTEXT, -11, ERROR,    "refused to send credentials without TLS") \
+    X(E_UNSUPPORTED,-12, ERROR,   "feature not compiled in") \
+    X(E_READONLY,  -13, READONLY, "mailbox changed from READ-WRITE to READ-ONLY") \
+    X(E_IO,        -14, ABORT,    "transport read or write failed") \
+    X(E_CLOSED,    -15, ABORT,    "connection closed") \
+    X(E_BYE,       -16, ABORT,    "server said BYE") \
+    X(E_TIMEOUT,   -17, ABORT,    "server did not answer in time") \
+    X(E_PROTOCOL,  -18, ABORT,    "server violated the protocol") \
+    X(E_TLS,       -19, ABORT,    "TLS failure") \
+    X(E_TLS_UNKNOWN_CA, -20, ABORT, "certificate not signed by a trusted CA") \
+    X(E_TLS_EXPIRED,   -21, ABORT, "certificate expired or not yet valid") \
+    X(E_TLS_HOSTNAME,  -22, ABORT, "certificate does not match the host name") \
+    X(E_TLS_HANDSHAKE, -23, ABORT, "TLS handshake failed") \
+    X(E_TLS_CLOSED,    -24, ABORT, "TLS peer closed the connection")
+
+typedef enum imap_result {
+#define IMAP__RESULT_ENUM(name, value, cls, text) IMAP_##name = value,
+    IMAP_RESULTS(IMAP__RESULT_ENUM)
+#undef IMAP__RESULT_ENUM
+    IMAP_RESULT_MIN = -24
+} imap_result;
+
+typedef enum imap_result_class {
+    IMAP_CLASS_NONE = 0,
+    IMAP_CLASS_ERROR,
+    IMAP_CLASS_ABORT,
+    IMAP_CLASS_READONLY
+} imap_result_class;
+
+/* "E_SYNTAX" for IMAP_E_SYNTAX; "?" for a value that is no code. */
+IMAPDEF const char *imap_result_name(int r);
+/* A one-line English description. */
+IMAPDEF const char *imap_result_str(int r);
+/* Which of imaplib's exception classes a code belongs to. */
+IMAPDEF imap_result_class imap_result_class_of(int r);
+
+/* ======================================================================
+   3. ARENA
+   ====================================================================== */
+
+/* A bump allocator over caller memory. Out of room returns NULL and
+   records in `needed` how many bytes the request would have taken in all,
+   so a caller can size the buffer; `high` is the high-water mark. */
+typedef struct imap_arena {
+    unsigned char *base;
+    size_t cap;
+    size_t used;
+    size_t high;
+    size_t needed;
+} imap_arena;
+
+IMAPDEF void   imap_arena_init(imap_arena *a, void *mem, size_t cap);
+/* align MUST be a power of two (1 for bytes). */
+IMAPDEF void  *imap_arena_alloc(imap_arena *a, size_t size, size_t align);
+IMAPDEF size_t imap_arena_mark(const imap_arena *a);
+/* Pop back to a mark taken earlier; later allocations reuse the space. */
+IMAPDEF void   imap_arena_release(imap_arena *a, size_t mark);
+
+/* ======================================================================
+   4. RESPONSE PARSER
+   ======================================================================
+
+   Sans-I/O and push-based: feed server bytes in chunks of any size and
+   take complete responses one at a time. The same stream split any way
+   gives the same responses. Each response is framed by lines and literals
+   first, then parsed into a tree of imap_value; a response that does not
+   parse or does not fit is reported with its offset and skipped to its
+   end, and the next one parses (RFC 3501 §7, §9; RFC 9051 §7, §9).
+
+   Nothing recurses on server input: nesting uses an explicit stack of at
+   most IMAP_MAX_DEPTH levels. Every number and length is checked for
+   overflow. */
+
+typedef enum imap_value_type {
+    IMAP_NIL = 0,
+    IMAP_ATOM,     /* atoms, flags (\Seen), fetch names with sections */
+    IMAP_NUMBER,   /* all-digit token that fits 64 bits; text kept too */
+    IMAP_STRING,   /* quoted string, literal {n} or literal8 ~{n} */
+    IMAP_LIST      /* ( ... ), or [ ... ] for a response code */
+} imap_value_type;
+
+/* imap_value.flags */
+#define IMAP_VF_QUOTED   0x01u /* a quoted string */
+#define IMAP_VF_LITERAL  0x02u /* a literal {n} */
+#define IMAP_VF_BINARY   0x04u /* a literal8 ~{n} (RFC 3516) */
+#define IMAP_VF_SUNK     0x08u /* literal bytes went to the sink: str is
+                                  NULL, len is the literal's length */
+#define IMAP_VF_CODE     0x10u /* the list is a response code [ ... ] */
+
+/* One node of a parsed response. Lists keep their children as a chain:
+   `child` is the first, each child's `next` the one after it. Lifetime:
+   until the next imap_parser_feed() on the parser that made it. */
+typedef struct imap_value {
+    unsigned char type;     /* imap_value_type */
+    unsigned char flags;    /* IMAP_VF_* */
+    unsigned int count;     /* children of a list */
+    size_t len;             /* bytes of an atom, number or string */
+    const char *str;        /* those bytes (not NUL-terminated) */
+    imap_u64 num;           /* value of an IMAP_NUMBER */
+    struct imap_value *next;
+    struct imap_value *child;
+} imap_value;
+
+typedef enum imap_response_kind {
+    IMAP_RESP_UNTAGGED = 0, /* "* ..." */
+    IMAP_RESP_TAGGED,       /* "A1 OK ..." */
+    IMAP_RESP_CONTINUE      /* "+ ..." */
+} imap_response_kind;
+
+typedef enum imap_status {
+    IMAP_STATUS_NONE = 0,   /* untagged data, continuation */
+    IMAP_STATUS_OK,
+    IMAP_STATUS_NO,
+    IMAP_STATUS_BAD,
+    IMAP_STATUS_BYE,
+    IMAP_STATUS_PREAUTH
+} imap_status;
+
+/* A complete response. Status responses (OK/NO/BAD/BYE/PREAUTH) and
+   continuations have `code` and `text`; untagged data has `items` (every
+   item after "*"), with `number` set for "* 5 EXISTS"-shaped responses,
+   `name` the response name ("EXISTS", "FETCH", "LIST", ...) and `args`
+   the items after the name. */
+typedef struct imap_response {
+    int kind;               /* imap_response_kind */
+    int status;             /* imap_status */
+    imap_str tag;           /* "A1"; "*" or "+" otherwise */
+    imap_str name;          /* status word or data name, as received */
+    imap_value *code;       /* response code list ([ATOM args...]) or NULL */
+    imap_str text;          /* human-readable text (status, continuation) */
+    imap_value *items;      /* untagged data: first item */
+    imap_value *args;       /* untagged data: first item after the name */
+    imap_u64 number;        /* "* 5 EXISTS": 5 */
+    int has_number;
+    size_t offset;          /* stream offset of the response's first byte */
+    size_t raw_len;         /* bytes the response held in the buffer */
+} imap_response;
+
+/* Where a sunk literal came from: passed to the sink with every chunk. */
+typedef struct imap_literal_info {
+    imap_u64 msgno;         /* "* 12 FETCH": 12; 0 outside FETCH */
+    imap_str item;          /* attribute before the literal, as received:
+                               "BODY[1.2]<0>", "RFC822"; valid in the call */
+    imap_u64 offset;        /* offset of this chunk within the literal */
+    imap_u64 total;         /* literal length */
+    unsigned index;         /* n-th literal of the response, from 0 */
+    int binary;             /* literal8 */
+} imap_literal_info;
+
+/* Receives literal bytes in order; the last call of a literal has
+   info->offset + len == info->total (a zero-length literal gets one call
+   with len 0). Return 0 to go on; any other value rejects the response
+   with IMAP_E_SINK (its remaining bytes are skipped). */
+typedef int (*imap_literal_sink)(void *ctx, const imap_literal_info *info,
+                                 const void *data, size_t len);
+
+/* The parser's state: a plain struct the caller places anywhere. */
+typedef struct imap_parser {
+    imap_arena arena;
+    /* settings (set after init; zero means the default) */
+    size_t max_line;          /* longest line accepted (0: buffer size) */
+    imap_u64 max_literal;     /* largest literal accepted (0xFFFFFFFF) */
+    size_t sink_threshold;    /* literals longer than this go to the sink */
+    imap_literal_sink sink;
+    void *sink_ctx;
+    /* last rejected response (valid until the next feed) */
+    int error;                /* imap_result of the last rejection */
+    size_t error_offset;      /* absolute stream offset of the fault */
+    imap_str error_line;      /* start of its first line, for a log */
+    /* private */
+    int _state;
+    int _fail;                /* pending rejection of this response */
+    int _reported;            /* _fail was already returned */
+    size_t _fail_off;
+    size_t _stream_off;       /* absolute offset of the next byte */
+    size_t _resp_off;
+    size_t _line_start;       /* buffer offset of the current line */
+    size_t _line_len;         /* bytes seen of the current line */
+    int _first_line;
+    int _no_literals;         /* first line is status/continuation */
+    int _lit_mode;
+    imap_u64 _lit_left;
+    imap_u64 _lit_total;
+    imap_u64 _msgno;
+    unsigned _lit_index;
+    int _lit_binary;
+    size_t _item_off;         /* the sunk literal's attribute, in the buffer */
+    size_t _item_len;
+    unsigned char _tail[32];  /* end of a line too long to keep */
+    size_t _tail_len;
+    imap_response _resp;
+    imap_value *_stack[IMAP_MAX_DEPTH];
+    imap_value *_last[IMAP_MAX_DEPTH];
+} imap_parser;
+
+/* Give the parser its buffer: raw response bytes and value trees live in
+   mem[0..cap). 4 KiB holds typical responses; FETCH of ENVELOPE and
+   BODYSTRUCTURE wants 16-64 KiB; see imap_parser_high_water(). */
+IMAPDEF void imap_parser_init(imap_parser *p, void *mem, size_t cap);
+
+/* Send literals longer than `threshold` bytes to `sink` instead of the
+   buffer (sink NULL: never). */
+IMAPDEF void imap_parser_set_sink(imap_parser *p, size_t threshold,
+                                  imap_literal_sink sink, void *ctx);
+
+/* Feed bytes. Returns:
+     IMAP_OK    a complete response is in *out; *consumed bytes were used
+                (call again with the rest);
+     IMAP_MORE  all `len` bytes were consumed, no response completed yet;
+     < 0        a response was rejected (p->error, p->error_offset,
+                p->error_line say which and where); *consumed bytes were
+                used; call again with the rest to go on.
+   *out is valid until the next call. */
+IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
+                                     size_t len, size_t *consumed,
+                                     imap_response **out);
+
+/* 1 when the parser is between responses (EOF here is clean), else 0. */
+IMAPDEF int imap_parser_idle(const imap_parser *p);
+
+/* Most buffer bytes any response has needed so far. */
+IMAPDEF size_t imap_parser_high_water(const imap_parser *p);
+
+/* Forget any partial response (after a reconnect). Settings stay. */
+IMAPDEF void imap_parser_reset(imap_parser *p);
+
+/* ======================================================================
+   5. TYPED VIEWS
+   ======================================================================
+
+   Decoders over the value tree. None allocates; each fills a caller
+   struct whose strings point into the parser's buffer. NIL strings decode
+   as {NULL, 0}. Nested structures (BODYSTRUCTURE parts, address lists)
+   are walked by the caller with iterators, so nothing recurses. */
+
+/* Case-insensitive comparison of an atom (or string) with a C string. */
+IMAPDEF int imap_value_is(const imap_value *v, const char *s);
+IMAPDEF int imap_str_is(imap_str s, const char *cstr);
+/* Child i of a list (0-based), or NULL. */
+IMAPDEF const imap_value *imap_list_at(const imap_value *list, unsigned i);
+/* The bytes of an atom, number or string; NIL gives {NULL,0}. Returns 0
+   on success, IMAP_E_SYNTAX for a list. */
+IMAPDEF int imap_value_str(const imap_value *v, imap_str *out);
+/* A number (also an atom of digits); IMAP_E_SYNTAX otherwise. */
+IMAPDEF int imap_value_u64(const imap_value *v, imap_u64 *out);
+
+/* Is this an untagged response named `name` ("FETCH", "LIST", ...)? */
+IMAPDEF int imap_response_is(const imap_response *r, const char *name);
+/* The response code's atom ("UIDNEXT"), or {NULL,0}. */
+IMAPDEF imap_str imap_response_code_name(const imap_response *r);
+/* The code's first argument, or NULL. */
+IMAPDEF const imap_value *imap_response_code_arg(const imap_response *r);
+
+/* CAPABILITY: is `cap` among the atoms from `first` on (case-insens.)? */
+IMAPDEF int imap_caps_has(const imap_value *first, const char *cap);
+
+/* FETCH (RFC 3501 §7.4.2, RFC 9051 §7.5.2): one attribute. */
+typedef struct imap_fetch_attr {
+    imap_str name;          /* "BODY", "UID", "X-GM-LABELS", ... */
+    imap_str section;       /* inside [ ]: "HEADER.FIELDS (FROM TO)" */
+    int has_section;
+    int has_origin;         /* <origin> present */
+    imap_u64 origin;
+    const imap_value *key;  /* the attribute atom as received */
+    const imap_value *value;
+} imap_fetch_attr;
+
+typedef struct imap_fetch_iter {
+    const imap_value *_next;
+} imap_fetch_iter;
+
+/* Start iterating a "* n FETCH (...)" response; IMAP_E_SYNTAX if it is not
+   one. imap_fetch_next returns 1 with *out filled, 0 at the end, or
+   IMAP_E_SYNTAX for a malformed pair. */
+IMAPDEF int imap_fetch_begin(const imap_response *r, imap_fetch_iter *it);
+IMAPDEF int imap_fetch_next(imap_fetch_iter *it, imap_fetch_attr *out);
+/* The value of attribute `name` (name with section as received, e.g.
+   "BODY[TEXT]", case-insensitive), or NULL. */
+IMAPDEF const imap_value *imap_fetch_get(const imap_response *r,
+                                         const char *name);
+
+/* ENVELOPE (RFC 3501 §7.4.2). Address lists are left as values: walk
+   them with imap_address_next. */
+typedef struct imap_envelope {
+    imap_str date, subject;
+    const imap_value *from, *sender, *reply_to, *to, *cc, *bcc;
+    imap_str in_reply_to, message_id;
+} imap_envelope;
+
+IMAPDEF int imap_envelope_decode(const imap_value *v, imap_envelope *out);
+
+/* One address. Group syntax (RFC 3501 §7.4.2): a group starts with an
+   address whose host is NIL (mailbox holds the group name) and ends with
+   one whose mailbox and host are both NIL. */
+typedef struct imap_address {
+    imap_str name, adl, mailbox, host;
+    int group_start;
+    int group_end;
+} imap_address;
+
+/* *cursor starts as the address list value (NIL is an empty list); each
+   call returns 1 and fills *out, 0 at the end, IMAP_E_SYNTAX if bad. */
+IMAPDEF int imap_address_next(const imap_value **cursor, imap_address *out);
+
+/* BODYSTRUCTURE / BODY (RFC 3501 §7.4.2, RFC 9051 §7.5.2). One part; a
+   multipart's children are walked from `parts` along ->next and decoded
+   the same way, so nesting costs the library no stack. */
+typedef struct imap_body {
+    int multipart;
+    imap_str type, subtype;         /* "TEXT", "PLAIN"; "MULTIPART", "MIXED" */
+    const imap_value *params;       /* (name value ...) or NIL */
+    imap_str id, description, encoding;
+    imap_u64 size;                  /* octets */
+    imap_u64 lines;                 /* TEXT and MESSAGE/RFC822 */
+    int has_lines;
+    const imap_value *envelope;     /* MESSAGE/RFC822 */
+    const imap_value *body;         /* MESSAGE/RFC822: the inner body */
+    const imap_value *parts;        /* multipart: first child part */
+    unsigned nparts;
+    imap_str md5;
+    imap_str disposition;           /* "ATTACHMENT", {NULL,0} if none */
+    const imap_value *disposition_params;
+    const imap_value *language;     /* string or list or NULL */
+    imap_str location;
+    const imap_value *extension;    /* anything after location, or NULL */
+} imap_body;
+
+IMAPDEF int imap_body_decode(const imap_value *v, imap_body *out);
+/* Walk a (name value name value ...) parameter list: *cursor starts as
+   the list (NIL is empty); returns 1, 0 at the end, or IMAP_E_SYNTAX. */
+IMAPDEF int imap_param_next(const imap_value **cursor, imap_str *name,
+                            imap_str *value);
+
+/* LIST / LSUB (RFC 3501 §7.2.2, RFC 5258 extended data). */
+typedef struct imap_list_info {
+    const imap_value *attributes;   /* (\HasNoChildren \Sent ...) */
+    int delimiter;                  /* the hierarchy character, -1 NIL */
+    imap_str mailbox;               /* as received (modified UTF-7) */
+    const imap_value *extended;     /* LIST-EXTENDED items, or NULL */
+} imap_list_info;
+
+IMAPDEF int imap_list_decode(const imap_response *r, imap_list_info *out);
+/* Is flag `flag` ("\\Noselect") in a flag list (case-insensitive)? */
+IMAPDEF int imap_flags_has(const imap_value *list, const char *flag);
+
+/* STATUS (RFC 3501 §7.2.4, RFC 9051 §7.2.4, RFC 8438, RFC 7162). */
+#define IMAP_ST_MESSAGES      0x001u
+#define IMAP_ST_RECENT        0x002u
+#define IMAP_ST_UIDNEXT       0x004u
+#define IMAP_ST_UIDVALIDITY   0x008u
+#define IMAP_ST_UNSEEN        0x010u
+#define IMAP_ST_HIGHESTMODSEQ 0x020u
+#define IMAP_ST_SIZE          0x040u
+#define IMAP_ST_DELETED       0x080u
+#define IMAP_ST_APPENDLIMIT   0x100u
+
+typedef struct imap_status_info {
+    imap_str mailbox;
+    unsigned has;                   /* IMAP_ST_* present */
+    imap_u64 messages, recent, uidnext, uidvalidity, unseen,
+             highestmodseq, size, deleted, appendlimit;
+} imap_status_info;
+
+IMAPDEF int imap_status_decode(const imap_response *r, imap_status_info *out);
+
+/* SEARCH, SORT (RFC 5256): numbers after the name. *cursor starts at
+   r->args; returns 1 with *out, 0 at the end. A trailing (MODSEQ n) of
+   RFC 7162 §3.1.5 is skipped (imap_search_modseq reads it). */
+IMAPDEF int imap_numbers_next(const imap_value **cursor, imap_u64 *out);
+IMAPDEF int imap_search_modseq(const imap_response *r, imap_u64 *out);
+
+/* ESEARCH (RFC 4731, RFC 9051 §7.3.4). */
+#define IMAP_ES_MIN    0x01u
+#define IMAP_ES_MAX    0x02u
+#define IMAP_ES_COUNT  0x04u
+#define IMAP_ES_ALL    0x08u
+#define IMAP_ES_MODSEQ 0x10u
+
+typedef struct imap_esearch {
+    imap_str tag;                   /* (TAG "A1"), or {NULL,0} */
+    int uid;
+    unsigned has;
+    imap_u64 min, max, count, modseq;
+    imap_str all;                   /* sequence set */
+} imap_esearch;
+
+IMAPDEF int imap_esearch_decode(const imap_response *r, imap_esearch *out);
+
+/* NAMESPACE (RFC 2342): three values, each NIL or a list of
+   (prefix delimiter ...) entries; walk one with imap_namespace_next. */
+typedef struct imap_namespace {
+    const imap_value *personal, *other, *shared;
+} imap_namespace;
+
+IMAPDEF int imap_namespace_decode(const imap_response *r, imap_namespace *out);
+IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix,
+                                int *delimiter);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* IMAP_H_INCLUDED */
+
+/* ======================================================================
+   IMPLEMENTATION
+   ====================================================================== */
+#ifdef IMAP_IMPLEMENTATION
+#ifndef IMAP_IMPLEMENTATION_INCLUDED
+#define IMAP_IMPLEMENTATION_INCLUDED
+
+#include <string.h>
+
+#ifndef IMAP_ASSERT
+#include <assert.h>
+#define IMAP_ASSERT(x) assert(x)
+#endif
+
+#define IMAP__U64_MAX (~(imap_u64)0)
+
+/* ---- 2. results ------------------------------------------------------ */
+
+IMAPDEF const char *imap_result_name(int r)
+{
+    switch (r) {
+#define IMAP__RESULT_NAME(name, value, cls, text) case value: return #name;
+    IMAP_RESULTS(IMAP__RESULT_NAME)
+#undef IMAP__RESULT_NAME
+    default: return "?";
+    }
+}
+
+IMAPDEF const char *imap_result_str(int r)
+{
+    switch (r) {
+#define IMAP__RESULT_TEXT(name, value, cls, text) case value: return text;
+    IMAP_RESULTS(IMAP__RESULT_TEXT)
+#undef IMAP__RESULT_TEXT
+    default: return "unknown result";
+    }
+}
+
+IMAPDEF imap_result_class imap_result_class_of(int r)
+{
+    switch (r) {
+#define IMAP__RESULT_CLASS(name, value, cls, text) \
+    case value: return IMAP_CLASS_##cls;
+    IMAP_RESULTS(IMAP__RESULT_CLASS)
+#undef IMAP__RESULT_CLASS
+    default: return IMAP_CLASS_ERROR;
+    }
+}
+
+/* ---- 3. arena -------------------------------------------------------- */
+
+IMAPDEF void imap_arena_init(imap_arena *a, void *mem, size_t cap)
+{
+    a->base = (unsigned char *)mem;
+    a->cap = mem ? cap : 0;
+    a->used = 0;
+    a->high = 0;
+    a->needed = 0;
+}
+
+IMAPDEF void *imap_arena_alloc(imap_arena *a, size_t size, size_t align)
+{
+    size_t start = a->used;
+    size_t mis = (size_t)(((size_t)a->base + start) & (align - 1));
+    if (mis) start += align - mis;
+    if (start < a->used || size > a->cap || start > a->cap - size) {
+        size_t want = start + size;
+        if (want < start) want = (size_t)-1;
+        if (want > a->needed) a->needed = want;
+        return NULL;
+    }
+    a->used = start + size;
+    if (a->used > a->high) a->high = a->used;
+    return a->base + start;
+}
+
+IMAPDEF size_t imap_arena_mark(const imap_arena *a) { return a->used; }
+
+IMAPDEF void imap_arena_release(imap_arena *a, size_t mark)
+{
+    if (mark <= a->used) a->used = mark;
+}
+
+/* ---- 4. response parser ---------------------------------------------- */
+
+enum { IMAP__P_LINE = 0, IMAP__P_LITERAL, IMAP__P_DONE };
+enum { IMAP__LIT_STORE = 0, IMAP__LIT_SINK, IMAP__LIT_SKIP };
+
+static int imap__lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+static int imap__ieq(const char *a, size_t alen, const char *b)
+{
+    size_t i;
+    for (i = 0; i < alen; i++)
+        if (b[i] == 0 || imap__lower((unsigned char)a[i]) != imap__lower((unsigned char)b[i]))
+            return 0;
+    return b[alen] == 0;
+}
+
+IMAPDEF int imap_str_is(imap_str s, const char *cstr)
+{
+    return s.ptr != NULL && imap__ieq(s.ptr, s.len, cstr);
+}
+
+/* Digits to a u64, refusing overflow and empty input. */
+static int imap__parse_u64(const char *s, size_t n, imap_u64 *out)
+{
+    imap_u64 v = 0;
+    size_t i;
+    if (n == 0) return 0;
+    for (i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+        if (d > 9) return 0;
+        if (v > (IMAP__U64_MAX - d) / 10) return 0;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 1;
+}
+
+IMAPDEF void imap_parser_reset(imap_parser *p)
+{
+    p->arena.used = 0;
+    p->_state = IMAP__P_LINE;
+    p->_fail = 0;
+    p->_reported = 0;
+    p->_line_start = 0;
+    p->_line_len = 0;
+    p->_first_line = 1;
+    p->_no_literals = 0;
+    p->_lit_left = 0;
+    p->_lit_index = 0;
+    p->_msgno = 0;
+    p->_tail_len = 0;
+    p->_resp_off = p->_stream_off;
+}
+
+IMAPDEF void imap_parser_init(imap_parser *p, void *mem, size_t cap)
+{
+    memset(p, 0, sizeof *p);
+    imap_arena_init(&p->arena, mem, cap);
+    imap_parser_reset(p);
+}
+
+IMAPDEF void imap_parser_set_sink(imap_parser *p, size_t threshold,
+                                  imap_literal_sink sink, void *ctx)
+{
+    p->sink_threshold = threshold;
+    p->sink = sink;
+    p->sink_ctx = ctx;
+}
+
+IMAPDEF int imap_parser_idle(const imap_parser *p)
+{
+    return p->_state == IMAP__P_DONE ||
+           (p->_state == IMAP__P_LINE && p->_first_line && p->_line_len == 0);
+}
+
+IMAPDEF size_t imap_parser_high_water(const imap_parser *p)
+{
+    return p->arena.high > p->arena.needed ? p->arena.high : p->arena.needed;
+}
+
+static imap_u64 imap__max_literal(const imap_parser *p)
+{
+    return p->max_literal ? p->max_literal : (imap_u64)0xFFFFFFFFu;
+}
+
+static int imap__sinks(const imap_parser *p, imap_u64 n)
+{
+    return p->sink != NULL && n > (imap_u64)p->sink_threshold;
+}
+
+/* Is the status word at s[0..n) one of RFC 3501 §7.1's? */
+static int imap__status_word(const char *s, size_t n)
+{
+    if (imap__ieq(s, n, "OK")) return IMAP_STATUS_OK;
+    if (imap__ieq(s, n, "NO")) return IMAP_STATUS_NO;
+    if (imap__ieq(s, n, "BAD")) return IMAP_STATUS_BAD;
+    if (imap__ieq(s, n, "BYE")) return IMAP_STATUS_BYE;
+    if (imap__ieq(s, n, "PREAUTH")) return IMAP_STATUS_PREAUTH;
+    return IMAP_STATUS_NONE;
+}
+
+/* Length of a line without its CR LF / LF. */
+static size_t imap__line_body(const unsigned char *s, size_t n)
+{
+    if (n && s[n - 1] == '\n') n--;
+    if (n && s[n - 1] == '\r') n--;
+    return n;
+}
+
+/* Status responses and continuations carry text, never literals, so a
+   "{5}" ending their text must not be taken for one (RFC 3501 §7.1). */
+static int imap__line_is_text(const unsigned char *s, size_t n)
+{
+    size_t i = 0, w;
+    if (n && s[0] == '+') return 1;
+    while (i < n && s[i] != ' ') i++;          /* tag or "*" */
+    while (i < n && s[i] == ' ') i++;
+    w = i;
+    while (i < n && s[i] != ' ') i++;
+    return imap__status_word((const char *)s + w, i - w) != IMAP_STATUS_NONE;
+}
+
+/* Does the line end in a literal header "{n}" / "{n+}" / "~{n}"?
+   Returns 1 with *n set, 0 if not, -1 if the number overflows. */
+static int imap__line_literal(const unsigned char *s, size_t n,
+                              imap_u64 *out, int *binary)
+{
+    size_t end, i;
+    if (n < 3 || s[n - 1] != '}') return 0;
+    end = n - 1;
+    if (s[end - 1] == '+') end--;              /* LITERAL+ form, tolerated */
+    i = end;
+    while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9') i--;
+    if (i == end || i == 0 || s[i - 1] != '{') return 0;
+    *binary = (i >= 2 && s[i - 2] == '~');
+    if (!imap__parse_u64((const char *)s + i, end - i, out)) return -1;
+    return 1;
+}
+
+/* The attribute a literal belongs to: the token before " {n}" on the
+   line, sections and <origin> included, for the sink's context. */
+static imap_str imap__literal_item(const unsigned char *s, size_t n)
+{
+    imap_str r;
+    size_t e, b, depth = 0;
+    r.ptr = NULL;
+    r.len = 0;
+    e = n;
+    while (e > 0 && s[e - 1] != '{') e--;
+    if (e == 0) return r;
+    e--;
+    if (e > 0 && s[e - 1] == '~') e--;
+    while (e > 0 && s[e - 1] == ' ') e--;
+    b = e;
+    while (b > 0) {
+        unsigned char c = s[b - 1];
+        if (c == ']') depth++;
+        else if (c == '[') { if (depth) depth--; }
+        else if (depth == 0 && (c == ' ' || c == '(' || c == ')')) break;
+        b--;
+    }
+    r.ptr = (const char *)s + b;
+    r.len = e - b;
+    return r;
+}
+
+static void imap__fail(imap_parser *p, int code, size_t off)
+{
+    if (!p->_fail) {
+        p->_fail = code;
+        p->_fail_off = off;
+    }
+}
+
+/* Hand literal bytes to the sink with their context. */
+static void imap__sink(imap_parser *p, const unsigned char *data, size_t n)
+{
+    imap_literal_info info;
+    info.msgno = p->_msgno;
+    info.item.ptr = (const char *)p->arena.base + p->_item_off;
+    info.item.len = p->_item_len;
+    info.offset = p->_lit_total - p->_lit_left;
+    info.total = p->_lit_total;
+    info.index = p->_lit_index;
+    info.binary = p->_lit_binary;
+    if (p->sink(p->sink_ctx, &info, data, n) != 0) {
+        imap__fail(p, IMAP_E_SINK, p->_resp_off);
+        p->_lit_mode = IMAP__LIT_SKIP;
+    }
+}
+
+/* A whole line has been seen (it ends at the buffer's end, or in _tail if
+   it did not fit). Decide whether a literal follows. */
+static void imap__line_done(imap_parser *p)
+{
+    const unsigned char *line;
+    size_t n;
+    imap_u64 lit;
+    int binary = 0, k;
+
+    if (p->_line_start + p->_line_len <= p->arena.used &&
+        p->arena.used - p->_line_start == p->_line_len) {
+        line = p->arena.base + p->_line_start;
+        n = imap__line_body(line, p->_line_len);
+    } else {
+        line = p->_tail;
+        n = imap__line_body(p->_tail, p->_tail_len);
+    }
+    if (p->_first_line) {
+        size_t i;
+        p->_first_line = 0;
+        p->_no_literals = (line == p->_tail) ? 0 : imap__line_is_text(line, n);
+        /* "* 12 FETCH" gives the sink its message number. */
+        if (line != p->_tail && n > 2 && line[0] == '*' && line[1] == ' ') {
+            i = 2;
+            while (i < n && line[i] >= '0' && line[i] <= '9') i++;
+            if (i > 2 && i + 6 <= n && imap__ieq((const char *)line + i, 6, " FETCH"))
+                imap__parse_u64((const char *)line + 2, i - 2, &p->_msgno);
+        }
+    }
+    k = p->_no_literals ? 0 : imap__line_literal(line, n, &lit, &binary);
+    if (k < 0) {
+        /* An unframeable length: report, and take the line as the end. */
+        imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
+        p->_state = IMAP__P_DONE;
+        return;
+    }
+    if (k == 0) {
+        p->_state = IMAP__P_DONE;
+        return;
+    }
+    p->_lit_total = lit;
+    p->_lit_left = lit;
+    p->_lit_binary = binary;
+    if (p->_fail) {
+        p->_lit_mode = IMAP__LIT_SKIP;
+    } else if (lit > imap__max_literal(p)) {
+        imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
+        p->_lit_mode = IMAP__LIT_SKIP;
+    } else if (imap__sinks(p, lit)) {
+        p->_lit_mode = IMAP__LIT_SINK;
+    } else if (lit > (imap_u64)(p->arena.cap - p->arena.used)) {
+        imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+        p->_lit_mode = IMAP__LIT_SKIP;
+    } else {
+        p->_lit_mode = IMAP__LIT_STORE;
+    }
+    if (p->_lit_mode == IMAP__LIT_SINK) {
+        imap_str item = imap__literal_item(line, n);
+        p->_item_off = item.ptr ? (size_t)((const unsigned char *)item.ptr - p->arena.base) : 0;
+        p->_item_len = item.len;
+    }
+    p->_state = IMAP__P_LITERAL;
+    if (lit == 0) {
+        if (p->_lit_mode == IMAP__LIT_SINK) imap__sink(p, (const unsigned char *)"", 0);
+        p->_lit_index++;
+        p->_state = IMAP__P_LINE;
+    }
+    p->_line_start = p->arena.used;
+    p->_line_len = 0;
+    p->_tail_len = 0;
+}
+
+/* Append line bytes to the buffer; past its end keep only a tail, enough
+   to find a literal header at the line's end. */
+static void imap__line_append(imap_parser *p, const unsigned char *s, size_t n)
+{
+    size_t room = p->arena.cap - p->arena.used;
+    size_t limit = p->max_line ? p->max_line : (size_t)-1;
+    if (p->_line_len + n > limit && !p->_fail)
+        imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
+    if (!p->_fail && n <= room && p->_line_len == p->arena.used - p->_line_start) {
+        memcpy(p->arena.base + p->arena.used, s, n);
+        p->arena.used += n;
+        if (p->arena.used > p->arena.high) p->arena.high = p->arena.used;
+    } else {
+        size_t keep = sizeof p->_tail;
+        if (!p->_fail) {
+            size_t want = p->arena.used + n;
+            if (want > p->arena.needed) p->arena.needed = want;
+            imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+        }
+        if (p->_tail_len == 0 && p->_line_len == p->arena.used - p->_line_start) {
+            /* start the tail from what the buffer holds of this line */
+            size_t have = p->_line_len < keep ? p->_line_len : keep;
+            memcpy(p->_tail, p->arena.base + p->arena.used - have, have);
+            p->_tail_len = have;
+        }
+        if (n >= keep) {
+            memcpy(p->_tail, s + n - keep, keep);
+            p->_tail_len = keep;
+        } else {
+            size_t drop = p->_tail_len + n > keep ? p->_tail_len + n - keep : 0;
+            memmove(p->_tail, p->_tail + drop, p->_tail_len - drop);
+            p->_tail_len -= drop;
+            memcpy(p->_tail + p->_tail_len, s, n);
+            p->_tail_len += n;
+        }
+    }
+    p->_line_len += n;
+}
+
+static int imap__parse(imap_parser *p);
+
+static imap_result imap__report(imap_parser *p)
+{
+    size_t n = p->arena.used < 200 ? p->arena.used : 200;
+    size_t i = 0;
+    while (i < n && p->arena.base[i] != '\n') i++;
+    p->error = p->_fail;
+    p->error_offset = p->_fail_off;
+    p->error_line.ptr = (const char *)p->arena.base;
+    p->error_line.len = imap__line_body(p->arena.base, i);
+    return (imap_result)p->_fail;
+}
+
+IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
+                                     size_t len, size_t *consumed,
+                                     imap_response **out)
+{
+    const unsigned char *s = (const unsigned char *)data;
+    size_t pos = 0;
+    *out = NULL;
+    if (p->_state == IMAP__P_DONE) imap_parser_reset(p);
+    while (pos < len) {
+        if (p->_state == IMAP__P_LINE) {
+            const unsigned char *lf =
+                (const unsigned char *)memchr(s + pos, '\n', len - pos);
+            size_t n = lf ? (size_t)(lf - (s + pos)) + 1 : len - pos;
+            imap__line_append(p, s + pos, n);
+            pos += n;
+            p->_stream_off += n;
+            if (!lf) break;
+            if (p->_first_line && !p->_fail &&
+                imap__line_body(p->arena.base + p->_line_start, p->_line_len) == 0) {
+                imap_parser_reset(p);       /* empty line: nothing to say */
+                continue;
+            }
+            imap__line_done(p);
+        } else {
+            size_t n = len - pos;
+            if ((imap_u64)n > p->_lit_left) n = (size_t)p->_lit_left;
+            if (p->_lit_mode == IMAP__LIT_STORE) {
+                memcpy(p->arena.base + p->arena.used, s + pos, n);
+                p->arena.used += n;
+                if (p->arena.used > p->arena.high) p->arena.high = p->arena.used;
+            } else if (p->_lit_mode == IMAP__LIT_SINK && !p->_fail) {
+                imap__sink(p, s + pos, n);
+            }
+            pos += n;
+            p->_stream_off += n;
+            p->_lit_left -= n;
+            if (p->_lit_left == 0) {
+                p->_lit_index++;
+                p->_state = IMAP__P_LINE;
+                p->_line_start = p->arena.used;
+                p->_line_len = 0;
+            }
+        }
+        if (p->_state == IMAP__P_DONE && !p->_fail) imap__parse(p);
+        if (p->_fail && !p->_reported) {
+            /* Report a rejection at once, even mid-response: a client may
+               rather drop a connection than skip a 4 GiB literal. The rest
+               of the response is then skipped silently. */
+            *consumed = pos;
+            p->_reported = 1;
+            return imap__report(p);
+        }
+        if (p->_state == IMAP__P_DONE) {
+            if (p->_fail) {
+                imap_parser_reset(p);
+                continue;
+            }
+            *consumed = pos;
+            *out = &p->_resp;
+            return IMAP_OK;
+        }
+    }
+    *consumed = pos;
+    return IMAP_MORE;
+}
+
+/* --- the tree builder: an explicit stack, no recursion ------------------ */
+
+typedef struct imap__cursor {
+    imap_parser *p;
+    const char *base;       /* buffer start */
+    const char *s;          /* current position */
+    const char *end;        /* buffer end */
+    size_t sunk;            /* sunk literal bytes before s (for offsets) */
+    unsigned lit_index;
+} imap__cursor;
+
+static int imap__err(imap__cursor *c, int code, const char *at)
+{
+    imap__fail(c->p, code, c->p->_resp_off + (size_t)(at - c->base) + c->sunk);
+    return code;
+}
+
+static imap_value *imap__node(imap__cursor *c, int type)
+{
+    imap_value *v = (imap_value *)imap_arena_alloc(&c->p->arena, sizeof(imap_value),
+                                                   sizeof(void *));
+    if (!v) {
+        imap__fail(c->p, IMAP_E_NOMEM, c->p->_resp_off);
+        return NULL;
+    }
+    memset(v, 0, sizeof *v);
+    v->type = (unsigned char)type;
+    return v;
+}
+
+static int imap__at_eol(const imap__cursor *c)
+{
+    return c->s >= c->end || *c->s == '\n' ||
+           (*c->s == '\r' && (c->s + 1 >= c->end || c->s[1] == '\n'));
+}
+
+static void imap__skip_sp(imap__cursor *c)
+{
+    while (c->s < c->end && *c->s == ' ') c->s++;
+}
+
+/* Bytes that end an atom (RFC 3501 §9 atom-specials, less the ones real
+   servers put in atoms: '%', '*', '\\', ']' outside a response code). */
+static int imap__atom_stop(unsigned char ch, int in_code)
+{
+    return ch <= ' ' || ch == 0x7f || ch == '(' || ch == ')' || ch == '"' ||
+           ch == '{' || (in_code && ch == ']');
+}
+
+/* Scan an atom at c->s; a '[' opens a section that runs to its ']' and may
+   hold spaces and lists (BODY[HEADER.FIELDS (A B)]<0>). */
+static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
+{
+    const char *b = c->s;
+    const char *s = c->s, *e = c->end;
+    while (s < e) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '[' && !in_code) {
+            s++;
+            while (s < e && *s != ']' && *s != '\r' && *s != '\n') s++;
+            if (s >= e || *s != ']') return imap__err(c, IMAP_E_SYNTAX, s);
+            s++;
+            continue;
+        }
+        if (imap__atom_stop(ch, in_code)) break;
+        s++;
+    }
+    if (s == b) return imap__err(c, IMAP_E_SYNTAX, s);
+    c->s = s;
+    v->str = b;
+    v->len = (size_t)(s - b);
+    if (v->len == 3 && imap__ieq(b, 3, "NIL")) {
+        v->type = IMAP_NIL;
+    } else if (imap__parse_u64(b, v->len, &v->num)) {
+        v->type = IMAP_NUMBER;
+    } else {
+        v->type = IMAP_ATOM;
+    }
+    return 0;
+}
+
+/* A quoted string (RFC 3501 §9 quoted): unescaped in place, which only
+   ever shrinks it. Invalid escapes are kept as they are. */
+static int imap__scan_quoted(imap__cursor *c, imap_value *v)
+{
+    char *w;
+    const char *s = c->s + 1, *e = c->end;
+    const char *b = s;
+    const char *q = s;
+    /* fast path: find the closing quote when there is no backslash */
+    while (q < e && *q != '"' && *q != '\\' && *q != '\r' && *q != '\n' && *q != 0) q++;
+    if (q < e && *q == '"') {
+        v->str = b;
+        v->len = (size_t)(q - b);
+        c->s = q + 1;
+        return 0;
+    }
+    w = (char *)q;
+    s = q;
+    while (s < e) {
+        char ch = *s;
+        if (ch == '"') break;
+        if (ch == '\r' || ch == '\n' || ch == 0) return imap__err(c, IMAP_E_SYNTAX, s);
+        if (ch == '\\' && s + 1 < e && (s[1] == '"' || s[1] == '\\')) {
+            *w++ = s[1];
+            s += 2;
+            continue;
+        }
+        *w++ = ch;
+        s++;
+    }
+    if (s >= e) return imap__err(c, IMAP_E_SYNTAX, s);
+    v->str = b;
+    v->len = (size_t)(w - b);
+    c->s = s + 1;
+    return 0;
+}
+
+/* A literal {n} / ~{n} / {n+}; the line must end after it. */
+static int imap__scan_literal(imap__cursor *c, imap_value *v)
+{
+    const char *s = c->s, *e = c->end, *d;
+    imap_u64 n;
+    v->flags = IMAP_VF_LITERAL;
+    if (*s == '~') {
+        v->flags |= IMAP_VF_BINARY;
+        s++;
+    }
+    s++;                                    /* '{' */
+    d = s;
+    while (s < e && *s >= '0' && *s <= '9') s++;
+    if (!imap__parse_u64(d, (size_t)(s - d), &n)) return imap__err(c, IMAP_E_SYNTAX, d);
+    if (s < e && *s == '+') s++;
+    if (s >= e || *s != '}') return imap__err(c, IMAP_E_SYNTAX, s);
+    s++;
+    if (s < e && *s == '\r') s++;
+    if (s >= e || *s != '\n') return imap__err(c, IMAP_E_SYNTAX, s);
+    s++;
+    v->type = IMAP_STRING;
+    if (imap__sinks(c->p, n)) {
+        v->flags |= IMAP_VF_SUNK;
+        v->str = NULL;
+        v->len = (size_t)n;
+        c->sunk += (size_t)n;
+    } else {
+        if ((imap_u64)(e - s) < n) return imap__err(c, IMAP_E_SYNTAX, s);
+        v->str = s;
+        v->len = (size_t)n;
+        s += (size_t)n;
+    }
+    c->lit_index++;
+    c->s = s;
+    return 0;
+}
+
+/* Parse data items up to the end of the line, or (in_code) up to the ']'
+   that closes a response code at depth 0. Appends to `parent`. */
+static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
+{
+    imap_parser *p = c->p;
+    int depth = 0;
+    imap_value *v;
+    p->_stack[0] = parent;
+    p->_last[0] = NULL;
+    for (;;) {
+        unsigned char ch;
+        imap_value *top;
+        int r;
+        imap__skip_sp(c);
+        if (imap__at_eol(c)) {
+            if (depth > 0 || in_code) return imap__err(c, IMAP_E_SYNTAX, c->s);
+            return 0;
+        }
+        ch = (unsigned char)*c->s;
+        if (ch == ')') {
+            if (depth == 0) return imap__err(c, IMAP_E_SYNTAX, c->s);
+            depth--;
+            c->s++;
+            continue;
+        }
+        if (ch == ']' && in_code && depth == 0) {
+            c->s++;
+            return 0;
+        }
+        v = imap__node(c, IMAP_NIL);
+        if (!v) return IMAP_E_NOMEM;
+        if (ch == '(') {
+            v->type = IMAP_LIST;
+            c->s++;
+        } else if (ch == '"') {
+            v->type = IMAP_STRING;
+            v->flags = IMAP_VF_QUOTED;
+            if ((r = imap__scan_quoted(c, v)) != 0) return r;
+        } else if (ch == '{' || (ch == '~' && c->s + 1 < c->end && c->s[1] == '{')) {
+            if ((r = imap__scan_literal(c, v)) != 0) return r;
+        } else if (ch < ' ' || ch == 0x7f) {
+            return imap__err(c, IMAP_E_SYNTAX, c->s);
+        } else {
+            if ((r = imap__scan_atom(c, in_code, v)) != 0) return r;
+        }
+        /* append v to the innermost open list */
+        top = p->_stack[depth];
+        if (p->_last[depth]) p->_last[depth]->next = v;
+        else top->child = v;
+        p->_last[depth] = v;
+        top->count++;
+        if (v->type == IMAP_LIST) {
+            if (depth + 1 >= IMAP_MAX_DEPTH) {
+                imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
+                return IMAP_E_LIMIT;
+            }
+            depth++;
+            p->_stack[depth] = v;
+            p->_last[depth] = NULL;
+        }
+    }
+}
+
+/* resp-text (RFC 3501 §9): optional "[code]", then text to end of line.
+   A code whose arguments do not parse as data keeps them as one string;
+   with no closing ']' on the line there is no code at all. */
+static int imap__parse_resp_text(imap__cursor *c, imap_response *r)
+{
+    const char *eol;
+    imap__skip_sp(c);
+    eol = c->s;
+    while (eol < c->end && *eol != '\n') eol++;
+    if (eol > c->s && eol[-1] == '\r' && eol < c->end) eol--;
+    else if (eol == c->end && eol > c->s && eol[-1] == '\r') eol--;
+    if (c->s < eol && *c->s == '[' && memchr(c->s, ']', (size_t)(eol - c->s))) {
+        imap_value *code = imap__node(c, IMAP_LIST);
+        size_t mark = c->p->arena.used;
+        imap__cursor save = *c;
+        int saved_fail = c->p->_fail;
+        if (!code) return IMAP_E_NOMEM;
+        code->flags = IMAP_VF_CODE;
+        c->s++;
+        if (imap__parse_items(c, code, 1) != 0 || code->count == 0 ||
+            code->child->type == IMAP_LIST) {
+            /* fall back: atom + raw string up to the first ']' */
+            const char *a, *close;
+            imap_value *atom, *rest;
+            if (c->p->_fail == IMAP_E_NOMEM) return IMAP_E_NOMEM;
+            *c = save;
+            c->p->_fail = saved_fail;
+            c->p->arena.used = mark;
+            code->count = 0;
+            code->child = NULL;
+            a = c->s + 1;
+            close = (const char *)memchr(a, ']', (size_t)(eol - a));
+            c->s = a;
+            while (c->s < close && *c->s != ' ') c->s++;
+            if (c->s == a) {
+                code = NULL;            /* "[]" or "[ ...": no code, all text */
+                c->s = save.s;
+            } else {
+                atom = imap__node(c, IMAP_ATOM);
+                if (!atom) return IMAP_E_NOMEM;
+                atom->str = a;
+                atom->len = (size_t)(c->s - a);
+                code->child = atom;
+                code->count = 1;
+                if (c->s < close) {
+                    rest = imap__node(c, IMAP_STRING);
+                    if (!rest) return IMAP_E_NOMEM;
+                    rest->str = c->s + 1;
+                    rest->len = (size_t)(close - (c->s + 1));
+                    atom->next = rest;
+                    code->count = 2;
+                }
+                c->s = close + 1;
+            }
+        }
+        r->code = code;
+        imap__skip_sp(c);
+    }
+    if (c->s > eol) c->s = eol;
+    r->text.ptr = c->s;
+    r->text.len = (size_t)(eol - c->s);
+    return 0;
+}
+
+static int imap__parse(imap_parser *p)
+{
+    imap__cursor c;
+    imap_response *r = &p->_resp;
+    const char *w;
+    int st;
+    c.p = p;
+    c.base = (const char *)p->arena.base;
+    c.s = c.base;
+    c.end = c.base + p->arena.used;
+    c.sunk = 0;
+    c.lit_index = 0;
+    memset(r, 0, sizeof *r);
+    r->offset = p->_resp_off;
+    r->raw_len = p->arena.used;
+    if (*c.s == '+') {
+        r->kind = IMAP_RESP_CONTINUE;
+        r->tag.ptr = c.s;
+        r->tag.len = 1;
+        c.s++;
+        return imap__parse_resp_text(&c, r);
+    }
+    r->tag.ptr = c.s;
+    while (c.s < c.end && !imap__atom_stop((unsigned char)*c.s, 0) && *c.s != '+') c.s++;
+    r->tag.len = (size_t)(c.s - r->tag.ptr);
+    if (r->tag.len == 0 || c.s >= c.end || *c.s != ' ')
+        return imap__err(&c, IMAP_E_SYNTAX, c.s);
+    r->kind = (r->tag.len == 1 && r->tag.ptr[0] == '*') ? IMAP_RESP_UNTAGGED : IMAP_RESP_TAGGED;
+    imap__skip_sp(&c);
+    w = c.s;
+    while (c.s < c.end && !imap__atom_stop((unsigned char)*c.s, 0)) c.s++;
+    st = imap__status_word(w, (size_t)(c.s - w));
+    if (st != IMAP_STATUS_NONE && (imap__at_eol(&c) || *c.s == ' ')) {
+        if (r->kind == IMAP_RESP_TAGGED && st > IMAP_STATUS_BAD)
+            return imap__err(&c, IMAP_E_SYNTAX, w);
+        r->status = st;
+        r->name.ptr = w;
+        r->name.len = (size_t)(c.s - w);
+        return imap__parse_resp_text(&c, r);
+    }
+    if (r->kind == IMAP_RESP_TAGGED) return imap__err(&c, IMAP_E_SYNTAX, w);
+    {
+        imap_value holder;
+        int rc;
+        memset(&holder, 0, sizeof holder);
+        holder.type = IMAP_LIST;
+        c.s = w;
+        if ((rc = imap__parse_items(&c, &holder, 0)) != 0) return rc;
+        r->items = holder.child;
+    }
+    if (r->items && r->items->type == IMAP_NUMBER) {
+        r->has_number = 1;
+        r->number = r->items->num;
+        if (r->items->next && r->items->next->type == IMAP_ATOM) {
+            r->name.ptr = r->items->next->str;
+            r->name.len = r->items->next->len;
+            r->args = r->items->next->next;
+        }
+    } else if (r->items && r->items->type == IMAP_ATOM) {
+        r->name.ptr = r->items->str;
+        r->name.len = r->items->len;
+        r->args = r->items->next;
+    }
+    return 0;
+}
+
+/* ---- 5. typed views -------------------------------------------------- */
+
+IMAPDEF int imap_value_is(const imap_value *v, const char *s)
+{
+    return v != NULL && v->type != IMAP_LIST && v->str != NULL &&
+           imap__ieq(v->str, v->len, s);
+}
+
+IMAPDEF const imap_value *imap_list_at(const imap_value *list, unsigned i)
+{
+    const imap_value *v;
+    if (!list || list->type != IMAP_LIST) return NULL;
+    for (v = list->child; v && i; v = v->next) i--;
+    return v;
+}
+
+IMAPDEF int imap_value_str(const imap_value *v, imap_str *out)
+{
+    out->ptr = NULL;
+    out->len = 0;
+    if (!v || v->type == IMAP_LIST) return IMAP_E_SYNTAX;
+    if (v->type == IMAP_NIL) return 0;
+    out->ptr = v->str ? v->str : "";
+    out->len = v->len;
+    return 0;
+}
+
+IMAPDEF int imap_value_u64(const imap_value *v, imap_u64 *out)
+{
+    if (!v) return IMAP_E_SYNTAX;
+    if (v->type == IMAP_NUMBER) {
+        *out = v->num;
+        return 0;
+    }
+    if (v->type == IMAP_ATOM || v->type == IMAP_STRING)
+        if (v->str && imap__parse_u64(v->str, v->len, out)) return 0;
+    return IMAP_E_SYNTAX;
+}
+
+IMAPDEF int imap_response_is(const imap_response *r, const char *name)
+{
+    return r->kind == IMAP_RESP_UNTAGGED && r->status == IMAP_STATUS_NONE &&
+           imap_str_is(r->name, name);
+}
+
+IMAPDEF imap_str imap_response_code_name(const imap_response *r)
+{
+    imap_str s;
+    s.ptr = NULL;
+    s.len = 0;
+    if (r->code && r->code->child) {
+        s.ptr = r->code->child->str;
+        s.len = r->code->child->len;
+    }
+    return s;
+}
+
+IMAPDEF const imap_value *imap_response_code_arg(const imap_response *r)
+{
+    return (r->code && r->code->child) ? r->code->child->next : NULL;
+}
+
+IMAPDEF int imap_caps_has(const imap_value *first, const char *cap)
+{
+    for (; first; first = first->next)
+        if (imap_value_is(first, cap)) return 1;
+    return 0;
+}
+
+/* Split "BODY[1.2.HEADER]<0>" into name, section and origin. */
+static int imap__fetch_key(const imap_value *key, imap_fetch_attr *a)
+{
+    const char *s = key->str, *e = key->str + key->len, *b;
+    a->key = key;
+    a->has_section = 0;
+    a->has_origin = 0;
+    a->origin = 0;
+    a->section.ptr = NULL;
+    a->section.len = 0;
+    b = s;
+    while (s < e && *s != '[') s++;
+    a->name.ptr = b;
+    a->name.len = (size_t)(s - b);
+    if (s < e) {
+        const char *q = (const char *)memchr(s, ']', (size_t)(e - s));
+        if (!q) return IMAP_E_SYNTAX;
+        a->has_section = 1;
+        a->section.ptr = s + 1;
+        a->section.len = (size_t)(q - (s + 1));
+        s = q + 1;
+        if (s < e) {
+            if (*s != '<' || e[-1] != '>' ||
+                !imap__parse_u64(s + 1, (size_t)(e - s - 2), &a->origin))
+                return IMAP_E_SYNTAX;
+            a->has_origin = 1;
+        }
+    }
+    return 0;
+}
+
+IMAPDEF int imap_fetch_begin(const imap_response *r, imap_fetch_iter *it)
+{
+    it->_next = NULL;
+    if (!imap_response_is(r, "FETCH") || !r->has_number || !r->args ||
+        r->args->type != IMAP_LIST)
+        return IMAP_E_SYNTAX;
+    it->_next = r->args->child;
+    return 0;
+}
+
+IMAPDEF int imap_fetch_next(imap_fetch_iter *it, imap_fetch_attr *out)
+{
+    const imap_value *k = it->_next;
+    if (!k) return 0;
+    if (k->type != IMAP_ATOM || !k->next) {
+        it->_next = NULL;
+        return IMAP_E_SYNTAX;
+    }
+    if (imap__fetch_key(k, out) != 0) {
+        it->_next = NULL;
+        return IMAP_E_SYNTAX;
+    }
+    out->value = k->next;
+    it->_next = k->next->next;
+    return 1;
+}
+
+IMAPDEF const imap_value *imap_fetch_get(const imap_response *r, const char *name)
+{
+    imap_fetch_iter it;
+    imap_fetch_attr a;
+    if (imap_fetch_begin(r, &it) != 0) return NULL;
+    while (imap_fetch_next(&it, &a) == 1)
+        if (imap_value_is(a.key, name)) return a.value;
+    return NULL;
+}
+
+/* nstring: a string or NIL (atoms tolerated: some servers send them). */
+static int imap__nstring(const imap_value *v, imap_str *out)
+{
+    if (!v) return IMAP_E_SYNTAX;
+    return imap_value_str(v, out);
+}
+
+/* An address list: a list of lists, or NIL. */
+static int imap__addr_list(const imap_value *v, const imap_value **out)
+{
+    if (!v || (v->type != IMAP_LIST && v->type != IMAP_NIL)) return IMAP_E_SYNTAX;
+    *out = v;
+    return 0;
+}
+
+IMAPDEF int imap_envelope_decode(const imap_value *v, imap_envelope *e)
+{
+    const imap_value *f;
+    memset(e, 0, sizeof *e);
+    if (!v || v->type != IMAP_LIST || v->count < 10) return IMAP_E_SYNTAX;
+    f = v->child;
+    if (imap__nstring(f, &e->date)) return IMAP_E_SYNTAX;
+    f = f->next;
+    if (imap__nstring(f, &e->subject)) return IMAP_E_SYNTAX;
+    f = f->next;
+    if (imap__addr_list(f, &e->from)) return IMAP_E_SYNTAX;
+    f = f->next;
+    if (imap__addr_list(f, &e->sender)) return IMAP_E_SYNTAX;
+    f = f->next;
+    if (imap__addr_list(f, &e->reply_to)) return IMAP_E_SYNTAX;
+    f = f->next;
+    if (imap__addr_list(f, &e->to)) return IMAP_E_SYNTAX;
+    f = f->next;
+    if (imap__addr_list(f, &e->cc)) return IMAP_E_SYNTAX;
+    f = f->next;
+    if (imap__addr_list(f, &e->bcc)) return IMAP_E_SYNTAX;
+    f = f->next;
+    if (imap__nstring(f, &e->in_reply_to)) return IMAP_E_SYNTAX;
+    f = f->next;
+    if (imap__nstring(f, &e->message_id)) return IMAP_E_SYNTAX;
+    return 0;
+}
+
+IMAPDEF int imap_address_next(const imap_value **cursor, imap_address *out)
+{
+    const imap_value *a = *cursor, *f;
+    memset(out, 0, sizeof *out);
+    if (!a) return 0;
+    if (a->type == IMAP_NIL) {
+        *cursor = NULL;
+        return 0;
+    }
+    if (a->type == IMAP_LIST && (a->flags & IMAP_VF_CODE) == 0 && a->child &&
+        a->child->type == IMAP_LIST)
+        a = a->child;                       /* first call: the list itself */
+    if (a->type == IMAP_LIST && a->count == 0) {
+        *cursor = NULL;
+        return 0;
+    }
+    if (a->type != IMAP_LIST || a->count < 4) {
+        *cursor = NULL;
+        return IMAP_E_SYNTAX;
+    }
+    f = a->child;
+    if (imap__nstring(f, &out->name) || imap__nstring(f->next, &out->adl) ||
+        imap__nstring(f->next->next, &out->mailbox) ||
+        imap__nstring(f->next->next->next, &out->host)) {
+        *cursor = NULL;
+        return IMAP_E_SYNTAX;
+    }
+    if (out->host.ptr == NULL) {
+        if (out->mailbox.ptr == NULL) out->group_end = 1;
+        else out->group_start = 1;
+    }
+    /* mark the cursor as "inside" by pointing at the next address; a
+       next address is always a list whose first child is not a list */
+    *cursor = a->next ? a->next : NULL;
+    return 1;
+}
+
+IMAPDEF int imap_param_next(const imap_value **cursor, imap_str *name, imap_str *value)
+{
+    const imap_value *v = *cursor;
+    if (!v) return 0;
+    if (v->type == IMAP_NIL) {
+        *cursor = NULL;
+        return 0;
+    }
+    if (v->type == IMAP_LIST && !(v->flags & IMAP_VF_CODE)) {
+        /* first call: step into the list; mark with the CODE-free child */
+        v = v->child;
+        if (!v) {
+            *cursor = NULL;
+            return 0;
+        }
+    }
+    if (!v->next || imap_value_str(v, name) || imap_value_str(v->next, value)) {
+        *cursor = NULL;
+        return IMAP_E_SYNTAX;
+    }
+    *cursor = v->next->next;
+    return 1;
+}
+
+IMAPDEF int imap_body_decode(const imap_value *v, imap_body *b)
+{
+    const imap_value *f;
+    memset(b, 0, sizeof *b);
+    if (!v || v->type != IMAP_LIST || !v->child) return IMAP_E_SYNTAX;
+    f = v->child;
+    if (f->type == IMAP_LIST) {
+        /* body-type-mpart: 1*body SP media-subtype [SP body-ext-mpart] */
+        b->multipart = 1;
+        b->type.ptr = "MULTIPART";
+        b->type.len = 9;
+        b->parts = f;
+        while (f && f->type == IMAP_LIST) {
+            b->nparts++;
+            f = f->next;
+        }
+        if (!f || imap_value_str(f, &b->subtype)) return IMAP_E_SYNTAX;
+        f = f->next;
+        if (f) { b->params = f; f = f->next; }
+    } else {
+        /* body-type-1part: type subtype params id desc enc size ... */
+        if (v->count < 7) return IMAP_E_SYNTAX;
+        if (imap_value_str(f, &b->type)) return IMAP_E_SYNTAX;
+        f = f->next;
+        if (imap_value_str(f, &b->subtype)) return IMAP_E_SYNTAX;
+        f = f->next;
+        b->params = f;
+        f = f->next;
+        if (imap__nstring(f, &b->id)) return IMAP_E_SYNTAX;
+        f = f->next;
+        if (imap__nstring(f, &b->description)) return IMAP_E_SYNTAX;
+        f = f->next;
+        if (imap__nstring(f, &b->encoding)) return IMAP_E_SYNTAX;
+        f = f->next;
+        if (imap_value_u64(f, &b->size)) {
+            if (f->type != IMAP_NIL && f->type != IMAP_ATOM) return IMAP_E_SYNTAX;
+            b->size = 0;                    /* "12.5" or NIL: lenient */
+        }
+        f = f->next;
+        if (imap_str_is(b->type, "MESSAGE") &&
+            (imap_str_is(b->subtype, "RFC822") || imap_str_is(b->subtype, "GLOBAL")) &&
+            f && f->type == IMAP_LIST && f->next && f->next->type == IMAP_LIST) {
+            b->envelope = f;
+            b->body = f->next;
+            f = f->next->next;
+            if (f && imap_value_u64(f, &b->lines) == 0) {
+                b->has_lines = 1;
+                f = f->next;
+            }
+        } else if (imap_str_is(b->type, "TEXT")) {
+            if (f && imap_value_u64(f, &b->lines) == 0) {
+                b->has_lines = 1;
+                f = f->next;
+            }
+        }
+        if (f) {
+            imap__nstring(f, &b->md5);
+            f = f->next;
+        }
+    }
+    /* body-ext: disposition, language, location, extensions */
+    if (f) {
+        if (f->type == IMAP_LIST && f->child) {
+            imap_value_str(f->child, &b->disposition);
+            b->disposition_params = f->child->next;
+        }
+        f = f->next;
+    }
+    if (f) {
+        b->language = f;
+        f = f->next;
+    }
+    if (f) {
+        imap__nstring(f, &b->location);
+        f = f->next;
+    }
+    b->extension = f;
+    return 0;
+}
+
+IMAPDEF int imap_flags_has(const imap_value *list, const char *flag)
+{
+    const imap_value *v;
+    if (!list || list->type != IMAP_LIST) return 0;
+    for (v = list->child; v; v = v->next)
+        if (imap_value_is(v, flag)) return 1;
+    return 0;
+}
+
+IMAPDEF int imap_list_decode(const imap_response *r, imap_list_info *out)
+{
+    const imap_value *a = r->args;
+    imap_str d;
+    memset(out, 0, sizeof *out);
+    if (!(imap_response_is(r, "LIST") || imap_response_is(r, "LSUB") ||
+          imap_response_is(r, "XLIST")))
+        return IMAP_E_SYNTAX;
+    if (!a || a->type != IMAP_LIST || !a->next || !a->next->next) return IMAP_E_SYNTAX;
+    out->attributes = a;
+    a = a->next;
+    if (a->type == IMAP_NIL) {
+        out->delimiter = -1;
+    } else if (imap_value_str(a, &d) == 0 && d.len == 1) {
+        out->delimiter = (unsigned char)d.ptr[0];
+    } else {
+        return IMAP_E_SYNTAX;
+    }
+    a = a->next;
+    if (a->type == IMAP_LIST || imap_value_str(a, &out->mailbox)) return IMAP_E_SYNTAX;
+    if (a->type == IMAP_NIL) return IMAP_E_SYNTAX;
+    out->extended = a->next;
+    return 0;
+}
+
+IMAPDEF int imap_status_decode(const imap_response *r, imap_status_info *out)
+{
+    static const char *const names[] = { "MESSAGES", "RECENT", "UIDNEXT",
+        "UIDVALIDITY", "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED", "APPENDLIMIT" };
+    const imap_value *a = r->args, *k;
+    memset(out, 0, sizeof *out);
+    if (!imap_response_is(r, "STATUS") || !a || a->type == IMAP_LIST ||
+        imap_value_str(a, &out->mailbox) || !a->next || a->next->type != IMAP_LIST)
+        return IMAP_E_SYNTAX;
+    for (k = a->next->child; k; k = k->next ? k->next->next : NULL) {
+        imap_u64 n;
+        unsigned i;
+        if (!k->next) return IMAP_E_SYNTAX;
+        if (imap_value_u64(k->next, &n)) {
+            if (k->next->type == IMAP_NIL) continue;   /* APPENDLIMIT NIL */
+            return IMAP_E_SYNTAX;
+        }
+        for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+            if (imap_value_is(k, names[i])) {
+                imap_u64 *slots[9];
+                slots[0] = &out->messages; slots[1] = &out->recent;
+                slots[2] = &out->uidnext; slots[3] = &out->uidvalidity;
+                slots[4] = &out->unseen; slots[5] = &out->highestmodseq;
+                slots[6] = &out->size; slots[7] = &out->deleted;
+                slots[8] = &out->appendlimit;
+                *slots[i] = n;
+                out->has |= 1u << i;
+            }
+        }
+    }
+    return 0;
+}
+
+IMAPDEF int imap_numbers_next(const imap_value **cursor, imap_u64 *out)
+{
+    const imap_value *v = *cursor;
+    while (v && v->type == IMAP_LIST) v = v->next;    /* (MODSEQ n) */
+    if (!v) {
+        *cursor = NULL;
+        return 0;
+    }
+    if (imap_value_u64(v, out)) {
+        *cursor = NULL;
+        return IMAP_E_SYNTAX;
+    }
+    *cursor = v->next;
+    return 1;
+}
+
+IMAPDEF int imap_search_modseq(const imap_response *r, imap_u64 *out)
+{
+    const imap_value *v;
+    for (v = r->args; v; v = v->next)
+        if (v->type == IMAP_LIST && imap_value_is(v->child, "MODSEQ"))
+            return imap_value_u64(v->child->next, out);
+    return IMAP_E_SYNTAX;
+}
+
+IMAPDEF int imap_esearch_decode(const imap_response *r, imap_esearch *out)
+{
+    const imap_value *a = r->args;
+    memset(out, 0, sizeof *out);
+    if (!imap_response_is(r, "ESEARCH")) return IMAP_E_SYNTAX;
+    if (a && a->type == IMAP_LIST) {
+        /* search-correlator: (TAG "A1") */
+        if (imap_value_is(a->child, "TAG") && a->child->next)
+            imap_value_str(a->child->next, &out->tag);
+        a = a->next;
+    }
+    if (a && imap_value_is(a, "UID")) {
+        out->uid = 1;
+        a = a->next;
+    }
+    for (; a; a = a->next ? a->next->next : NULL) {
+        const imap_value *v = a->next;
+        if (!v) return IMAP_E_SYNTAX;
+        if (imap_value_is(a, "MIN")) {
+            if (imap_value_u64(v, &out->min)) return IMAP_E_SYNTAX;
+            out->has |= IMAP_ES_MIN;
+        } else if (imap_value_is(a, "MAX")) {
+            if (imap_value_u64(v, &out->max)) return IMAP_E_SYNTAX;
+            out->has |= IMAP_ES_MAX;
+        } else if (imap_value_is(a, "COUNT")) {
+            if (imap_value_u64(v, &out->count)) return IMAP_E_SYNTAX;
+            out->has |= IMAP_ES_COUNT;
+        } else if (imap_value_is(a, "MODSEQ")) {
+            if (imap_value_u64(v, &out->modseq)) return IMAP_E_SYNTAX;
+            out->has |= IMAP_ES_MODSEQ;
+        } else if (imap_value_is(a, "ALL")) {
+            if (imap_value_str(v, &out->all)) return IMAP_E_SYNTAX;
+            out->has |= IMAP_ES_ALL;
+        }
+    }
+    return 0;
+}
+
+IMAPDEF int imap_namespace_decode(const imap_response *r, imap_namespace *out)
+{
+    const imap_value *a = r->args;
+    memset(out, 0, sizeof *out);
+    if (!imap_response_is(r, "NAMESPACE") || !a || !a->next || !a->next->next)
+        return IMAP_E_SYNTAX;
+    out->personal = a;
+    out->other = a->next;
+    out->shared = a->next->next;
+    return 0;
+}
+
+IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix, int *delimiter)
+{
+    const imap_value *v = *cursor;
+    imap_str d;
+    if (!v) return 0;
+    if (v->type == IMAP_NIL) {
+        *cursor = NULL;
+        return 0;
+    }
+    if (v->type == IMAP_LIST && v->child && v->child->type == IMAP_LIST)
+        v = v->child;                       /* first call */
+    if (v->type != IMAP_LIST || !v->child || !v->child->next ||
+        imap_value_str(v->child, prefix)) {
+        *cursor = NULL;
+        return IMAP_E_SYNTAX;
+    }
+    if (v->child->next->type == IMAP_NIL) {
+        *delimiter = -1;
+    } else if (imap_value_str(v->child->next, &d) == 0 && d.len == 1) {
+        *delimiter = (unsigned char)d.ptr[0];
+    } else {
+        *cursor = NULL;
+        return IMAP_E_SYNTAX;
+    }
+    *cursor = v->next;
+    return 1;
+}
+
+#endif /* IMAP_IMPLEMENTATION_INCLUDED */
+#endif /* IMAP_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+LICENSE
+------------------------------------------------------------------------------
+MIT License. Copyright (c) 2026 the imap.h authors.
+
+Permission is hereby granted, free of charge, to any person obtaining a copy
+of this software and associated documentation files (the "Software"), to deal
+in the Software without restriction, including without limitation the rights
+to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
+copies of the Software, and to permit persons to whom the Software is
+furnished to do so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in
+all copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+*/
