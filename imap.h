@@ -510,6 +510,52 @@ IMAPDEF int imap_namespace_decode(const imap_response *r, imap_namespace *out);
 IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix,
                                 int *delimiter);
 
+/* ======================================================================
+   6. COMMAND BUILDERS AND QUOTING
+   ====================================================================== */
+
+/* (section 6 declarations end here) */
+
+/* ======================================================================
+   7. PROTOCOL ENGINE
+   ====================================================================== */
+
+/* (section 7 declarations end here) */
+
+/* ======================================================================
+   8. TRANSPORTS
+   ======================================================================
+
+   A transport is two callbacks and a context pointer, the shape of
+   BearSSL's br_sslio low-level callbacks, so one pair serves plaintext
+   and TLS alike. The contract:
+   - read: fill buf with 1..len bytes and return how many; return 0 when
+     nothing is available now (would block, or its own wait timed out);
+     return -1 on error or end of stream (EOF is an error: IMAP never
+     ends a stream on purpose mid-session). len is never 0.
+   - write: send 1..len bytes of buf and return how many; 0 means would
+     block; -1 on error. len is never 0.
+   - close: release what the transport holds (may be NULL).
+   - wait: block until the transport is readable (for_write 0) or
+     writable (1), or timeout_ms passes (-1: forever); return 1 ready,
+     0 timed out, -1 error. May be NULL for transports whose read and
+     write block by themselves. */
+typedef struct imap_transport {
+    int (*read)(void *ctx, unsigned char *buf, size_t len);
+    int (*write)(void *ctx, const unsigned char *buf, size_t len);
+    int (*close)(void *ctx);
+    int (*wait)(void *ctx, int for_write, long timeout_ms);
+    void *ctx;
+} imap_transport;
+
+/* (section 8 declarations end here) */
+
+/* ======================================================================
+   9. CLIENT
+   ====================================================================== */
+
+/* (section 9 declarations end here) */
+
 #ifdef __cplusplus
 }
 #endif
@@ -1819,6 +1865,22 @@ IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix, int
     *cursor = v->next;
     return 1;
 }
+
+/* ---- 6. command builders and quoting --------------------------------- */
+
+/* (section 6 implementation ends here) */
+
+/* ---- 7. protocol engine ---------------------------------------------- */
+
+/* (section 7 implementation ends here) */
+
+/* ---- 8. transports --------------------------------------------------- */
+
+/* (section 8 implementation ends here) */
+
+/* ---- 9. client ------------------------------------------------------- */
+
+/* (section 9 implementation ends here) */
 
 #endif /* IMAP_IMPLEMENTATION_INCLUDED */
 #endif /* IMAP_IMPLEMENTATION */
