@@ -303,8 +303,8 @@ typedef struct imap_parser {
     unsigned char _tail[32];  /* end of a line too long to keep */
     size_t _tail_len;
     imap_response _resp;
-    imap_value *_stack[IMAP_MAX_DEPTH];
-    imap_value *_last[IMAP_MAX_DEPTH];
+    imap_value *_stack[IMAP_MAX_DEPTH + 1];
+    imap_value *_last[IMAP_MAX_DEPTH + 1];
 } imap_parser;
 
 /* Give the parser its buffer: raw response bytes and value trees live in
@@ -759,8 +759,9 @@ static size_t imap__line_body(const unsigned char *s, size_t n)
 static int imap__line_is_text(const unsigned char *s, size_t n)
 {
     size_t i = 0, w;
-    if (n && s[0] == '+') return 1;
-    while (i < n && s[i] != ' ') i++;          /* tag or "*" */
+    /* continuations, and tagged responses (always status, §7.1) */
+    if (n && (s[0] == '+' || s[0] != '*')) return 1;
+    while (i < n && s[i] != ' ') i++;          /* "*" */
     while (i < n && s[i] == ' ') i++;
     w = i;
     while (i < n && s[i] != ' ') i++;
@@ -1234,7 +1235,7 @@ static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
         p->_last[depth] = v;
         top->count++;
         if (v->type == IMAP_LIST) {
-            if (depth + 1 >= IMAP_MAX_DEPTH) {
+            if (depth >= IMAP_MAX_DEPTH) {
                 imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
                 return IMAP_E_LIMIT;
             }
@@ -1256,6 +1257,13 @@ static int imap__parse_resp_text(imap__cursor *c, imap_response *r)
     while (eol < c->end && *eol != '\n') eol++;
     if (eol > c->s && eol[-1] == '\r' && eol < c->end) eol--;
     else if (eol == c->end && eol > c->s && eol[-1] == '\r') eol--;
+    {
+        /* TEXT-CHAR (RFC 3501 §9) has no CR, LF or NUL: a bare CR in text
+           is how response injection starts */
+        const char *q;
+        for (q = c->s; q < eol; q++)
+            if (*q == '\r' || *q == 0) return imap__err(c, IMAP_E_SYNTAX, q);
+    }
     if (c->s < eol && *c->s == '[' && memchr(c->s, ']', (size_t)(eol - c->s))) {
         imap_value *code = imap__node(c, IMAP_LIST);
         size_t mark = c->p->arena.used;

@@ -213,7 +213,7 @@ CNF
 
 write_config() {
     local plain=$1 ssl=$2 d=$dir
-    local iname="imaph-$(basename "$d")-$(printf '%s' "$d" | cksum | cut -d' ' -f1)"
+    local iname="$(basename "$d")-$(printf '%s' "$d" | cksum | cut -d' ' -f1)"
 
     mkdir -p "$d/run" "$d/state" "$d/home" "$d/stream-run"
     chmod 755 "$d" "$d/home"
@@ -233,6 +233,9 @@ write_config() {
         echo "$USER2:{PLAIN}$PASS2:$UID_MAIL:$GID_MAIL::$d/home/$USER2::"
     } > "$d/users"
     umask 022
+    # read by the auth process, which runs as the "dovecot" user
+    chgrp dovecot "$d/users"
+    chmod 640 "$d/users"
 
     # Mail settings shared by the daemon and the stream (PREAUTH) mode.
     cat > "$d/mail.conf" <<CONF
@@ -302,6 +305,8 @@ auth_failure_delay = 0
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u $d/users
+  # no failure delay / per-IP penalty: tests log in wrongly on purpose
+  default_fields = nodelay=yes
 }
 userdb {
   driver = passwd-file
@@ -392,12 +397,14 @@ do_start() {
 
     gen_tls
 
-    local try plain ssl out ok
+    local try plain ssl out="" ok
     for try in 1 2 3 4 5; do
         plain=$(pick_port)
         ssl=$(pick_port "$plain")
         write_config "$plain" "$ssl"
-        if out=$("$DOVECOT" -c "$dir/dovecot.conf" 2>&1); then
+        # The daemon keeps the fds it inherits: never hand it a pipe (a caller
+        # reading our output would wait forever), only files.
+        if "$DOVECOT" -c "$dir/dovecot.conf" </dev/null >"$dir/start.out" 2>&1; then
             ok=
             local i
             for i in $(seq 100); do   # ~10 s
@@ -418,6 +425,7 @@ do_start() {
             fi
         fi
         # bind race with another process: retry with other ports
+        out=$(cat "$dir/start.out" 2>/dev/null || true)
         if printf '%s\n' "$out" | grep -q 'Address already in use' ||
            tail -n 5 "$dir/log" 2>/dev/null | grep -q 'Address already in use'; then
             continue
