@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for tests/server/*.sh (sourced, not executed).
 # bash; callers use `set -eu`.
 
