@@ -514,6 +514,486 @@ IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix,
    6. COMMAND BUILDERS AND QUOTING
    ====================================================================== */
 
+/* A builder writes one complete command, tag and final CRLF included,
+   into a caller buffer. Nothing here does I/O and nothing allocates.
+
+   SEGMENTS. A command is c->seg[0 .. c->nseg): pieces sent in order.
+   Line pieces point into c->buf; the payload of imap_cmd_literal() points
+   at the caller's data, which is referenced, never copied (a 5 MB APPEND
+   needs no 5 MB buffer). After a piece whose `wait` is set, the sender
+   MUST wait for the server's "+" continuation before sending the next
+   (a synchronizing literal, RFC 3501 §7.5; RFC 9051 §4.3); a tagged NO or
+   BAD instead means the rest MUST NOT be sent.
+   Lifetime: seg[] is valid until the next imap_cmd_begin() on the same
+   imap_cmd, and only while c->buf and every imap_cmd_literal() payload
+   stay in place.
+
+   ERRORS. The first failure is kept in c->error and every later call on
+   the command does nothing and returns it (until imap_cmd_begin()); a
+   failed command has nseg 0, so nothing half-built can be sent.
+   IMAP_E_NOMEM: c->buf or seg[] is full (raise IMAP_CMD_MAX_SEGMENTS).
+   IMAP_E_ARGS: an argument that cannot be sent as asked (below), or a
+   call before imap_cmd_begin() or after imap_cmd_end().
+
+   HOW ARGUMENTS ARE WRITTEN. Every argument is preceded by one SP.
+   imap_cmd_arg(s) applies the seed's rule, imaplib's:
+     "..." or (...)   (2 bytes or more) passes as it is;
+     '...'            loses its single quotes; the rest passes as it is;
+     anything else    is written as an astring.
+   An astring (imap_cmd_astring) is written as
+     an atom          when it is not empty and holds no atom-special
+                      (RFC 3501 §9: ( ) { SP CTL % * " \ ]) and no '['
+                      (a response parser may take '[' for a section);
+     a quoted string  otherwise, with \ and " escaped ("" when empty);
+     a literal        when it holds CR, LF or a byte >= 0x80: {n} with
+                      IMAP_LITERAL_SYNC, {n+} with IMAP_LITERAL_PLUS,
+                      {n+} up to 4096 bytes else {n} with
+                      IMAP_LITERAL_MINUS (RFC 7888). Such a literal is
+                      copied into c->buf. Never a quoted string.
+   A string (imap_cmd_string, the LOGIN password) is the same, but never
+   an atom. Bytes passed as they are (pass-throughs, imap_cmd_raw) MUST NOT
+   hold CR, LF or NUL and MUST NOT be empty: IMAP_E_ARGS. A NUL byte is
+   refused everywhere (IMAP_E_ARGS): IMAP literals cannot carry it
+   (RFC 3501 §4.3 CHAR8). imap_cmd_end() refuses a line ending in
+   "{n}" that it did not write itself. So no user string can end a line
+   early or make the server read the next command as literal data.
+
+   ARGUMENT KINDS in the per-command builders below:
+     arg      imap_cmd_arg: the seed's rule.
+     mailbox  a name in UTF-8: encoded to modified UTF-7 (RFC 3501
+              §5.1.3) unless c->utf8 (UTF8=ACCEPT enabled, RFC 6855), then
+              written as an astring (so under UTF8=ACCEPT an 8-bit name
+              goes as a literal). As in imaplib, a value in "...",
+              '...' or (...) is a pass-through instead (not encoded).
+              Names from LIST responses come in modified UTF-7: decode
+              them with imap_utf7_decode() before passing them back.
+     set      a sequence set: "1:3,5,7:*" or "$" (RFC 5182); '...' is
+              stripped; anything that is not a valid set is IMAP_E_ARGS.
+     syntax   protocol syntax that is never a string (fetch items, flag
+              lists, STORE's item name, options): '...' is stripped and
+              the rest passes unquoted.
+     list     syntax that the grammar wants in parentheses: passed as is
+              when it is already "(...)", else wrapped in "( )".
+     string   always quoted (or a literal), never an atom.
+   NULL stands for imaplib's None: the argument is left out, or takes the
+   default the builder names. Arrays are (args, nargs); NULL entries are
+   skipped like imaplib's None. */
+
+#define IMAP_LITERAL_SYNC  0   /* {n}: the sender waits for "+" after it */
+#define IMAP_LITERAL_PLUS  1   /* LITERAL+ (RFC 7888): {n+} always */
+#define IMAP_LITERAL_MINUS 2   /* LITERAL- : {n+} up to 4096 bytes, else {n} */
+
+#ifndef IMAP_CMD_MAX_SEGMENTS
+#define IMAP_CMD_MAX_SEGMENTS 16
+#endif
+
+typedef struct imap_segment {
+    const unsigned char *ptr;   /* bytes to send */
+    size_t len;
+    int wait;                   /* after sending this segment, wait for a "+" */
+} imap_segment;
+
+typedef struct imap_cmd {
+    unsigned char *buf;         /* caller buffer holding the line bytes */
+    size_t cap;
+    size_t len;
+    imap_segment seg[IMAP_CMD_MAX_SEGMENTS];
+    unsigned nseg;
+    int literal_mode;           /* IMAP_LITERAL_*, set from capabilities */
+    int utf8;                   /* UTF8=ACCEPT enabled: names go as UTF-8 */
+    int error;                  /* first error, sticky */
+    /* private */
+    size_t _line;               /* start of the open line segment */
+    size_t _lit_end;            /* end of the last literal copied into buf */
+    int _nosp;                  /* the next argument follows "(" */
+    int _ended;                 /* no command is open */
+} imap_cmd;
+
+/* Give the builder its buffer. literal_mode and utf8 start at zero
+   (synchronizing literals, modified UTF-7): set them afterwards. 256
+   bytes hold most commands; arguments sent as literals are copied in. */
+IMAPDEF void imap_cmd_init(imap_cmd *c, void *buf, size_t cap);
+
+/* Start a command: forget any previous one (and its error) and write
+   "tag NAME". tag: 1*ASTRING-CHAR except "+" (RFC 3501 §9); name: an atom.
+   Anything else is IMAP_E_ARGS. */
+IMAPDEF imap_result imap_cmd_begin(imap_cmd *c, const char *tag, const char *name);
+/* SP + s by the seed's rule (see above). */
+IMAPDEF imap_result imap_cmd_arg(imap_cmd *c, const char *s);
+/* SP + s unquoted (imaplib's "non-string" argument). Empty, or holding
+   CR, LF: IMAP_E_ARGS. */
+IMAPDEF imap_result imap_cmd_raw(imap_cmd *c, const char *s);
+/* SP + s[0..n) as an atom, a quoted string or a literal, as needed. */
+IMAPDEF imap_result imap_cmd_astring(imap_cmd *c, const char *s, size_t n);
+/* SP + s[0..n) always quoted (or a literal): passwords, nstrings. */
+IMAPDEF imap_result imap_cmd_string(imap_cmd *c, const char *s, size_t n);
+/* SP + a mailbox name in UTF-8: modified UTF-7 unless c->utf8, then an
+   astring. Invalid UTF-8: IMAP_E_ARGS. No pass-through rules here. */
+IMAPDEF imap_result imap_cmd_mailbox(imap_cmd *c, const char *name);
+/* SP + "{n}" or "{n+}" CRLF, then the n bytes of data as their own
+   segment. data is referenced, NOT copied: it MUST stay valid until the
+   command is sent. data holding NUL: IMAP_E_ARGS. */
+IMAPDEF imap_result imap_cmd_literal(imap_cmd *c, const void *data, size_t n);
+/* SP + v in decimal. */
+IMAPDEF imap_result imap_cmd_number(imap_cmd *c, imap_u64 v);
+/* SP + "(" ; the next argument follows it without SP. */
+IMAPDEF imap_result imap_cmd_paren_open(imap_cmd *c);
+/* ")" */
+IMAPDEF imap_result imap_cmd_paren_close(imap_cmd *c);
+/* CRLF; completes seg[]. Returns IMAP_OK or the command's error. */
+IMAPDEF imap_result imap_cmd_end(imap_cmd *c);
+
+/* ---- per-command builders --------------------------------------------
+   Each writes "tag NAME args CRLF" and returns IMAP_OK or the error. The
+   tag is the caller's (see imap_tagger). Argument kinds: see above. */
+
+/* "tag NAME" for any command without arguments. */
+IMAPDEF imap_result imap_cmd_simple(imap_cmd *c, const char *tag, const char *name);
+IMAPDEF imap_result imap_cmd_capability(imap_cmd *c, const char *tag);
+IMAPDEF imap_result imap_cmd_noop(imap_cmd *c, const char *tag);
+IMAPDEF imap_result imap_cmd_logout(imap_cmd *c, const char *tag);
+IMAPDEF imap_result imap_cmd_starttls(imap_cmd *c, const char *tag);   /* RFC 2595 */
+IMAPDEF imap_result imap_cmd_check(imap_cmd *c, const char *tag);
+IMAPDEF imap_result imap_cmd_close(imap_cmd *c, const char *tag);
+IMAPDEF imap_result imap_cmd_expunge(imap_cmd *c, const char *tag);
+IMAPDEF imap_result imap_cmd_unselect(imap_cmd *c, const char *tag);   /* RFC 3691 */
+IMAPDEF imap_result imap_cmd_namespace(imap_cmd *c, const char *tag);  /* RFC 2342 */
+/* IDLE (RFC 2177): the server answers "+"; end it with imap_cmd_done. */
+IMAPDEF imap_result imap_cmd_idle(imap_cmd *c, const char *tag);
+/* "DONE" CRLF, no tag: ends IDLE. */
+IMAPDEF imap_result imap_cmd_done(imap_cmd *c);
+/* COMPRESS mechanism (RFC 4978); NULL: "DEFLATE". mech: an atom. */
+IMAPDEF imap_result imap_cmd_compress(imap_cmd *c, const char *tag, const char *mech);
+
+/* LOGIN user password: user is an arg, password always a string. */
+IMAPDEF imap_result imap_cmd_login(imap_cmd *c, const char *tag,
+                                   const char *user, const char *password);
+/* AUTHENTICATE mech [initial-response] (RFC 3501 §6.2.2, RFC 4959).
+   mech: an atom ("PLAIN"). ir: NULL for none, else base64 already encoded
+   by the caller (imap_base64_encode), "=" for an empty response; anything
+   that is not strict base64 is IMAP_E_ARGS. Send ir only when the server
+   has SASL-IR. */
+IMAPDEF imap_result imap_cmd_authenticate(imap_cmd *c, const char *tag,
+                                          const char *mech, const char *ir);
+/* One SASL client response line (no tag): base64 text then CRLF; NULL
+   writes "*", which cancels the exchange (RFC 3501 §6.2.2). */
+IMAPDEF imap_result imap_cmd_sasl_response(imap_cmd *c, const char *b64);
+/* PROXYAUTH user (arg). */
+IMAPDEF imap_result imap_cmd_proxyauth(imap_cmd *c, const char *tag, const char *user);
+/* ENABLE caps (RFC 5161): caps is syntax, e.g. "CONDSTORE QRESYNC". */
+IMAPDEF imap_result imap_cmd_enable(imap_cmd *c, const char *tag, const char *caps);
+/* ID (RFC 2971). nargs 0: "ID NIL". nargs 1: args[0] is passed through
+   unchanged, as imaplib2 does (syntax). Otherwise field/value pairs, each
+   a string, a NULL value is NIL; at most 30 pairs, fields up to 30 bytes,
+   values up to 1024 (RFC 2971 §3.3). */
+IMAPDEF imap_result imap_cmd_id(imap_cmd *c, const char *tag,
+                                const char *const *args, size_t nargs);
+
+/* QRESYNC select parameter (RFC 7162 §3.2.5). */
+typedef struct imap_qresync {
+    imap_u64 uidvalidity;       /* 1 .. 2^32-1 */
+    imap_u64 modseq;            /* last known HIGHESTMODSEQ, 1 .. 2^63-1 */
+    const char *known_uids;     /* NULL or a set without "*" */
+    const char *known_seqs;     /* NULL, or with known_seq_uids: message */
+    const char *known_seq_uids; /*   numbers and their UIDs (seq-match-data) */
+} imap_qresync;
+
+/* SELECT mailbox, or EXAMINE when readonly (NULL mailbox: "INBOX").
+   condstore adds "(CONDSTORE)" (RFC 7162 §3.1.8); qresync (NULL for
+   none) adds "(QRESYNC (...))"; both give "(CONDSTORE QRESYNC (...))". */
+IMAPDEF imap_result imap_cmd_select(imap_cmd *c, const char *tag, const char *mailbox,
+                                    int readonly, int condstore,
+                                    const imap_qresync *qresync);
+IMAPDEF imap_result imap_cmd_examine(imap_cmd *c, const char *tag, const char *mailbox);
+IMAPDEF imap_result imap_cmd_create(imap_cmd *c, const char *tag, const char *mailbox);
+IMAPDEF imap_result imap_cmd_delete(imap_cmd *c, const char *tag, const char *mailbox);
+IMAPDEF imap_result imap_cmd_rename(imap_cmd *c, const char *tag,
+                                    const char *oldmailbox, const char *newmailbox);
+IMAPDEF imap_result imap_cmd_subscribe(imap_cmd *c, const char *tag, const char *mailbox);
+IMAPDEF imap_result imap_cmd_unsubscribe(imap_cmd *c, const char *tag, const char *mailbox);
+/* LIST / LSUB reference pattern, both mailbox; NULL reference: "" and
+   NULL pattern: "*" (imaplib's defaults). */
+IMAPDEF imap_result imap_cmd_list(imap_cmd *c, const char *tag,
+                                  const char *reference, const char *pattern);
+IMAPDEF imap_result imap_cmd_lsub(imap_cmd *c, const char *tag,
+                                  const char *reference, const char *pattern);
+/* LIST-EXTENDED (RFC 5258): LIST [(selection)] reference patterns
+   [RETURN (ret)]. selection and ret are lists or NULL to leave out,
+   e.g. "SUBSCRIBED RECURSIVEMATCH" and "CHILDREN STATUS (MESSAGES
+   UNSEEN)" (LIST-STATUS, RFC 5819). patterns: npatterns >= 1 mailbox
+   patterns, in parentheses when more than one. */
+IMAPDEF imap_result imap_cmd_list_extended(imap_cmd *c, const char *tag,
+                                           const char *selection, const char *reference,
+                                           const char *const *patterns, size_t npatterns,
+                                           const char *ret);
+/* STATUS mailbox names: names is a list, e.g. "MESSAGES UNSEEN". */
+IMAPDEF imap_result imap_cmd_status(imap_cmd *c, const char *tag,
+                                    const char *mailbox, const char *names);
+
+/* APPEND mailbox [flags] [date_time] literal. mailbox NULL: "INBOX".
+   flags: NULL or "" to leave out, else a list ("\\Seen" goes as
+   "(\\Seen)"). date_time: NULL or "" to leave out, else an INTERNALDATE
+   with or without its double quotes (imap_internaldate_format writes
+   one); one that does not parse is IMAP_E_ARGS. msg is referenced, not
+   copied (see imap_cmd_literal). */
+IMAPDEF imap_result imap_cmd_append(imap_cmd *c, const char *tag, const char *mailbox,
+                                    const char *flags, const char *date_time,
+                                    const void *msg, size_t msglen);
+/* One message of a MULTIAPPEND. */
+typedef struct imap_append_msg {
+    const char *flags;          /* as in imap_cmd_append */
+    const char *date_time;
+    const void *data;           /* referenced, not copied */
+    size_t len;
+} imap_append_msg;
+/* MULTIAPPEND (RFC 3502): nmsgs >= 1 messages in one APPEND. Each
+   message takes two segments: raise IMAP_CMD_MAX_SEGMENTS for more than 7. */
+IMAPDEF imap_result imap_cmd_multiappend(imap_cmd *c, const char *tag, const char *mailbox,
+                                         const imap_append_msg *msgs, size_t nmsgs);
+
+/* COPY / MOVE (RFC 6851) set mailbox. */
+IMAPDEF imap_result imap_cmd_copy(imap_cmd *c, const char *tag,
+                                  const char *set, const char *mailbox);
+IMAPDEF imap_result imap_cmd_move(imap_cmd *c, const char *tag,
+                                  const char *set, const char *mailbox);
+/* FETCH set items: items is syntax, "(UID BODY[TEXT])", "FLAGS" or
+   "BODY.PEEK[HEADER]" alike (a fetch item is never a string). */
+IMAPDEF imap_result imap_cmd_fetch(imap_cmd *c, const char *tag,
+                                   const char *set, const char *items);
+/* [UID] FETCH set items (CHANGEDSINCE modseq [VANISHED]) (RFC 7162
+   §3.1.4, §3.2.6; VANISHED needs uid). */
+IMAPDEF imap_result imap_cmd_fetch_changedsince(imap_cmd *c, const char *tag, int uid,
+                                                const char *set, const char *items,
+                                                imap_u64 modseq, int vanished);
+/* PARTIAL msgnum part start length (RFC 1730; obsolete). msgnum, start,
+   length: decimal numbers; part: syntax ("BODY[]"). */
+IMAPDEF imap_result imap_cmd_partial(imap_cmd *c, const char *tag, const char *msgnum,
+                                     const char *part, const char *start,
+                                     const char *length);
+/* STORE set command flags: command and flags are syntax ("+FLAGS.SILENT",
+   "(\\Deleted)"; a bare "\\Deleted" is not quoted either). */
+IMAPDEF imap_result imap_cmd_store(imap_cmd *c, const char *tag, const char *set,
+                                   const char *command, const char *flags);
+/* [UID] STORE set (UNCHANGEDSINCE modseq) command flags (RFC 7162 §3.1.3). */
+IMAPDEF imap_result imap_cmd_store_unchangedsince(imap_cmd *c, const char *tag, int uid,
+                                                  const char *set, imap_u64 modseq,
+                                                  const char *command, const char *flags);
+/* SEARCH [CHARSET charset] criteria: charset an arg or NULL; each
+   criterion an arg ("FROM", "joe smith" -> FROM "joe smith"); at least
+   one. An 8-bit criterion goes as a literal. Under c->utf8 the charset is
+   left out: RFC 6855 §3 forbids one once UTF8=ACCEPT is enabled. */
+IMAPDEF imap_result imap_cmd_search(imap_cmd *c, const char *tag, const char *charset,
+                                    const char *const *criteria, size_t ncriteria);
+/* SEARCH RETURN (ret) [CHARSET charset] criteria (ESEARCH, RFC 4731):
+   ret is a list, "MIN MAX COUNT"; "" gives "RETURN ()" (ALL). */
+IMAPDEF imap_result imap_cmd_search_return(imap_cmd *c, const char *tag, const char *ret,
+                                           const char *charset,
+                                           const char *const *criteria, size_t ncriteria);
+/* SORT (criteria) charset search (RFC 5256): sort_criteria a list
+   ("REVERSE DATE"), charset an arg (NULL: "UTF-8"), criteria as SEARCH. */
+IMAPDEF imap_result imap_cmd_sort(imap_cmd *c, const char *tag, const char *sort_criteria,
+                                  const char *charset,
+                                  const char *const *criteria, size_t ncriteria);
+/* THREAD algorithm charset search (RFC 5256): algorithm an atom
+   ("REFERENCES"), charset as SORT. */
+IMAPDEF imap_result imap_cmd_thread(imap_cmd *c, const char *tag, const char *algorithm,
+                                    const char *charset,
+                                    const char *const *criteria, size_t ncriteria);
+
+/* UID command args..., imaplib's uid(): command is one of COPY, FETCH,
+   SEARCH, STORE, MOVE, EXPUNGE, SORT, THREAD (any case; else
+   IMAP_E_ARGS). Arguments follow the typed builders: the first of COPY,
+   MOVE, FETCH, STORE, EXPUNGE is a set; COPY/MOVE then take one mailbox;
+   FETCH/STORE take syntax; SEARCH/SORT/THREAD take args as given
+   ("CHARSET", "UTF-8", "ALL"). */
+IMAPDEF imap_result imap_cmd_uid(imap_cmd *c, const char *tag, const char *command,
+                                 const char *const *args, size_t nargs);
+/* Typed UID variants, same arguments as the plain builders. */
+IMAPDEF imap_result imap_cmd_uid_copy(imap_cmd *c, const char *tag,
+                                      const char *set, const char *mailbox);
+IMAPDEF imap_result imap_cmd_uid_move(imap_cmd *c, const char *tag,
+                                      const char *set, const char *mailbox);
+IMAPDEF imap_result imap_cmd_uid_fetch(imap_cmd *c, const char *tag,
+                                       const char *set, const char *items);
+IMAPDEF imap_result imap_cmd_uid_store(imap_cmd *c, const char *tag, const char *set,
+                                       const char *command, const char *flags);
+IMAPDEF imap_result imap_cmd_uid_expunge(imap_cmd *c, const char *tag,
+                                         const char *set);      /* RFC 4315 */
+IMAPDEF imap_result imap_cmd_uid_search(imap_cmd *c, const char *tag, const char *charset,
+                                        const char *const *criteria, size_t ncriteria);
+IMAPDEF imap_result imap_cmd_uid_sort(imap_cmd *c, const char *tag,
+                                      const char *sort_criteria, const char *charset,
+                                      const char *const *criteria, size_t ncriteria);
+IMAPDEF imap_result imap_cmd_uid_thread(imap_cmd *c, const char *tag,
+                                        const char *algorithm, const char *charset,
+                                        const char *const *criteria, size_t ncriteria);
+/* Any extension command: name an atom, each arg an arg. */
+IMAPDEF imap_result imap_cmd_xatom(imap_cmd *c, const char *tag, const char *name,
+                                   const char *const *args, size_t nargs);
+
+/* ACL (RFC 4314): identifiers and rights are args. */
+IMAPDEF imap_result imap_cmd_getacl(imap_cmd *c, const char *tag, const char *mailbox);
+IMAPDEF imap_result imap_cmd_setacl(imap_cmd *c, const char *tag, const char *mailbox,
+                                    const char *who, const char *what);
+IMAPDEF imap_result imap_cmd_deleteacl(imap_cmd *c, const char *tag, const char *mailbox,
+                                       const char *who);
+IMAPDEF imap_result imap_cmd_listrights(imap_cmd *c, const char *tag, const char *mailbox,
+                                        const char *who);
+IMAPDEF imap_result imap_cmd_myrights(imap_cmd *c, const char *tag, const char *mailbox);
+
+/* ANNOTATEMORE (imaplib2's getannotation/setannotation): entry an arg,
+   attribute a string (or a list in parentheses). setannotation takes
+   nargs >= 2, an even count of entry, attribute-value-list pairs, each
+   an arg: "/comment", "(\"value.shared\" \"hello\")". */
+IMAPDEF imap_result imap_cmd_getannotation(imap_cmd *c, const char *tag, const char *mailbox,
+                                           const char *entry, const char *attribute);
+IMAPDEF imap_result imap_cmd_setannotation(imap_cmd *c, const char *tag, const char *mailbox,
+                                           const char *const *args, size_t nargs);
+/* METADATA (RFC 5464). options: NULL or a list ("MAXSIZE 1024 DEPTH 1");
+   mailbox "" means the server; entries: nentries >= 1 args, in
+   parentheses when more than one. setmetadata takes npairs >= 2, an even
+   count of entry (arg), value (string; NULL is NIL: remove). */
+IMAPDEF imap_result imap_cmd_getmetadata(imap_cmd *c, const char *tag, const char *options,
+                                         const char *mailbox,
+                                         const char *const *entries, size_t nentries);
+IMAPDEF imap_result imap_cmd_setmetadata(imap_cmd *c, const char *tag, const char *mailbox,
+                                         const char *const *pairs, size_t npairs);
+/* QUOTA (RFC 2087, RFC 9208): root an arg; limits a list
+   ("STORAGE 512"). */
+IMAPDEF imap_result imap_cmd_getquota(imap_cmd *c, const char *tag, const char *root);
+IMAPDEF imap_result imap_cmd_getquotaroot(imap_cmd *c, const char *tag, const char *mailbox);
+IMAPDEF imap_result imap_cmd_setquota(imap_cmd *c, const char *tag, const char *root,
+                                      const char *limits);
+
+/* ---- encodings -------------------------------------------------------
+   Text outputs are NUL-terminated: cap MUST hold the length plus 1.
+   out NULL (cap ignored) measures: the length is returned, nothing is
+   written. Returns the output length (without the NUL), or IMAP_E_NOMEM
+   when out is too small (its contents are then unspecified), or the
+   error named. */
+
+/* Modified UTF-7 (RFC 3501 §5.1.3) from UTF-8. Invalid UTF-8 (overlong
+   forms, surrogates, above U+10FFFF): IMAP_E_ARGS. */
+IMAPDEF long imap_utf7_encode(const char *s, size_t n, char *out, size_t cap);
+/* Modified UTF-7 to UTF-8, strict: bytes outside 0x20-0x7E, an
+   unterminated or empty shift, a null shift ("-&"), leftover bits,
+   unpaired surrogates or an encoded printable ASCII character are
+   IMAP_E_SYNTAX. So decode then encode gives back the input. */
+IMAPDEF long imap_utf7_decode(const char *s, size_t n, char *out, size_t cap);
+/* Base64 (RFC 4648 §4) of n bytes, with padding. */
+IMAPDEF long imap_base64_encode(const void *data, size_t n, char *out, size_t cap);
+/* Strict base64 to bytes (binary: NOT NUL-terminated; cap is exact).
+   Length not a multiple of 4, a byte outside the alphabet, misplaced
+   "=", or non-zero padding bits: IMAP_E_SYNTAX. "" decodes to 0 bytes. */
+IMAPDEF long imap_base64_decode(const char *s, size_t n, void *out, size_t cap);
+
+/* ---- sequence sets (RFC 3501 §9 sequence-set) ------------------------ */
+
+#define IMAP_SEQ_STAR (~(imap_u64)0)   /* "*": the largest number in use */
+#define IMAP_SEQ_MAX  4294967295u      /* numbers are 1 .. 2^32-1 */
+
+/* A builder over a caller buffer; the text is kept NUL-terminated, so
+   buf can be passed as the set argument of a builder. Errors are sticky
+   in `error` like imap_cmd's; a failed call leaves the text as it was. */
+typedef struct imap_seqset {
+    char *buf;
+    size_t cap;
+    size_t len;
+    int error;
+} imap_seqset;
+
+IMAPDEF void imap_seqset_init(imap_seqset *s, char *buf, size_t cap);
+/* Append "n" (IMAP_SEQ_STAR: "*"). 0 or above IMAP_SEQ_MAX: IMAP_E_ARGS. */
+IMAPDEF imap_result imap_seqset_add(imap_seqset *s, imap_u64 n);
+/* Append "lo:hi" as given (either may be IMAP_SEQ_STAR); "lo" if equal. */
+IMAPDEF imap_result imap_seqset_range(imap_seqset *s, imap_u64 lo, imap_u64 hi);
+/* Append n ascending UIDs as ranges: {1,2,3,5,7,8,9} -> "1:3,5,7:9".
+   Repeats are skipped; a descending step or an invalid number is
+   IMAP_E_ARGS. */
+IMAPDEF imap_result imap_seqset_compress(imap_seqset *s, const imap_u64 *uids, size_t n);
+
+/* Parse a set back into ranges, e.g. from ESEARCH ALL or COPYUID. */
+typedef struct imap_seqset_iter {
+    const char *_p;
+    const char *_end;
+    int _state;
+} imap_seqset_iter;
+
+IMAPDEF void imap_seqset_iter_init(imap_seqset_iter *it, const char *s, size_t n);
+/* Returns 1 with the next range in *lo <= *hi ("5" gives 5..5; "9:4"
+   gives 4..9; "*" is IMAP_SEQ_STAR), 0 at the end, or IMAP_E_SYNTAX (an
+   empty set or element, a 0, a leading zero, a number above
+   IMAP_SEQ_MAX, a stray byte); after an error it keeps returning it. */
+IMAPDEF int imap_seqset_next(imap_seqset_iter *it, imap_u64 *lo, imap_u64 *hi);
+
+/* ---- the seeds' helpers ---------------------------------------------- */
+
+/* Broken-down time with its zone, as an INTERNALDATE writes it. */
+typedef struct imap_tm {
+    int year;                   /* 0 .. 9999 */
+    int month;                  /* 1 .. 12 */
+    int day;                    /* 1 .. 31 */
+    int hour, min, sec;         /* sec 60 is a leap second */
+    int offset;                 /* minutes east of UTC, -5999 .. 5999 */
+} imap_tm;
+
+/* Internaldate2tuple: parse "DD-Mmm-YYYY HH:MM:SS +HHMM" (RFC 3501 §9
+   date-time; the double quotes are optional; the day may be " D", "D" or
+   "DD"; the month is case-insensitive). *out (may be NULL) gets the time
+   as written; *utc_seconds (may be NULL) seconds since 1970-01-01 UTC,
+   a leap second counted as the next minute's first. Malformed text or a
+   date that does not exist (30-Feb): IMAP_E_SYNTAX. */
+IMAPDEF imap_result imap_internaldate_parse(const char *s, size_t n, imap_tm *out,
+                                            long long *utc_seconds);
+/* The INTERNALDATE of a "* n FETCH" response, parsed as above;
+   IMAP_E_SYNTAX if it has none. */
+IMAPDEF imap_result imap_fetch_internaldate(const imap_response *r, imap_tm *out,
+                                            long long *utc_seconds);
+/* Time2Internaldate: write "\"DD-Mmm-YYYY HH:MM:SS +HHMM\"" with its
+   double quotes and a NUL (29 bytes) for the instant utc_seconds seen at
+   offset_minutes east of UTC. A local year outside 0..9999 or an offset
+   outside -5999..5999: IMAP_E_ARGS. */
+IMAPDEF imap_result imap_internaldate_format(long long utc_seconds, int offset_minutes,
+                                             char out[29]);
+/* The same from a broken-down time (tm->offset is its zone); fields out
+   of range or a day the month lacks: IMAP_E_ARGS. */
+IMAPDEF imap_result imap_internaldate_format_tm(const imap_tm *tm, char out[29]);
+
+/* ParseFlags: iterate the flags of a FLAGS list. */
+typedef struct imap_flags_iter {
+    const imap_value *_v;       /* from a parsed response */
+    const char *_p, *_end;      /* from text */
+} imap_flags_iter;
+
+/* From a parsed "* n FETCH (... FLAGS (...) ...)" or "* FLAGS (...)";
+   IMAP_E_SYNTAX when it has no FLAGS list. */
+IMAPDEF imap_result imap_parse_flags(const imap_response *r, imap_flags_iter *it);
+/* From text holding "FLAGS (" ... ")" (case-insensitive; the first
+   "FLAGS (" that starts a word), like imaplib's ParseFlags; IMAP_E_SYNTAX
+   when there is none or it is not closed. s[0..n) MUST outlive it. */
+IMAPDEF imap_result imap_parse_flags_str(const char *s, size_t n, imap_flags_iter *it);
+/* Returns 1 with the next flag ("\\Seen"; pointing into the response or
+   the text), 0 at the end, IMAP_E_SYNTAX for a list inside the list. */
+IMAPDEF int imap_flags_next(imap_flags_iter *it, imap_str *flag);
+
+/* Int2AP: num in base 16 with the letters A..P, NUL-terminated ("" for
+   0). Returns the length, or IMAP_E_NOMEM if cap is short (17 always
+   suffices). */
+IMAPDEF int imap_int2ap(unsigned long num, char *out, size_t cap);
+
+/* Tags as imaplib makes them: a prefix of four letters, Int2AP of a
+   number in 4096..65535 chosen by the seed, then a counter from 0:
+   "LKJM0", "LKJM1", ... Seed it with something random-ish (time, a
+   counter) so two sessions' tags differ. */
+typedef struct imap_tagger {
+    char prefix[8];
+    imap_u64 counter;           /* next number; wraps after 10^11 - 1 */
+} imap_tagger;
+
+IMAPDEF void imap_tagger_init(imap_tagger *t, unsigned long seed);
+/* Write the next tag with a NUL into out; returns its length (<= 15). */
+IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16]);
+
 /* (section 6 declarations end here) */
 
 /* ======================================================================
@@ -1875,6 +2355,1753 @@ IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix, int
 }
 
 /* ---- 6. command builders and quoting --------------------------------- */
+
+#define IMAP__LONG_MAX ((long)(~0ul >> 1))
+#define IMAP__MODSEQ_MAX 9223372036854775807ull     /* RFC 7162 §7: 63 bits */
+
+/* -- output that measures when it has no buffer -------------------------- */
+
+typedef struct imap__out {
+    unsigned char *p;
+    size_t cap, len;
+} imap__out;
+
+static void imap__out_init(imap__out *o, void *p, size_t cap)
+{
+    o->p = (unsigned char *)p;
+    o->cap = p ? cap : 0;
+    o->len = 0;
+}
+
+static void imap__out_c(imap__out *o, unsigned ch)
+{
+    if (o->p && o->len < o->cap) o->p[o->len] = (unsigned char)ch;
+    if (o->len < (size_t)-1) o->len++;
+}
+
+static long imap__out_end(imap__out *o, int r, int nul)
+{
+    if (r < 0) return r;
+    if (o->len >= (size_t)IMAP__LONG_MAX) return IMAP_E_LIMIT;
+    if (o->p) {
+        if (o->len > o->cap || (nul && o->len == o->cap)) return IMAP_E_NOMEM;
+        if (nul) o->p[o->len] = 0;
+    }
+    return (long)o->len;
+}
+
+/* Decimal digits of v into out (20 bytes suffice); returns the count. */
+static size_t imap__fmt_u64(char *out, imap_u64 v)
+{
+    char t[20];
+    size_t n = 0, i;
+    do {
+        t[n++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v);
+    for (i = 0; i < n; i++) out[i] = t[n - 1 - i];
+    return n;
+}
+
+/* -- UTF-8, base64, modified UTF-7 --------------------------------------- */
+
+/* One code point of strict UTF-8 (no overlongs, surrogates or values
+   above U+10FFFF); returns 0 on a bad sequence. */
+static int imap__utf8_next(const unsigned char *s, size_t n, size_t *pos, unsigned long *out)
+{
+    size_t i = *pos, len, k;
+    unsigned long c = s[i], min;
+    if (c < 0x80) {
+        *out = c;
+        *pos = i + 1;
+        return 1;
+    }
+    if (c >= 0xC2 && c <= 0xDF) { len = 2; c &= 0x1F; min = 0x80; }
+    else if (c >= 0xE0 && c <= 0xEF) { len = 3; c &= 0x0F; min = 0x800; }
+    else if (c >= 0xF0 && c <= 0xF4) { len = 4; c &= 0x07; min = 0x10000; }
+    else return 0;
+    if (len > n - i) return 0;
+    for (k = 1; k < len; k++) {
+        if ((s[i + k] & 0xC0) != 0x80) return 0;
+        c = (c << 6) | (s[i + k] & 0x3Fu);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
+    *out = c;
+    *pos = i + len;
+    return 1;
+}
+
+static int imap__utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    unsigned long cp;
+    while (i < n)
+        if (!imap__utf8_next(s, n, &i, &cp)) return 0;
+    return 1;
+}
+
+static void imap__utf8_put(imap__out *o, unsigned long cp)
+{
+    if (cp < 0x80) {
+        imap__out_c(o, (unsigned)cp);
+    } else if (cp < 0x800) {
+        imap__out_c(o, (unsigned)(0xC0 | (cp >> 6)));
+        imap__out_c(o, (unsigned)(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        imap__out_c(o, (unsigned)(0xE0 | (cp >> 12)));
+        imap__out_c(o, (unsigned)(0x80 | ((cp >> 6) & 0x3F)));
+        imap__out_c(o, (unsigned)(0x80 | (cp & 0x3F)));
+    } else {
+        imap__out_c(o, (unsigned)(0xF0 | (cp >> 18)));
+        imap__out_c(o, (unsigned)(0x80 | ((cp >> 12) & 0x3F)));
+        imap__out_c(o, (unsigned)(0x80 | ((cp >> 6) & 0x3F)));
+        imap__out_c(o, (unsigned)(0x80 | (cp & 0x3F)));
+    }
+}
+
+/* Base64 alphabet; modified BASE64 (RFC 3501 §5.1.3) has ',' for '/'. */
+static unsigned imap__b64_chr(unsigned long v, int mod)
+{
+    static const char a[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    v &= 63;
+    return (mod && v == 63) ? ',' : (unsigned char)a[v];
+}
+
+static int imap__b64_val(unsigned ch, int mod)
+{
+    if (ch >= 'A' && ch <= 'Z') return (int)(ch - 'A');
+    if (ch >= 'a' && ch <= 'z') return (int)(ch - 'a') + 26;
+    if (ch >= '0' && ch <= '9') return (int)(ch - '0') + 52;
+    if (ch == '+') return 62;
+    if (ch == (mod ? ',' : '/')) return 63;
+    return -1;
+}
+
+static void imap__utf7_flush(imap__out *o, unsigned long bits, int nbits)
+{
+    if (nbits) imap__out_c(o, imap__b64_chr(bits << (6 - nbits), 1));
+    imap__out_c(o, '-');
+}
+
+static int imap__utf7_enc(const unsigned char *s, size_t n, imap__out *o)
+{
+    size_t i = 0;
+    unsigned long bits = 0, cp;
+    int nbits = 0, shifted = 0;
+    while (i < n) {
+        if (!imap__utf8_next(s, n, &i, &cp)) return IMAP_E_ARGS;
+        if (cp >= 0x20 && cp <= 0x7E) {
+            if (shifted) imap__utf7_flush(o, bits, nbits);
+            shifted = 0;
+            nbits = 0;
+            bits = 0;
+            imap__out_c(o, (unsigned)cp);
+            if (cp == '&') imap__out_c(o, '-');
+        } else {
+            unsigned long u[2];
+            int k, nu = 1;
+            if (!shifted) imap__out_c(o, '&');
+            shifted = 1;
+            u[0] = cp;
+            if (cp >= 0x10000) {            /* UTF-16 surrogate pair */
+                u[0] = 0xD800 + ((cp - 0x10000) >> 10);
+                u[1] = 0xDC00 + ((cp - 0x10000) & 0x3FF);
+                nu = 2;
+            }
+            for (k = 0; k < nu; k++) {
+                bits = (bits << 16) | u[k];
+                nbits += 16;
+                while (nbits >= 6) {
+                    nbits -= 6;
+                    imap__out_c(o, imap__b64_chr(bits >> nbits, 1));
+                }
+                bits &= (1ul << nbits) - 1;
+            }
+        }
+    }
+    if (shifted) imap__utf7_flush(o, bits, nbits);
+    return 0;
+}
+
+static int imap__utf7_dec(const unsigned char *s, size_t n, imap__out *o)
+{
+    size_t i = 0;
+    int after_shift = 0;
+    while (i < n) {
+        unsigned long bits = 0, high = 0;
+        int nbits = 0, units = 0;
+        unsigned ch = s[i++];
+        if (ch < 0x20 || ch > 0x7E) return IMAP_E_SYNTAX;
+        if (ch != '&') {
+            imap__out_c(o, ch);
+            after_shift = 0;
+            continue;
+        }
+        if (i < n && s[i] == '-') {
+            imap__out_c(o, '&');
+            i++;
+            after_shift = 0;
+            continue;
+        }
+        if (after_shift) return IMAP_E_SYNTAX;     /* null shift "-&" */
+        for (;;) {
+            int v;
+            if (i >= n) return IMAP_E_SYNTAX;      /* names end in US-ASCII */
+            ch = s[i++];
+            if (ch == '-') break;
+            if ((v = imap__b64_val(ch, 1)) < 0) return IMAP_E_SYNTAX;
+            bits = (bits << 6) | (unsigned long)v;
+            nbits += 6;
+            if (nbits >= 16) {
+                unsigned long u;
+                nbits -= 16;
+                u = (bits >> nbits) & 0xFFFF;
+                bits &= (1ul << nbits) - 1;
+                units++;
+                if (high) {
+                    if (u < 0xDC00 || u > 0xDFFF) return IMAP_E_SYNTAX;
+                    imap__utf8_put(o, 0x10000 + ((high - 0xD800) << 10) + (u - 0xDC00));
+                    high = 0;
+                } else if (u >= 0xD800 && u <= 0xDBFF) {
+                    high = u;
+                } else if ((u >= 0xDC00 && u <= 0xDFFF) || (u >= 0x20 && u <= 0x7E)) {
+                    return IMAP_E_SYNTAX;          /* lone low half; ASCII that can stand for itself */
+                } else {
+                    imap__utf8_put(o, u);
+                }
+            }
+        }
+        if (units == 0 || high || nbits >= 6 || bits != 0) return IMAP_E_SYNTAX;
+        after_shift = 1;
+    }
+    return 0;
+}
+
+IMAPDEF long imap_utf7_encode(const char *s, size_t n, char *out, size_t cap)
+{
+    imap__out o;
+    imap__out_init(&o, out, cap);
+    return imap__out_end(&o, imap__utf7_enc((const unsigned char *)s, n, &o), 1);
+}
+
+IMAPDEF long imap_utf7_decode(const char *s, size_t n, char *out, size_t cap)
+{
+    imap__out o;
+    imap__out_init(&o, out, cap);
+    return imap__out_end(&o, imap__utf7_dec((const unsigned char *)s, n, &o), 1);
+}
+
+IMAPDEF long imap_base64_encode(const void *data, size_t n, char *out, size_t cap)
+{
+    const unsigned char *d = (const unsigned char *)data;
+    imap__out o;
+    size_t i;
+    unsigned long v;
+    imap__out_init(&o, out, cap);
+    for (i = 0; n - i >= 3; i += 3) {
+        v = ((unsigned long)d[i] << 16) | ((unsigned long)d[i + 1] << 8) | d[i + 2];
+        imap__out_c(&o, imap__b64_chr(v >> 18, 0));
+        imap__out_c(&o, imap__b64_chr(v >> 12, 0));
+        imap__out_c(&o, imap__b64_chr(v >> 6, 0));
+        imap__out_c(&o, imap__b64_chr(v, 0));
+    }
+    if (n - i) {
+        v = (unsigned long)d[i] << 16;
+        if (n - i == 2) v |= (unsigned long)d[i + 1] << 8;
+        imap__out_c(&o, imap__b64_chr(v >> 18, 0));
+        imap__out_c(&o, imap__b64_chr(v >> 12, 0));
+        imap__out_c(&o, n - i == 2 ? imap__b64_chr(v >> 6, 0) : '=');
+        imap__out_c(&o, '=');
+    }
+    return imap__out_end(&o, 0, 1);
+}
+
+IMAPDEF long imap_base64_decode(const char *s, size_t n, void *out, size_t cap)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    imap__out o;
+    size_t i;
+    imap__out_init(&o, out, cap);
+    if (n % 4) return IMAP_E_SYNTAX;
+    for (i = 0; i < n; i += 4) {
+        int last = (i + 4 == n);
+        int a = imap__b64_val(u[i], 0), b = imap__b64_val(u[i + 1], 0), c, d;
+        if (a < 0 || b < 0) return IMAP_E_SYNTAX;
+        imap__out_c(&o, (unsigned)((a << 2) | (b >> 4)));
+        if (last && u[i + 2] == '=' && u[i + 3] == '=') {
+            if (b & 15) return IMAP_E_SYNTAX;     /* canonical: spare bits are 0 */
+            break;
+        }
+        if ((c = imap__b64_val(u[i + 2], 0)) < 0) return IMAP_E_SYNTAX;
+        imap__out_c(&o, (unsigned)(((b & 15) << 4) | (c >> 2)));
+        if (last && u[i + 3] == '=') {
+            if (c & 3) return IMAP_E_SYNTAX;
+            break;
+        }
+        if ((d = imap__b64_val(u[i + 3], 0)) < 0) return IMAP_E_SYNTAX;
+        imap__out_c(&o, (unsigned)(((c & 3) << 6) | d));
+    }
+    return imap__out_end(&o, 0, 0);
+}
+
+/* -- sequence sets ------------------------------------------------------- */
+
+static int imap__seq_ok(imap_u64 v)
+{
+    return v == IMAP_SEQ_STAR || (v >= 1 && v <= IMAP_SEQ_MAX);
+}
+
+static void imap__seq_put(imap_seqset *s, const char *p, size_t n)
+{
+    if (s->error) return;
+    if (s->cap <= s->len || n >= s->cap - s->len) {   /* the NUL needs room too */
+        s->error = IMAP_E_NOMEM;
+        return;
+    }
+    memcpy(s->buf + s->len, p, n);
+    s->len += n;
+    s->buf[s->len] = 0;
+}
+
+static void imap__seq_num(imap_seqset *s, imap_u64 v)
+{
+    char t[20];
+    if (v == IMAP_SEQ_STAR) imap__seq_put(s, "*", 1);
+    else imap__seq_put(s, t, imap__fmt_u64(t, v));
+}
+
+/* Append ",lo" or ",lo:hi"; a failure rolls the text back to `mark`. */
+static imap_result imap__seq_item(imap_seqset *s, imap_u64 lo, imap_u64 hi)
+{
+    size_t mark = s->len;
+    if (s->error) return (imap_result)s->error;
+    if (!imap__seq_ok(lo) || !imap__seq_ok(hi)) {
+        s->error = IMAP_E_ARGS;
+        return IMAP_E_ARGS;
+    }
+    if (s->len) imap__seq_put(s, ",", 1);
+    imap__seq_num(s, lo);
+    if (hi != lo) {
+        imap__seq_put(s, ":", 1);
+        imap__seq_num(s, hi);
+    }
+    if (s->error) {
+        s->len = mark;
+        if (s->cap) s->buf[mark] = 0;
+    }
+    return (imap_result)s->error;
+}
+
+IMAPDEF void imap_seqset_init(imap_seqset *s, char *buf, size_t cap)
+{
+    s->buf = buf;
+    s->cap = buf ? cap : 0;
+    s->len = 0;
+    s->error = 0;
+    if (s->cap) buf[0] = 0;
+}
+
+IMAPDEF imap_result imap_seqset_add(imap_seqset *s, imap_u64 n)
+{
+    return imap__seq_item(s, n, n);
+}
+
+IMAPDEF imap_result imap_seqset_range(imap_seqset *s, imap_u64 lo, imap_u64 hi)
+{
+    return imap__seq_item(s, lo, hi);
+}
+
+IMAPDEF imap_result imap_seqset_compress(imap_seqset *s, const imap_u64 *uids, size_t n)
+{
+    size_t i = 0, mark = s->len;
+    while (i < n && !s->error) {
+        imap_u64 lo = uids[i], hi = lo;
+        if (lo == IMAP_SEQ_STAR) {
+            s->error = IMAP_E_ARGS;
+            break;
+        }
+        for (i++; i < n && (uids[i] == hi || (uids[i] == hi + 1 && uids[i] <= IMAP_SEQ_MAX)); i++)
+            hi = uids[i];
+        if (i < n && uids[i] < hi) s->error = IMAP_E_ARGS;    /* not ascending */
+        else imap__seq_item(s, lo, hi);
+    }
+    if (s->error && s->len != mark) {
+        s->len = mark;
+        s->buf[mark] = 0;
+    }
+    return (imap_result)s->error;
+}
+
+IMAPDEF void imap_seqset_iter_init(imap_seqset_iter *it, const char *s, size_t n)
+{
+    it->_p = s;
+    it->_end = s ? s + n : s;
+    it->_state = 0;
+}
+
+/* seq-number: nz-number (no leading zero, at most 2^32-1) or "*". */
+static const char *imap__seq_scan(const char *p, const char *e, imap_u64 *v)
+{
+    const char *b = p;
+    if (p < e && *p == '*') {
+        *v = IMAP_SEQ_STAR;
+        return p + 1;
+    }
+    if (p >= e || *p < '1' || *p > '9') return NULL;
+    while (p < e && *p >= '0' && *p <= '9') p++;
+    if (!imap__parse_u64(b, (size_t)(p - b), v) || *v > IMAP_SEQ_MAX) return NULL;
+    return p;
+}
+
+IMAPDEF int imap_seqset_next(imap_seqset_iter *it, imap_u64 *lo, imap_u64 *hi)
+{
+    const char *p = it->_p, *e = it->_end;
+    imap_u64 a = 0, b;
+    if (it->_state < 0) return IMAP_E_SYNTAX;
+    if (it->_state == 1) {
+        if (p == e) return 0;
+        if (*p++ != ',') p = NULL;
+    }
+    if (p) p = imap__seq_scan(p, e, &a);
+    b = a;
+    if (p && p < e && *p == ':') p = imap__seq_scan(p + 1, e, &b);
+    if (!p) {
+        it->_state = -1;
+        return IMAP_E_SYNTAX;
+    }
+    it->_p = p;
+    it->_state = 1;
+    *lo = a < b ? a : b;
+    *hi = a < b ? b : a;
+    return 1;
+}
+
+/* A set argument: "$" (RFC 5182) or a valid set; star_ok 0 for the
+   QRESYNC sets, where "*" is not allowed (RFC 7162 §7). */
+static int imap__set_valid(const char *s, size_t n, int star_ok)
+{
+    imap_seqset_iter it;
+    imap_u64 lo, hi;
+    int r;
+    if (n == 1 && s[0] == '$') return star_ok;
+    imap_seqset_iter_init(&it, s, n);
+    while ((r = imap_seqset_next(&it, &lo, &hi)) == 1)
+        if (!star_ok && hi == IMAP_SEQ_STAR) return 0;
+    return r == 0;
+}
+
+/* -- the command buffer -------------------------------------------------- */
+
+enum { IMAP__ATOM = 0, IMAP__QUOTED, IMAP__LITERAL, IMAP__REFUSE };
+
+/* RFC 3501 §9 atom-specials (CTL includes 0x7F). */
+static int imap__atom_special(unsigned ch)
+{
+    return ch < 0x20 || ch == 0x7F || ch == ' ' || ch == '(' || ch == ')' ||
+           ch == '{' || ch == '%' || ch == '*' || ch == '"' || ch == '\\' || ch == ']';
+}
+
+/* How an astring must go; *esc counts the bytes a quoted form escapes. */
+static int imap__classify(const unsigned char *s, size_t n, size_t *esc)
+{
+    size_t i, e = 0;
+    int k = n ? IMAP__ATOM : IMAP__QUOTED;
+    for (i = 0; i < n; i++) {
+        unsigned ch = s[i];
+        if (ch == 0) return IMAP__REFUSE;             /* not even a literal (CHAR8) */
+        if (ch == '\r' || ch == '\n' || ch >= 0x80) k = IMAP__LITERAL;
+        else if ((imap__atom_special(ch) || ch == '[') && k == IMAP__ATOM) k = IMAP__QUOTED;
+        if (ch == '"' || ch == '\\') e++;
+    }
+    *esc = e;
+    return k;
+}
+
+static int imap__atom_ok(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (!u || !*u) return 0;
+    for (; *u; u++)
+        if (*u >= 0x80 || imap__atom_special(*u)) return 0;
+    return 1;
+}
+
+/* tag = 1*<any ASTRING-CHAR except "+"> (RFC 3501 §9). */
+static int imap__tag_ok(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    if (!u || !*u) return 0;
+    for (; *u; u++)
+        if (*u >= 0x80 || *u == '+' || (imap__atom_special(*u) && *u != ']')) return 0;
+    return 1;
+}
+
+static imap_result imap__cmd_fail(imap_cmd *c, int code)
+{
+    if (!c->error) {
+        c->error = code;
+        c->nseg = 0;
+    }
+    return (imap_result)c->error;
+}
+
+/* Room for n more bytes in an open command, or the command fails. */
+static int imap__cmd_room(imap_cmd *c, size_t n)
+{
+    if (!c->error && c->_ended) imap__cmd_fail(c, IMAP_E_ARGS);
+    if (!c->error && n > c->cap - c->len) imap__cmd_fail(c, IMAP_E_NOMEM);
+    return !c->error;
+}
+
+static void imap__cmd_put(imap_cmd *c, const void *p, size_t n)
+{
+    if (!imap__cmd_room(c, n)) return;
+    if (n) memcpy(c->buf + c->len, p, n);
+    c->len += n;
+}
+
+/* Room for an argument of n bytes and its separator (SP, none after "(");
+   returns where the argument's bytes go, or NULL. */
+static unsigned char *imap__cmd_reserve(imap_cmd *c, size_t n)
+{
+    size_t sp = c->_nosp ? 0 : 1;
+    unsigned char *w;
+    if (n > (size_t)-1 - sp || !imap__cmd_room(c, n + sp)) return NULL;
+    w = c->buf + c->len;
+    if (sp) *w++ = ' ';
+    c->_nosp = 0;
+    c->len += sp + n;
+    return w;
+}
+
+static void imap__cmd_seg(imap_cmd *c, const unsigned char *p, size_t n, int wait)
+{
+    if (c->error) return;
+    if (c->nseg >= IMAP_CMD_MAX_SEGMENTS) {
+        imap__cmd_fail(c, IMAP_E_NOMEM);
+        return;
+    }
+    c->seg[c->nseg].ptr = p;
+    c->seg[c->nseg].len = n;
+    c->seg[c->nseg].wait = wait;
+    c->nseg++;
+}
+
+/* Close the open line segment here. */
+static void imap__cmd_cut(imap_cmd *c, int wait)
+{
+    imap__cmd_seg(c, c->buf + c->_line, c->len - c->_line, wait);
+    c->_line = c->len;
+}
+
+/* " {n}" / " {n+}" CRLF by the literal mode (RFC 7888 §4, §5); returns
+   1 when the sender must wait for "+" after it. */
+static int imap__cmd_lit_head(imap_cmd *c, size_t n)
+{
+    char num[20];
+    size_t k = imap__fmt_u64(num, (imap_u64)n);
+    int plus = c->literal_mode == IMAP_LITERAL_PLUS ||
+               (c->literal_mode == IMAP_LITERAL_MINUS && n <= 4096);
+    unsigned char *w = imap__cmd_reserve(c, k + (plus ? 5 : 4));
+    if (!w) return 0;
+    *w++ = '{';
+    memcpy(w, num, k);
+    w += k;
+    if (plus) *w++ = '+';
+    memcpy(w, "}\r\n", 3);
+    return !plus;
+}
+
+static void imap__cmd_rawn(imap_cmd *c, const char *s, size_t n)
+{
+    unsigned char *w;
+    if (c->error) return;
+    if (n == 0 || memchr(s, '\r', n) || memchr(s, '\n', n) || memchr(s, 0, n)) {
+        imap__cmd_fail(c, IMAP_E_ARGS);
+        return;
+    }
+    if ((w = imap__cmd_reserve(c, n)) != NULL) memcpy(w, s, n);
+}
+
+static void imap__cmd_word(imap_cmd *c, const char *s)
+{
+    imap__cmd_rawn(c, s, strlen(s));
+}
+
+/* Turn s[0..n) into a quoted string in place (s has room for n+esc+2):
+   writing from the end never overtakes the bytes still to be read. */
+static void imap__quote_in_place(unsigned char *s, size_t n, size_t esc)
+{
+    size_t r = n, w = n + esc + 2;
+    s[--w] = '"';
+    while (r > 0) {
+        unsigned char ch = s[--r];
+        s[--w] = ch;
+        if (ch == '"' || ch == '\\') s[--w] = '\\';
+    }
+    s[0] = '"';
+}
+
+/* An astring (never_atom 0) or a string (1). */
+static void imap__cmd_str(imap_cmd *c, const char *s, size_t n, int never_atom)
+{
+    size_t esc = 0;
+    unsigned char *w;
+    int k;
+    if (c->error) return;
+    k = imap__classify((const unsigned char *)s, n, &esc);
+    if (k == IMAP__REFUSE) {
+        imap__cmd_fail(c, IMAP_E_ARGS);
+        return;
+    }
+    if (k == IMAP__ATOM && never_atom) k = IMAP__QUOTED;
+    if (k == IMAP__ATOM) {
+        if ((w = imap__cmd_reserve(c, n)) != NULL) memcpy(w, s, n);
+    } else if (k == IMAP__QUOTED) {
+        if (n > (size_t)-1 / 2 - 2) {               /* n + esc + 2 would wrap */
+            imap__cmd_fail(c, IMAP_E_NOMEM);
+            return;
+        }
+        if ((w = imap__cmd_reserve(c, n + esc + 2)) != NULL) {
+            memcpy(w, s, n);
+            imap__quote_in_place(w, n, esc);
+        }
+    } else {
+        /* copied, so the caller's string may go away; a synchronizing
+           literal ends a segment: the sender waits for "+" there */
+        if (imap__cmd_lit_head(c, n)) imap__cmd_cut(c, 1);
+        imap__cmd_put(c, s, n);
+        if (!c->error) c->_lit_end = c->len;
+    }
+}
+
+/* imaplib's _checkquote pass-throughs: "..." and (...) as they are, '...'
+   without its quotes. Returns 1 when s was one. */
+static int imap__enclosed(const char *s, size_t n, char open, char close)
+{
+    return n >= 2 && s[0] == open && s[n - 1] == close;
+}
+
+static int imap__cmd_pass(imap_cmd *c, const char *s, size_t n)
+{
+    if (imap__enclosed(s, n, '"', '"') || imap__enclosed(s, n, '(', ')')) {
+        imap__cmd_rawn(c, s, n);
+        return 1;
+    }
+    if (imap__enclosed(s, n, '\'', '\'')) {
+        imap__cmd_rawn(c, s + 1, n - 2);
+        return 1;
+    }
+    return 0;
+}
+
+static void imap__cmd_mbox(imap_cmd *c, const char *name, size_t n)
+{
+    imap__out o;
+    size_t sp, m, esc = 0;
+    int r;
+    if (!imap__cmd_room(c, 0)) return;
+    if (c->utf8) {
+        /* RFC 6855 §3: names go as UTF-8, which must be valid */
+        if (!imap__utf8_valid((const unsigned char *)name, n)) imap__cmd_fail(c, IMAP_E_ARGS);
+        imap__cmd_str(c, name, n, 0);
+        return;
+    }
+    /* encode into the free space, then quote there if needed */
+    sp = c->_nosp ? 0 : 1;
+    if (c->cap - c->len < sp) {
+        imap__cmd_fail(c, IMAP_E_NOMEM);
+        return;
+    }
+    imap__out_init(&o, c->buf + c->len + sp, c->cap - c->len - sp);
+    if ((r = imap__utf7_enc((const unsigned char *)name, n, &o)) != 0) {
+        imap__cmd_fail(c, r);
+        return;
+    }
+    m = o.len;
+    if (m > o.cap) {
+        imap__cmd_fail(c, IMAP_E_NOMEM);
+        return;
+    }
+    /* modified UTF-7 is printable ASCII: an atom or a quoted string */
+    if (imap__classify(o.p, m, &esc) != IMAP__ATOM) {
+        if (esc + 2 > o.cap - m) {
+            imap__cmd_fail(c, IMAP_E_NOMEM);
+            return;
+        }
+        imap__quote_in_place(o.p, m, esc);
+        m += esc + 2;
+    }
+    if (sp) c->buf[c->len] = ' ';
+    c->_nosp = 0;
+    c->len += sp + m;
+}
+
+IMAPDEF void imap_cmd_init(imap_cmd *c, void *buf, size_t cap)
+{
+    memset(c, 0, sizeof *c);
+    c->buf = (unsigned char *)buf;
+    c->cap = buf ? cap : 0;
+    c->_ended = 1;
+}
+
+static void imap__cmd_reset(imap_cmd *c)
+{
+    c->len = 0;
+    c->nseg = 0;
+    c->error = 0;
+    c->_line = 0;
+    c->_lit_end = 0;
+    c->_nosp = 0;
+    c->_ended = 0;
+}
+
+IMAPDEF imap_result imap_cmd_begin(imap_cmd *c, const char *tag, const char *name)
+{
+    imap__cmd_reset(c);
+    if (!imap__tag_ok(tag) || !imap__atom_ok(name)) return imap__cmd_fail(c, IMAP_E_ARGS);
+    imap__cmd_put(c, tag, strlen(tag));
+    imap__cmd_word(c, name);
+    return (imap_result)c->error;
+}
+
+IMAPDEF imap_result imap_cmd_arg(imap_cmd *c, const char *s)
+{
+    size_t n;
+    if (!s) return imap__cmd_fail(c, IMAP_E_ARGS);
+    n = strlen(s);
+    if (!imap__cmd_pass(c, s, n)) imap__cmd_str(c, s, n, 0);
+    return (imap_result)c->error;
+}
+
+IMAPDEF imap_result imap_cmd_raw(imap_cmd *c, const char *s)
+{
+    if (!s) return imap__cmd_fail(c, IMAP_E_ARGS);
+    imap__cmd_rawn(c, s, strlen(s));
+    return (imap_result)c->error;
+}
+
+IMAPDEF imap_result imap_cmd_astring(imap_cmd *c, const char *s, size_t n)
+{
+    if (!s && n) return imap__cmd_fail(c, IMAP_E_ARGS);
+    imap__cmd_str(c, s ? s : "", n, 0);
+    return (imap_result)c->error;
+}
+
+IMAPDEF imap_result imap_cmd_string(imap_cmd *c, const char *s, size_t n)
+{
+    if (!s && n) return imap__cmd_fail(c, IMAP_E_ARGS);
+    imap__cmd_str(c, s ? s : "", n, 1);
+    return (imap_result)c->error;
+}
+
+IMAPDEF imap_result imap_cmd_mailbox(imap_cmd *c, const char *name)
+{
+    if (!name) return imap__cmd_fail(c, IMAP_E_ARGS);
+    imap__cmd_mbox(c, name, strlen(name));
+    return (imap_result)c->error;
+}
+
+IMAPDEF imap_result imap_cmd_literal(imap_cmd *c, const void *data, size_t n)
+{
+    int wait;
+    if (!c->error && n && (!data || memchr(data, 0, n))) imap__cmd_fail(c, IMAP_E_ARGS);
+    wait = imap__cmd_lit_head(c, n);
+    imap__cmd_cut(c, wait);
+    if (n) imap__cmd_seg(c, (const unsigned char *)data, n, 0);
+    return (imap_result)c->error;
+}
+
+IMAPDEF imap_result imap_cmd_number(imap_cmd *c, imap_u64 v)
+{
+    char t[20];
+    imap__cmd_rawn(c, t, imap__fmt_u64(t, v));
+    return (imap_result)c->error;
+}
+
+IMAPDEF imap_result imap_cmd_paren_open(imap_cmd *c)
+{
+    unsigned char *w = imap__cmd_reserve(c, 1);
+    if (w) {
+        *w = '(';
+        c->_nosp = 1;
+    }
+    return (imap_result)c->error;
+}
+
+IMAPDEF imap_result imap_cmd_paren_close(imap_cmd *c)
+{
+    imap__cmd_put(c, ")", 1);
+    c->_nosp = 0;
+    return (imap_result)c->error;
+}
+
+/* Does s[0..n) end in "{digits}" or "{digits+}"? */
+static int imap__ends_in_literal(const unsigned char *s, size_t n)
+{
+    size_t i, j;
+    if (n < 3 || s[n - 1] != '}') return 0;
+    i = n - 1;
+    if (s[i - 1] == '+') i--;
+    for (j = i; j > 0 && s[j - 1] >= '0' && s[j - 1] <= '9'; j--) {}
+    return j < i && j > 0 && s[j - 1] == '{';
+}
+
+IMAPDEF imap_result imap_cmd_end(imap_cmd *c)
+{
+    size_t from;
+    if (!imap__cmd_room(c, 0)) return (imap_result)c->error;
+    /* a line ending in "{n}" would make the server take what comes next
+       as literal data (RFC 3501 §4.3); only our own headers may do that */
+    from = c->_line > c->_lit_end ? c->_line : c->_lit_end;
+    if (imap__ends_in_literal(c->buf + from, c->len - from)) return imap__cmd_fail(c, IMAP_E_ARGS);
+    imap__cmd_put(c, "\r\n", 2);
+    imap__cmd_cut(c, 0);
+    if (!c->error) c->_ended = 1;
+    return (imap_result)c->error;
+}
+
+/* -- argument kinds of the per-command builders -------------------------- */
+
+static void imap__mbox_arg(imap_cmd *c, const char *name, const char *dflt)
+{
+    size_t n;
+    if (!name) name = dflt;
+    if (!name) {
+        imap__cmd_fail(c, IMAP_E_ARGS);
+        return;
+    }
+    n = strlen(name);
+    if (!imap__cmd_pass(c, name, n)) imap__cmd_mbox(c, name, n);
+}
+
+static void imap__set_arg(imap_cmd *c, const char *s, int star_ok)
+{
+    size_t n;
+    if (c->error) return;
+    n = s ? strlen(s) : 0;
+    if (imap__enclosed(s, n, '\'', '\'')) {
+        s++;
+        n -= 2;
+    }
+    if (!s || !imap__set_valid(s, n, star_ok)) {
+        imap__cmd_fail(c, IMAP_E_ARGS);
+        return;
+    }
+    imap__cmd_rawn(c, s, n);
+}
+
+static void imap__syntax_arg(imap_cmd *c, const char *s)
+{
+    size_t n;
+    if (!s) {
+        imap__cmd_fail(c, IMAP_E_ARGS);
+        return;
+    }
+    n = strlen(s);
+    if (imap__enclosed(s, n, '\'', '\'')) imap__cmd_rawn(c, s + 1, n - 2);
+    else imap__cmd_rawn(c, s, n);
+}
+
+static void imap__list_arg(imap_cmd *c, const char *s)
+{
+    size_t n;
+    if (!s) {
+        imap__cmd_fail(c, IMAP_E_ARGS);
+        return;
+    }
+    n = strlen(s);
+    if (imap__enclosed(s, n, '(', ')')) {
+        imap__cmd_rawn(c, s, n);
+        return;
+    }
+    imap_cmd_paren_open(c);
+    if (n) imap__cmd_rawn(c, s, n);
+    imap_cmd_paren_close(c);
+}
+
+static void imap__atom_arg(imap_cmd *c, const char *s)
+{
+    if (!imap__atom_ok(s)) imap__cmd_fail(c, IMAP_E_ARGS);
+    else imap__cmd_word(c, s);
+}
+
+static void imap__string_arg(imap_cmd *c, const char *s)
+{
+    if (!s) imap__cmd_fail(c, IMAP_E_ARGS);
+    else imap__cmd_str(c, s, strlen(s), 1);
+}
+
+/* A decimal number argument given as text (PARTIAL). */
+static void imap__num_arg(imap_cmd *c, const char *s)
+{
+    imap_u64 v;
+    if (!s || !imap__parse_u64(s, strlen(s), &v) || v > IMAP_SEQ_MAX) imap__cmd_fail(c, IMAP_E_ARGS);
+    else imap_cmd_number(c, v);
+}
+
+/* args[0..n) by the seed's rule, NULL skipped; need: at least one. */
+static void imap__args(imap_cmd *c, const char *const *args, size_t n, int need)
+{
+    size_t i, k = 0;
+    for (i = 0; args && i < n; i++)
+        if (args[i]) {
+            imap_cmd_arg(c, args[i]);
+            k++;
+        }
+    if (need && !k) imap__cmd_fail(c, IMAP_E_ARGS);
+}
+
+static size_t imap__count(const char *const *args, size_t n)
+{
+    size_t i, k = 0;
+    for (i = 0; args && i < n; i++) k += args[i] != NULL;
+    return k;
+}
+
+static void imap__begin_uid(imap_cmd *c, const char *tag, int uid, const char *name)
+{
+    if (uid) {
+        imap_cmd_begin(c, tag, "UID");
+        imap__cmd_word(c, name);
+    } else {
+        imap_cmd_begin(c, tag, name);
+    }
+}
+
+/* -- per-command builders ------------------------------------------------ */
+
+IMAPDEF imap_result imap_cmd_simple(imap_cmd *c, const char *tag, const char *name)
+{
+    imap_cmd_begin(c, tag, name);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_capability(imap_cmd *c, const char *tag) { return imap_cmd_simple(c, tag, "CAPABILITY"); }
+IMAPDEF imap_result imap_cmd_noop(imap_cmd *c, const char *tag) { return imap_cmd_simple(c, tag, "NOOP"); }
+IMAPDEF imap_result imap_cmd_logout(imap_cmd *c, const char *tag) { return imap_cmd_simple(c, tag, "LOGOUT"); }
+IMAPDEF imap_result imap_cmd_starttls(imap_cmd *c, const char *tag) { return imap_cmd_simple(c, tag, "STARTTLS"); }
+IMAPDEF imap_result imap_cmd_check(imap_cmd *c, const char *tag) { return imap_cmd_simple(c, tag, "CHECK"); }
+IMAPDEF imap_result imap_cmd_close(imap_cmd *c, const char *tag) { return imap_cmd_simple(c, tag, "CLOSE"); }
+IMAPDEF imap_result imap_cmd_expunge(imap_cmd *c, const char *tag) { return imap_cmd_simple(c, tag, "EXPUNGE"); }
+IMAPDEF imap_result imap_cmd_unselect(imap_cmd *c, const char *tag) { return imap_cmd_simple(c, tag, "UNSELECT"); }
+IMAPDEF imap_result imap_cmd_namespace(imap_cmd *c, const char *tag) { return imap_cmd_simple(c, tag, "NAMESPACE"); }
+IMAPDEF imap_result imap_cmd_idle(imap_cmd *c, const char *tag) { return imap_cmd_simple(c, tag, "IDLE"); }
+
+/* A line without a tag: DONE, or a SASL response. */
+static imap_result imap__cmd_bare(imap_cmd *c, const char *s, size_t n)
+{
+    imap__cmd_reset(c);
+    imap__cmd_put(c, s, n);
+    imap__cmd_put(c, "\r\n", 2);
+    imap__cmd_cut(c, 0);
+    if (!c->error) c->_ended = 1;
+    return (imap_result)c->error;
+}
+
+IMAPDEF imap_result imap_cmd_done(imap_cmd *c)
+{
+    return imap__cmd_bare(c, "DONE", 4);
+}
+
+IMAPDEF imap_result imap_cmd_sasl_response(imap_cmd *c, const char *b64)
+{
+    size_t n;
+    if (!b64) return imap__cmd_bare(c, "*", 1);
+    n = strlen(b64);
+    if (imap_base64_decode(b64, n, NULL, 0) < 0) {
+        imap__cmd_reset(c);
+        return imap__cmd_fail(c, IMAP_E_ARGS);
+    }
+    return imap__cmd_bare(c, b64, n);
+}
+
+IMAPDEF imap_result imap_cmd_compress(imap_cmd *c, const char *tag, const char *mech)
+{
+    imap_cmd_begin(c, tag, "COMPRESS");
+    imap__atom_arg(c, mech ? mech : "DEFLATE");
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_login(imap_cmd *c, const char *tag,
+                                   const char *user, const char *password)
+{
+    imap_cmd_begin(c, tag, "LOGIN");
+    imap_cmd_arg(c, user);
+    imap__string_arg(c, password);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_authenticate(imap_cmd *c, const char *tag,
+                                          const char *mech, const char *ir)
+{
+    imap_cmd_begin(c, tag, "AUTHENTICATE");
+    imap__atom_arg(c, mech);
+    if (ir) {
+        /* RFC 4959 §3: base64, or "=" for an empty response */
+        size_t n = strlen(ir);
+        if (n == 0 || (strcmp(ir, "=") != 0 && imap_base64_decode(ir, n, NULL, 0) < 0))
+            imap__cmd_fail(c, IMAP_E_ARGS);
+        else
+            imap__cmd_rawn(c, ir, n);
+    }
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_proxyauth(imap_cmd *c, const char *tag, const char *user)
+{
+    imap_cmd_begin(c, tag, "PROXYAUTH");
+    imap_cmd_arg(c, user);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_enable(imap_cmd *c, const char *tag, const char *caps)
+{
+    imap_cmd_begin(c, tag, "ENABLE");
+    imap__syntax_arg(c, caps);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_id(imap_cmd *c, const char *tag,
+                                const char *const *args, size_t nargs)
+{
+    size_t i;
+    imap_cmd_begin(c, tag, "ID");
+    if (nargs == 0 || (nargs == 1 && !args[0])) {
+        imap__cmd_word(c, "NIL");
+    } else if (nargs == 1) {
+        imap__syntax_arg(c, args[0]);
+    } else if (nargs % 2 || nargs > 60) {
+        imap__cmd_fail(c, IMAP_E_ARGS);
+    } else {
+        /* RFC 2971 §3.3: fields up to 30 octets, values up to 1024 */
+        imap_cmd_paren_open(c);
+        for (i = 0; i < nargs; i += 2) {
+            if (!args[i] || strlen(args[i]) > 30 || (args[i + 1] && strlen(args[i + 1]) > 1024))
+                imap__cmd_fail(c, IMAP_E_ARGS);
+            imap__string_arg(c, args[i]);
+            if (args[i + 1]) imap__string_arg(c, args[i + 1]);
+            else imap__cmd_word(c, "NIL");
+        }
+        imap_cmd_paren_close(c);
+    }
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_select(imap_cmd *c, const char *tag, const char *mailbox,
+                                    int readonly, int condstore,
+                                    const imap_qresync *q)
+{
+    imap_cmd_begin(c, tag, readonly ? "EXAMINE" : "SELECT");
+    imap__mbox_arg(c, mailbox, "INBOX");
+    if (condstore || q) {
+        imap_cmd_paren_open(c);
+        if (condstore) imap__cmd_word(c, "CONDSTORE");
+        if (q) {
+            /* RFC 7162 §3.2.5 */
+            if (q->uidvalidity < 1 || q->uidvalidity > IMAP_SEQ_MAX ||
+                q->modseq < 1 || q->modseq > IMAP__MODSEQ_MAX ||
+                (!q->known_seqs != !q->known_seq_uids))
+                imap__cmd_fail(c, IMAP_E_ARGS);
+            imap__cmd_word(c, "QRESYNC");
+            imap_cmd_paren_open(c);
+            imap_cmd_number(c, q->uidvalidity);
+            imap_cmd_number(c, q->modseq);
+            if (q->known_uids) imap__set_arg(c, q->known_uids, 0);
+            if (q->known_seqs) {
+                imap_cmd_paren_open(c);
+                imap__set_arg(c, q->known_seqs, 0);
+                imap__set_arg(c, q->known_seq_uids, 0);
+                imap_cmd_paren_close(c);
+            }
+            imap_cmd_paren_close(c);
+        }
+        imap_cmd_paren_close(c);
+    }
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_examine(imap_cmd *c, const char *tag, const char *mailbox)
+{
+    return imap_cmd_select(c, tag, mailbox, 1, 0, NULL);
+}
+
+static imap_result imap__cmd_mbox1(imap_cmd *c, const char *tag, const char *name,
+                                   const char *mailbox)
+{
+    imap_cmd_begin(c, tag, name);
+    imap__mbox_arg(c, mailbox, NULL);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_create(imap_cmd *c, const char *tag, const char *mailbox) { return imap__cmd_mbox1(c, tag, "CREATE", mailbox); }
+IMAPDEF imap_result imap_cmd_delete(imap_cmd *c, const char *tag, const char *mailbox) { return imap__cmd_mbox1(c, tag, "DELETE", mailbox); }
+IMAPDEF imap_result imap_cmd_subscribe(imap_cmd *c, const char *tag, const char *mailbox) { return imap__cmd_mbox1(c, tag, "SUBSCRIBE", mailbox); }
+IMAPDEF imap_result imap_cmd_unsubscribe(imap_cmd *c, const char *tag, const char *mailbox) { return imap__cmd_mbox1(c, tag, "UNSUBSCRIBE", mailbox); }
+IMAPDEF imap_result imap_cmd_getacl(imap_cmd *c, const char *tag, const char *mailbox) { return imap__cmd_mbox1(c, tag, "GETACL", mailbox); }
+IMAPDEF imap_result imap_cmd_myrights(imap_cmd *c, const char *tag, const char *mailbox) { return imap__cmd_mbox1(c, tag, "MYRIGHTS", mailbox); }
+IMAPDEF imap_result imap_cmd_getquotaroot(imap_cmd *c, const char *tag, const char *mailbox) { return imap__cmd_mbox1(c, tag, "GETQUOTAROOT", mailbox); }
+
+IMAPDEF imap_result imap_cmd_rename(imap_cmd *c, const char *tag,
+                                    const char *oldmailbox, const char *newmailbox)
+{
+    imap_cmd_begin(c, tag, "RENAME");
+    imap__mbox_arg(c, oldmailbox, NULL);
+    imap__mbox_arg(c, newmailbox, NULL);
+    return imap_cmd_end(c);
+}
+
+static imap_result imap__cmd_list(imap_cmd *c, const char *tag, const char *name,
+                                  const char *reference, const char *pattern)
+{
+    imap_cmd_begin(c, tag, name);
+    imap__mbox_arg(c, reference, "");
+    imap__mbox_arg(c, pattern, "*");
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_list(imap_cmd *c, const char *tag,
+                                  const char *reference, const char *pattern)
+{
+    return imap__cmd_list(c, tag, "LIST", reference, pattern);
+}
+
+IMAPDEF imap_result imap_cmd_lsub(imap_cmd *c, const char *tag,
+                                  const char *reference, const char *pattern)
+{
+    return imap__cmd_list(c, tag, "LSUB", reference, pattern);
+}
+
+IMAPDEF imap_result imap_cmd_list_extended(imap_cmd *c, const char *tag,
+                                           const char *selection, const char *reference,
+                                           const char *const *patterns, size_t npatterns,
+                                           const char *ret)
+{
+    size_t i, k = imap__count(patterns, npatterns);
+    imap_cmd_begin(c, tag, "LIST");
+    if (selection) imap__list_arg(c, selection);
+    imap__mbox_arg(c, reference, "");
+    if (k == 0) imap__cmd_fail(c, IMAP_E_ARGS);
+    if (k > 1) imap_cmd_paren_open(c);
+    for (i = 0; i < npatterns; i++)
+        if (patterns[i]) imap__mbox_arg(c, patterns[i], NULL);
+    if (k > 1) imap_cmd_paren_close(c);
+    if (ret) {
+        imap__cmd_word(c, "RETURN");
+        imap__list_arg(c, ret);
+    }
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_status(imap_cmd *c, const char *tag,
+                                    const char *mailbox, const char *names)
+{
+    imap_cmd_begin(c, tag, "STATUS");
+    imap__mbox_arg(c, mailbox, NULL);
+    imap__list_arg(c, names);
+    return imap_cmd_end(c);
+}
+
+/* [flags] [date-time] literal of one message (RFC 3501 §6.3.11). */
+static void imap__append_msg(imap_cmd *c, const char *flags, const char *date_time,
+                             const void *data, size_t len)
+{
+    if (flags && *flags) imap__list_arg(c, flags);
+    if (date_time && *date_time && !c->error) {
+        /* re-written canonically: date-day-fixed wants " 1" or "01" */
+        size_t n = strlen(date_time);
+        imap_tm tm;
+        char out[29];
+        if (imap_internaldate_parse(date_time, n, &tm, NULL) != IMAP_OK ||
+            imap_internaldate_format_tm(&tm, out) != IMAP_OK)
+            imap__cmd_fail(c, IMAP_E_ARGS);
+        else
+            imap__cmd_rawn(c, out, 28);
+    }
+    imap_cmd_literal(c, data, len);
+}
+
+IMAPDEF imap_result imap_cmd_append(imap_cmd *c, const char *tag, const char *mailbox,
+                                    const char *flags, const char *date_time,
+                                    const void *msg, size_t msglen)
+{
+    imap_cmd_begin(c, tag, "APPEND");
+    imap__mbox_arg(c, mailbox, "INBOX");
+    imap__append_msg(c, flags, date_time, msg, msglen);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_multiappend(imap_cmd *c, const char *tag, const char *mailbox,
+                                         const imap_append_msg *msgs, size_t nmsgs)
+{
+    size_t i;
+    imap_cmd_begin(c, tag, "APPEND");
+    imap__mbox_arg(c, mailbox, "INBOX");
+    if (nmsgs == 0 || !msgs) imap__cmd_fail(c, IMAP_E_ARGS);
+    for (i = 0; i < nmsgs && !c->error; i++)
+        imap__append_msg(c, msgs[i].flags, msgs[i].date_time, msgs[i].data, msgs[i].len);
+    return imap_cmd_end(c);
+}
+
+static imap_result imap__cmd_copy(imap_cmd *c, const char *tag, int uid, const char *name,
+                                  const char *set, const char *mailbox)
+{
+    imap__begin_uid(c, tag, uid, name);
+    imap__set_arg(c, set, 1);
+    imap__mbox_arg(c, mailbox, NULL);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_copy(imap_cmd *c, const char *tag, const char *set, const char *mailbox) { return imap__cmd_copy(c, tag, 0, "COPY", set, mailbox); }
+IMAPDEF imap_result imap_cmd_move(imap_cmd *c, const char *tag, const char *set, const char *mailbox) { return imap__cmd_copy(c, tag, 0, "MOVE", set, mailbox); }
+IMAPDEF imap_result imap_cmd_uid_copy(imap_cmd *c, const char *tag, const char *set, const char *mailbox) { return imap__cmd_copy(c, tag, 1, "COPY", set, mailbox); }
+IMAPDEF imap_result imap_cmd_uid_move(imap_cmd *c, const char *tag, const char *set, const char *mailbox) { return imap__cmd_copy(c, tag, 1, "MOVE", set, mailbox); }
+
+static void imap__fetch_args(imap_cmd *c, int uid, const char *tag,
+                             const char *set, const char *items)
+{
+    imap__begin_uid(c, tag, uid, "FETCH");
+    imap__set_arg(c, set, 1);
+    imap__syntax_arg(c, items);
+}
+
+IMAPDEF imap_result imap_cmd_fetch(imap_cmd *c, const char *tag, const char *set, const char *items)
+{
+    imap__fetch_args(c, 0, tag, set, items);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_uid_fetch(imap_cmd *c, const char *tag, const char *set, const char *items)
+{
+    imap__fetch_args(c, 1, tag, set, items);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_fetch_changedsince(imap_cmd *c, const char *tag, int uid,
+                                                const char *set, const char *items,
+                                                imap_u64 modseq, int vanished)
+{
+    imap__fetch_args(c, uid, tag, set, items);
+    /* RFC 7162 §3.1.4.1 (mod-sequence-value), §3.2.6 (UID FETCH only) */
+    if (modseq < 1 || modseq > IMAP__MODSEQ_MAX || (vanished && !uid))
+        imap__cmd_fail(c, IMAP_E_ARGS);
+    imap_cmd_paren_open(c);
+    imap__cmd_word(c, "CHANGEDSINCE");
+    imap_cmd_number(c, modseq);
+    if (vanished) imap__cmd_word(c, "VANISHED");
+    imap_cmd_paren_close(c);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_partial(imap_cmd *c, const char *tag, const char *msgnum,
+                                     const char *part, const char *start,
+                                     const char *length)
+{
+    imap_cmd_begin(c, tag, "PARTIAL");
+    imap__num_arg(c, msgnum);
+    imap__syntax_arg(c, part);
+    imap__num_arg(c, start);
+    imap__num_arg(c, length);
+    return imap_cmd_end(c);
+}
+
+static imap_result imap__cmd_store(imap_cmd *c, const char *tag, int uid, const char *set,
+                                   int unchanged, imap_u64 modseq,
+                                   const char *command, const char *flags)
+{
+    imap__begin_uid(c, tag, uid, "STORE");
+    imap__set_arg(c, set, 1);
+    if (unchanged) {
+        /* RFC 7162 §3.1.3: mod-sequence-valzer, 0 allowed */
+        if (modseq > IMAP__MODSEQ_MAX) imap__cmd_fail(c, IMAP_E_ARGS);
+        imap_cmd_paren_open(c);
+        imap__cmd_word(c, "UNCHANGEDSINCE");
+        imap_cmd_number(c, modseq);
+        imap_cmd_paren_close(c);
+    }
+    imap__syntax_arg(c, command);
+    imap__syntax_arg(c, flags);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_store(imap_cmd *c, const char *tag, const char *set,
+                                   const char *command, const char *flags)
+{
+    return imap__cmd_store(c, tag, 0, set, 0, 0, command, flags);
+}
+
+IMAPDEF imap_result imap_cmd_uid_store(imap_cmd *c, const char *tag, const char *set,
+                                       const char *command, const char *flags)
+{
+    return imap__cmd_store(c, tag, 1, set, 0, 0, command, flags);
+}
+
+IMAPDEF imap_result imap_cmd_store_unchangedsince(imap_cmd *c, const char *tag, int uid,
+                                                  const char *set, imap_u64 modseq,
+                                                  const char *command, const char *flags)
+{
+    return imap__cmd_store(c, tag, uid, set, 1, modseq, command, flags);
+}
+
+IMAPDEF imap_result imap_cmd_uid_expunge(imap_cmd *c, const char *tag, const char *set)
+{
+    imap__begin_uid(c, tag, 1, "EXPUNGE");
+    imap__set_arg(c, set, 1);
+    return imap_cmd_end(c);
+}
+
+/* [RETURN (ret)] [CHARSET charset] criteria (RFC 4466 search, RFC 4731). */
+static imap_result imap__cmd_search(imap_cmd *c, const char *tag, int uid, const char *ret,
+                                    const char *charset,
+                                    const char *const *criteria, size_t n)
+{
+    imap__begin_uid(c, tag, uid, "SEARCH");
+    if (ret) {
+        imap__cmd_word(c, "RETURN");
+        imap__list_arg(c, ret);
+    }
+    if (charset && !c->utf8) {
+        imap__cmd_word(c, "CHARSET");
+        imap_cmd_arg(c, charset);
+    }
+    imap__args(c, criteria, n, 1);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_search(imap_cmd *c, const char *tag, const char *charset,
+                                    const char *const *criteria, size_t n)
+{
+    return imap__cmd_search(c, tag, 0, NULL, charset, criteria, n);
+}
+
+IMAPDEF imap_result imap_cmd_uid_search(imap_cmd *c, const char *tag, const char *charset,
+                                        const char *const *criteria, size_t n)
+{
+    return imap__cmd_search(c, tag, 1, NULL, charset, criteria, n);
+}
+
+IMAPDEF imap_result imap_cmd_search_return(imap_cmd *c, const char *tag, const char *ret,
+                                           const char *charset,
+                                           const char *const *criteria, size_t n)
+{
+    if (!ret) {
+        imap_cmd_begin(c, tag, "SEARCH");
+        return imap__cmd_fail(c, IMAP_E_ARGS);
+    }
+    return imap__cmd_search(c, tag, 0, ret, charset, criteria, n);
+}
+
+/* SORT / THREAD: first (criteria list or algorithm atom), then charset
+   (RFC 5256 requires one), then the search keys. */
+static imap_result imap__cmd_sort(imap_cmd *c, const char *tag, int uid, int thread,
+                                  const char *first, const char *charset,
+                                  const char *const *criteria, size_t n)
+{
+    imap__begin_uid(c, tag, uid, thread ? "THREAD" : "SORT");
+    if (thread) imap__atom_arg(c, first);
+    else imap__list_arg(c, first);
+    imap_cmd_arg(c, charset ? charset : "UTF-8");
+    imap__args(c, criteria, n, 1);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_sort(imap_cmd *c, const char *tag, const char *sort_criteria,
+                                  const char *charset, const char *const *criteria, size_t n)
+{
+    return imap__cmd_sort(c, tag, 0, 0, sort_criteria, charset, criteria, n);
+}
+
+IMAPDEF imap_result imap_cmd_uid_sort(imap_cmd *c, const char *tag, const char *sort_criteria,
+                                      const char *charset, const char *const *criteria, size_t n)
+{
+    return imap__cmd_sort(c, tag, 1, 0, sort_criteria, charset, criteria, n);
+}
+
+IMAPDEF imap_result imap_cmd_thread(imap_cmd *c, const char *tag, const char *algorithm,
+                                    const char *charset, const char *const *criteria, size_t n)
+{
+    return imap__cmd_sort(c, tag, 0, 1, algorithm, charset, criteria, n);
+}
+
+IMAPDEF imap_result imap_cmd_uid_thread(imap_cmd *c, const char *tag, const char *algorithm,
+                                        const char *charset, const char *const *criteria,
+                                        size_t n)
+{
+    return imap__cmd_sort(c, tag, 1, 1, algorithm, charset, criteria, n);
+}
+
+IMAPDEF imap_result imap_cmd_uid(imap_cmd *c, const char *tag, const char *command,
+                                 const char *const *args, size_t nargs)
+{
+    static const char *const names[] = { "COPY", "MOVE", "FETCH", "STORE", "EXPUNGE",
+                                         "SEARCH", "SORT", "THREAD" };
+    size_t i, k = 0;
+    imap_cmd_begin(c, tag, "UID");
+    while (command && k < 8 && !imap__ieq(command, strlen(command), names[k])) k++;
+    if (k == 8) return imap__cmd_fail(c, IMAP_E_ARGS);
+    imap__cmd_word(c, names[k]);
+    if (k <= 4) {
+        /* a set first; COPY/MOVE then one mailbox, FETCH/STORE syntax */
+        if (nargs == 0 || !args || (k <= 1 && nargs != 2) || (k == 4 && nargs != 1) ||
+            ((k == 2 || k == 3) && imap__count(args + 1, nargs - 1) < (size_t)(k == 2 ? 1 : 2)))
+            return imap__cmd_fail(c, IMAP_E_ARGS);
+        imap__set_arg(c, args[0], 1);
+        for (i = 1; i < nargs; i++) {
+            if (k <= 1) imap__mbox_arg(c, args[i], NULL);
+            else if (args[i]) imap__syntax_arg(c, args[i]);
+        }
+    } else {
+        imap__args(c, args, nargs, 1);
+    }
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_xatom(imap_cmd *c, const char *tag, const char *name,
+                                   const char *const *args, size_t nargs)
+{
+    imap_cmd_begin(c, tag, name);
+    imap__args(c, args, nargs, 0);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_setacl(imap_cmd *c, const char *tag, const char *mailbox,
+                                    const char *who, const char *what)
+{
+    imap_cmd_begin(c, tag, "SETACL");
+    imap__mbox_arg(c, mailbox, NULL);
+    imap_cmd_arg(c, who);
+    imap_cmd_arg(c, what);
+    return imap_cmd_end(c);
+}
+
+static imap_result imap__cmd_acl_who(imap_cmd *c, const char *tag, const char *name,
+                                     const char *mailbox, const char *who)
+{
+    imap_cmd_begin(c, tag, name);
+    imap__mbox_arg(c, mailbox, NULL);
+    imap_cmd_arg(c, who);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_deleteacl(imap_cmd *c, const char *tag, const char *mailbox, const char *who) { return imap__cmd_acl_who(c, tag, "DELETEACL", mailbox, who); }
+IMAPDEF imap_result imap_cmd_listrights(imap_cmd *c, const char *tag, const char *mailbox, const char *who) { return imap__cmd_acl_who(c, tag, "LISTRIGHTS", mailbox, who); }
+
+IMAPDEF imap_result imap_cmd_getannotation(imap_cmd *c, const char *tag, const char *mailbox,
+                                           const char *entry, const char *attribute)
+{
+    imap_cmd_begin(c, tag, "GETANNOTATION");
+    imap__mbox_arg(c, mailbox, NULL);
+    imap_cmd_arg(c, entry);
+    if (!attribute) imap__cmd_fail(c, IMAP_E_ARGS);
+    else if (!imap__cmd_pass(c, attribute, strlen(attribute))) imap__string_arg(c, attribute);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_setannotation(imap_cmd *c, const char *tag, const char *mailbox,
+                                           const char *const *args, size_t nargs)
+{
+    imap_cmd_begin(c, tag, "SETANNOTATION");
+    imap__mbox_arg(c, mailbox, NULL);
+    if (nargs < 2 || nargs % 2 || imap__count(args, nargs) != nargs) imap__cmd_fail(c, IMAP_E_ARGS);
+    imap__args(c, args, nargs, 1);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_getmetadata(imap_cmd *c, const char *tag, const char *options,
+                                         const char *mailbox,
+                                         const char *const *entries, size_t nentries)
+{
+    size_t k = imap__count(entries, nentries);
+    imap_cmd_begin(c, tag, "GETMETADATA");
+    if (options) imap__list_arg(c, options);
+    imap__mbox_arg(c, mailbox, NULL);
+    if (k == 0) imap__cmd_fail(c, IMAP_E_ARGS);
+    if (k > 1) imap_cmd_paren_open(c);
+    imap__args(c, entries, nentries, 1);
+    if (k > 1) imap_cmd_paren_close(c);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_setmetadata(imap_cmd *c, const char *tag, const char *mailbox,
+                                         const char *const *pairs, size_t npairs)
+{
+    size_t i;
+    imap_cmd_begin(c, tag, "SETMETADATA");
+    imap__mbox_arg(c, mailbox, NULL);
+    if (npairs < 2 || npairs % 2 || !pairs) return imap__cmd_fail(c, IMAP_E_ARGS);
+    imap_cmd_paren_open(c);
+    for (i = 0; i < npairs; i += 2) {
+        imap_cmd_arg(c, pairs[i]);
+        if (pairs[i + 1]) imap__string_arg(c, pairs[i + 1]);
+        else imap__cmd_word(c, "NIL");          /* RFC 5464 §4.3: NIL removes */
+    }
+    imap_cmd_paren_close(c);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_getquota(imap_cmd *c, const char *tag, const char *root)
+{
+    imap_cmd_begin(c, tag, "GETQUOTA");
+    imap_cmd_arg(c, root);
+    return imap_cmd_end(c);
+}
+
+IMAPDEF imap_result imap_cmd_setquota(imap_cmd *c, const char *tag, const char *root,
+                                      const char *limits)
+{
+    imap_cmd_begin(c, tag, "SETQUOTA");
+    imap_cmd_arg(c, root);
+    imap__list_arg(c, limits);
+    return imap_cmd_end(c);
+}
+
+/* -- dates (RFC 3501 §9 date-time), calendar math without libc ---------- */
+
+static const char imap__month_names[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+static int imap__mdays(long y, int m)
+{
+    static const unsigned char d[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return d[m - 1] + (m == 2 && leap);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (the era-based
+   algorithm of H. Hinnant's "chrono-Compatible Low-Level Date
+   Algorithms"). */
+static long long imap__days_from_civil(long long y, int m, int d)
+{
+    long long era;
+    long long yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void imap__civil_from_days(long long z, long *y, int *m, int *d)
+{
+    long long era, doe, yoe, doy, mp;
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = (long)(yoe + era * 400 + (*m <= 2));
+}
+
+static int imap__digits(const char *s, size_t n, int *v)
+{
+    size_t i;
+    int x = 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return 0;
+        x = x * 10 + (s[i] - '0');
+    }
+    *v = x;
+    return 1;
+}
+
+static int imap__tm_valid(const imap_tm *t, int max_sec)
+{
+    return t->year >= 0 && t->year <= 9999 && t->month >= 1 && t->month <= 12 &&
+           t->day >= 1 && t->day <= imap__mdays(t->year, t->month) &&
+           t->hour >= 0 && t->hour <= 23 && t->min >= 0 && t->min <= 59 &&
+           t->sec >= 0 && t->sec <= max_sec && t->offset >= -5999 && t->offset <= 5999;
+}
+
+IMAPDEF imap_result imap_internaldate_parse(const char *s, size_t n, imap_tm *out,
+                                            long long *utc_seconds)
+{
+    imap_tm t;
+    const char *p;
+    size_t i = 0, k;
+    int zh, zm, m;
+    if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+        s++;
+        n -= 2;
+    }
+    /* date-day-fixed " D" / "DD", and date-day "D" */
+    if (n > 0 && s[0] == ' ') i = 1;
+    k = (n > i + 1 && s[i + 1] >= '0' && s[i + 1] <= '9') ? 2 : 1;
+    if ((i == 1 && k == 2) || n != i + k + 24) return IMAP_E_SYNTAX;
+    p = s + i + k;
+    if (!imap__digits(s + i, k, &t.day) || p[0] != '-' || p[4] != '-' || p[9] != ' ' ||
+        p[12] != ':' || p[15] != ':' || p[18] != ' ' || (p[19] != '+' && p[19] != '-') ||
+        !imap__digits(p + 5, 4, &t.year) || !imap__digits(p + 10, 2, &t.hour) ||
+        !imap__digits(p + 13, 2, &t.min) || !imap__digits(p + 16, 2, &t.sec) ||
+        !imap__digits(p + 20, 2, &zh) || !imap__digits(p + 22, 2, &zm) || zm > 59)
+        return IMAP_E_SYNTAX;
+    for (m = 0; m < 12; m++) {
+        char name[4];
+        memcpy(name, imap__month_names + 3 * m, 3);
+        name[3] = 0;
+        if (imap__ieq(p + 1, 3, name)) break;
+    }
+    t.month = m + 1;
+    t.offset = (p[19] == '-' ? -1 : 1) * (zh * 60 + zm);
+    if (m == 12 || !imap__tm_valid(&t, 60)) return IMAP_E_SYNTAX;
+    if (out) *out = t;
+    if (utc_seconds)
+        *utc_seconds = imap__days_from_civil(t.year, t.month, t.day) * 86400 +
+                       t.hour * 3600L + t.min * 60L + t.sec - t.offset * 60L;
+    return IMAP_OK;
+}
+
+IMAPDEF imap_result imap_fetch_internaldate(const imap_response *r, imap_tm *out,
+                                            long long *utc_seconds)
+{
+    imap_str s;
+    const imap_value *v = imap_fetch_get(r, "INTERNALDATE");
+    if (!v || imap_value_str(v, &s) != 0 || !s.ptr) return IMAP_E_SYNTAX;
+    return imap_internaldate_parse(s.ptr, s.len, out, utc_seconds);
+}
+
+static void imap__put2(char *w, int v)
+{
+    w[0] = (char)('0' + v / 10);
+    w[1] = (char)('0' + v % 10);
+}
+
+IMAPDEF imap_result imap_internaldate_format_tm(const imap_tm *t, char out[29])
+{
+    int a = t->offset < 0 ? -t->offset : t->offset;
+    if (!imap__tm_valid(t, 60)) return IMAP_E_ARGS;
+    out[0] = '"';
+    imap__put2(out + 1, t->day);
+    out[3] = '-';
+    memcpy(out + 4, imap__month_names + 3 * (t->month - 1), 3);
+    out[7] = '-';
+    imap__put2(out + 8, t->year / 100);
+    imap__put2(out + 10, t->year % 100);
+    out[12] = ' ';
+    imap__put2(out + 13, t->hour);
+    out[15] = ':';
+    imap__put2(out + 16, t->min);
+    out[18] = ':';
+    imap__put2(out + 19, t->sec);
+    out[21] = ' ';
+    out[22] = t->offset < 0 ? '-' : '+';
+    imap__put2(out + 23, a / 60);
+    imap__put2(out + 25, a % 60);
+    out[27] = '"';
+    out[28] = 0;
+    return IMAP_OK;
+}
+
+IMAPDEF imap_result imap_internaldate_format(long long utc_seconds, int offset_minutes,
+                                             char out[29])
+{
+    imap_tm t;
+    long long local, days, secs;
+    long y;
+    /* years 0..9999 span -62167219200 .. 253402300799; the bound also
+       keeps the sums below from overflowing */
+    if (offset_minutes < -5999 || offset_minutes > 5999 ||
+        utc_seconds < -62167219200LL - 360000 || utc_seconds > 253402300799LL + 360000)
+        return IMAP_E_ARGS;
+    local = utc_seconds + offset_minutes * 60LL;
+    days = local / 86400;
+    secs = local % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    imap__civil_from_days(days, &y, &t.month, &t.day);
+    if (y < 0 || y > 9999) return IMAP_E_ARGS;
+    t.year = (int)y;
+    t.hour = (int)(secs / 3600);
+    t.min = (int)(secs / 60 % 60);
+    t.sec = (int)(secs % 60);
+    t.offset = offset_minutes;
+    return imap_internaldate_format_tm(&t, out);
+}
+
+/* -- flags, Int2AP, tags --------------------------------------------------- */
+
+IMAPDEF imap_result imap_parse_flags(const imap_response *r, imap_flags_iter *it)
+{
+    const imap_value *v = imap_response_is(r, "FLAGS") ? r->args : imap_fetch_get(r, "FLAGS");
+    it->_v = NULL;
+    it->_p = it->_end = NULL;
+    if (!v || v->type != IMAP_LIST) return IMAP_E_SYNTAX;
+    it->_v = v->child;
+    return IMAP_OK;
+}
+
+IMAPDEF imap_result imap_parse_flags_str(const char *s, size_t n, imap_flags_iter *it)
+{
+    size_t i;
+    it->_v = NULL;
+    it->_p = it->_end = NULL;
+    for (i = 0; n >= 7 && i <= n - 7; i++) {
+        if ((i == 0 || s[i - 1] == ' ' || s[i - 1] == '(') && imap__ieq(s + i, 7, "FLAGS (")) {
+            const char *e = (const char *)memchr(s + i + 7, ')', n - i - 7);
+            if (!e) return IMAP_E_SYNTAX;
+            it->_p = s + i + 7;
+            it->_end = e;
+            return IMAP_OK;
+        }
+    }
+    return IMAP_E_SYNTAX;
+}
+
+IMAPDEF int imap_flags_next(imap_flags_iter *it, imap_str *flag)
+{
+    const char *b;
+    if (it->_v) {
+        const imap_value *v = it->_v;
+        it->_v = v->next;
+        if (v->type == IMAP_LIST || !v->str) {
+            it->_v = NULL;
+            return IMAP_E_SYNTAX;
+        }
+        flag->ptr = v->str;
+        flag->len = v->len;
+        return 1;
+    }
+    while (it->_p < it->_end && (*it->_p == ' ' || *it->_p == '\t')) it->_p++;
+    if (it->_p >= it->_end) return 0;
+    b = it->_p;
+    while (it->_p < it->_end && *it->_p != ' ' && *it->_p != '\t') it->_p++;
+    flag->ptr = b;
+    flag->len = (size_t)(it->_p - b);
+    return 1;
+}
+
+IMAPDEF int imap_int2ap(unsigned long num, char *out, size_t cap)
+{
+    char t[sizeof(unsigned long) * 2];
+    size_t n = 0, i;
+    for (; num; num >>= 4) t[n++] = (char)('A' + (int)(num & 15));
+    if (n + 1 > cap) return IMAP_E_NOMEM;
+    for (i = 0; i < n; i++) out[i] = t[n - 1 - i];
+    out[n] = 0;
+    return (int)n;
+}
+
+IMAPDEF void imap_tagger_init(imap_tagger *t, unsigned long seed)
+{
+    /* imaplib: Int2AP(random.randint(4096, 65535)), four letters */
+    memset(t, 0, sizeof *t);
+    imap_int2ap(4096 + seed % 61440, t->prefix, sizeof t->prefix);
+}
+
+IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16])
+{
+    size_t k, n;
+    for (k = 0; k < 4 && t->prefix[k]; k++) out[k] = t->prefix[k];
+    if (t->counter >= 100000000000ull) t->counter = 0;   /* 4 + 11 digits fit */
+    n = imap__fmt_u64(out + k, t->counter++);
+    out[k + n] = 0;
+    return (int)(k + n);
+}
 
 /* (section 6 implementation ends here) */
 

@@ -140,6 +140,7 @@ for in in tests/golden/*.in fuzz/corpus/parser/*; do
     { printf '\x10\x00\x07\x00'; cat "$in"; } > "$B/seed-parser/$(basename "$in")"
 done
 fuzz_target fuzz_parser fuzz/fuzz_parser.c "$B/seed-parser"
+fuzz_target fuzz_cmd fuzz/fuzz_cmd.c fuzz/corpus/cmd
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
