@@ -221,14 +221,14 @@ typedef enum imap_response_kind {
     IMAP_RESP_CONTINUE      /* "+ ..." */
 } imap_response_kind;
 
-typedef enum imap_status {
+typedef enum imap_resp_status {
     IMAP_STATUS_NONE = 0,   /* untagged data, continuation */
     IMAP_STATUS_OK,
     IMAP_STATUS_NO,
     IMAP_STATUS_BAD,
     IMAP_STATUS_BYE,
     IMAP_STATUS_PREAUTH
-} imap_status;
+} imap_resp_status;
 
 /* A complete response. Status responses (OK/NO/BAD/BYE/PREAUTH) and
    continuations have `code` and `text`; untagged data has `items` (every
@@ -237,7 +237,7 @@ typedef enum imap_status {
    the items after the name. */
 typedef struct imap_response {
     int kind;               /* imap_response_kind */
-    int status;             /* imap_status */
+    int status;             /* imap_resp_status */
     imap_str tag;           /* "A1"; "*" or "+" otherwise */
     imap_str name;          /* status word or data name, as received */
     imap_value *code;       /* response code list ([ATOM args...]) or NULL */
@@ -502,11 +502,11 @@ IMAPDEF int imap_esearch_decode(const imap_response *r, imap_esearch *out);
 
 /* NAMESPACE (RFC 2342): three values, each NIL or a list of
    (prefix delimiter ...) entries; walk one with imap_namespace_next. */
-typedef struct imap_namespace {
+typedef struct imap_namespace_info {
     const imap_value *personal, *other, *shared;
-} imap_namespace;
+} imap_namespace_info;
 
-IMAPDEF int imap_namespace_decode(const imap_response *r, imap_namespace *out);
+IMAPDEF int imap_namespace_decode(const imap_response *r, imap_namespace_info *out);
 IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix,
                                 int *delimiter);
 
@@ -1000,6 +1000,75 @@ IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16]);
    7. PROTOCOL ENGINE
    ====================================================================== */
 
+/* The engine keeps the session: tags, state, capabilities, a queue of
+   outstanding commands (pipelining, as imaplib2's parallel commands), the
+   routing of untagged responses to the command that asked for them and to
+   a per-name store (imaplib's response("FLAGS")), continuations (literals,
+   AUTHENTICATE, IDLE), and state-changing commands that wait for the
+   pipeline to drain. It does no I/O itself: imap_client_feed() takes
+   server bytes and imap_client_output() hands out bytes to send; the
+   client (section 9) drives both through a transport. */
+
+typedef enum imap_state {
+    IMAP_STATE_NONAUTH = 0,   /* before the greeting, and after it: login */
+    IMAP_STATE_AUTH,          /* logged in (or PREAUTH) */
+    IMAP_STATE_SELECTED,      /* a mailbox is selected */
+    IMAP_STATE_LOGOUT         /* closed: no further commands */
+} imap_state;
+
+#ifndef IMAP_MAX_PENDING
+#define IMAP_MAX_PENDING 32   /* commands outstanding at once */
+#endif
+#ifndef IMAP_CAPS_BYTES
+#define IMAP_CAPS_BYTES 1024  /* room for the capability list */
+#endif
+#ifndef IMAP_READ_CHUNK
+#define IMAP_READ_CHUNK 4096  /* bytes read from the transport at a time */
+#endif
+#ifndef IMAP_INJECT_BYTES
+#define IMAP_INJECT_BYTES 2048 /* SASL responses and DONE */
+#endif
+#ifndef IMAP_DEBUG_LINES
+#define IMAP_DEBUG_LINES 20   /* protocol lines kept for an error report */
+#endif
+#ifndef IMAP_DEBUG_LINE_BYTES
+#define IMAP_DEBUG_LINE_BYTES 120
+#endif
+
+typedef struct imap_client imap_client;
+
+/* Options of one command call; every field may be zero.
+   - on_data: each untagged response routed to this command, as it
+     arrives (valid only during the call). Responses that go to on_data
+     are not kept in the per-name store.
+   - on_done: makes the call asynchronous, like imaplib2's callback: the
+     call returns IMAP_OK once the command is queued and on_done runs at
+     completion with the result and the tagged response (NULL when the
+     connection broke first). Without it the call blocks until the
+     tagged response and returns the result. */
+typedef struct imap_call {
+    void (*on_data)(void *arg, imap_client *c, const imap_response *r);
+    void (*on_done)(void *arg, imap_client *c, int result,
+                    const imap_response *tagged);
+    void *arg;
+} imap_call;
+
+/* The SASL exchange of imap_authenticate (imaplib's authobject): called
+   with each decoded server challenge; write the raw (not base64) answer
+   into out (cap bytes) and return its length, or -1 to abort the
+   exchange (the engine sends "*"). */
+typedef int (*imap_auth_fn)(void *arg, const unsigned char *challenge,
+                            size_t len, unsigned char *out, size_t cap);
+
+/* Debug levels (imaplib2's debug and debug_buf_lvl): at or above
+   IMAP_DEBUG_PROTOCOL each protocol line goes to the debug sink; below
+   it the last IMAP_DEBUG_LINES lines are kept in a ring and written to
+   the sink when the connection aborts. Credentials are never logged. */
+#define IMAP_DEBUG_OFF      0
+#define IMAP_DEBUG_PROTOCOL 4
+
+typedef void (*imap_debug_fn)(void *arg, const char *line, size_t len);
+
 /* (section 7 declarations end here) */
 
 /* ======================================================================
@@ -1033,6 +1102,263 @@ typedef struct imap_transport {
 /* ======================================================================
    9. CLIENT
    ====================================================================== */
+
+/* One outstanding command (private). */
+typedef struct imap__pending {
+    unsigned long seq;            /* submission order; 0 = free slot */
+    char tag[16];
+    char name[24];                /* XATOM: the responses it takes */
+    unsigned kind;                /* IMAP__K_* of the command */
+    unsigned flags;               /* IMAP__F_* */
+    imap_call call;
+    imap_segment seg[IMAP_CMD_MAX_SEGMENTS];
+    unsigned nseg, cur_seg;
+    size_t cur_off;
+    int result;
+    imap_auth_fn auth;
+    void *auth_arg;
+} imap__pending;
+
+/* The imaplib IMAP4 object. Place it anywhere; imap_client_init gives it
+   its memory. Public fields may be read; none may be written. */
+struct imap_client {
+    int state;                    /* imap_state */
+    int protocol;                 /* 1: IMAP4rev1, 2: IMAP4rev2 (PROTOCOL_VERSION) */
+    int error;                    /* sticky abort-class result, 0 if none */
+    int readonly;                 /* the selected mailbox is read-only */
+    imap_u64 exists;              /* last EXISTS of the selected mailbox */
+    imap_u64 recent;              /* last RECENT */
+    int last_status;              /* imap_resp_status of the last tagged response */
+    char last_text[256];          /* its text (NUL-terminated, truncated) */
+    long timeout_ms;              /* response timeout, 0 = none */
+    int debug;                    /* IMAP_DEBUG_* level */
+    /* private */
+    imap_transport _t;
+    int _has_t;
+    imap_parser _parser;
+    unsigned char *_out;
+    size_t _out_cap, _out_len;
+    unsigned char *_store;
+    size_t _store_cap, _store_len;
+    unsigned long _store_dropped;
+    char _caps[IMAP_CAPS_BYTES];
+    size_t _caps_len;
+    int _caps_stale;
+    int _greeted;
+    int _literal_mode;
+    int _utf8;
+    int _require_tls;
+    int _tls;
+    imap_tagger _tagger;
+    unsigned long _seq;
+    imap__pending _q[IMAP_MAX_PENDING];
+    unsigned char _inject[IMAP_INJECT_BYTES];
+    size_t _inject_len, _inject_off;
+    unsigned char _rbuf[IMAP_READ_CHUNK];
+    size_t _rbuf_len, _rbuf_off;
+    int _stop_feed;
+    int _readonly_event;
+    unsigned long _wait_seq;      /* the command a blocking call waits for */
+    int _wait_done, _wait_result;
+    long long _quiet_clock;       /* time counted by waits, without a clock */               /* the transport changes after this response */
+    long long (*_clock)(void *arg);
+    void *_clock_arg;
+    long long _last_rx;
+    long _idle_timeout_ms;
+    long long _idle_start;
+    int _idle_done_reason;
+    imap_debug_fn _debug_fn;
+    void *_debug_arg;
+    char _ring[IMAP_DEBUG_LINES][IMAP_DEBUG_LINE_BYTES];
+    unsigned _ring_next, _ring_count;
+    void (*_on_untagged)(void *arg, imap_client *c, const imap_response *r);
+    void *_on_untagged_arg;
+};
+
+/* Give the client its memory, carved into the output buffer (1/8), the
+   per-name store (1/8) and the parser's buffer (the rest). 64 KiB is
+   comfortable; 16 KiB works for small mailboxes. */
+IMAPDEF void imap_client_init(imap_client *c, void *mem, size_t cap);
+/* Time source in milliseconds (monotonic). Without one, timeouts count
+   the time spent waiting on the transport. */
+IMAPDEF void imap_client_set_clock(imap_client *c, long long (*now_ms)(void *arg), void *arg);
+IMAPDEF void imap_client_set_debug(imap_client *c, int level, imap_debug_fn fn, void *arg);
+/* Abort (IMAP_E_TIMEOUT) when a response is overdue by this long. */
+IMAPDEF void imap_client_set_timeout(imap_client *c, long timeout_ms);
+/* Untagged responses no command asked for (EXISTS during IDLE, ALERTs). */
+IMAPDEF void imap_client_on_untagged(imap_client *c,
+    void (*fn)(void *arg, imap_client *c, const imap_response *r), void *arg);
+/* Seed the tag generator (tests want fixed tags). */
+IMAPDEF void imap_client_seed_tags(imap_client *c, unsigned long seed);
+/* The parser: set its literal sink or limits after imap_client_init. */
+IMAPDEF imap_parser *imap_client_parser(imap_client *c);
+
+/* Start a session over a transport: read the greeting (OK, PREAUTH; BYE
+   or anything else aborts) and learn the capabilities. */
+IMAPDEF int imap_client_open(imap_client *c, const imap_transport *t);
+/* Close the transport; the state becomes LOGOUT. */
+IMAPDEF void imap_client_close(imap_client *c);
+/* Replace the transport after STARTTLS or COMPRESS; *rest (may be NULL)
+   receives bytes that arrived after the command's OK. */
+IMAPDEF void imap_client_set_transport(imap_client *c, const imap_transport *t, imap_str *rest);
+/* One step for an event loop: send what can go, read once waiting at
+   most timeout_ms, dispatch. Callbacks run from here. */
+IMAPDEF int imap_client_poll(imap_client *c, long timeout_ms);
+/* Block until no command is outstanding. */
+IMAPDEF int imap_client_wait_all(imap_client *c);
+IMAPDEF unsigned imap_client_pending(const imap_client *c);
+
+/* Sans-I/O use, without a transport: imap_client_start() expects a
+   greeting; feed server bytes; take bytes to send and acknowledge them.
+   Commands then return IMAP_MORE at once (blocking needs a transport). */
+IMAPDEF int imap_client_start(imap_client *c);
+IMAPDEF int imap_client_feed(imap_client *c, const void *data, size_t len, size_t *consumed);
+IMAPDEF int imap_client_output(imap_client *c, const unsigned char **ptr, size_t *len);
+IMAPDEF void imap_client_output_ack(imap_client *c, size_t n);
+
+/* capabilities (imaplib's .capabilities), space-separated as received */
+IMAPDEF int imap_client_has_cap(const imap_client *c, const char *cap);
+IMAPDEF imap_str imap_client_capabilities(const imap_client *c);
+
+/* imaplib's response(code): the oldest kept data for `name` ("FLAGS",
+   "EXISTS", "UIDVALIDITY", "ALERT", "SEARCH" ...), copied NUL-terminated
+   into out and removed. Returns 1, 0 if none, IMAP_E_NOMEM if cap is too
+   small (*len then tells the size). */
+IMAPDEF int imap_client_response(imap_client *c, const char *name, char *out,
+                                 size_t cap, size_t *len);
+/* imaplib's pop_untagged_responses: the oldest kept response of any name. */
+IMAPDEF int imap_client_pop_untagged(imap_client *c, char *name, size_t ncap,
+                                     char *data, size_t dcap, size_t *dlen);
+
+/* ---- the commands (imaplib / imaplib2 IMAP4 methods) -----------------
+   Every call takes `call` last (NULL: blocking, data kept in the store).
+   Blocking, a call returns IMAP_OK for a tagged OK, IMAP_E_NO or
+   IMAP_E_BAD (text in c->last_text), IMAP_E_READONLY when the mailbox
+   turned read-only meanwhile, or an abort-class code. With
+   call->on_done it returns IMAP_OK once queued (imaplib2's callback).
+   Untagged data goes to call->on_data as it arrives, else to the store:
+   imap_client_response(c, "SEARCH", ...) gives imaplib's data strings.
+   Argument kinds (arg, mailbox, set, syntax, list, string) are those of
+   section 6; NULL is imaplib's None. State-changing commands (SELECT,
+   EXAMINE, CLOSE, UNSELECT, LOGIN, AUTHENTICATE, STARTTLS, COMPRESS,
+   LOGOUT, IDLE) wait for the pipeline to drain and hold later commands
+   until they finish. */
+
+IMAPDEF int imap_capability(imap_client *c, const imap_call *call);      /* RFC 3501 §6.1.1 */
+IMAPDEF int imap_noop(imap_client *c, const imap_call *call);            /* §6.1.2 */
+IMAPDEF int imap_logout(imap_client *c, const imap_call *call);          /* §6.1.3 */
+/* LOGIN (§6.2.3). Refused with IMAP_E_PLAINTEXT when the server says
+   LOGINDISABLED, or when imap_client_require_tls() is on and the
+   connection is not TLS. */
+IMAPDEF int imap_login(imap_client *c, const char *user, const char *password,
+                       const imap_call *call);
+/* AUTHENTICATE mech (§6.2.2) with imaplib's authobject: `auth` answers
+   each challenge. With SASL-IR (RFC 4959) the first answer (to an empty
+   challenge) goes with the command. */
+IMAPDEF int imap_authenticate(imap_client *c, const char *mech, imap_auth_fn auth,
+                              void *auth_arg, const imap_call *call);
+IMAPDEF int imap_proxyauth(imap_client *c, const char *user, const imap_call *call);
+IMAPDEF int imap_enable(imap_client *c, const char *caps, const imap_call *call);  /* RFC 5161 */
+IMAPDEF int imap_id(imap_client *c, const char *const *args, size_t nargs,
+                    const imap_call *call);                                /* RFC 2971 */
+IMAPDEF int imap_namespace(imap_client *c, const imap_call *call);       /* RFC 2342 */
+/* SELECT (or EXAMINE when readonly); NULL mailbox is INBOX. The EXISTS
+   count is then c->exists (imaplib returns it as data). */
+IMAPDEF int imap_select(imap_client *c, const char *mailbox, int readonly,
+                        const imap_call *call);                            /* §6.3.1 */
+IMAPDEF int imap_examine(imap_client *c, const char *mailbox, const imap_call *call);
+IMAPDEF int imap_create(imap_client *c, const char *mailbox, const imap_call *call);
+IMAPDEF int imap_delete(imap_client *c, const char *mailbox, const imap_call *call);
+IMAPDEF int imap_rename(imap_client *c, const char *oldmailbox, const char *newmailbox,
+                        const imap_call *call);
+IMAPDEF int imap_subscribe(imap_client *c, const char *mailbox, const imap_call *call);
+IMAPDEF int imap_unsubscribe(imap_client *c, const char *mailbox, const imap_call *call);
+/* LIST / LSUB: NULL directory is '""', NULL pattern '*' (imaplib). */
+IMAPDEF int imap_list(imap_client *c, const char *directory, const char *pattern,
+                      const imap_call *call);                              /* §6.3.8 */
+IMAPDEF int imap_lsub(imap_client *c, const char *directory, const char *pattern,
+                      const imap_call *call);                              /* §6.3.9 */
+/* STATUS mailbox names: names is a list, e.g. "(MESSAGES UNSEEN)". */
+IMAPDEF int imap_status(imap_client *c, const char *mailbox, const char *names,
+                        const imap_call *call);                            /* §6.3.10 */
+/* APPEND (§6.3.11): flags (list) and date_time (a Time2Internaldate
+   string) may be NULL; msg is sent as a literal and MUST stay valid
+   until the command is sent (blocking: until the call returns). */
+IMAPDEF int imap_append(imap_client *c, const char *mailbox, const char *flags,
+                        const char *date_time, const void *msg, size_t msglen,
+                        const imap_call *call);
+IMAPDEF int imap_check(imap_client *c, const imap_call *call);           /* §6.4.1 */
+IMAPDEF int imap_close(imap_client *c, const imap_call *call);           /* §6.4.2 */
+IMAPDEF int imap_unselect(imap_client *c, const imap_call *call);        /* RFC 3691 */
+/* EXPUNGE (§6.4.3): the EXPUNGE numbers go to on_data or the store. */
+IMAPDEF int imap_expunge(imap_client *c, const imap_call *call);
+/* SEARCH charset criteria... (§6.4.4): charset NULL for none. */
+IMAPDEF int imap_search(imap_client *c, const char *charset, const char *const *criteria,
+                        size_t ncriteria, const imap_call *call);
+/* FETCH set parts (§6.4.5): parts is syntax, e.g. "(UID BODY[TEXT])". */
+IMAPDEF int imap_fetch(imap_client *c, const char *set, const char *parts,
+                       const imap_call *call);
+/* PARTIAL (RFC 1730, obsolete): sent as FETCH set BODY[part]<start.length>. */
+IMAPDEF int imap_partial(imap_client *c, const char *num, const char *part,
+                         const char *start, const char *length, const imap_call *call);
+/* STORE set command flags (§6.4.6): command is syntax ("+FLAGS"). */
+IMAPDEF int imap_store(imap_client *c, const char *set, const char *command,
+                       const char *flags, const imap_call *call);
+IMAPDEF int imap_copy(imap_client *c, const char *set, const char *mailbox,
+                      const imap_call *call);                              /* §6.4.7 */
+IMAPDEF int imap_move(imap_client *c, const char *set, const char *mailbox,
+                      const imap_call *call);                              /* RFC 6851 */
+/* UID command args... (§6.4.8): COPY, FETCH, SEARCH, STORE, MOVE,
+   EXPUNGE, SORT, THREAD. */
+IMAPDEF int imap_uid(imap_client *c, const char *command, const char *const *args,
+                     size_t nargs, const imap_call *call);
+/* Any extension command the server announces (imaplib's xatom). Its
+   untagged responses of the same name go to on_data or the store. */
+IMAPDEF int imap_xatom(imap_client *c, const char *name, const char *const *args,
+                       size_t nargs, const imap_call *call);
+IMAPDEF int imap_sort(imap_client *c, const char *sort_criteria, const char *charset,
+                      const char *const *criteria, size_t ncriteria,
+                      const imap_call *call);                              /* RFC 5256 */
+IMAPDEF int imap_thread(imap_client *c, const char *algorithm, const char *charset,
+                        const char *const *criteria, size_t ncriteria,
+                        const imap_call *call);                            /* RFC 5256 */
+IMAPDEF int imap_getacl(imap_client *c, const char *mailbox, const imap_call *call);  /* RFC 4314 */
+IMAPDEF int imap_setacl(imap_client *c, const char *mailbox, const char *who,
+                        const char *what, const imap_call *call);
+IMAPDEF int imap_deleteacl(imap_client *c, const char *mailbox, const char *who,
+                           const imap_call *call);
+IMAPDEF int imap_listrights(imap_client *c, const char *mailbox, const char *who,
+                            const imap_call *call);
+IMAPDEF int imap_myrights(imap_client *c, const char *mailbox, const imap_call *call);
+/* GETANNOTATION / SETANNOTATION (draft ANNOTATEMORE, as imaplib2). */
+IMAPDEF int imap_getannotation(imap_client *c, const char *mailbox, const char *entry,
+                               const char *attribute, const imap_call *call);
+IMAPDEF int imap_setannotation(imap_client *c, const char *mailbox,
+                               const char *const *args, size_t nargs,
+                               const imap_call *call);
+/* GETMETADATA / SETMETADATA (RFC 5464), the standard successor. */
+IMAPDEF int imap_getmetadata(imap_client *c, const char *options, const char *mailbox,
+                             const char *const *entries, size_t nentries,
+                             const imap_call *call);
+IMAPDEF int imap_setmetadata(imap_client *c, const char *mailbox,
+                             const char *const *pairs, size_t npairs,
+                             const imap_call *call);
+IMAPDEF int imap_getquota(imap_client *c, const char *root, const imap_call *call);   /* RFC 2087 */
+IMAPDEF int imap_getquotaroot(imap_client *c, const char *mailbox, const imap_call *call);
+IMAPDEF int imap_setquota(imap_client *c, const char *root, const char *limits,
+                          const imap_call *call);
+/* IDLE (RFC 2177) until the server reports a change (EXISTS, EXPUNGE,
+   FETCH, RECENT), timeout_ms passes (0: 29 minutes), or another command
+   is issued (then DONE goes first). Blocking, it returns when IDLE ends. */
+IMAPDEF int imap_idle(imap_client *c, long timeout_ms, const imap_call *call);
+/* imaplib's recent(): the RECENT count kept from the server, else ask
+   with NOOP. Returns 1 with *count, 0 if the server reported none, or an
+   error. */
+IMAPDEF int imap_recent(imap_client *c, imap_u64 *count);
+/* Refuse to send any credential unless the transport is TLS. */
+IMAPDEF void imap_client_require_tls(imap_client *c, int on);
+/* Tell the client its transport is TLS (the TLS layer does this). */
+IMAPDEF void imap_client_mark_tls(imap_client *c, int on);
 
 /* (section 9 declarations end here) */
 
@@ -1527,8 +1853,10 @@ static int imap__err(imap__cursor *c, int code, const char *at)
 
 static imap_value *imap__node(imap__cursor *c, int type)
 {
+    /* imap_u64 wants 8-byte alignment on 32-bit ARM EABI too */
     imap_value *v = (imap_value *)imap_arena_alloc(&c->p->arena, sizeof(imap_value),
-                                                   sizeof(void *));
+                                                   sizeof(imap_u64) > sizeof(void *) ?
+                                                   sizeof(imap_u64) : sizeof(void *));
     if (!v) {
         imap__fail(c->p, IMAP_E_NOMEM, c->p->_resp_off);
         return NULL;
@@ -1566,10 +1894,11 @@ static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
     while (s < e) {
         unsigned char ch = (unsigned char)*s;
         if (ch == '[' && !in_code) {
-            s++;
-            while (s < e && *s != ']' && *s != '\r' && *s != '\n') s++;
-            if (s >= e || *s != ']') return imap__err(c, IMAP_E_SYNTAX, s);
-            s++;
+            /* a section runs to its ']'; without one, '[' is an atom
+               character like any other (a mailbox named "foo[bar") */
+            const char *q = s + 1;
+            while (q < e && *q != ']' && *q != '\r' && *q != '\n') q++;
+            s = (q < e && *q == ']') ? q + 1 : s + 1;
             continue;
         }
         if (imap__atom_stop(ch, in_code)) break;
@@ -2314,7 +2643,7 @@ IMAPDEF int imap_esearch_decode(const imap_response *r, imap_esearch *out)
     return 0;
 }
 
-IMAPDEF int imap_namespace_decode(const imap_response *r, imap_namespace *out)
+IMAPDEF int imap_namespace_decode(const imap_response *r, imap_namespace_info *out)
 {
     const imap_value *a = r->args;
     memset(out, 0, sizeof *out);
@@ -4107,6 +4436,761 @@ IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16])
 
 /* ---- 7. protocol engine ---------------------------------------------- */
 
+/* Which untagged responses a command takes (RFC 3501 §6-§7 and the
+   extensions' command/response pairs). A response goes to the oldest
+   sent command whose mask has its bit, else it is unsolicited. */
+#define IMAP__R_CAPABILITY 0x0000001u
+#define IMAP__R_LIST       0x0000002u
+#define IMAP__R_LSUB       0x0000004u
+#define IMAP__R_STATUS     0x0000008u
+#define IMAP__R_SEARCH     0x0000010u
+#define IMAP__R_SORT       0x0000020u
+#define IMAP__R_THREAD     0x0000040u
+#define IMAP__R_FETCH      0x0000080u
+#define IMAP__R_EXPUNGE    0x0000100u
+#define IMAP__R_FLAGS      0x0000200u
+#define IMAP__R_EXISTS     0x0000400u
+#define IMAP__R_RECENT     0x0000800u
+#define IMAP__R_NAMESPACE  0x0001000u
+#define IMAP__R_ID         0x0002000u
+#define IMAP__R_ENABLED    0x0004000u
+#define IMAP__R_ACL        0x0008000u
+#define IMAP__R_LISTRIGHTS 0x0010000u
+#define IMAP__R_MYRIGHTS   0x0020000u
+#define IMAP__R_QUOTA      0x0040000u
+#define IMAP__R_QUOTAROOT  0x0080000u
+#define IMAP__R_METADATA   0x0100000u
+#define IMAP__R_ANNOTATION 0x0200000u
+#define IMAP__R_BYE        0x0400000u
+#define IMAP__R_ESEARCH    0x0800000u
+#define IMAP__R_OTHER      0x1000000u
+
+/* command flags */
+#define IMAP__F_BARRIER  0x01u  /* waits for the pipeline, holds later ones */
+#define IMAP__F_SECRET   0x02u  /* never log its lines */
+#define IMAP__F_WAITING  0x04u  /* sent up to a synchronizing literal */
+#define IMAP__F_IDLE     0x08u
+#define IMAP__F_IDLING   0x10u  /* the server said "+" to IDLE */
+#define IMAP__F_DONE_SENT 0x20u
+#define IMAP__F_AUTH     0x40u  /* AUTHENTICATE continuation loop */
+#define IMAP__F_INTERNAL 0x80u  /* queued by the engine itself */
+
+enum {
+    IMAP__K_OTHER = 0, IMAP__K_CAPABILITY, IMAP__K_NOOP, IMAP__K_LOGOUT,
+    IMAP__K_STARTTLS, IMAP__K_AUTHENTICATE, IMAP__K_LOGIN, IMAP__K_SELECT,
+    IMAP__K_EXAMINE, IMAP__K_MAILBOX, IMAP__K_LIST, IMAP__K_LSUB,
+    IMAP__K_STATUS, IMAP__K_CLOSE, IMAP__K_EXPUNGE, IMAP__K_SEARCH,
+    IMAP__K_SORT, IMAP__K_THREAD, IMAP__K_FETCH, IMAP__K_NAMESPACE,
+    IMAP__K_ID, IMAP__K_ENABLE, IMAP__K_GETACL, IMAP__K_LISTRIGHTS,
+    IMAP__K_MYRIGHTS, IMAP__K_GETQUOTA, IMAP__K_GETQUOTAROOT,
+    IMAP__K_METADATA, IMAP__K_ANNOTATION, IMAP__K_IDLE, IMAP__K_COMPRESS,
+    IMAP__K_XATOM, IMAP__K_COUNT
+};
+
+static const struct imap__kind_info {
+    unsigned route;
+    unsigned flags;
+} imap__kinds[IMAP__K_COUNT] = {
+    { 0, 0 },                                                   /* OTHER */
+    { IMAP__R_CAPABILITY, 0 },                                  /* CAPABILITY */
+    { IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_EXPUNGE | IMAP__R_FETCH, 0 },
+    { IMAP__R_BYE, IMAP__F_BARRIER },                           /* LOGOUT */
+    { 0, IMAP__F_BARRIER },                                     /* STARTTLS */
+    { IMAP__R_CAPABILITY, IMAP__F_BARRIER | IMAP__F_SECRET | IMAP__F_AUTH },
+    { IMAP__R_CAPABILITY, IMAP__F_BARRIER | IMAP__F_SECRET },   /* LOGIN */
+    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT, IMAP__F_BARRIER },
+    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT, IMAP__F_BARRIER },
+    { 0, 0 },                                                   /* CREATE... */
+    { IMAP__R_LIST | IMAP__R_STATUS, 0 },
+    { IMAP__R_LSUB, 0 },
+    { IMAP__R_STATUS, 0 },
+    { 0, IMAP__F_BARRIER },                                     /* CLOSE */
+    { IMAP__R_EXPUNGE, 0 },                                     /* EXPUNGE, MOVE */
+    { IMAP__R_SEARCH | IMAP__R_ESEARCH, 0 },
+    { IMAP__R_SORT | IMAP__R_ESEARCH, 0 },
+    { IMAP__R_THREAD, 0 },
+    { IMAP__R_FETCH, 0 },                                       /* FETCH, STORE */
+    { IMAP__R_NAMESPACE, 0 },
+    { IMAP__R_ID, 0 },
+    { IMAP__R_ENABLED, 0 },
+    { IMAP__R_ACL, 0 },
+    { IMAP__R_LISTRIGHTS, 0 },
+    { IMAP__R_MYRIGHTS, 0 },
+    { IMAP__R_QUOTA, 0 },
+    { IMAP__R_QUOTAROOT | IMAP__R_QUOTA, 0 },
+    { IMAP__R_METADATA, 0 },
+    { IMAP__R_ANNOTATION, 0 },
+    { IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_EXPUNGE | IMAP__R_FETCH,
+      IMAP__F_BARRIER | IMAP__F_IDLE },                         /* IDLE */
+    { 0, IMAP__F_BARRIER },                                     /* COMPRESS */
+    { IMAP__R_OTHER, 0 }                                        /* XATOM */
+};
+
+static unsigned imap__route_bit(imap_str name)
+{
+    static const struct { const char *name; unsigned bit; } names[] = {
+        { "CAPABILITY", IMAP__R_CAPABILITY }, { "LIST", IMAP__R_LIST },
+        { "XLIST", IMAP__R_LIST }, { "LSUB", IMAP__R_LSUB },
+        { "STATUS", IMAP__R_STATUS }, { "SEARCH", IMAP__R_SEARCH },
+        { "ESEARCH", IMAP__R_ESEARCH }, { "SORT", IMAP__R_SORT },
+        { "THREAD", IMAP__R_THREAD }, { "FETCH", IMAP__R_FETCH },
+        { "EXPUNGE", IMAP__R_EXPUNGE }, { "VANISHED", IMAP__R_EXPUNGE },
+        { "FLAGS", IMAP__R_FLAGS }, { "EXISTS", IMAP__R_EXISTS },
+        { "RECENT", IMAP__R_RECENT }, { "NAMESPACE", IMAP__R_NAMESPACE },
+        { "ID", IMAP__R_ID }, { "ENABLED", IMAP__R_ENABLED },
+        { "ACL", IMAP__R_ACL }, { "LISTRIGHTS", IMAP__R_LISTRIGHTS },
+        { "MYRIGHTS", IMAP__R_MYRIGHTS }, { "QUOTA", IMAP__R_QUOTA },
+        { "QUOTAROOT", IMAP__R_QUOTAROOT }, { "METADATA", IMAP__R_METADATA },
+        { "ANNOTATION", IMAP__R_ANNOTATION }
+    };
+    unsigned i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (imap_str_is(name, names[i].name)) return names[i].bit;
+    return IMAP__R_OTHER;
+}
+
+/* ---- debug: a ring of the last protocol lines, credentials masked ----- */
+
+static void imap__log(imap_client *c, char dir, const unsigned char *s, size_t n)
+{
+    char *line = c->_ring[c->_ring_next];
+    size_t i, k = 0;
+    line[k++] = dir;
+    line[k++] = ':';
+    line[k++] = ' ';
+    for (i = 0; i < n && k + 1 < IMAP_DEBUG_LINE_BYTES; i++) {
+        unsigned char ch = s[i];
+        if (ch == '\r' || ch == '\n') break;
+        line[k++] = (char)(ch >= 0x20 && ch < 0x7f ? ch : '.');
+    }
+    line[k] = 0;
+    c->_ring_next = (c->_ring_next + 1) % IMAP_DEBUG_LINES;
+    if (c->_ring_count < IMAP_DEBUG_LINES) c->_ring_count++;
+    if (c->debug >= IMAP_DEBUG_PROTOCOL && c->_debug_fn) c->_debug_fn(c->_debug_arg, line, k);
+}
+
+/* A command line that carries credentials: log the tag and name only. */
+static void imap__log_secret(imap_client *c, const imap__pending *p)
+{
+    static const char hidden[] = " [credentials hidden]";
+    unsigned char line[64];
+    size_t n = 0, i;
+    const unsigned char *s = p->seg[0].ptr;
+    int spaces = 0;
+    for (i = 0; i < p->seg[0].len && n + sizeof hidden < sizeof line; i++) {
+        if (s[i] == ' ' && ++spaces == 2) break;
+        if (s[i] == '\r' || s[i] == '\n') break;
+        line[n++] = s[i];
+    }
+    memcpy(line + n, hidden, sizeof hidden - 1);
+    imap__log(c, 'C', line, n + sizeof hidden - 1);
+}
+
+/* On an abort, replay the ring to the debug sink (imaplib2 prints the
+   last 20 lines on error). */
+static void imap__dump_ring(imap_client *c)
+{
+    unsigned i, start;
+    if (!c->_debug_fn || c->debug >= IMAP_DEBUG_PROTOCOL) return;
+    start = (c->_ring_next + IMAP_DEBUG_LINES - c->_ring_count) % IMAP_DEBUG_LINES;
+    for (i = 0; i < c->_ring_count; i++) {
+        const char *l = c->_ring[(start + i) % IMAP_DEBUG_LINES];
+        c->_debug_fn(c->_debug_arg, l, strlen(l));
+    }
+}
+
+/* ---- capabilities ---------------------------------------------------- */
+
+/* Keep the capability atoms from `first` on, space-separated. */
+static void imap__set_caps(imap_client *c, const imap_value *first)
+{
+    size_t n = 0;
+    for (; first; first = first->next) {
+        if (first->type == IMAP_LIST || !first->str) continue;
+        if (n + first->len + 1 >= sizeof c->_caps) break;
+        if (n) c->_caps[n++] = ' ';
+        memcpy(c->_caps + n, first->str, first->len);
+        n += first->len;
+    }
+    c->_caps[n] = 0;
+    c->_caps_len = n;
+    c->_caps_stale = 0;
+    c->protocol = imap_client_has_cap(c, "IMAP4rev2") ? 2 : 1;
+    if (imap_client_has_cap(c, "LITERAL+")) c->_literal_mode = IMAP_LITERAL_PLUS;
+    else if (imap_client_has_cap(c, "LITERAL-")) c->_literal_mode = IMAP_LITERAL_MINUS;
+    else c->_literal_mode = IMAP_LITERAL_SYNC;
+}
+
+IMAPDEF int imap_client_has_cap(const imap_client *c, const char *cap)
+{
+    const char *s = c->_caps, *e = c->_caps + c->_caps_len;
+    while (s < e) {
+        const char *w = s;
+        while (s < e && *s != ' ') s++;
+        if (imap__ieq(w, (size_t)(s - w), cap)) return 1;
+        s++;
+    }
+    return 0;
+}
+
+IMAPDEF imap_str imap_client_capabilities(const imap_client *c)
+{
+    imap_str s;
+    s.ptr = c->_caps;
+    s.len = c->_caps_len;
+    return s;
+}
+
+/* ---- the per-name store (imaplib's untagged_responses) ----------------- */
+
+/* Entries: 1 byte name length, 4 bytes data length, name, data. When full,
+   the oldest entries go (counted in _store_dropped). */
+static void imap__store_put(imap_client *c, const char *name, size_t nlen,
+                            const char *data, size_t dlen)
+{
+    size_t need;
+    if (nlen > 255 || !c->_store_cap) return;
+    need = 5 + nlen + dlen;
+    if (dlen > c->_store_cap || need > c->_store_cap) {
+        c->_store_dropped++;
+        return;
+    }
+    while (c->_store_len + need > c->_store_cap) {
+        const unsigned char *e = c->_store;
+        size_t elen = 5 + e[0] + ((size_t)e[1] << 24 | (size_t)e[2] << 16 |
+                                  (size_t)e[3] << 8 | (size_t)e[4]);
+        memmove(c->_store, c->_store + elen, c->_store_len - elen);
+        c->_store_len -= elen;
+        c->_store_dropped++;
+    }
+    {
+        unsigned char *w = c->_store + c->_store_len;
+        w[0] = (unsigned char)nlen;
+        w[1] = (unsigned char)(dlen >> 24);
+        w[2] = (unsigned char)(dlen >> 16);
+        w[3] = (unsigned char)(dlen >> 8);
+        w[4] = (unsigned char)dlen;
+        memcpy(w + 5, name, nlen);
+        if (dlen) memcpy(w + 5 + nlen, data, dlen);
+        c->_store_len += need;
+    }
+}
+
+/* Find the first entry named `name` (any when NULL); copy it out and drop
+   it. Returns 1 found, 0 none, IMAP_E_NOMEM if `cap` is too small (the
+   entry stays). */
+static int imap__store_take(imap_client *c, const char *name, char *nout, size_t ncap,
+                            char *out, size_t cap, size_t *len)
+{
+    size_t off = 0;
+    while (off < c->_store_len) {
+        unsigned char *e = c->_store + off;
+        size_t nlen = e[0];
+        size_t dlen = (size_t)e[1] << 24 | (size_t)e[2] << 16 | (size_t)e[3] << 8 | (size_t)e[4];
+        size_t elen = 5 + nlen + dlen;
+        if (!name || imap__ieq((const char *)e + 5, nlen, name)) {
+            if (len) *len = dlen;
+            if ((out && dlen >= cap) || (nout && nlen >= ncap)) return IMAP_E_NOMEM;
+            if (out) {
+                memcpy(out, e + 5 + nlen, dlen);
+                out[dlen] = 0;
+            }
+            if (nout) {
+                memcpy(nout, e + 5, nlen);
+                nout[nlen] = 0;
+            }
+            memmove(e, e + elen, c->_store_len - off - elen);
+            c->_store_len -= elen;
+            return 1;
+        }
+        off += elen;
+    }
+    return 0;
+}
+
+IMAPDEF int imap_client_response(imap_client *c, const char *name, char *out,
+                                 size_t cap, size_t *len)
+{
+    return imap__store_take(c, name, NULL, 0, out, cap, len);
+}
+
+IMAPDEF int imap_client_pop_untagged(imap_client *c, char *name, size_t ncap,
+                                     char *data, size_t dcap, size_t *dlen)
+{
+    return imap__store_take(c, NULL, name, ncap, data, dcap, dlen);
+}
+
+/* Keep an untagged data response: name, then the bytes after the name to
+   the end of the response (imaplib's data string). A response whose
+   literals went to the sink is kept without them. */
+static void imap__store_response(imap_client *c, const imap_response *r)
+{
+    const char *raw = (const char *)c->_parser.arena.base;
+    const char *start, *end = raw + r->raw_len;
+    imap_str name = r->name;
+    if (!name.ptr) return;
+    start = name.ptr + name.len;
+    if (r->has_number) {
+        /* "* 23 EXISTS": the data is the number (imaplib: ['23']) */
+        start = r->items->str;
+        end = start + r->items->len;
+    } else {
+        while (start < end && *start == ' ') start++;
+        while (end > start && (end[-1] == '\n' || end[-1] == '\r')) end--;
+    }
+    imap__store_put(c, name.ptr, name.len, start, (size_t)(end - start));
+}
+
+/* Keep a status response's code: [UIDVALIDITY 3857529045] is stored as
+   UIDVALIDITY -> "3857529045"; [ALERT] as ALERT -> its text. */
+static void imap__store_code(imap_client *c, const imap_response *r)
+{
+    const imap_value *atom;
+    const char *s, *e;
+    if (!r->code || !r->code->child || !r->code->child->str) return;
+    atom = r->code->child;
+    if (atom->next) {
+        s = atom->str + atom->len;
+        while (*s == ' ') s++;
+        e = s;
+        /* the code's bytes end at its ']' before the text */
+        e = r->text.ptr;
+        while (e > s && (e[-1] == ' ')) e--;
+        if (e > s && e[-1] == ']') e--;
+    } else {
+        s = r->text.ptr;
+        e = s + r->text.len;
+    }
+    imap__store_put(c, atom->str, atom->len, s, (size_t)(e - s));
+}
+
+static void imap__idle_done(imap_client *c, imap__pending *p);
+static void imap__auth_step(imap_client *c, imap__pending *p, const imap_response *r);
+
+/* ---- the queue ------------------------------------------------------- */
+
+static imap__pending *imap__slot_by_tag(imap_client *c, imap_str tag)
+{
+    unsigned i;
+    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+        imap__pending *p = &c->_q[i];
+        if (p->seq && strlen(p->tag) == tag.len && memcmp(p->tag, tag.ptr, tag.len) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+/* The oldest outstanding command that has bytes left to send. */
+static imap__pending *imap__next_unsent(imap_client *c)
+{
+    imap__pending *best = NULL;
+    unsigned i;
+    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+        imap__pending *p = &c->_q[i];
+        if (p->seq && p->cur_seg < p->nseg && (!best || p->seq < best->seq)) best = p;
+    }
+    return best;
+}
+
+/* May `p` be sent now? A barrier goes only when nothing older is
+   outstanding; nothing goes past an outstanding barrier (imaplib2's
+   state-changing commands). */
+static int imap__may_send(const imap_client *c, const imap__pending *p)
+{
+    unsigned i;
+    if (p->flags & IMAP__F_WAITING) return 0;
+    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+        const imap__pending *o = &c->_q[i];
+        if (!o->seq || o->seq >= p->seq) continue;
+        if (p->flags & IMAP__F_BARRIER) return 0;
+        if (o->flags & IMAP__F_BARRIER) return 0;
+    }
+    return 1;
+}
+
+static unsigned imap__outstanding(const imap_client *c)
+{
+    unsigned i, n = 0;
+    for (i = 0; i < IMAP_MAX_PENDING; i++)
+        if (c->_q[i].seq) n++;
+    return n;
+}
+
+IMAPDEF unsigned imap_client_pending(const imap_client *c)
+{
+    return imap__outstanding(c);
+}
+
+/* An IDLE in progress ends (DONE) when a later command waits behind it. */
+static void imap__idle_yield(imap_client *c)
+{
+    unsigned i;
+    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+        imap__pending *p = &c->_q[i];
+        if (p->seq && (p->flags & IMAP__F_IDLING) && !(p->flags & IMAP__F_DONE_SENT)) {
+            unsigned j;
+            for (j = 0; j < IMAP_MAX_PENDING; j++)
+                if (c->_q[j].seq > p->seq) break;
+            if (j < IMAP_MAX_PENDING) imap__idle_done(c, p);
+        }
+    }
+}
+
+static void imap__idle_done(imap_client *c, imap__pending *p)
+{
+    if (p->flags & IMAP__F_DONE_SENT) return;
+    if (c->_inject_len + 6 > sizeof c->_inject) return;
+    memcpy(c->_inject + c->_inject_len, "DONE\r\n", 6);
+    c->_inject_len += 6;
+    p->flags |= IMAP__F_DONE_SENT;
+    imap__log(c, 'C', (const unsigned char *)"DONE", 4);
+}
+
+IMAPDEF int imap_client_output(imap_client *c, const unsigned char **ptr, size_t *len)
+{
+    imap__pending *p;
+    *ptr = NULL;
+    *len = 0;
+    if (c->error) return 0;
+    imap__idle_yield(c);
+    if (c->_inject_off < c->_inject_len) {
+        *ptr = c->_inject + c->_inject_off;
+        *len = c->_inject_len - c->_inject_off;
+        return 1;
+    }
+    p = imap__next_unsent(c);
+    if (!p || !imap__may_send(c, p)) return 0;
+    if (p->cur_off == 0 && p->cur_seg == 0) {
+        if (p->flags & IMAP__F_SECRET) imap__log_secret(c, p);
+        else imap__log(c, 'C', p->seg[0].ptr, p->seg[0].len);
+    }
+    *ptr = p->seg[p->cur_seg].ptr + p->cur_off;
+    *len = p->seg[p->cur_seg].len - p->cur_off;
+    return 1;
+}
+
+IMAPDEF void imap_client_output_ack(imap_client *c, size_t n)
+{
+    imap__pending *p;
+    if (c->_inject_off < c->_inject_len) {
+        c->_inject_off += n;
+        if (c->_inject_off >= c->_inject_len) c->_inject_off = c->_inject_len = 0;
+        return;
+    }
+    p = imap__next_unsent(c);
+    if (!p) return;
+    p->cur_off += n;
+    if (p->cur_off >= p->seg[p->cur_seg].len) {
+        if (p->seg[p->cur_seg].wait) p->flags |= IMAP__F_WAITING;
+        p->cur_seg++;
+        p->cur_off = 0;
+        if (p->cur_seg == p->nseg && (p->flags & IMAP__F_IDLE)) p->flags |= IMAP__F_WAITING;
+    }
+    /* once every queued byte is out, the output buffer starts over */
+    if (!imap__next_unsent(c)) c->_out_len = 0;
+}
+
+/* ---- completion and aborts ------------------------------------------- */
+
+static void imap__finish(imap_client *c, imap__pending *p, int result,
+                         const imap_response *tagged)
+{
+    imap_call call = p->call;
+    if (p->seq == c->_wait_seq) {
+        c->_wait_done = 1;
+        c->_wait_result = result;
+    }
+    p->seq = 0;
+    p->flags = 0;
+    p->result = result;
+    if (call.on_done) call.on_done(call.arg, c, result, tagged);
+}
+
+/* The connection is finished: every outstanding command fails with
+   `code`, state LOGOUT, and the debug ring is written out. */
+static void imap__abort(imap_client *c, int code)
+{
+    unsigned i;
+    if (c->error) return;
+    c->error = code;
+    c->state = IMAP_STATE_LOGOUT;
+    imap__dump_ring(c);
+    for (i = 0; i < IMAP_MAX_PENDING; i++)
+        if (c->_q[i].seq) imap__finish(c, &c->_q[i], code, NULL);
+}
+
+static void imap__copy_text(imap_client *c, const imap_response *r)
+{
+    size_t n = r->text.len < sizeof c->last_text - 1 ? r->text.len : sizeof c->last_text - 1;
+    if (n) memcpy(c->last_text, r->text.ptr, n);
+    c->last_text[n] = 0;
+}
+
+static void imap__tagged(imap_client *c, const imap_response *r)
+{
+    imap__pending *p = imap__slot_by_tag(c, r->tag);
+    int result;
+    unsigned kind;
+    imap_str code = imap_response_code_name(r);
+    if (!p) {
+        /* RFC 3501 §2.2.2: a tag we never sent. */
+        imap__abort(c, IMAP_E_PROTOCOL);
+        return;
+    }
+    kind = p->kind;
+    c->last_status = r->status;
+    imap__copy_text(c, r);
+    if (imap_str_is(code, "CAPABILITY")) imap__set_caps(c, r->code->child->next);
+    result = r->status == IMAP_STATUS_OK ? IMAP_OK :
+             r->status == IMAP_STATUS_NO ? IMAP_E_NO : IMAP_E_BAD;
+    if (result == IMAP_OK) {
+        switch (kind) {
+        case IMAP__K_LOGIN:
+        case IMAP__K_AUTHENTICATE:
+            c->state = IMAP_STATE_AUTH;
+            /* RFC 3501 §6.2.2/§6.2.3: capabilities may change at login */
+            if (!imap_str_is(code, "CAPABILITY")) c->_caps_stale = 1;
+            break;
+        case IMAP__K_SELECT:
+        case IMAP__K_EXAMINE:
+            c->state = IMAP_STATE_SELECTED;
+            c->readonly = kind == IMAP__K_EXAMINE || imap_str_is(code, "READ-ONLY");
+            break;
+        case IMAP__K_CLOSE:
+            c->state = IMAP_STATE_AUTH;
+            c->readonly = 0;
+            break;
+        case IMAP__K_LOGOUT:
+            c->state = IMAP_STATE_LOGOUT;
+            break;
+        case IMAP__K_STARTTLS:
+        case IMAP__K_COMPRESS:
+            /* the transport changes right after this response: stop
+               feeding (bytes after it are not plaintext IMAP) */
+            c->_stop_feed = 1;
+            break;
+        default:
+            break;
+        }
+    } else if (kind == IMAP__K_SELECT || kind == IMAP__K_EXAMINE) {
+        /* RFC 3501 §6.3.1: a failed SELECT leaves no mailbox selected */
+        if (c->state == IMAP_STATE_SELECTED) c->state = IMAP_STATE_AUTH;
+    }
+    if (result == IMAP_OK && c->_readonly_event) result = IMAP_E_READONLY;
+    c->_readonly_event = 0;
+    imap__finish(c, p, result, r);
+}
+
+/* A "+": the command waiting at a synchronizing literal goes on; IDLE
+   starts idling; AUTHENTICATE's exchange gets the challenge. */
+static void imap__continuation(imap_client *c, const imap_response *r)
+{
+    unsigned i;
+    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+        imap__pending *p = &c->_q[i];
+        if (!p->seq || !(p->flags & IMAP__F_WAITING)) continue;
+        p->flags &= ~IMAP__F_WAITING;
+        if (p->flags & IMAP__F_IDLE) {
+            p->flags |= IMAP__F_IDLING;
+            c->_idle_start = c->_clock ? c->_clock(c->_clock_arg) : 0;
+        }
+        return;
+    }
+    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+        imap__pending *p = &c->_q[i];
+        if (p->seq && (p->flags & IMAP__F_AUTH) && p->cur_seg == p->nseg) {
+            imap__auth_step(c, p, r);
+            return;
+        }
+    }
+    /* a "+" nobody asked for: RFC 3501 §7.5 allows none; ignore it */
+}
+
+/* One round of AUTHENTICATE: decode, ask the authobject, send base64. */
+static void imap__auth_step(imap_client *c, imap__pending *p, const imap_response *r)
+{
+    unsigned char challenge[1024], answer[1024];
+    int clen, alen;
+    size_t room;
+    clen = imap_base64_decode(r->text.ptr, r->text.len, challenge, sizeof challenge);
+    if (clen < 0 || !p->auth) {
+        alen = -1;
+    } else {
+        alen = p->auth(p->auth_arg, challenge, (size_t)clen, answer, sizeof answer);
+        if (alen > (int)sizeof answer) alen = -1;
+    }
+    room = sizeof c->_inject - c->_inject_len;
+    if (alen < 0) {
+        /* RFC 3501 §6.2.2: "*" cancels the exchange */
+        if (room >= 3) {
+            memcpy(c->_inject + c->_inject_len, "*\r\n", 3);
+            c->_inject_len += 3;
+        }
+    } else {
+        int n = imap_base64_encode(answer, (size_t)alen,
+                                   (char *)c->_inject + c->_inject_len, room > 2 ? room - 2 : 0);
+        if (n < 0 || (size_t)n + 2 > room) {
+            imap__abort(c, IMAP_E_NOMEM);
+            return;
+        }
+        c->_inject_len += (size_t)n;
+        c->_inject[c->_inject_len++] = '\r';
+        c->_inject[c->_inject_len++] = '\n';
+    }
+    memset(answer, 0, sizeof answer);
+    imap__log(c, 'C', (const unsigned char *)"[SASL response hidden]", 22);
+}
+
+/* Untagged data: state first, then the command that asked, else the
+   store and the unsolicited callback. */
+static void imap__untagged_data(imap_client *c, const imap_response *r)
+{
+    unsigned bit = imap__route_bit(r->name);
+    imap__pending *to = NULL;
+    unsigned i;
+    switch (bit) {
+    case IMAP__R_CAPABILITY: imap__set_caps(c, r->args); break;
+    case IMAP__R_EXISTS: c->exists = r->number; break;
+    case IMAP__R_RECENT: c->recent = r->number; break;
+    case IMAP__R_EXPUNGE:
+        if (r->has_number && c->exists) c->exists--;
+        break;
+    case IMAP__R_ENABLED:
+        if (imap_caps_has(r->args, "IMAP4rev2")) {
+            c->protocol = 2;
+            c->_utf8 = 1;
+        }
+        if (imap_caps_has(r->args, "UTF8=ACCEPT")) c->_utf8 = 1;
+        break;
+    default:
+        break;
+    }
+    /* IDLE ends when the server reports a change (imaplib2) */
+    if (bit & (IMAP__R_EXISTS | IMAP__R_EXPUNGE | IMAP__R_FETCH | IMAP__R_RECENT)) {
+        for (i = 0; i < IMAP_MAX_PENDING; i++) {
+            imap__pending *p = &c->_q[i];
+            if (p->seq && (p->flags & IMAP__F_IDLING)) imap__idle_done(c, p);
+        }
+    }
+    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+        imap__pending *p = &c->_q[i];
+        if (!p->seq || p->cur_seg == 0) continue;            /* not sent yet */
+        if (!(imap__kinds[p->kind].route & bit)) continue;
+        /* xatom takes responses of its own name only */
+        if (p->kind == IMAP__K_XATOM && !imap_str_is(r->name, p->name)) continue;
+        if (!to || p->seq < to->seq) to = p;
+    }
+    if (to && to->call.on_data) {
+        to->call.on_data(to->call.arg, c, r);
+        return;
+    }
+    imap__store_response(c, r);
+    if (!to && c->_on_untagged) c->_on_untagged(c->_on_untagged_arg, c, r);
+}
+
+static void imap__untagged_status(imap_client *c, const imap_response *r)
+{
+    imap_str code = imap_response_code_name(r);
+    if (imap_str_is(code, "CAPABILITY")) imap__set_caps(c, r->code->child->next);
+    if (imap_str_is(code, "READ-ONLY") && c->state == IMAP_STATE_SELECTED && !c->readonly) {
+        /* imaplib's readonly: a writable mailbox lost write access,
+           unless this is the answer to a SELECT/EXAMINE in flight */
+        unsigned i, selecting = 0;
+        for (i = 0; i < IMAP_MAX_PENDING; i++)
+            if (c->_q[i].seq && (c->_q[i].kind == IMAP__K_SELECT || c->_q[i].kind == IMAP__K_EXAMINE))
+                selecting = 1;
+        if (!selecting) c->_readonly_event = 1;
+        c->readonly = 1;
+    }
+    imap__store_code(c, r);
+    if (r->status == IMAP_STATUS_BYE) {
+        unsigned i, logging_out = 0;
+        imap__store_put(c, "BYE", 3, r->text.ptr, r->text.len);
+        for (i = 0; i < IMAP_MAX_PENDING; i++)
+            if (c->_q[i].seq && c->_q[i].kind == IMAP__K_LOGOUT) logging_out = 1;
+        c->state = IMAP_STATE_LOGOUT;
+        if (!logging_out) imap__abort(c, IMAP_E_BYE);
+        return;
+    }
+    if (c->_on_untagged) c->_on_untagged(c->_on_untagged_arg, c, r);
+}
+
+static void imap__greeting(imap_client *c, const imap_response *r)
+{
+    c->_greeted = 1;
+    if (r->kind != IMAP_RESP_UNTAGGED ||
+        (r->status != IMAP_STATUS_OK && r->status != IMAP_STATUS_PREAUTH &&
+         r->status != IMAP_STATUS_BYE)) {
+        imap__abort(c, IMAP_E_PROTOCOL);        /* not an IMAP server */
+        return;
+    }
+    imap__copy_text(c, r);
+    c->last_status = r->status;
+    if (r->status == IMAP_STATUS_BYE) {
+        imap__abort(c, IMAP_E_BYE);
+        return;
+    }
+    if (imap_str_is(imap_response_code_name(r), "CAPABILITY"))
+        imap__set_caps(c, r->code->child->next);
+    else
+        c->_caps_stale = 1;
+    c->state = r->status == IMAP_STATUS_PREAUTH ? IMAP_STATE_AUTH : IMAP_STATE_NONAUTH;
+    imap__store_code(c, r);
+}
+
+static void imap__dispatch(imap_client *c, const imap_response *r)
+{
+    {
+        /* log the response's first line */
+        const unsigned char *s = (const unsigned char *)c->_parser.arena.base;
+        imap__log(c, 'S', s, r->raw_len);
+    }
+    c->_last_rx = c->_clock ? c->_clock(c->_clock_arg) : 0;
+    if (!c->_greeted) {
+        imap__greeting(c, r);
+        return;
+    }
+    if (r->kind == IMAP_RESP_CONTINUE) imap__continuation(c, r);
+    else if (r->kind == IMAP_RESP_TAGGED) imap__tagged(c, r);
+    else if (r->status != IMAP_STATUS_NONE) imap__untagged_status(c, r);
+    else imap__untagged_data(c, r);
+}
+
+IMAPDEF int imap_client_feed(imap_client *c, const void *data, size_t len, size_t *consumed)
+{
+    const unsigned char *s = (const unsigned char *)data;
+    size_t off = 0;
+    while (off < len && !c->error && !c->_stop_feed) {
+        size_t used = 0;
+        imap_response *r;
+        imap_result rc = imap_parser_feed(&c->_parser, s + off, len - off, &used, &r);
+        off += used;
+        if (rc == IMAP_OK) {
+            imap__dispatch(c, r);
+        } else if (rc < 0) {
+            imap_str line = c->_parser.error_line;
+            size_t t = 0;
+            imap__log(c, 'S', (const unsigned char *)line.ptr, line.len);
+            if (!c->_greeted) {
+                imap__abort(c, IMAP_E_PROTOCOL);
+                break;
+            }
+            /* a rejected tagged response still ends its command */
+            while (t < line.len && line.ptr[t] != ' ') t++;
+            {
+                imap_str tag;
+                imap__pending *p;
+                tag.ptr = line.ptr;
+                tag.len = t;
+                p = t ? imap__slot_by_tag(c, tag) : NULL;
+                if (p) imap__finish(c, p, rc, NULL);
+            }
+        }
+    }
+    if (consumed) *consumed = off;
+    return c->error ? c->error : IMAP_OK;
+}
+
 /* (section 7 implementation ends here) */
 
 /* ---- 8. transports --------------------------------------------------- */
@@ -4114,6 +5198,668 @@ IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16])
 /* (section 8 implementation ends here) */
 
 /* ---- 9. client ------------------------------------------------------- */
+
+IMAPDEF void imap_client_init(imap_client *c, void *mem, size_t cap)
+{
+    unsigned char *m = (unsigned char *)mem;
+    size_t out, store;
+    memset(c, 0, sizeof *c);
+    /* an eighth each for commands and the store, the rest parses */
+    out = cap / 8;
+    store = cap / 8;
+    c->_out = m;
+    c->_out_cap = out;
+    c->_store = m + out;
+    c->_store_cap = store;
+    imap_parser_init(&c->_parser, m + out + store, cap - out - store);
+    imap_tagger_init(&c->_tagger, (unsigned long)(size_t)c ^ 0x5a5au);
+    c->state = IMAP_STATE_NONAUTH;
+    c->protocol = 1;
+    c->timeout_ms = 0;
+    c->_idle_timeout_ms = 29L * 60 * 1000;
+}
+
+IMAPDEF void imap_client_set_clock(imap_client *c, long long (*now_ms)(void *arg), void *arg)
+{
+    c->_clock = now_ms;
+    c->_clock_arg = arg;
+}
+
+IMAPDEF void imap_client_set_debug(imap_client *c, int level, imap_debug_fn fn, void *arg)
+{
+    c->debug = level;
+    c->_debug_fn = fn;
+    c->_debug_arg = arg;
+}
+
+IMAPDEF void imap_client_set_timeout(imap_client *c, long timeout_ms)
+{
+    c->timeout_ms = timeout_ms;
+}
+
+IMAPDEF void imap_client_on_untagged(imap_client *c,
+    void (*fn)(void *arg, imap_client *c, const imap_response *r), void *arg)
+{
+    c->_on_untagged = fn;
+    c->_on_untagged_arg = arg;
+}
+
+IMAPDEF void imap_client_seed_tags(imap_client *c, unsigned long seed)
+{
+    imap_tagger_init(&c->_tagger, seed);
+}
+
+IMAPDEF imap_parser *imap_client_parser(imap_client *c) { return &c->_parser; }
+
+static long long imap__now(imap_client *c)
+{
+    return c->_clock ? c->_clock(c->_clock_arg) : c->_quiet_clock;
+}
+
+/* One round of I/O: send what may be sent, then read once (waiting at
+   most timeout_ms) and dispatch what arrived. */
+static int imap__pump(imap_client *c, long timeout_ms)
+{
+    const unsigned char *out;
+    size_t n;
+    int k;
+    if (c->error) return c->error;
+    while (imap_client_output(c, &out, &n)) {
+        if (n > 0x7fffffff) n = 0x7fffffff;
+        k = c->_t.write(c->_t.ctx, out, n);
+        if (k < 0) {
+            imap__abort(c, IMAP_E_IO);
+            return c->error;
+        }
+        if (k == 0) {
+            if (c->_t.wait && c->_t.wait(c->_t.ctx, 1, timeout_ms) < 0) {
+                imap__abort(c, IMAP_E_IO);
+                return c->error;
+            }
+            break;
+        }
+        imap_client_output_ack(c, (size_t)k);
+    }
+    if (c->error) return c->error;
+    if (c->_greeted && imap__outstanding(c) == 0) return IMAP_OK;
+    if (c->_rbuf_off < c->_rbuf_len && !c->_stop_feed) {
+        size_t used = 0;
+        imap_client_feed(c, c->_rbuf + c->_rbuf_off, c->_rbuf_len - c->_rbuf_off, &used);
+        c->_rbuf_off += used;
+        return c->error ? c->error : IMAP_OK;
+    }
+    if (c->_stop_feed) return IMAP_OK;
+    k = 1;
+    if (c->_t.wait) k = c->_t.wait(c->_t.ctx, 0, timeout_ms);
+    if (k > 0) k = c->_t.read(c->_t.ctx, c->_rbuf, sizeof c->_rbuf);
+    if (k < 0) {
+        imap__pending *lo = NULL;
+        unsigned i;
+        /* the server closing after LOGOUT's BYE is the normal end */
+        for (i = 0; i < IMAP_MAX_PENDING; i++)
+            if (c->_q[i].seq && c->_q[i].kind == IMAP__K_LOGOUT) lo = &c->_q[i];
+        if (lo && c->state == IMAP_STATE_LOGOUT) imap__finish(c, lo, IMAP_OK, NULL);
+        imap__abort(c, c->state == IMAP_STATE_LOGOUT && !imap__outstanding(c) ?
+                    IMAP_E_CLOSED : IMAP_E_CLOSED);
+        return c->error;
+    }
+    if (k == 0) {
+        /* quiet: account for the time that passed without a clock */
+        if (!c->_clock && timeout_ms > 0) c->_quiet_clock += timeout_ms;
+    } else {
+        size_t used = 0;
+        c->_rbuf_len = (size_t)k;
+        c->_rbuf_off = 0;
+        imap_client_feed(c, c->_rbuf, c->_rbuf_len, &used);
+        c->_rbuf_off = used;
+        c->_last_rx = imap__now(c);
+    }
+    /* IDLE ends by itself when its timeout passes */
+    {
+        unsigned i;
+        for (i = 0; i < IMAP_MAX_PENDING; i++) {
+            imap__pending *p = &c->_q[i];
+            if (p->seq && (p->flags & IMAP__F_IDLING) &&
+                imap__now(c) - c->_idle_start >= c->_idle_timeout_ms)
+                imap__idle_done(c, p);
+        }
+    }
+    if (c->timeout_ms > 0 && imap__outstanding(c) > 0 && !c->error) {
+        int idling = 0;
+        unsigned i;
+        for (i = 0; i < IMAP_MAX_PENDING; i++)
+            if (c->_q[i].seq && (c->_q[i].flags & IMAP__F_IDLING) &&
+                !(c->_q[i].flags & IMAP__F_DONE_SENT)) idling = 1;
+        /* imaplib2: the IDLE timeout overrides the response timeout */
+        if (!idling && imap__now(c) - c->_last_rx >= c->timeout_ms)
+            imap__abort(c, IMAP_E_TIMEOUT);
+    }
+    return c->error ? c->error : IMAP_OK;
+}
+
+IMAPDEF int imap_client_poll(imap_client *c, long timeout_ms)
+{
+    if (!c->_has_t) return IMAP_E_STATE;
+    return imap__pump(c, timeout_ms);
+}
+
+/* How long one pump may wait: short enough to notice timeouts. */
+static long imap__slice(const imap_client *c)
+{
+    long s = 1000;
+    if (c->timeout_ms > 0 && c->timeout_ms < s) s = c->timeout_ms;
+    return s;
+}
+
+IMAPDEF int imap_client_wait_all(imap_client *c)
+{
+    if (!c->_has_t) return IMAP_E_STATE;
+    while (!c->error && imap__outstanding(c) > 0) imap__pump(c, imap__slice(c));
+    return c->error;
+}
+
+IMAPDEF int imap_client_start(imap_client *c)
+{
+    c->_greeted = 0;
+    c->_last_rx = imap__now(c);
+    return IMAP_OK;
+}
+
+IMAPDEF int imap_client_open(imap_client *c, const imap_transport *t)
+{
+    c->_t = *t;
+    c->_has_t = 1;
+    imap_client_start(c);
+    while (!c->_greeted && !c->error) imap__pump(c, imap__slice(c));
+    if (c->error) return c->error;
+    if (c->_caps_stale) return imap_capability(c, NULL);
+    return IMAP_OK;
+}
+
+IMAPDEF void imap_client_close(imap_client *c)
+{
+    if (c->_has_t && c->_t.close) c->_t.close(c->_t.ctx);
+    c->_has_t = 0;
+    if (!c->error) c->error = IMAP_E_CLOSED;
+    c->state = IMAP_STATE_LOGOUT;
+}
+
+/* Swap the transport (STARTTLS, COMPRESS): bytes already read past the
+   command's OK are returned in *rest (COMPRESS must inflate them;
+   STARTTLS must discard them). */
+IMAPDEF void imap_client_set_transport(imap_client *c, const imap_transport *t,
+                                       imap_str *rest)
+{
+    if (rest) {
+        rest->ptr = (const char *)c->_rbuf + c->_rbuf_off;
+        rest->len = c->_rbuf_len - c->_rbuf_off;
+    }
+    c->_rbuf_off = c->_rbuf_len = 0;
+    c->_t = *t;
+    c->_has_t = 1;
+    c->_stop_feed = 0;
+}
+
+/* Ready to build a command: a tag, a free slot, the output space. */
+static int imap__begin(imap_client *c, imap_cmd *cmd, char tag[16])
+{
+    unsigned i;
+    if (c->error) return c->error;
+    if (c->state == IMAP_STATE_LOGOUT) return IMAP_E_STATE;
+    for (;;) {
+        for (i = 0; i < IMAP_MAX_PENDING; i++)
+            if (!c->_q[i].seq) break;
+        if (i < IMAP_MAX_PENDING) break;
+        if (!c->_has_t) return IMAP_E_NOMEM;
+        imap__pump(c, imap__slice(c));            /* backpressure */
+        if (c->error) return c->error;
+    }
+    imap_tagger_next(&c->_tagger, tag);
+    imap_cmd_init(cmd, c->_out + c->_out_len, c->_out_cap - c->_out_len);
+    cmd->literal_mode = c->_literal_mode;
+    cmd->utf8 = c->_utf8;
+    return IMAP_OK;
+}
+
+/* Make room by sending everything queued (the buffer then starts over). */
+static int imap__drain_output(imap_client *c)
+{
+    if (!c->_has_t) return IMAP_E_NOMEM;
+    while (!c->error && c->_out_len > 0) imap__pump(c, imap__slice(c));
+    return c->error;
+}
+
+static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned kind,
+                        const char *name, const imap_call *call,
+                        imap_auth_fn auth, void *auth_arg)
+{
+    imap__pending *p = NULL;
+    unsigned long seq;
+    unsigned i;
+    for (i = 0; i < IMAP_MAX_PENDING; i++)
+        if (!c->_q[i].seq) {
+            p = &c->_q[i];
+            break;
+        }
+    if (!p) return IMAP_E_NOMEM;
+    memset(p, 0, sizeof *p);
+    seq = ++c->_seq;
+    p->seq = seq;
+    memcpy(p->tag, tag, strlen(tag) + 1);
+    if (name) {
+        size_t n = strlen(name);
+        if (n >= sizeof p->name) n = sizeof p->name - 1;
+        memcpy(p->name, name, n);
+        p->name[n] = 0;
+    }
+    p->kind = kind;
+    p->flags = imap__kinds[kind].flags;
+    if (call) p->call = *call;
+    memcpy(p->seg, cmd->seg, sizeof p->seg[0] * cmd->nseg);
+    p->nseg = cmd->nseg;
+    p->auth = auth;
+    p->auth_arg = auth_arg;
+    c->_out_len += cmd->len;
+    if (call && call->on_done) {
+        /* asynchronous: send what can go now, return */
+        if (c->_has_t) imap__pump(c, 0);
+        return IMAP_OK;
+    }
+    if (!c->_has_t) return IMAP_MORE;          /* sans-I/O: caller drives */
+    {
+        /* wait for this command; a blocking call made from a callback
+           nests, so the outer wait is saved and restored */
+        unsigned long outer_seq = c->_wait_seq;
+        int outer_done = c->_wait_done, outer_result = c->_wait_result, result;
+        c->_wait_seq = seq;
+        c->_wait_done = 0;
+        while (!c->error && !c->_wait_done) imap__pump(c, imap__slice(c));
+        result = c->_wait_done ? c->_wait_result : c->error;
+        c->_wait_seq = outer_seq;
+        c->_wait_done = outer_done;
+        c->_wait_result = outer_result;
+        if (result == IMAP_OK && c->_caps_stale && kind != IMAP__K_CAPABILITY) {
+            int r2 = imap_capability(c, NULL);
+            if (r2 < 0 && imap_result_class_of(r2) == IMAP_CLASS_ABORT) return r2;
+        }
+        return result;
+    }
+}
+
+/* Build with BUILD (an expression over cmd_ and tag_), then queue. */
+#define IMAP__COMMAND(c, call, kind, name, BUILD) do { \
+        imap_cmd cmd_; char tag_[16]; int rc_, try_; \
+        for (try_ = 0; ; try_++) { \
+            rc_ = imap__begin((c), &cmd_, tag_); \
+            if (rc_) return rc_; \
+            rc_ = (BUILD); \
+            if (rc_ != IMAP_E_NOMEM || try_ || (c)->_out_len == 0) break; \
+            if ((rc_ = imap__drain_output(c)) != 0) return rc_; \
+        } \
+        if (rc_) return rc_; \
+        return imap__submit((c), &cmd_, tag_, (kind), (name), (call), NULL, NULL); \
+    } while (0)
+
+/* ---- the commands ---------------------------------------------------- */
+
+IMAPDEF void imap_client_require_tls(imap_client *c, int on) { c->_require_tls = on; }
+IMAPDEF void imap_client_mark_tls(imap_client *c, int on) { c->_tls = on; }
+
+/* Credentials only over TLS when asked; never LOGIN under LOGINDISABLED
+   (RFC 3501 §6.2.3). */
+static int imap__may_send_secret(const imap_client *c, int is_login)
+{
+    if (c->_require_tls && !c->_tls) return 0;
+    if (is_login && !c->_tls && imap_client_has_cap(c, "LOGINDISABLED")) return 0;
+    return 1;
+}
+
+IMAPDEF int imap_capability(imap_client *c, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_CAPABILITY, NULL, imap_cmd_capability(&cmd_, tag_));
+}
+
+IMAPDEF int imap_noop(imap_client *c, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_NOOP, NULL, imap_cmd_noop(&cmd_, tag_));
+}
+
+IMAPDEF int imap_logout(imap_client *c, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_LOGOUT, NULL, imap_cmd_logout(&cmd_, tag_));
+}
+
+IMAPDEF int imap_login(imap_client *c, const char *user, const char *password,
+                       const imap_call *call)
+{
+    if (!imap__may_send_secret(c, 1)) return IMAP_E_PLAINTEXT;
+    IMAP__COMMAND(c, call, IMAP__K_LOGIN, NULL, imap_cmd_login(&cmd_, tag_, user, password));
+}
+
+IMAPDEF int imap_authenticate(imap_client *c, const char *mech, imap_auth_fn auth,
+                              void *auth_arg, const imap_call *call)
+{
+    imap_cmd cmd;
+    char tag[16];
+    char ir[1400];
+    const char *irp = NULL;
+    int rc;
+    if (!imap__may_send_secret(c, 0)) return IMAP_E_PLAINTEXT;
+    if (imap_client_has_cap(c, "SASL-IR") && auth) {
+        /* RFC 4959: the first answer rides on the command line */
+        unsigned char raw[1024];
+        int n = auth(auth_arg, raw, 0, raw, sizeof raw);
+        if (n == 0) {
+            ir[0] = '=';
+            ir[1] = 0;
+            irp = ir;
+        } else if (n > 0 && (size_t)n <= sizeof raw) {
+            long k = imap_base64_encode(raw, (size_t)n, ir, sizeof ir);
+            memset(raw, 0, sizeof raw);
+            if (k < 0) return IMAP_E_NOMEM;
+            irp = ir;
+        } else {
+            return IMAP_E_AUTH;
+        }
+    }
+    rc = imap__begin(c, &cmd, tag);
+    if (rc) return rc;
+    rc = imap_cmd_authenticate(&cmd, tag, mech, irp);
+    if (rc == IMAP_E_NOMEM && c->_out_len) {
+        if ((rc = imap__drain_output(c)) != 0) return rc;
+        if ((rc = imap__begin(c, &cmd, tag)) != 0) return rc;
+        rc = imap_cmd_authenticate(&cmd, tag, mech, irp);
+    }
+    memset(ir, 0, sizeof ir);
+    if (rc) return rc;
+    return imap__submit(c, &cmd, tag, IMAP__K_AUTHENTICATE, NULL, call, auth, auth_arg);
+}
+
+IMAPDEF int imap_proxyauth(imap_client *c, const char *user, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_OTHER, NULL, imap_cmd_proxyauth(&cmd_, tag_, user));
+}
+
+IMAPDEF int imap_enable(imap_client *c, const char *caps, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_ENABLE, NULL, imap_cmd_enable(&cmd_, tag_, caps));
+}
+
+IMAPDEF int imap_id(imap_client *c, const char *const *args, size_t nargs,
+                    const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_ID, NULL, imap_cmd_id(&cmd_, tag_, args, nargs));
+}
+
+IMAPDEF int imap_namespace(imap_client *c, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_NAMESPACE, NULL, imap_cmd_namespace(&cmd_, tag_));
+}
+
+IMAPDEF int imap_select(imap_client *c, const char *mailbox, int readonly,
+                        const imap_call *call)
+{
+    /* imaplib: SELECT flushes the untagged responses of the last mailbox */
+    c->_store_len = 0;
+    c->exists = 0;
+    c->recent = 0;
+    IMAP__COMMAND(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL,
+                  imap_cmd_select(&cmd_, tag_, mailbox, readonly, 0, NULL));
+}
+
+IMAPDEF int imap_examine(imap_client *c, const char *mailbox, const imap_call *call)
+{
+    return imap_select(c, mailbox, 1, call);
+}
+
+IMAPDEF int imap_create(imap_client *c, const char *mailbox, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_MAILBOX, NULL, imap_cmd_create(&cmd_, tag_, mailbox));
+}
+
+IMAPDEF int imap_delete(imap_client *c, const char *mailbox, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_MAILBOX, NULL, imap_cmd_delete(&cmd_, tag_, mailbox));
+}
+
+IMAPDEF int imap_rename(imap_client *c, const char *oldmailbox, const char *newmailbox,
+                        const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_MAILBOX, NULL,
+                  imap_cmd_rename(&cmd_, tag_, oldmailbox, newmailbox));
+}
+
+IMAPDEF int imap_subscribe(imap_client *c, const char *mailbox, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_MAILBOX, NULL, imap_cmd_subscribe(&cmd_, tag_, mailbox));
+}
+
+IMAPDEF int imap_unsubscribe(imap_client *c, const char *mailbox, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_MAILBOX, NULL, imap_cmd_unsubscribe(&cmd_, tag_, mailbox));
+}
+
+IMAPDEF int imap_list(imap_client *c, const char *directory, const char *pattern,
+                      const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_LIST, NULL, imap_cmd_list(&cmd_, tag_, directory, pattern));
+}
+
+IMAPDEF int imap_lsub(imap_client *c, const char *directory, const char *pattern,
+                      const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_LSUB, NULL, imap_cmd_lsub(&cmd_, tag_, directory, pattern));
+}
+
+IMAPDEF int imap_status(imap_client *c, const char *mailbox, const char *names,
+                        const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_STATUS, NULL, imap_cmd_status(&cmd_, tag_, mailbox, names));
+}
+
+IMAPDEF int imap_append(imap_client *c, const char *mailbox, const char *flags,
+                        const char *date_time, const void *msg, size_t msglen,
+                        const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_MAILBOX, NULL,
+                  imap_cmd_append(&cmd_, tag_, mailbox, flags, date_time, msg, msglen));
+}
+
+IMAPDEF int imap_check(imap_client *c, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_NOOP, NULL, imap_cmd_check(&cmd_, tag_));
+}
+
+IMAPDEF int imap_close(imap_client *c, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_CLOSE, NULL, imap_cmd_close(&cmd_, tag_));
+}
+
+IMAPDEF int imap_unselect(imap_client *c, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_CLOSE, NULL, imap_cmd_unselect(&cmd_, tag_));
+}
+
+IMAPDEF int imap_expunge(imap_client *c, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_EXPUNGE, NULL, imap_cmd_expunge(&cmd_, tag_));
+}
+
+IMAPDEF int imap_search(imap_client *c, const char *charset, const char *const *criteria,
+                        size_t ncriteria, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_SEARCH, NULL,
+                  imap_cmd_search(&cmd_, tag_, charset, criteria, ncriteria));
+}
+
+IMAPDEF int imap_fetch(imap_client *c, const char *set, const char *parts,
+                       const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_FETCH, NULL, imap_cmd_fetch(&cmd_, tag_, set, parts));
+}
+
+IMAPDEF int imap_partial(imap_client *c, const char *num, const char *part,
+                         const char *start, const char *length, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_FETCH, NULL,
+                  imap_cmd_partial(&cmd_, tag_, num, part, start, length));
+}
+
+IMAPDEF int imap_store(imap_client *c, const char *set, const char *command,
+                       const char *flags, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_FETCH, NULL,
+                  imap_cmd_store(&cmd_, tag_, set, command, flags));
+}
+
+IMAPDEF int imap_copy(imap_client *c, const char *set, const char *mailbox,
+                      const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_MAILBOX, NULL, imap_cmd_copy(&cmd_, tag_, set, mailbox));
+}
+
+IMAPDEF int imap_move(imap_client *c, const char *set, const char *mailbox,
+                      const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_EXPUNGE, NULL, imap_cmd_move(&cmd_, tag_, set, mailbox));
+}
+
+/* Which responses "UID <command>" takes: those of <command>. */
+static unsigned imap__uid_kind(const char *command)
+{
+    static const struct { const char *name; unsigned kind; } map[] = {
+        { "FETCH", IMAP__K_FETCH }, { "STORE", IMAP__K_FETCH },
+        { "SEARCH", IMAP__K_SEARCH }, { "SORT", IMAP__K_SORT },
+        { "THREAD", IMAP__K_THREAD }, { "COPY", IMAP__K_MAILBOX },
+        { "MOVE", IMAP__K_EXPUNGE }, { "EXPUNGE", IMAP__K_EXPUNGE }
+    };
+    unsigned i;
+    for (i = 0; command && i < sizeof map / sizeof map[0]; i++)
+        if (imap__ieq(command, strlen(command), map[i].name)) return map[i].kind;
+    return IMAP__K_OTHER;
+}
+
+IMAPDEF int imap_uid(imap_client *c, const char *command, const char *const *args,
+                     size_t nargs, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, imap__uid_kind(command), NULL,
+                  imap_cmd_uid(&cmd_, tag_, command, args, nargs));
+}
+
+IMAPDEF int imap_xatom(imap_client *c, const char *name, const char *const *args,
+                       size_t nargs, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_XATOM, name, imap_cmd_xatom(&cmd_, tag_, name, args, nargs));
+}
+
+IMAPDEF int imap_sort(imap_client *c, const char *sort_criteria, const char *charset,
+                      const char *const *criteria, size_t ncriteria, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_SORT, NULL,
+                  imap_cmd_sort(&cmd_, tag_, sort_criteria, charset, criteria, ncriteria));
+}
+
+IMAPDEF int imap_thread(imap_client *c, const char *algorithm, const char *charset,
+                        const char *const *criteria, size_t ncriteria, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_THREAD, NULL,
+                  imap_cmd_thread(&cmd_, tag_, algorithm, charset, criteria, ncriteria));
+}
+
+IMAPDEF int imap_getacl(imap_client *c, const char *mailbox, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_GETACL, NULL, imap_cmd_getacl(&cmd_, tag_, mailbox));
+}
+
+IMAPDEF int imap_setacl(imap_client *c, const char *mailbox, const char *who,
+                        const char *what, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_OTHER, NULL, imap_cmd_setacl(&cmd_, tag_, mailbox, who, what));
+}
+
+IMAPDEF int imap_deleteacl(imap_client *c, const char *mailbox, const char *who,
+                           const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_OTHER, NULL, imap_cmd_deleteacl(&cmd_, tag_, mailbox, who));
+}
+
+IMAPDEF int imap_listrights(imap_client *c, const char *mailbox, const char *who,
+                            const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_LISTRIGHTS, NULL,
+                  imap_cmd_listrights(&cmd_, tag_, mailbox, who));
+}
+
+IMAPDEF int imap_myrights(imap_client *c, const char *mailbox, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_MYRIGHTS, NULL, imap_cmd_myrights(&cmd_, tag_, mailbox));
+}
+
+IMAPDEF int imap_getannotation(imap_client *c, const char *mailbox, const char *entry,
+                               const char *attribute, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_ANNOTATION, NULL,
+                  imap_cmd_getannotation(&cmd_, tag_, mailbox, entry, attribute));
+}
+
+IMAPDEF int imap_setannotation(imap_client *c, const char *mailbox,
+                               const char *const *args, size_t nargs, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_ANNOTATION, NULL,
+                  imap_cmd_setannotation(&cmd_, tag_, mailbox, args, nargs));
+}
+
+IMAPDEF int imap_getmetadata(imap_client *c, const char *options, const char *mailbox,
+                             const char *const *entries, size_t nentries,
+                             const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_METADATA, NULL,
+                  imap_cmd_getmetadata(&cmd_, tag_, options, mailbox, entries, nentries));
+}
+
+IMAPDEF int imap_setmetadata(imap_client *c, const char *mailbox,
+                             const char *const *pairs, size_t npairs, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_METADATA, NULL,
+                  imap_cmd_setmetadata(&cmd_, tag_, mailbox, pairs, npairs));
+}
+
+IMAPDEF int imap_getquota(imap_client *c, const char *root, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_GETQUOTA, NULL, imap_cmd_getquota(&cmd_, tag_, root));
+}
+
+IMAPDEF int imap_getquotaroot(imap_client *c, const char *mailbox, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_GETQUOTAROOT, NULL,
+                  imap_cmd_getquotaroot(&cmd_, tag_, mailbox));
+}
+
+IMAPDEF int imap_setquota(imap_client *c, const char *root, const char *limits,
+                          const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_GETQUOTA, NULL, imap_cmd_setquota(&cmd_, tag_, root, limits));
+}
+
+IMAPDEF int imap_idle(imap_client *c, long timeout_ms, const imap_call *call)
+{
+    c->_idle_timeout_ms = timeout_ms > 0 ? timeout_ms : 29L * 60 * 1000;
+    IMAP__COMMAND(c, call, IMAP__K_IDLE, NULL, imap_cmd_idle(&cmd_, tag_));
+}
+
+IMAPDEF int imap_recent(imap_client *c, imap_u64 *count)
+{
+    char buf[32];
+    size_t n;
+    int rc = imap_client_response(c, "RECENT", buf, sizeof buf, &n);
+    if (rc == 0) {
+        rc = imap_noop(c, NULL);
+        if (rc < 0) return rc;
+        rc = imap_client_response(c, "RECENT", buf, sizeof buf, &n);
+    }
+    if (rc != 1) return rc;
+    return imap__parse_u64(buf, n, count) ? 1 : IMAP_E_SYNTAX;
+}
 
 /* (section 9 implementation ends here) */
 

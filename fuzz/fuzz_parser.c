@@ -106,7 +106,7 @@ static int run(const unsigned char *d, size_t n, unsigned char *mem, size_t cap,
                 imap_list_info li;
                 imap_status_info st;
                 imap_esearch es;
-                imap_namespace ns;
+                imap_namespace_info ns;
                 if (imap_fetch_begin(r, &it) == 0) {
                     while (imap_fetch_next(&it, &a) == 1) {
                         imap_envelope e;

@@ -436,7 +436,7 @@ TEST(list_status_search_esearch_namespace)
     imap_list_info li;
     imap_status_info st;
     imap_esearch es;
-    imap_namespace ns;
+    imap_namespace_info ns;
     imap_u64 n, sum = 0;
     imap_str prefix;
     int delim;
