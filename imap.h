@@ -548,6 +548,89 @@ typedef struct imap_transport {
     void *ctx;
 } imap_transport;
 
+/* ---- 8a. Scripted transport (always compiled) ------------------------
+
+   Plays a server from a caller array of steps, for tests of what no real
+   server does on demand: bytes a few at a time, would-block returns, a
+   drop or a hang at an exact point. Nothing is copied: the steps and
+   their bytes MUST outlive the script.
+
+   The steps are one transcript, taken strictly in order:
+   - EXPECT: the client must write exactly these bytes next. A write is
+     checked whole against the EXPECT steps from the current one (several
+     in a row count as one run); a byte that differs, or any byte past the
+     run (say, literal data before the "+" the next REPLY holds), is a
+     mismatch: it is recorded, and from then on reads and writes fail.
+   - REPLY: these bytes become readable once every step before them is
+     done; a read may take bytes of several REPLY steps in a row. While
+     the current step is EXPECT, reads return 0 (the server waits).
+   - CLOSE: reached, the connection drops: reads and writes return -1.
+   - STALL: reached, the server says nothing more: reads return 0 forever.
+     Writes go on matching the EXPECT steps after it (the peer's socket
+     still takes bytes), so "client gives up and sends DONE" is scriptable.
+   When the last step is done, reads return 0 and any write mismatches.
+   wait() never sleeps: it returns 1 when the next call would make
+   progress or fail at once, 0 when the script is stalled or waiting for
+   the client (an engine then sees a timeout). */
+typedef enum imap_script_kind {
+    IMAP_SCRIPT_EXPECT = 0,  /* the client writes these bytes */
+    IMAP_SCRIPT_REPLY,       /* the server sends these bytes */
+    IMAP_SCRIPT_CLOSE,       /* the connection drops */
+    IMAP_SCRIPT_STALL        /* the server goes silent */
+} imap_script_kind;
+
+typedef struct imap_script_step {
+    int kind;                /* imap_script_kind */
+    const char *data;        /* EXPECT and REPLY bytes; NULL otherwise */
+    size_t len;              /* their length; 0 means strlen(data) */
+} imap_script_step;
+
+/* imap_script.close_at: no drop by offset. */
+#define IMAP_SCRIPT_NEVER ((size_t)-1)
+
+typedef struct imap_script {
+    /* knobs: imap_script_init clears them; set before the first call */
+    size_t max_read;         /* most bytes a read returns (0: no limit,
+                                1: a byte at a time) */
+    size_t max_write;        /* most bytes a write takes (0: no limit) */
+    int would_block;         /* nonzero: the 1st, 3rd, 5th... read call
+                                returns 0, and likewise for writes */
+    size_t close_at;         /* drop the connection once the client has
+                                read this many server bytes in all (a read
+                                stops there); IMAP_SCRIPT_NEVER by default */
+    /* what happened (read-only) */
+    size_t step;             /* index of the current step */
+    size_t step_off;         /* bytes of it already read or written */
+    size_t bytes_read;       /* server bytes the client read */
+    size_t bytes_written;    /* client bytes the script accepted */
+    int closed;              /* dropped: a CLOSE step or close_at */
+    int stalled;             /* a STALL step was reached */
+    int client_closed;       /* the client called close */
+    int mismatch;            /* the client wrote what was not expected */
+    size_t mismatch_step;    /* step index where it happened (n: past the
+                                last step) */
+    size_t mismatch_offset;  /* offset of the first wrong byte in all the
+                                client's output */
+    imap_str mismatch_expected; /* the rest of that step from there, into
+                                the step's data ({NULL,0}: nothing was
+                                expected: a REPLY, CLOSE or the end) */
+    unsigned char mismatch_got[64]; /* the client's bytes from there */
+    size_t mismatch_got_len;
+    /* private */
+    const imap_script_step *_steps;
+    size_t _n;
+    unsigned long _reads, _writes;
+} imap_script;
+
+/* Start a script over steps[0..n) and fill *out with its callbacks (read,
+   write, close, wait; ctx is s). Leading CLOSE/STALL steps take effect at
+   once. */
+IMAPDEF void imap_script_init(imap_script *s, const imap_script_step *steps,
+                              size_t n, imap_transport *out);
+
+/* 1 when every step was consumed and no mismatch happened, else 0. */
+IMAPDEF int imap_script_done(const imap_script *s);
+
 /* (section 8 declarations end here) */
 
 /* ======================================================================
@@ -1875,6 +1958,176 @@ IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix, int
 /* (section 7 implementation ends here) */
 
 /* ---- 8. transports --------------------------------------------------- */
+
+#include <limits.h>
+
+/* -- 8a. scripted transport -- */
+
+static size_t imap__step_len(const imap_script_step *st)
+{
+    if (st->data == NULL) return 0;
+    return st->len ? st->len : strlen(st->data);
+}
+
+/* Take the faults and empty steps at the cursor. A CLOSE ends it all; a
+   STALL only silences reads, so the cursor moves on for writes. */
+static void imap__script_settle(imap_script *s)
+{
+    while (s->step < s->_n && !s->closed) {
+        const imap_script_step *st = &s->_steps[s->step];
+        if (st->kind == IMAP_SCRIPT_CLOSE) {
+            s->closed = 1;
+        } else if (st->kind == IMAP_SCRIPT_STALL) {
+            s->stalled = 1;
+        } else if (imap__step_len(st) != 0) {
+            break;
+        }
+        s->step++;
+        s->step_off = 0;
+    }
+}
+
+static int imap__script_read(void *ctx, unsigned char *buf, size_t len)
+{
+    imap_script *s = (imap_script *)ctx;
+    size_t got = 0, room = len;
+    if (s->closed || s->client_closed || s->mismatch) return -1;
+    if (s->would_block && (s->_reads++ & 1u) == 0) return 0;
+    if (s->close_at != IMAP_SCRIPT_NEVER && s->bytes_read >= s->close_at) {
+        s->closed = 1;
+        return -1;
+    }
+    if (s->stalled) return 0;
+    if (room > (size_t)INT_MAX) room = (size_t)INT_MAX;
+    if (s->max_read && room > s->max_read) room = s->max_read;
+    if (s->close_at != IMAP_SCRIPT_NEVER && room > s->close_at - s->bytes_read)
+        room = s->close_at - s->bytes_read;
+    while (got < room && !s->closed && !s->stalled && s->step < s->_n &&
+           s->_steps[s->step].kind == IMAP_SCRIPT_REPLY) {
+        const imap_script_step *st = &s->_steps[s->step];
+        size_t k = imap__step_len(st) - s->step_off;
+        if (k > room - got) k = room - got;
+        memcpy(buf + got, st->data + s->step_off, k);
+        got += k;
+        s->step_off += k;
+        if (s->step_off == imap__step_len(st)) {
+            s->step++;
+            s->step_off = 0;
+            imap__script_settle(s);
+        }
+    }
+    s->bytes_read += got;
+    if (got == 0) return s->closed ? -1 : 0;
+    return (int)got;
+}
+
+static void imap__script_mismatch(imap_script *s, size_t step, const char *exp,
+                                  size_t exp_len, const unsigned char *got,
+                                  size_t got_len, size_t at)
+{
+    s->mismatch = 1;
+    s->mismatch_step = step;
+    s->mismatch_offset = s->bytes_written + at;
+    s->mismatch_expected.ptr = exp;
+    s->mismatch_expected.len = exp_len;
+    if (got_len > sizeof s->mismatch_got) got_len = sizeof s->mismatch_got;
+    memcpy(s->mismatch_got, got, got_len);
+    s->mismatch_got_len = got_len;
+}
+
+static int imap__script_write(void *ctx, const unsigned char *buf, size_t len)
+{
+    imap_script *s = (imap_script *)ctx;
+    size_t i = 0, step, off, take;
+    if (s->closed || s->client_closed || s->mismatch) return -1;
+    if (s->would_block && (s->_writes++ & 1u) == 0) return 0;
+    if (len > (size_t)INT_MAX) len = (size_t)INT_MAX;
+    /* Check every byte offered, not just the ones taken: bytes handed
+       over before the server asked for them are the bug to catch. */
+    step = s->step;
+    off = s->step_off;
+    while (i < len) {
+        const imap_script_step *st = step < s->_n ? &s->_steps[step] : NULL;
+        size_t sl, k, j;
+        if (st && (st->kind == IMAP_SCRIPT_STALL || imap__step_len(st) == 0)) {
+            step++;
+            off = 0;
+            continue;
+        }
+        if (!st || st->kind != IMAP_SCRIPT_EXPECT) {
+            imap__script_mismatch(s, step, NULL, 0, buf + i, len - i, i);
+            return -1;
+        }
+        sl = imap__step_len(st);
+        k = sl - off < len - i ? sl - off : len - i;
+        for (j = 0; j < k; j++) {
+            if ((unsigned char)st->data[off + j] != buf[i + j]) {
+                imap__script_mismatch(s, step, st->data + off + j, sl - off - j,
+                                      buf + i + j, len - i - j, i + j);
+                return -1;
+            }
+        }
+        i += k;
+        off += k;
+        if (off == sl) {
+            step++;
+            off = 0;
+        }
+    }
+    take = len;
+    if (s->max_write && take > s->max_write) take = s->max_write;
+    s->bytes_written += take;
+    for (i = take; i > 0;) {
+        const imap_script_step *st = &s->_steps[s->step];
+        size_t k = imap__step_len(st) - s->step_off;
+        if (k > i) k = i;
+        s->step_off += k;
+        i -= k;
+        if (s->step_off == imap__step_len(st)) {
+            s->step++;
+            s->step_off = 0;
+            imap__script_settle(s);
+        }
+    }
+    return (int)take;
+}
+
+static int imap__script_close(void *ctx)
+{
+    ((imap_script *)ctx)->client_closed = 1;
+    return 0;
+}
+
+static int imap__script_wait(void *ctx, int for_write, long timeout_ms)
+{
+    imap_script *s = (imap_script *)ctx;
+    (void)timeout_ms;
+    if (s->client_closed) return -1;
+    if (s->closed || s->mismatch || for_write) return 1;
+    if (s->close_at != IMAP_SCRIPT_NEVER && s->bytes_read >= s->close_at) return 1;
+    if (s->stalled) return 0;
+    return s->step < s->_n && s->_steps[s->step].kind == IMAP_SCRIPT_REPLY;
+}
+
+IMAPDEF void imap_script_init(imap_script *s, const imap_script_step *steps,
+                              size_t n, imap_transport *out)
+{
+    memset(s, 0, sizeof *s);
+    s->_steps = steps;
+    s->_n = steps ? n : 0;
+    s->close_at = IMAP_SCRIPT_NEVER;
+    imap__script_settle(s);
+    out->read = imap__script_read;
+    out->write = imap__script_write;
+    out->close = imap__script_close;
+    out->wait = imap__script_wait;
+    out->ctx = s;
+}
+
+IMAPDEF int imap_script_done(const imap_script *s)
+{
+    return s->step >= s->_n && !s->mismatch;
+}
 
 /* (section 8 implementation ends here) */
 
