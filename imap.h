@@ -631,6 +631,67 @@ IMAPDEF void imap_script_init(imap_script *s, const imap_script_step *steps,
 /* 1 when every step was consumed and no mismatch happened, else 0. */
 IMAPDEF int imap_script_done(const imap_script *s);
 
+#ifndef IMAP_NO_POSIX
+/* ---- 8b. POSIX TCP ----------------------------------------------------
+
+   A plain TCP connection (imaplib's IMAP4). The socket is always
+   non-blocking underneath; "blocking" mode means each read and write
+   first waits up to timeout_ms with poll() and returns 0 if nothing came,
+   so a hung server costs at most the timeout per call, never forever
+   (unless the timeout is -1). Non-blocking mode skips that wait, for
+   event loops: poll the fd yourself, or call the transport's wait.
+   SIGPIPE is never raised by a write to a dead peer (MSG_NOSIGNAL, or
+   SO_NOSIGPIPE where that is the system's way); the write returns -1.
+   End of stream is -1 too, with `eof` set to tell it from an error. */
+typedef struct imap_tcp {
+    int fd;                  /* the socket; -1 when not connected */
+    long timeout_ms;         /* bound on each blocking read and write;
+                                -1: wait forever */
+    int nonblocking;         /* nonzero: read and write never wait */
+    int eof;                 /* the peer closed its side */
+    int error;               /* errno of the last failure (0: none) */
+    int gai_error;           /* getaddrinfo()'s code if the name did not
+                                resolve (0 otherwise) */
+} imap_tcp;
+
+/* Resolve host (name, IPv4 or IPv6 literal) with getaddrinfo and connect
+   to each address it gives in turn until one answers. timeout_ms bounds
+   all the connecting (not the name lookup, which the system bounds): each
+   address gets an equal share of the time left for the ones not yet
+   tried, so one black-holed address cannot eat the time of the next.
+   -1: each waits as long as the system lets it; 0: only connects that
+   complete at once. The connection gets TCP_NODELAY (IMAP is small lines
+   that wait on each other) and close-on-exec, and starts in blocking
+   mode with timeout_ms as its read/write timeout.
+   Returns:
+     IMAP_OK         connected; *out is filled (ctx is t);
+     IMAP_E_ARGS     host NULL or empty, or port not in 1..65535;
+     IMAP_E_TIMEOUT  the last address tried did not answer in its time;
+     IMAP_E_IO       the name did not resolve (t->gai_error), or every
+                     address refused or failed (t->error is the last errno).
+   On failure nothing is left open and *out is untouched. */
+IMAPDEF imap_result imap_tcp_connect(imap_tcp *t, const char *host,
+                                     unsigned port, long timeout_ms,
+                                     imap_transport *out);
+
+/* Adopt a socket the caller connected itself (through a proxy, say): it
+   is made non-blocking, and *out filled. Closing the transport closes fd.
+   Returns IMAP_E_ARGS for a negative fd, IMAP_E_IO if fcntl fails. */
+IMAPDEF imap_result imap_tcp_attach(imap_tcp *t, int fd, long timeout_ms,
+                                    imap_transport *out);
+
+/* Set the bound on each blocking read and write (-1: none). */
+IMAPDEF void imap_tcp_set_timeout(imap_tcp *t, long timeout_ms);
+
+/* on: read and write return 0 at once instead of waiting. */
+IMAPDEF void imap_tcp_set_nonblocking(imap_tcp *t, int on);
+
+/* Close the socket (what the transport's close does). 0, or -1 if
+   close() failed; either way t->fd is -1 after. */
+IMAPDEF int imap_tcp_close(imap_tcp *t);
+
+#endif /* IMAP_NO_POSIX */
+
 /* (section 8 declarations end here) */
 
 /* ======================================================================
@@ -2128,6 +2189,392 @@ IMAPDEF int imap_script_done(const imap_script *s)
 {
     return s->step >= s->_n && !s->mismatch;
 }
+
+#ifndef IMAP_NO_POSIX
+/* -- POSIX feature macros --
+   With -std=c99 and no feature macro, glibc hides POSIX; it decided what
+   to show when <string.h> came in above, so ask its <features.h> again
+   for POSIX.1-2008 (it starts from a clean slate each time). musl reads
+   the macros at every include, so defining one is enough there. Headers
+   the TU included before us stay as they were: say so plainly rather
+   than fail on a missing sigset_t. */
+#if defined(__GLIBC__) && !defined(__USE_XOPEN2K8) && \
+    !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE)
+#define IMAP__LATE_POSIX 1
+#define _POSIX_C_SOURCE 200809L
+#undef _FEATURES_H
+#include <features.h>
+#elif defined(__linux__) && !defined(__GLIBC__) && !defined(_POSIX_C_SOURCE) && \
+    !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) && \
+    !defined(_DEFAULT_SOURCE) && !defined(_BSD_SOURCE)
+#define IMAP__LATE_POSIX 1
+#define _POSIX_C_SOURCE 200809L
+#endif
+#if defined(IMAP__LATE_POSIX) && (defined(_SIGNAL_H) || defined(_TIME_H) || defined(_NETDB_H))
+#error "imap.h: under strict -std=c99/c11, <signal.h>, <time.h> or <netdb.h> came before the implementation and hid POSIX; include imap.h first, or build with -D_POSIX_C_SOURCE=200809L, or define IMAP_NO_POSIX"
+#endif
+#if defined(__GLIBC__) && !defined(__USE_XOPEN2K)
+#error "imap.h: the POSIX transports need _POSIX_C_SOURCE >= 200112L; or define IMAP_NO_POSIX"
+#endif
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netdb.h>
+#include <poll.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <signal.h>
+#include <errno.h>
+#include <time.h>
+
+#ifndef WNOHANG
+/* glibc's <sys/wait.h> leaves it to a <stdlib.h> that came first, which
+   under -std=c99 did not define it; it is 1 on every system */
+#define WNOHANG 1
+#endif
+
+static long long imap__now_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int imap__again(int e)
+{
+#if defined(EWOULDBLOCK) && EWOULDBLOCK != EAGAIN
+    if (e == EWOULDBLOCK) return 1;
+#endif
+    return e == EAGAIN;
+}
+
+/* Wait for one fd: 1 ready (or hung up: the next call says which), 0 timed
+   out, -1 error. Signals do not cut the wait short: a SIGCHLD or SIGPROF
+   must not look like a timeout to the engine. */
+static int imap__poll(int fd, int for_write, long timeout_ms, int *err)
+{
+    long long deadline = timeout_ms >= 0 ? imap__now_ms() + timeout_ms : 0;
+    for (;;) {
+        struct pollfd p;
+        int ms = -1, r;
+        if (timeout_ms >= 0) {
+            long long left = deadline - imap__now_ms();
+            if (left < 0) left = 0;
+            ms = left > INT_MAX ? INT_MAX : (int)left;
+        }
+        p.fd = fd;
+        p.events = (short)(for_write ? POLLOUT : POLLIN);
+        p.revents = 0;
+        r = poll(&p, 1, ms);
+        if (r > 0) {
+            if (p.revents & POLLNVAL) {
+                *err = EBADF;
+                return -1;
+            }
+            return 1;
+        }
+        if (r == 0) {
+            if (ms < INT_MAX) return 0;     /* poll never wakes early */
+            continue;
+        }
+        if (errno != EINTR) {
+            *err = errno;
+            return -1;
+        }
+    }
+}
+
+static int imap__set_flags(int fd, int cloexec)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    if (cloexec) {
+        fl = fcntl(fd, F_GETFD);
+        if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return -1;
+    }
+    return 0;
+}
+
+/* One read: after waiting up to timeout_ms (0: not at all). EOF is -1
+   with *eof set; EAGAIN is 0 ("nothing now"). */
+static int imap__fd_read(int fd, int sock, unsigned char *buf, size_t len,
+                         long timeout_ms, int *eof, int *err)
+{
+    if (fd < 0) return -1;
+    if (len > (size_t)INT_MAX) len = (size_t)INT_MAX;
+    if (timeout_ms != 0) {
+        int r = imap__poll(fd, 0, timeout_ms, err);
+        if (r <= 0) return r;
+    }
+    for (;;) {
+        ssize_t n = sock ? recv(fd, buf, len, 0) : read(fd, buf, len);
+        if (n > 0) return (int)n;
+        if (n == 0) {
+            *eof = 1;
+            return -1;
+        }
+        if (errno == EINTR) continue;
+        if (imap__again(errno)) return 0;
+        *err = errno;
+        return -1;
+    }
+}
+
+#if defined(MSG_NOSIGNAL)
+#define IMAP__SEND_FLAGS MSG_NOSIGNAL
+#else
+#define IMAP__SEND_FLAGS 0
+#endif
+
+/* A write that cannot raise SIGPIPE where no flag or fd mark prevents it:
+   block SIGPIPE for this thread only, and if our write raised one (it was
+   not pending before), take it off the pending set before unblocking.
+   Thread-safe, and the program's own SIGPIPE handling is left alone. */
+static ssize_t imap__write_masked(int fd, int sock, const unsigned char *buf,
+                                  size_t len)
+{
+    sigset_t pipe_set, old, pending;
+    int was_pending, e;
+    ssize_t n;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    was_pending = sigismember(&pending, SIGPIPE) == 1;
+    sigprocmask(SIG_BLOCK, &pipe_set, &old);
+    n = sock ? send(fd, buf, len, IMAP__SEND_FLAGS) : write(fd, buf, len);
+    e = errno;
+    if (n < 0 && e == EPIPE && !was_pending) {
+        int sig;
+        sigemptyset(&pending);
+        if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1)
+            sigwait(&pipe_set, &sig);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return n;
+}
+
+/* One write, after waiting up to timeout_ms for room. `masked`: the fd
+   needs imap__write_masked to stay clear of SIGPIPE. */
+static int imap__fd_write(int fd, int sock, int masked,
+                          const unsigned char *buf, size_t len,
+                          long timeout_ms, int *err)
+{
+    if (fd < 0) return -1;
+    if (len > (size_t)INT_MAX) len = (size_t)INT_MAX;
+    if (timeout_ms != 0) {
+        int r = imap__poll(fd, 1, timeout_ms, err);
+        if (r <= 0) return r;
+    }
+    for (;;) {
+        ssize_t n;
+        if (masked) n = imap__write_masked(fd, sock, buf, len);
+        else if (sock) n = send(fd, buf, len, IMAP__SEND_FLAGS);
+        else n = write(fd, buf, len);
+        if (n >= 0) return (int)n;
+        if (errno == EINTR) continue;
+        if (imap__again(errno)) return 0;
+        *err = errno;
+        return -1;
+    }
+}
+
+/* -- 8b. TCP -- */
+
+/* A socket needs the masked write only where neither MSG_NOSIGNAL nor
+   SO_NOSIGPIPE exists. */
+#if defined(MSG_NOSIGNAL) || defined(SO_NOSIGPIPE)
+#define IMAP__TCP_MASKED 0
+#else
+#define IMAP__TCP_MASKED 1
+#endif
+
+static int imap__tcp_read(void *ctx, unsigned char *buf, size_t len)
+{
+    imap_tcp *t = (imap_tcp *)ctx;
+    return imap__fd_read(t->fd, 1, buf, len, t->nonblocking ? 0 : t->timeout_ms,
+                         &t->eof, &t->error);
+}
+
+static int imap__tcp_write(void *ctx, const unsigned char *buf, size_t len)
+{
+    imap_tcp *t = (imap_tcp *)ctx;
+    return imap__fd_write(t->fd, 1, IMAP__TCP_MASKED, buf, len,
+                          t->nonblocking ? 0 : t->timeout_ms, &t->error);
+}
+
+static int imap__tcp_wait(void *ctx, int for_write, long timeout_ms)
+{
+    imap_tcp *t = (imap_tcp *)ctx;
+    if (t->fd < 0) return -1;
+    return imap__poll(t->fd, for_write, timeout_ms, &t->error);
+}
+
+static int imap__tcp_close_cb(void *ctx) { return imap_tcp_close((imap_tcp *)ctx); }
+
+static void imap__tcp_transport(imap_tcp *t, imap_transport *out)
+{
+    out->read = imap__tcp_read;
+    out->write = imap__tcp_write;
+    out->close = imap__tcp_close_cb;
+    out->wait = imap__tcp_wait;
+    out->ctx = t;
+}
+
+static void imap__tcp_reset(imap_tcp *t, long timeout_ms)
+{
+    t->fd = -1;
+    t->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
+    t->nonblocking = 0;
+    t->eof = 0;
+    t->error = 0;
+    t->gai_error = 0;
+}
+
+/* Connect one address within budget_ms (-1: the system's own limit). */
+static imap_result imap__tcp_try(imap_tcp *t, const struct addrinfo *ai,
+                                 long budget_ms)
+{
+    int fd, r, one = 1, soerr = 0, type = ai->ai_socktype;
+    socklen_t sl = (socklen_t)sizeof soerr;
+#ifdef SOCK_CLOEXEC
+    type |= SOCK_CLOEXEC;              /* no window for a fork to leak it */
+#endif
+    fd = socket(ai->ai_family, type, ai->ai_protocol);
+    if (fd < 0) {
+        t->error = errno;
+        return IMAP_E_IO;
+    }
+    if (imap__set_flags(fd, 1) != 0) {
+        t->error = errno;
+        close(fd);
+        return IMAP_E_IO;
+    }
+#ifdef SO_NOSIGPIPE
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, (socklen_t)sizeof one);
+#endif
+    r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (r != 0 && errno != EINPROGRESS && errno != EINTR) {
+        t->error = errno;
+        close(fd);
+        return IMAP_E_IO;
+    }
+    if (r != 0) {
+        /* EINTR too: the connect goes on in the background */
+        r = imap__poll(fd, 1, budget_ms, &t->error);
+        if (r <= 0) {
+            if (r == 0) t->error = ETIMEDOUT;
+            close(fd);
+            return r == 0 ? IMAP_E_TIMEOUT : IMAP_E_IO;
+        }
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0) soerr = errno;
+        if (soerr != 0) {
+            t->error = soerr;
+            close(fd);
+            return IMAP_E_IO;
+        }
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, (socklen_t)sizeof one);
+    t->fd = fd;
+    t->error = 0;
+    return IMAP_OK;
+}
+
+IMAPDEF imap_result imap_tcp_connect(imap_tcp *t, const char *host,
+                                     unsigned port, long timeout_ms,
+                                     imap_transport *out)
+{
+    struct addrinfo hints, *list = NULL, *ai;
+    char serv[8];
+    unsigned p = port;
+    int i = (int)sizeof serv - 1, rc;
+    long count = 0;
+    long long deadline;
+    imap_result res = IMAP_E_IO;
+    imap__tcp_reset(t, timeout_ms);
+    if (host == NULL || host[0] == 0 || port == 0 || port > 65535) return IMAP_E_ARGS;
+    serv[i] = 0;
+    do {
+        serv[--i] = (char)('0' + p % 10);
+        p /= 10;
+    } while (p);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    rc = getaddrinfo(host, serv + i, &hints, &list);
+    if (rc != 0) {
+        t->gai_error = rc;
+#ifdef EAI_SYSTEM
+        if (rc == EAI_SYSTEM) t->error = errno;
+#endif
+        return IMAP_E_IO;
+    }
+    for (ai = list; ai; ai = ai->ai_next) count++;
+    deadline = imap__now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (ai = list; ai; ai = ai->ai_next, count--) {
+        long budget = -1;
+        if (timeout_ms >= 0) {
+            long long left = deadline - imap__now_ms();
+            if (left <= 0 && ai != list) break;  /* res holds the last error */
+            if (left < 0) left = 0;
+            budget = (long)(left / count);
+            if (budget < 1 && left > 0) budget = 1;
+        }
+        res = imap__tcp_try(t, ai, budget);
+        if (res == IMAP_OK) break;
+    }
+    freeaddrinfo(list);
+    if (res != IMAP_OK) return res;
+    imap__tcp_transport(t, out);
+    return IMAP_OK;
+}
+
+IMAPDEF imap_result imap_tcp_attach(imap_tcp *t, int fd, long timeout_ms,
+                                    imap_transport *out)
+{
+    imap__tcp_reset(t, timeout_ms);
+    if (fd < 0) return IMAP_E_ARGS;
+    if (imap__set_flags(fd, 0) != 0) {
+        t->error = errno;
+        return IMAP_E_IO;
+    }
+#ifdef SO_NOSIGPIPE
+    {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, (socklen_t)sizeof one);
+    }
+#endif
+    t->fd = fd;
+    imap__tcp_transport(t, out);
+    return IMAP_OK;
+}
+
+IMAPDEF void imap_tcp_set_timeout(imap_tcp *t, long timeout_ms)
+{
+    t->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
+}
+
+IMAPDEF void imap_tcp_set_nonblocking(imap_tcp *t, int on) { t->nonblocking = on != 0; }
+
+IMAPDEF int imap_tcp_close(imap_tcp *t)
+{
+    int rc = 0;
+    /* no retry on EINTR: Linux frees the fd anyway, and a retry could
+       close one another thread just opened */
+    if (t->fd >= 0 && close(t->fd) != 0) {
+        t->error = errno;
+        rc = -1;
+    }
+    t->fd = -1;
+    return rc;
+}
+
+#endif /* IMAP_NO_POSIX */
 
 /* (section 8 implementation ends here) */
 

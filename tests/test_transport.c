@@ -1,4 +1,5 @@
-/* Unit tests of the transports: the scripted one (every knob). */
+/* Unit tests of the transports: the scripted one (every knob) and TCP
+   over loopback sockets the test makes itself. */
 #define IMAP_IMPLEMENTATION
 #include "../imap.h"
 #include "test.h"
@@ -421,8 +422,356 @@ TEST(script_all_knobs_with_a_patient_client)
     }
 }
 
+#ifndef IMAP_NO_POSIX
+/* ---- POSIX transports ----------------------------------------------- */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A listening socket on a loopback address (port chosen by the system).
+   Returns the fd, or -1 if the address is not available here. */
+static int listen_on(int family, int backlog, unsigned *port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int fd, one = 1;
+    memset(&ss, 0, sizeof ss);
+    if (family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sl = sizeof *a;
+    } else {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_addr = in6addr_loopback;
+        sl = sizeof *a;
+    }
+    fd = socket(family, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, backlog) != 0) {
+        close(fd);
+        return -1;
+    }
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+                              : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    return fd;
+}
+
+/* A loopback port with nothing listening (bound, then let go). */
+static unsigned free_port(void)
+{
+    unsigned port = 0;
+    int fd = listen_on(AF_INET, 1, &port);
+    if (fd >= 0) close(fd);
+    return port;
+}
+
+/* Accept with a bound, so a broken connect cannot hang the test. */
+static int accept_within(int lfd, int ms)
+{
+    struct pollfd p;
+    p.fd = lfd;
+    p.events = POLLIN;
+    if (poll(&p, 1, ms) != 1) return -1;
+    return accept(lfd, NULL, NULL);
+}
+
+static int is_cloexec(int fd)
+{
+    int fl = fcntl(fd, F_GETFD);
+    return fl >= 0 && (fl & FD_CLOEXEC) != 0;
+}
+
+/* Connect to a fresh listener on `host`, check a round trip both ways. */
+static void tcp_round_trip(int family, const char *host)
+{
+    imap_tcp t;
+    imap_transport tr;
+    unsigned port = 0;
+    int lfd, sfd, one = 0;
+    socklen_t ol = sizeof one;
+    char buf[64];
+    lfd = listen_on(family, 4, &port);
+    CHECK(lfd >= 0);
+    if (lfd < 0) return;
+    CHECK_EQ_INT(imap_tcp_connect(&t, host, port, 2000, &tr), IMAP_OK);
+    sfd = accept_within(lfd, 2000);
+    CHECK(sfd >= 0);
+    CHECK(t.fd >= 0);
+    CHECK(tr.ctx == &t);
+    CHECK_EQ_INT(t.timeout_ms, 2000);
+    CHECK(is_cloexec(t.fd));
+    CHECK(getsockopt(t.fd, IPPROTO_TCP, TCP_NODELAY, &one, &ol) == 0 && one != 0);
+    CHECK(send(sfd, "* OK hi\r\n", 9, 0) == 9);
+    CHECK_EQ_INT(get_n(&tr, buf, 9, 2), 0);
+    CHECK_BYTES(buf, "* OK hi\r\n");
+    CHECK_EQ_INT(put_all(&tr, "A1 NOOP\r\n", 9, 2), 0);
+    CHECK(recv(sfd, buf, 9, MSG_WAITALL) == 9);
+    CHECK_BYTES(buf, "A1 NOOP\r\n");
+    CHECK_EQ_INT(tr.close(tr.ctx), 0);
+    CHECK_EQ_INT(t.fd, -1);
+    CHECK_EQ_INT(tr.close(tr.ctx), 0);          /* twice is harmless */
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), -1);
+    CHECK_EQ_INT(w(&tr, "x", 1), -1);
+    CHECK_EQ_INT(tr.wait(tr.ctx, 0, 10), -1);
+    close(sfd);
+    close(lfd);
+}
+
+TEST(tcp_ipv4_round_trip)
+{
+    tcp_round_trip(AF_INET, "127.0.0.1");
+}
+
+TEST(tcp_ipv6_round_trip)
+{
+    unsigned port;
+    int probe = listen_on(AF_INET6, 1, &port);
+    if (probe < 0) {
+        printf("    note: ::1 is not available here; IPv6 check skipped\n");
+        return;
+    }
+    close(probe);
+    tcp_round_trip(AF_INET6, "::1");
+}
+
+/* "localhost" tried address by address: listen only on the family that
+   comes last, so the first ones are refused. Needs a resolver that gives
+   both ::1 and 127.0.0.1 for it. */
+TEST(tcp_tries_each_address_in_turn)
+{
+    struct addrinfo hints, *list = NULL, *ai, *last = NULL;
+    imap_tcp t;
+    imap_transport tr;
+    unsigned port = 0, p2 = 0;
+    int lfd, other, sfd, n = 0, families = 0;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_socktype = SOCK_STREAM;
+    if (getaddrinfo("localhost", "143", &hints, &list) == 0) {
+        for (ai = list; ai; ai = ai->ai_next) {
+            if (last && ai->ai_family != last->ai_family) families++;
+            last = ai;
+            n++;
+        }
+    }
+    if (families == 0) {
+        printf("    note: localhost resolves to one family here (%d address%s); "
+               "fallback check skipped\n", n, n == 1 ? "" : "es");
+        if (list) freeaddrinfo(list);
+        return;
+    }
+    lfd = listen_on(last->ai_family, 4, &port);
+    freeaddrinfo(list);
+    CHECK(lfd >= 0);
+    if (lfd < 0) return;
+    /* the same port must be free on the other family */
+    other = listen_on(last->ai_family == AF_INET ? AF_INET6 : AF_INET, 1, &p2);
+    if (other >= 0) close(other);
+    CHECK_EQ_INT(imap_tcp_connect(&t, "localhost", port, 3000, &tr), IMAP_OK);
+    sfd = accept_within(lfd, 2000);
+    CHECK(sfd >= 0);
+    if (sfd >= 0) close(sfd);
+    imap_tcp_close(&t);
+    close(lfd);
+}
+
+TEST(tcp_refused_port_is_io_error_quickly)
+{
+    imap_tcp t;
+    imap_transport tr;
+    unsigned port = free_port();
+    long long t0 = now_ms();
+    memset(&tr, 0, sizeof tr);
+    CHECK(port != 0);
+    CHECK_EQ_INT(imap_tcp_connect(&t, "127.0.0.1", port, 5000, &tr), IMAP_E_IO);
+    CHECK(now_ms() - t0 < 1000);
+    CHECK_EQ_INT(t.error, ECONNREFUSED);
+    CHECK_EQ_INT(t.fd, -1);
+    CHECK(tr.read == NULL);                       /* untouched on failure */
+}
+
+TEST(tcp_bad_arguments)
+{
+    imap_tcp t;
+    imap_transport tr;
+    CHECK_EQ_INT(imap_tcp_connect(&t, NULL, 143, 100, &tr), IMAP_E_ARGS);
+    CHECK_EQ_INT(imap_tcp_connect(&t, "", 143, 100, &tr), IMAP_E_ARGS);
+    CHECK_EQ_INT(imap_tcp_connect(&t, "127.0.0.1", 0, 100, &tr), IMAP_E_ARGS);
+    CHECK_EQ_INT(imap_tcp_connect(&t, "127.0.0.1", 65536, 100, &tr), IMAP_E_ARGS);
+    CHECK_EQ_INT(imap_tcp_attach(&t, -1, 100, &tr), IMAP_E_ARGS);
+    CHECK_EQ_INT(t.fd, -1);
+}
+
+/* A listener whose accept queue is full drops new SYNs, so a connect to
+   it hangs: the timeout must end it. Loopback only. */
+TEST(tcp_connect_timeout_on_full_backlog)
+{
+    imap_tcp t;
+    imap_transport tr;
+    unsigned port = 0;
+    int lfd = listen_on(AF_INET, 0, &port), fill[16], nfill = 0, full = 0, i;
+    long long t0, took;
+    imap_result res;
+    CHECK(lfd >= 0);
+    if (lfd < 0) return;
+    /* fill the queue until a connect no longer completes */
+    while (nfill < 16 && !full) {
+        struct sockaddr_in a;
+        struct pollfd p;
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        memset(&a, 0, sizeof a);
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons((unsigned short)port);
+        fcntl(fd, F_SETFL, O_NONBLOCK);
+        connect(fd, (struct sockaddr *)&a, sizeof a);
+        p.fd = fd;
+        p.events = POLLOUT;
+        if (poll(&p, 1, 200) == 0) full = 1;
+        fill[nfill++] = fd;
+    }
+    if (!full) {
+        printf("    note: this system never fills a listen backlog; timeout check skipped\n");
+    } else {
+        t0 = now_ms();
+        res = imap_tcp_connect(&t, "127.0.0.1", port, 300, &tr);
+        took = now_ms() - t0;
+        CHECK_EQ_INT(res, IMAP_E_TIMEOUT);
+        CHECK(took >= 250);
+        CHECK(took < 2000);
+        CHECK_EQ_INT(t.fd, -1);
+        CHECK_EQ_INT(t.error, ETIMEDOUT);
+    }
+    for (i = 0; i < nfill; i++) close(fill[i]);
+    close(lfd);
+}
+
+TEST(tcp_read_timeout_nonblocking_and_wait)
+{
+    imap_tcp t;
+    imap_transport tr;
+    unsigned port = 0;
+    int lfd = listen_on(AF_INET, 4, &port), sfd;
+    long long t0, took;
+    char buf[16];
+    CHECK(lfd >= 0);
+    if (lfd < 0) return;
+    CHECK_EQ_INT(imap_tcp_connect(&t, "127.0.0.1", port, 2000, &tr), IMAP_OK);
+    sfd = accept_within(lfd, 2000);
+    CHECK(sfd >= 0);
+    /* blocking: waits the timeout, then 0 */
+    imap_tcp_set_timeout(&t, 150);
+    t0 = now_ms();
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 0);
+    took = now_ms() - t0;
+    CHECK(took >= 140);
+    CHECK(took < 1500);
+    /* non-blocking: 0 at once */
+    imap_tcp_set_nonblocking(&t, 1);
+    imap_tcp_set_timeout(&t, 5000);
+    t0 = now_ms();
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 0);
+    CHECK(now_ms() - t0 < 100);
+    /* wait: times out, then sees data, and says writable */
+    t0 = now_ms();
+    CHECK_EQ_INT(tr.wait(tr.ctx, 0, 100), 0);
+    CHECK(now_ms() - t0 >= 90);
+    CHECK_EQ_INT(tr.wait(tr.ctx, 1, 1000), 1);
+    CHECK(send(sfd, "+ ok\r\n", 6, 0) == 6);
+    CHECK_EQ_INT(tr.wait(tr.ctx, 0, 2000), 1);
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 6);
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 0);
+    CHECK(!t.eof);
+    imap_tcp_close(&t);
+    close(sfd);
+    close(lfd);
+}
+
+/* The peer closes: reads give -1 (eof), writes give -1 and no SIGPIPE
+   (its default action would end this test program). */
+TEST(tcp_peer_close_is_minus_one_without_sigpipe)
+{
+    imap_tcp t;
+    imap_transport tr;
+    unsigned port = 0;
+    int lfd = listen_on(AF_INET, 4, &port), sfd, i, k = 0;
+    char buf[16];
+    sigset_t pend;
+    CHECK(lfd >= 0);
+    if (lfd < 0) return;
+    CHECK_EQ_INT(imap_tcp_connect(&t, "127.0.0.1", port, 2000, &tr), IMAP_OK);
+    sfd = accept_within(lfd, 2000);
+    CHECK(sfd >= 0);
+    close(sfd);
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), -1);
+    CHECK(t.eof);
+    /* the first write may still go out; the RST makes a later one fail */
+    for (i = 0; i < 50; i++) {
+        k = w(&tr, "A1 NOOP\r\n", 9);
+        if (k < 0) break;
+        poll(NULL, 0, 10);
+    }
+    CHECK_EQ_INT(k, -1);
+    CHECK(t.error == EPIPE || t.error == ECONNRESET);
+    sigemptyset(&pend);
+    sigpending(&pend);
+    CHECK(!sigismember(&pend, SIGPIPE));
+    imap_tcp_close(&t);
+    close(lfd);
+}
+
+TEST(tcp_attach_a_socket_of_ones_own)
+{
+    imap_tcp t;
+    imap_transport tr;
+    int sv[2], i, k = 0;
+    char buf[16];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    CHECK_EQ_INT(imap_tcp_attach(&t, sv[0], 1000, &tr), IMAP_OK);
+    CHECK((fcntl(sv[0], F_GETFL) & O_NONBLOCK) != 0);
+    CHECK_EQ_INT(put_all(&tr, "ping", 4, 2), 0);
+    CHECK(read(sv[1], buf, sizeof buf) == 4);
+    CHECK(write(sv[1], "pong", 4) == 4);
+    CHECK_EQ_INT(get_n(&tr, buf, 4, 2), 0);
+    CHECK_BYTES(buf, "pong");
+    close(sv[1]);
+    for (i = 0; i < 10 && k >= 0; i++) k = w(&tr, "x", 1);
+    CHECK_EQ_INT(k, -1);
+    CHECK_EQ_INT(t.error, EPIPE);
+    CHECK_EQ_INT(tr.close(tr.ctx), 0);
+    CHECK(fcntl(sv[0], F_GETFD) == -1);           /* closed by us */
+}
+
+#endif /* IMAP_NO_POSIX */
+
 int main(void)
 {
+#ifndef IMAP_NO_POSIX
+    signal(SIGPIPE, SIG_DFL);   /* a stray SIGPIPE must kill us: it is a bug */
+#endif
     RUN(script_plain_exchange);
     RUN(script_reads_span_steps_and_max_read);
     RUN(script_max_write_takes_a_few_bytes);
@@ -434,5 +783,16 @@ int main(void)
     RUN(script_write_before_reading_or_after_the_end);
     RUN(script_wait_close_and_odd_steps);
     RUN(script_all_knobs_with_a_patient_client);
+#ifndef IMAP_NO_POSIX
+    RUN(tcp_ipv4_round_trip);
+    RUN(tcp_ipv6_round_trip);
+    RUN(tcp_tries_each_address_in_turn);
+    RUN(tcp_refused_port_is_io_error_quickly);
+    RUN(tcp_bad_arguments);
+    RUN(tcp_connect_timeout_on_full_backlog);
+    RUN(tcp_read_timeout_nonblocking_and_wait);
+    RUN(tcp_peer_close_is_minus_one_without_sigpipe);
+    RUN(tcp_attach_a_socket_of_ones_own);
+#endif
     return test_summary();
 }
