@@ -690,6 +690,58 @@ IMAPDEF void imap_tcp_set_nonblocking(imap_tcp *t, int on);
    close() failed; either way t->fd is -1 after. */
 IMAPDEF int imap_tcp_close(imap_tcp *t);
 
+/* ---- 8c. POSIX subprocess stream ----------------------------------------
+
+   imaplib's IMAP4_stream: talk IMAP to a command's stdin and stdout, as
+   in "ssh mailhost exec /usr/lib/dovecot/imap" or "dovecot exec imap".
+   The command runs through /bin/sh -c; its stderr is the caller's. Our
+   pipe ends are close-on-exec and non-blocking underneath, with the same
+   blocking/non-blocking modes as imap_tcp. Other descriptors the program
+   opened without close-on-exec are inherited, as with any fork.
+
+   A write to a child that has exited returns -1 and does not kill the
+   program with SIGPIPE: SIGPIPE is blocked for the calling thread around
+   the write, and one it caused is consumed before the mask is restored.
+   (Ignoring SIGPIPE instead would change a process-wide setting under the
+   feet of other threads and of the program's own handler.) Where the
+   system has F_SETNOSIGPIPE the pipe is marked once instead.
+
+   Closing closes both pipes, so the child sees end of input, and reaps
+   it: waitpid for up to grace_ms, then SIGTERM and as long again, then
+   SIGKILL. No zombie is left. The signals go to the shell only, and some
+   shells (dash, Debian's /bin/sh) fork even a lone command: start it with
+   exec ("exec ssh -q mailhost imapd") so they reach the program itself.
+   (A process group of its own would let us signal everything, but would
+   also stop ssh with SIGTTIN when it asks the terminal for a password.) */
+typedef struct imap_stream {
+    int to_child;            /* our end of the child's stdin; -1 closed */
+    int from_child;          /* our end of the child's stdout; -1 closed */
+    long pid;                /* the child (sh); 0 once reaped */
+    long timeout_ms;         /* bound on each blocking read and write;
+                                -1 (the default): wait forever */
+    int nonblocking;         /* nonzero: read and write never wait */
+    long grace_ms;           /* close: wait this long for the child to
+                                exit before each signal (default 2000) */
+    int status;              /* waitpid() status once reaped, else -1 */
+    int eof;                 /* the child closed its stdout */
+    int error;               /* errno of the last failure (0: none) */
+} imap_stream;
+
+/* Start `command` (a NUL-terminated shell command line) and fill *out
+   (ctx is s). Returns IMAP_OK; IMAP_E_ARGS for a NULL command; IMAP_E_IO
+   if pipes, fork or the exec of /bin/sh failed (s->error). A command the
+   shell cannot find still opens: the shell exits 127 and the first read
+   returns -1. */
+IMAPDEF imap_result imap_stream_open(imap_stream *s, const char *command,
+                                     imap_transport *out);
+
+IMAPDEF void imap_stream_set_timeout(imap_stream *s, long timeout_ms);
+IMAPDEF void imap_stream_set_nonblocking(imap_stream *s, int on);
+
+/* Close the pipes and reap the child (what the transport's close does).
+   Returns 0 once the child is reaped (its status in s->status), -1 if
+   waitpid failed. Safe to call twice. */
+IMAPDEF int imap_stream_close(imap_stream *s);
 #endif /* IMAP_NO_POSIX */
 
 /* (section 8 declarations end here) */
@@ -2574,6 +2626,208 @@ IMAPDEF int imap_tcp_close(imap_tcp *t)
     return rc;
 }
 
+/* -- 8c. subprocess stream -- */
+
+#ifdef F_SETNOSIGPIPE
+#define IMAP__PIPE_MASKED 0
+#else
+#define IMAP__PIPE_MASKED 1
+#endif
+
+static int imap__stream_read(void *ctx, unsigned char *buf, size_t len)
+{
+    imap_stream *s = (imap_stream *)ctx;
+    return imap__fd_read(s->from_child, 0, buf, len,
+                         s->nonblocking ? 0 : s->timeout_ms, &s->eof, &s->error);
+}
+
+static int imap__stream_write(void *ctx, const unsigned char *buf, size_t len)
+{
+    imap_stream *s = (imap_stream *)ctx;
+    return imap__fd_write(s->to_child, 0, IMAP__PIPE_MASKED, buf, len,
+                          s->nonblocking ? 0 : s->timeout_ms, &s->error);
+}
+
+static int imap__stream_wait(void *ctx, int for_write, long timeout_ms)
+{
+    imap_stream *s = (imap_stream *)ctx;
+    int fd = for_write ? s->to_child : s->from_child;
+    if (fd < 0) return -1;
+    return imap__poll(fd, for_write, timeout_ms, &s->error);
+}
+
+static int imap__stream_close_cb(void *ctx) { return imap_stream_close((imap_stream *)ctx); }
+
+/* A pipe whose ends are both above 2 (so the child's dup2 onto 0 and 1
+   can never hit one of them, even when the program runs with stdin
+   closed) and close-on-exec. */
+static int imap__pipe(int p[2])
+{
+    int i;
+    if (pipe(p) != 0) return -1;
+    for (i = 0; i < 2; i++) {
+        if (p[i] < 3) {
+            int hi = fcntl(p[i], F_DUPFD, 3);
+            int e = errno;
+            close(p[i]);
+            p[i] = hi;
+            errno = e;
+        }
+    }
+    if (p[0] < 0 || p[1] < 0 ||
+        fcntl(p[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(p[1], F_SETFD, FD_CLOEXEC) < 0) {
+        int e = errno;
+        if (p[0] >= 0) close(p[0]);
+        if (p[1] >= 0) close(p[1]);
+        p[0] = p[1] = -1;
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+static void imap__close_pair(int p[2])
+{
+    if (p[0] >= 0) close(p[0]);
+    if (p[1] >= 0) close(p[1]);
+    p[0] = p[1] = -1;
+}
+
+IMAPDEF imap_result imap_stream_open(imap_stream *s, const char *command,
+                                     imap_transport *out)
+{
+    int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+    int e = 0;
+    ssize_t n;
+    pid_t pid;
+    s->to_child = -1;
+    s->from_child = -1;
+    s->pid = 0;
+    s->timeout_ms = -1;
+    s->nonblocking = 0;
+    s->grace_ms = 2000;
+    s->status = -1;
+    s->eof = 0;
+    s->error = 0;
+    if (command == NULL) return IMAP_E_ARGS;
+    if (imap__pipe(in) != 0 || imap__pipe(outp) != 0 || imap__pipe(errp) != 0) {
+        s->error = errno;
+        imap__close_pair(in);
+        imap__close_pair(outp);
+        return IMAP_E_IO;
+    }
+    pid = fork();
+    if (pid < 0) {
+        s->error = errno;
+        imap__close_pair(in);
+        imap__close_pair(outp);
+        imap__close_pair(errp);
+        return IMAP_E_IO;
+    }
+    if (pid == 0) {
+        /* The child: async-signal-safe calls only. dup2 clears
+           close-on-exec on 0 and 1; every other end of ours closes at
+           exec. SIGPIPE back to default, so the command dies of a closed
+           pipe as it would in a shell even if we ignore it. */
+        if (dup2(in[0], 0) >= 0 && dup2(outp[1], 1) >= 0) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = SIG_DFL;
+            sigaction(SIGPIPE, &sa, NULL);
+            execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+        }
+        e = errno;
+        if (write(errp[1], &e, sizeof e) < 0) _exit(127);
+        _exit(127);
+    }
+    close(in[0]);
+    close(outp[1]);
+    close(errp[1]);
+    /* exec failure arrives on errp; success closes it (close-on-exec), so
+       open returns only once the shell really runs */
+    do {
+        n = read(errp[0], &e, sizeof e);
+    } while (n < 0 && errno == EINTR);
+    close(errp[0]);
+    if (n == (ssize_t)sizeof e || imap__set_flags(in[1], 0) != 0 ||
+        imap__set_flags(outp[0], 0) != 0) {
+        int st;
+        s->error = n == (ssize_t)sizeof e ? e : errno;
+        close(in[1]);
+        close(outp[0]);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+        return IMAP_E_IO;
+    }
+#ifdef F_SETNOSIGPIPE
+    fcntl(in[1], F_SETNOSIGPIPE, 1);
+#endif
+    s->to_child = in[1];
+    s->from_child = outp[0];
+    s->pid = (long)pid;
+    out->read = imap__stream_read;
+    out->write = imap__stream_write;
+    out->close = imap__stream_close_cb;
+    out->wait = imap__stream_wait;
+    out->ctx = s;
+    return IMAP_OK;
+}
+
+IMAPDEF void imap_stream_set_timeout(imap_stream *s, long timeout_ms)
+{
+    s->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
+}
+
+IMAPDEF void imap_stream_set_nonblocking(imap_stream *s, int on) { s->nonblocking = on != 0; }
+
+/* waitpid until grace_ms passes, then SIGTERM, then SIGKILL. Naps grow
+   from 1 ms so a child that exits at once costs no 50 ms. */
+static int imap__reap(imap_stream *s)
+{
+    pid_t pid = (pid_t)s->pid;
+    int phase;
+    for (phase = 0; phase < 3; phase++) {
+        long long deadline = imap__now_ms() + (s->grace_ms > 0 ? s->grace_ms : 0);
+        int nap = 1;
+        if (phase == 1) kill(pid, SIGTERM);
+        if (phase == 2) kill(pid, SIGKILL);
+        for (;;) {
+            int st = 0;
+            long long left;
+            pid_t r = waitpid(pid, &st, phase == 2 ? 0 : WNOHANG);
+            if (r == pid) {
+                s->status = st;
+                return 0;
+            }
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) {
+                /* ECHILD: reaped elsewhere (SIGCHLD ignored); no zombie */
+                s->error = errno;
+                return errno == ECHILD ? 0 : -1;
+            }
+            left = deadline - imap__now_ms();
+            if (left <= 0) break;
+            poll(NULL, 0, nap < left ? nap : (int)left);
+            if (nap < 50) nap *= 2;
+        }
+    }
+    return -1;
+}
+
+IMAPDEF int imap_stream_close(imap_stream *s)
+{
+    int rc = 0;
+    /* both pipes first: the child sees end of input, and one still
+       writing gets EPIPE instead of blocking on a full pipe */
+    if (s->to_child >= 0) close(s->to_child);
+    if (s->from_child >= 0) close(s->from_child);
+    s->to_child = -1;
+    s->from_child = -1;
+    if (s->pid > 0) {
+        rc = imap__reap(s);
+        s->pid = 0;
+    }
+    return rc;
+}
 #endif /* IMAP_NO_POSIX */
 
 /* (section 8 implementation ends here) */

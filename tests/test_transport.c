@@ -1,5 +1,5 @@
-/* Unit tests of the transports: the scripted one (every knob) and TCP
-   over loopback sockets the test makes itself. */
+/* Unit tests of the transports: the scripted one (every knob), TCP over
+   loopback sockets the test makes itself, and the subprocess stream. */
 #define IMAP_IMPLEMENTATION
 #include "../imap.h"
 #include "test.h"
@@ -765,6 +765,206 @@ TEST(tcp_attach_a_socket_of_ones_own)
     CHECK(fcntl(sv[0], F_GETFD) == -1);           /* closed by us */
 }
 
+/* ---- 8c. subprocess stream ------------------------------------------- */
+
+/* The child is gone and reaped: waitpid knows no such child, and /proc
+   (where there is one) has no entry, zombie or not. */
+static int reaped(long pid)
+{
+    char path[64];
+    struct stat st;
+    if (waitpid((pid_t)pid, NULL, WNOHANG) != -1 || errno != ECHILD) return 0;
+    if (stat("/proc/self", &st) != 0) return 1;
+    sprintf(path, "/proc/%ld", pid);
+    return stat(path, &st) != 0;
+}
+
+TEST(stream_cat_round_trip_and_reap)
+{
+    imap_stream s;
+    imap_transport tr;
+    char buf[32];
+    long pid;
+    CHECK_EQ_INT(imap_stream_open(&s, "cat", &tr), IMAP_OK);
+    CHECK(tr.ctx == &s);
+    CHECK(s.pid > 0);
+    CHECK(is_cloexec(s.to_child) && is_cloexec(s.from_child));
+    imap_stream_set_timeout(&s, 5000);
+    CHECK_EQ_INT(put_all(&tr, "A1 NOOP\r\n", 9, 1), 0);
+    CHECK_EQ_INT(get_n(&tr, buf, 9, 1), 0);
+    CHECK_BYTES(buf, "A1 NOOP\r\n");
+    pid = s.pid;
+    CHECK_EQ_INT(tr.close(tr.ctx), 0);
+    CHECK(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 0);
+    CHECK(reaped(pid));
+    CHECK_EQ_INT(s.pid, 0);
+    CHECK_EQ_INT(s.to_child, -1);
+    CHECK_EQ_INT(s.from_child, -1);
+    CHECK_EQ_INT(tr.close(tr.ctx), 0);          /* twice is harmless */
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), -1);
+    CHECK_EQ_INT(w(&tr, "x", 1), -1);
+    CHECK_EQ_INT(tr.wait(tr.ctx, 0, 10), -1);
+}
+
+TEST(stream_eof_is_minus_one)
+{
+    imap_stream s;
+    imap_transport tr;
+    char buf[32];
+    long pid;
+    CHECK_EQ_INT(imap_stream_open(&s, "printf '* PREAUTH hi\\r\\n'", &tr), IMAP_OK);
+    imap_stream_set_timeout(&s, 5000);
+    CHECK_EQ_INT(get_n(&tr, buf, 14, 1), 0);
+    CHECK_BYTES(buf, "* PREAUTH hi\r\n");
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), -1);
+    CHECK(s.eof);
+    pid = s.pid;
+    CHECK_EQ_INT(imap_stream_close(&s), 0);
+    CHECK(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 0);
+    CHECK(reaped(pid));
+}
+
+TEST(stream_missing_command_reads_eof_and_exits_127)
+{
+    imap_stream s;
+    imap_transport tr;
+    char buf[8];
+    CHECK_EQ_INT(imap_stream_open(&s, "/nonexistent/imapd 2>/dev/null", &tr), IMAP_OK);
+    imap_stream_set_timeout(&s, 5000);
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), -1);
+    CHECK_EQ_INT(imap_stream_close(&s), 0);
+    CHECK(WIFEXITED(s.status) && WEXITSTATUS(s.status) == 127);
+    CHECK_EQ_INT(imap_stream_open(&s, NULL, &tr), IMAP_E_ARGS);
+}
+
+/* Our pipe ends must not leak into other children. */
+TEST(stream_ends_do_not_leak_into_children)
+{
+    imap_stream a, b;
+    imap_transport ta, tb;
+    char cmd[160], buf[16];
+    struct stat st;
+    if (stat("/proc/self/fd", &st) != 0) {
+        printf("    note: no /proc; leak check skipped\n");
+        return;
+    }
+    CHECK_EQ_INT(imap_stream_open(&a, "cat", &ta), IMAP_OK);
+    sprintf(cmd, "if [ -e /proc/$$/fd/%d ] || [ -e /proc/$$/fd/%d ]; then echo leak; else echo tidy; fi",
+            a.to_child, a.from_child);
+    CHECK_EQ_INT(imap_stream_open(&b, cmd, &tb), IMAP_OK);
+    imap_stream_set_timeout(&b, 5000);
+    CHECK_EQ_INT(get_n(&tb, buf, 5, 1), 0);
+    CHECK(memcmp(buf, "tidy\n", 5) == 0);
+    CHECK_EQ_INT(imap_stream_close(&b), 0);
+    CHECK_EQ_INT(imap_stream_close(&a), 0);
+}
+
+/* A write to a child that is gone: -1 with EPIPE, no SIGPIPE delivered,
+   none left pending, the signal mask as it was. Then again with SIGPIPE
+   already pending from the program itself: that one must stay. */
+TEST(stream_write_to_dead_child_raises_no_sigpipe)
+{
+    imap_stream s;
+    imap_transport tr;
+    char buf[8];
+    sigset_t before, after, pend, pipe_set;
+    int i, k = 0, sig;
+    CHECK_EQ_INT(imap_stream_open(&s, "exit 0", &tr), IMAP_OK);
+    imap_stream_set_timeout(&s, 5000);
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), -1);   /* it has exited */
+    sigprocmask(SIG_BLOCK, NULL, &before);
+    for (i = 0; i < 50; i++) {
+        k = w(&tr, "A1 NOOP\r\n", 9);
+        if (k < 0) break;
+        poll(NULL, 0, 10);
+    }
+    CHECK_EQ_INT(k, -1);
+    CHECK_EQ_INT(s.error, EPIPE);
+    sigemptyset(&pend);
+    sigpending(&pend);
+    CHECK(!sigismember(&pend, SIGPIPE));
+    sigprocmask(SIG_BLOCK, NULL, &after);
+    CHECK_EQ_INT(sigismember(&after, SIGPIPE), sigismember(&before, SIGPIPE));
+    /* the program's own pending SIGPIPE is not eaten */
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &pipe_set, NULL);
+    raise(SIGPIPE);
+    CHECK_EQ_INT(w(&tr, "x", 1), -1);
+    sigemptyset(&pend);
+    sigpending(&pend);
+    CHECK(sigismember(&pend, SIGPIPE));
+    if (sigismember(&pend, SIGPIPE)) sigwait(&pipe_set, &sig);
+    sigprocmask(SIG_SETMASK, &before, NULL);
+    CHECK_EQ_INT(imap_stream_close(&s), 0);
+}
+
+TEST(stream_timeout_nonblocking_and_wait)
+{
+    imap_stream s;
+    imap_transport tr;
+    char buf[8];
+    long long t0, took;
+    CHECK_EQ_INT(imap_stream_open(&s, "cat", &tr), IMAP_OK);
+    CHECK_EQ_INT(s.timeout_ms, -1);
+    imap_stream_set_timeout(&s, 150);
+    t0 = now_ms();
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 0);
+    took = now_ms() - t0;
+    CHECK(took >= 140);
+    CHECK(took < 1500);
+    imap_stream_set_nonblocking(&s, 1);
+    t0 = now_ms();
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 0);
+    CHECK(now_ms() - t0 < 100);
+    CHECK_EQ_INT(tr.wait(tr.ctx, 0, 50), 0);
+    CHECK_EQ_INT(tr.wait(tr.ctx, 1, 1000), 1);
+    CHECK_EQ_INT(w(&tr, "ab", 2), 2);
+    CHECK_EQ_INT(tr.wait(tr.ctx, 0, 5000), 1);
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 2);
+    CHECK_EQ_INT(imap_stream_close(&s), 0);
+}
+
+/* A child that does not care that its stdin closed is still reaped: by
+   SIGTERM after the default 2 s grace. ("exec": dash would otherwise fork
+   sleep and only the shell would get the signal, see imap_stream.) */
+TEST(stream_child_ignoring_stdin_is_terminated)
+{
+    imap_stream s;
+    imap_transport tr;
+    long long t0, took;
+    long pid;
+    CHECK_EQ_INT(imap_stream_open(&s, "exec sleep 100", &tr), IMAP_OK);
+    CHECK_EQ_INT(s.grace_ms, 2000);
+    pid = s.pid;
+    t0 = now_ms();
+    CHECK_EQ_INT(tr.close(tr.ctx), 0);
+    took = now_ms() - t0;
+    CHECK(took >= 1900);
+    CHECK(took < 5000);
+    CHECK(WIFSIGNALED(s.status) && WTERMSIG(s.status) == SIGTERM);
+    CHECK(reaped(pid));
+}
+
+/* ...and one that ignores SIGTERM too gets SIGKILL. */
+TEST(stream_child_ignoring_sigterm_is_killed)
+{
+    imap_stream s;
+    imap_transport tr;
+    long long t0, took;
+    long pid;
+    CHECK_EQ_INT(imap_stream_open(&s, "trap '' TERM; exec sleep 30", &tr), IMAP_OK);
+    s.grace_ms = 200;
+    pid = s.pid;
+    poll(NULL, 0, 100);                          /* let the trap be set */
+    t0 = now_ms();
+    CHECK_EQ_INT(imap_stream_close(&s), 0);
+    took = now_ms() - t0;
+    CHECK(took >= 350);
+    CHECK(took < 3000);
+    CHECK(WIFSIGNALED(s.status) && WTERMSIG(s.status) == SIGKILL);
+    CHECK(reaped(pid));
+}
 #endif /* IMAP_NO_POSIX */
 
 int main(void)
@@ -793,6 +993,14 @@ int main(void)
     RUN(tcp_read_timeout_nonblocking_and_wait);
     RUN(tcp_peer_close_is_minus_one_without_sigpipe);
     RUN(tcp_attach_a_socket_of_ones_own);
+    RUN(stream_cat_round_trip_and_reap);
+    RUN(stream_eof_is_minus_one);
+    RUN(stream_missing_command_reads_eof_and_exits_127);
+    RUN(stream_ends_do_not_leak_into_children);
+    RUN(stream_write_to_dead_child_raises_no_sigpipe);
+    RUN(stream_timeout_nonblocking_and_wait);
+    RUN(stream_child_ignoring_stdin_is_terminated);
+    RUN(stream_child_ignoring_sigterm_is_killed);
 #endif
     return test_summary();
 }
