@@ -1097,6 +1097,202 @@ typedef struct imap_transport {
     void *ctx;
 } imap_transport;
 
+/* ---- 8a. Scripted transport (always compiled) ------------------------
+
+   Plays a server from a caller array of steps, for tests of what no real
+   server does on demand: bytes a few at a time, would-block returns, a
+   drop or a hang at an exact point. Nothing is copied: the steps and
+   their bytes MUST outlive the script.
+
+   The steps are one transcript, taken strictly in order:
+   - EXPECT: the client must write exactly these bytes next. A write is
+     checked whole against the EXPECT steps from the current one (several
+     in a row count as one run); a byte that differs, or any byte past the
+     run (say, literal data before the "+" the next REPLY holds), is a
+     mismatch: it is recorded, and from then on reads and writes fail.
+   - REPLY: these bytes become readable once every step before them is
+     done; a read may take bytes of several REPLY steps in a row. While
+     the current step is EXPECT, reads return 0 (the server waits).
+   - CLOSE: reached, the connection drops: reads and writes return -1.
+   - STALL: reached, the server says nothing more: reads return 0 forever.
+     Writes go on matching the EXPECT steps after it (the peer's socket
+     still takes bytes), so "client gives up and sends DONE" is scriptable.
+   When the last step is done, reads return 0 and any write mismatches.
+   wait() never sleeps: it returns 1 when the next call would make
+   progress or fail at once, 0 when the script is stalled or waiting for
+   the client (an engine then sees a timeout). */
+typedef enum imap_script_kind {
+    IMAP_SCRIPT_EXPECT = 0,  /* the client writes these bytes */
+    IMAP_SCRIPT_REPLY,       /* the server sends these bytes */
+    IMAP_SCRIPT_CLOSE,       /* the connection drops */
+    IMAP_SCRIPT_STALL        /* the server goes silent */
+} imap_script_kind;
+
+typedef struct imap_script_step {
+    int kind;                /* imap_script_kind */
+    const char *data;        /* EXPECT and REPLY bytes; NULL otherwise */
+    size_t len;              /* their length; 0 means strlen(data) */
+} imap_script_step;
+
+/* imap_script.close_at: no drop by offset. */
+#define IMAP_SCRIPT_NEVER ((size_t)-1)
+
+typedef struct imap_script {
+    /* knobs: imap_script_init clears them; set before the first call */
+    size_t max_read;         /* most bytes a read returns (0: no limit,
+                                1: a byte at a time) */
+    size_t max_write;        /* most bytes a write takes (0: no limit) */
+    int would_block;         /* nonzero: the 1st, 3rd, 5th... read call
+                                returns 0, and likewise for writes */
+    size_t close_at;         /* drop the connection once the client has
+                                read this many server bytes in all (a read
+                                stops there); IMAP_SCRIPT_NEVER by default */
+    /* what happened (read-only) */
+    size_t step;             /* index of the current step */
+    size_t step_off;         /* bytes of it already read or written */
+    size_t bytes_read;       /* server bytes the client read */
+    size_t bytes_written;    /* client bytes the script accepted */
+    int closed;              /* dropped: a CLOSE step or close_at */
+    int stalled;             /* a STALL step was reached */
+    int client_closed;       /* the client called close */
+    int mismatch;            /* the client wrote what was not expected */
+    size_t mismatch_step;    /* step index where it happened (n: past the
+                                last step) */
+    size_t mismatch_offset;  /* offset of the first wrong byte in all the
+                                client's output */
+    imap_str mismatch_expected; /* the rest of that step from there, into
+                                the step's data ({NULL,0}: nothing was
+                                expected: a REPLY, CLOSE or the end) */
+    unsigned char mismatch_got[64]; /* the client's bytes from there */
+    size_t mismatch_got_len;
+    /* private */
+    const imap_script_step *_steps;
+    size_t _n;
+    unsigned long _reads, _writes;
+} imap_script;
+
+/* Start a script over steps[0..n) and fill *out with its callbacks (read,
+   write, close, wait; ctx is s). Leading CLOSE/STALL steps take effect at
+   once. */
+IMAPDEF void imap_script_init(imap_script *s, const imap_script_step *steps,
+                              size_t n, imap_transport *out);
+
+/* 1 when every step was consumed and no mismatch happened, else 0. */
+IMAPDEF int imap_script_done(const imap_script *s);
+
+#ifndef IMAP_NO_POSIX
+/* ---- 8b. POSIX TCP ----------------------------------------------------
+
+   A plain TCP connection (imaplib's IMAP4). The socket is always
+   non-blocking underneath; "blocking" mode means each read and write
+   first waits up to timeout_ms with poll() and returns 0 if nothing came,
+   so a hung server costs at most the timeout per call, never forever
+   (unless the timeout is -1). Non-blocking mode skips that wait, for
+   event loops: poll the fd yourself, or call the transport's wait.
+   SIGPIPE is never raised by a write to a dead peer (MSG_NOSIGNAL, or
+   SO_NOSIGPIPE where that is the system's way); the write returns -1.
+   End of stream is -1 too, with `eof` set to tell it from an error. */
+typedef struct imap_tcp {
+    int fd;                  /* the socket; -1 when not connected */
+    long timeout_ms;         /* bound on each blocking read and write;
+                                -1: wait forever */
+    int nonblocking;         /* nonzero: read and write never wait */
+    int eof;                 /* the peer closed its side */
+    int error;               /* errno of the last failure (0: none) */
+    int gai_error;           /* getaddrinfo()'s code if the name did not
+                                resolve (0 otherwise) */
+} imap_tcp;
+
+/* Resolve host (name, IPv4 or IPv6 literal) with getaddrinfo and connect
+   to each address it gives in turn until one answers. timeout_ms bounds
+   all the connecting (not the name lookup, which the system bounds): each
+   address gets an equal share of the time left for the ones not yet
+   tried, so one black-holed address cannot eat the time of the next.
+   -1: each waits as long as the system lets it; 0: only connects that
+   complete at once. The connection gets TCP_NODELAY (IMAP is small lines
+   that wait on each other) and close-on-exec, and starts in blocking
+   mode with timeout_ms as its read/write timeout.
+   Returns:
+     IMAP_OK         connected; *out is filled (ctx is t);
+     IMAP_E_ARGS     host NULL or empty, or port not in 1..65535;
+     IMAP_E_TIMEOUT  the last address tried did not answer in its time;
+     IMAP_E_IO       the name did not resolve (t->gai_error), or every
+                     address refused or failed (t->error is the last errno).
+   On failure nothing is left open and *out is untouched. */
+IMAPDEF imap_result imap_tcp_connect(imap_tcp *t, const char *host,
+                                     unsigned port, long timeout_ms,
+                                     imap_transport *out);
+
+/* Adopt a socket the caller connected itself (through a proxy, say): it
+   is made non-blocking, and *out filled. Closing the transport closes fd.
+   Returns IMAP_E_ARGS for a negative fd, IMAP_E_IO if fcntl fails. */
+IMAPDEF imap_result imap_tcp_attach(imap_tcp *t, int fd, long timeout_ms,
+                                    imap_transport *out);
+
+/* Set the bound on each blocking read and write (-1: none). */
+IMAPDEF void imap_tcp_set_timeout(imap_tcp *t, long timeout_ms);
+
+/* on: read and write return 0 at once instead of waiting. */
+IMAPDEF void imap_tcp_set_nonblocking(imap_tcp *t, int on);
+
+/* Close the socket (what the transport's close does). 0, or -1 if
+   close() failed; either way t->fd is -1 after. */
+IMAPDEF int imap_tcp_close(imap_tcp *t);
+
+/* ---- 8c. POSIX subprocess stream ----------------------------------------
+
+   imaplib's IMAP4_stream: talk IMAP to a command's stdin and stdout, as
+   in "ssh mailhost exec /usr/lib/dovecot/imap" or "dovecot exec imap".
+   The command runs through /bin/sh -c; its stderr is the caller's. Our
+   pipe ends are close-on-exec and non-blocking underneath, with the same
+   blocking/non-blocking modes as imap_tcp. Other descriptors the program
+   opened without close-on-exec are inherited, as with any fork.
+
+   A write to a child that has exited returns -1 and does not kill the
+   program with SIGPIPE: SIGPIPE is blocked for the calling thread around
+   the write, and one it caused is consumed before the mask is restored.
+   (Ignoring SIGPIPE instead would change a process-wide setting under the
+   feet of other threads and of the program's own handler.) Where the
+   system has F_SETNOSIGPIPE the pipe is marked once instead.
+
+   Closing closes both pipes, so the child sees end of input, and reaps
+   it: waitpid for up to grace_ms, then SIGTERM and as long again, then
+   SIGKILL. No zombie is left. The signals go to the shell only, and some
+   shells (dash, Debian's /bin/sh) fork even a lone command: start it with
+   exec ("exec ssh -q mailhost imapd") so they reach the program itself.
+   (A process group of its own would let us signal everything, but would
+   also stop ssh with SIGTTIN when it asks the terminal for a password.) */
+typedef struct imap_stream {
+    int to_child;            /* our end of the child's stdin; -1 closed */
+    int from_child;          /* our end of the child's stdout; -1 closed */
+    long pid;                /* the child (sh); 0 once reaped */
+    long timeout_ms;         /* bound on each blocking read and write;
+                                -1 (the default): wait forever */
+    int nonblocking;         /* nonzero: read and write never wait */
+    long grace_ms;           /* close: wait this long for the child to
+                                exit before each signal (default 2000) */
+    int status;              /* waitpid() status once reaped, else -1 */
+    int eof;                 /* the child closed its stdout */
+    int error;               /* errno of the last failure (0: none) */
+} imap_stream;
+
+/* Start `command` (a NUL-terminated shell command line) and fill *out
+   (ctx is s). Returns IMAP_OK; IMAP_E_ARGS for a NULL command; IMAP_E_IO
+   if pipes, fork or the exec of /bin/sh failed (s->error). A command the
+   shell cannot find still opens: the shell exits 127 and the first read
+   returns -1. */
+IMAPDEF imap_result imap_stream_open(imap_stream *s, const char *command,
+                                     imap_transport *out);
+
+IMAPDEF void imap_stream_set_timeout(imap_stream *s, long timeout_ms);
+IMAPDEF void imap_stream_set_nonblocking(imap_stream *s, int on);
+
+/* Close the pipes and reap the child (what the transport's close does).
+   Returns 0 once the child is reaped (its status in s->status), -1 if
+   waitpid failed. Safe to call twice. */
+IMAPDEF int imap_stream_close(imap_stream *s);
+#endif /* IMAP_NO_POSIX */
+
 /* (section 8 declarations end here) */
 
 /* ======================================================================
@@ -5194,6 +5390,764 @@ IMAPDEF int imap_client_feed(imap_client *c, const void *data, size_t len, size_
 /* (section 7 implementation ends here) */
 
 /* ---- 8. transports --------------------------------------------------- */
+
+#include <limits.h>
+
+/* -- 8a. scripted transport -- */
+
+static size_t imap__step_len(const imap_script_step *st)
+{
+    if (st->data == NULL) return 0;
+    return st->len ? st->len : strlen(st->data);
+}
+
+/* Take the faults and empty steps at the cursor. A CLOSE ends it all; a
+   STALL only silences reads, so the cursor moves on for writes. */
+static void imap__script_settle(imap_script *s)
+{
+    while (s->step < s->_n && !s->closed) {
+        const imap_script_step *st = &s->_steps[s->step];
+        if (st->kind == IMAP_SCRIPT_CLOSE) {
+            s->closed = 1;
+        } else if (st->kind == IMAP_SCRIPT_STALL) {
+            s->stalled = 1;
+        } else if (imap__step_len(st) != 0) {
+            break;
+        }
+        s->step++;
+        s->step_off = 0;
+    }
+}
+
+static int imap__script_read(void *ctx, unsigned char *buf, size_t len)
+{
+    imap_script *s = (imap_script *)ctx;
+    size_t got = 0, room = len;
+    if (s->closed || s->client_closed || s->mismatch) return -1;
+    if (s->would_block && (s->_reads++ & 1u) == 0) return 0;
+    if (s->close_at != IMAP_SCRIPT_NEVER && s->bytes_read >= s->close_at) {
+        s->closed = 1;
+        return -1;
+    }
+    if (s->stalled) return 0;
+    if (room > (size_t)INT_MAX) room = (size_t)INT_MAX;
+    if (s->max_read && room > s->max_read) room = s->max_read;
+    if (s->close_at != IMAP_SCRIPT_NEVER && room > s->close_at - s->bytes_read)
+        room = s->close_at - s->bytes_read;
+    while (got < room && !s->closed && !s->stalled && s->step < s->_n &&
+           s->_steps[s->step].kind == IMAP_SCRIPT_REPLY) {
+        const imap_script_step *st = &s->_steps[s->step];
+        size_t k = imap__step_len(st) - s->step_off;
+        if (k > room - got) k = room - got;
+        memcpy(buf + got, st->data + s->step_off, k);
+        got += k;
+        s->step_off += k;
+        if (s->step_off == imap__step_len(st)) {
+            s->step++;
+            s->step_off = 0;
+            imap__script_settle(s);
+        }
+    }
+    s->bytes_read += got;
+    if (got == 0) return s->closed ? -1 : 0;
+    return (int)got;
+}
+
+static void imap__script_mismatch(imap_script *s, size_t step, const char *exp,
+                                  size_t exp_len, const unsigned char *got,
+                                  size_t got_len, size_t at)
+{
+    s->mismatch = 1;
+    s->mismatch_step = step;
+    s->mismatch_offset = s->bytes_written + at;
+    s->mismatch_expected.ptr = exp;
+    s->mismatch_expected.len = exp_len;
+    if (got_len > sizeof s->mismatch_got) got_len = sizeof s->mismatch_got;
+    memcpy(s->mismatch_got, got, got_len);
+    s->mismatch_got_len = got_len;
+}
+
+static int imap__script_write(void *ctx, const unsigned char *buf, size_t len)
+{
+    imap_script *s = (imap_script *)ctx;
+    size_t i = 0, step, off, take;
+    if (s->closed || s->client_closed || s->mismatch) return -1;
+    if (s->would_block && (s->_writes++ & 1u) == 0) return 0;
+    if (len > (size_t)INT_MAX) len = (size_t)INT_MAX;
+    /* Check every byte offered, not just the ones taken: bytes handed
+       over before the server asked for them are the bug to catch. */
+    step = s->step;
+    off = s->step_off;
+    while (i < len) {
+        const imap_script_step *st = step < s->_n ? &s->_steps[step] : NULL;
+        size_t sl, k, j;
+        if (st && (st->kind == IMAP_SCRIPT_STALL || imap__step_len(st) == 0)) {
+            step++;
+            off = 0;
+            continue;
+        }
+        if (!st || st->kind != IMAP_SCRIPT_EXPECT) {
+            imap__script_mismatch(s, step, NULL, 0, buf + i, len - i, i);
+            return -1;
+        }
+        sl = imap__step_len(st);
+        k = sl - off < len - i ? sl - off : len - i;
+        for (j = 0; j < k; j++) {
+            if ((unsigned char)st->data[off + j] != buf[i + j]) {
+                imap__script_mismatch(s, step, st->data + off + j, sl - off - j,
+                                      buf + i + j, len - i - j, i + j);
+                return -1;
+            }
+        }
+        i += k;
+        off += k;
+        if (off == sl) {
+            step++;
+            off = 0;
+        }
+    }
+    take = len;
+    if (s->max_write && take > s->max_write) take = s->max_write;
+    s->bytes_written += take;
+    for (i = take; i > 0;) {
+        const imap_script_step *st = &s->_steps[s->step];
+        size_t k = imap__step_len(st) - s->step_off;
+        if (k > i) k = i;
+        s->step_off += k;
+        i -= k;
+        if (s->step_off == imap__step_len(st)) {
+            s->step++;
+            s->step_off = 0;
+            imap__script_settle(s);
+        }
+    }
+    return (int)take;
+}
+
+static int imap__script_close(void *ctx)
+{
+    ((imap_script *)ctx)->client_closed = 1;
+    return 0;
+}
+
+static int imap__script_wait(void *ctx, int for_write, long timeout_ms)
+{
+    imap_script *s = (imap_script *)ctx;
+    (void)timeout_ms;
+    if (s->client_closed) return -1;
+    if (s->closed || s->mismatch || for_write) return 1;
+    if (s->close_at != IMAP_SCRIPT_NEVER && s->bytes_read >= s->close_at) return 1;
+    if (s->stalled) return 0;
+    return s->step < s->_n && s->_steps[s->step].kind == IMAP_SCRIPT_REPLY;
+}
+
+IMAPDEF void imap_script_init(imap_script *s, const imap_script_step *steps,
+                              size_t n, imap_transport *out)
+{
+    memset(s, 0, sizeof *s);
+    s->_steps = steps;
+    s->_n = steps ? n : 0;
+    s->close_at = IMAP_SCRIPT_NEVER;
+    imap__script_settle(s);
+    out->read = imap__script_read;
+    out->write = imap__script_write;
+    out->close = imap__script_close;
+    out->wait = imap__script_wait;
+    out->ctx = s;
+}
+
+IMAPDEF int imap_script_done(const imap_script *s)
+{
+    return s->step >= s->_n && !s->mismatch;
+}
+
+#ifndef IMAP_NO_POSIX
+/* -- POSIX feature macros --
+   With -std=c99 and no feature macro, glibc hides POSIX; it decided what
+   to show when <string.h> came in above, so ask its <features.h> again
+   for POSIX.1-2008 (it starts from a clean slate each time). musl reads
+   the macros at every include, so defining one is enough there. Headers
+   the TU included before us stay as they were: say so plainly rather
+   than fail on a missing sigset_t. */
+#if defined(__GLIBC__) && !defined(__USE_XOPEN2K8) && \
+    !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE)
+#define IMAP__LATE_POSIX 1
+#define _POSIX_C_SOURCE 200809L
+#undef _FEATURES_H
+#include <features.h>
+#elif defined(__linux__) && !defined(__GLIBC__) && !defined(_POSIX_C_SOURCE) && \
+    !defined(_XOPEN_SOURCE) && !defined(_GNU_SOURCE) && \
+    !defined(_DEFAULT_SOURCE) && !defined(_BSD_SOURCE)
+#define IMAP__LATE_POSIX 1
+#define _POSIX_C_SOURCE 200809L
+#endif
+#if defined(IMAP__LATE_POSIX) && (defined(_SIGNAL_H) || defined(_TIME_H) || defined(_NETDB_H))
+#error "imap.h: under strict -std=c99/c11, <signal.h>, <time.h> or <netdb.h> came before the implementation and hid POSIX; include imap.h first, or build with -D_POSIX_C_SOURCE=200809L, or define IMAP_NO_POSIX"
+#endif
+#if defined(__GLIBC__) && !defined(__USE_XOPEN2K)
+#error "imap.h: the POSIX transports need _POSIX_C_SOURCE >= 200112L; or define IMAP_NO_POSIX"
+#endif
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <netdb.h>
+#include <poll.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <signal.h>
+#include <errno.h>
+#include <time.h>
+
+#ifndef WNOHANG
+/* glibc's <sys/wait.h> leaves it to a <stdlib.h> that came first, which
+   under -std=c99 did not define it; it is 1 on every system */
+#define WNOHANG 1
+#endif
+
+static long long imap__now_ms(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int imap__again(int e)
+{
+#if defined(EWOULDBLOCK) && EWOULDBLOCK != EAGAIN
+    if (e == EWOULDBLOCK) return 1;
+#endif
+    return e == EAGAIN;
+}
+
+/* Wait for one fd: 1 ready (or hung up: the next call says which), 0 timed
+   out, -1 error. Signals do not cut the wait short: a SIGCHLD or SIGPROF
+   must not look like a timeout to the engine. */
+static int imap__poll(int fd, int for_write, long timeout_ms, int *err)
+{
+    long long deadline = timeout_ms >= 0 ? imap__now_ms() + timeout_ms : 0;
+    for (;;) {
+        struct pollfd p;
+        int ms = -1, r;
+        if (timeout_ms >= 0) {
+            long long left = deadline - imap__now_ms();
+            if (left < 0) left = 0;
+            ms = left > INT_MAX ? INT_MAX : (int)left;
+        }
+        p.fd = fd;
+        p.events = (short)(for_write ? POLLOUT : POLLIN);
+        p.revents = 0;
+        r = poll(&p, 1, ms);
+        if (r > 0) {
+            if (p.revents & POLLNVAL) {
+                *err = EBADF;
+                return -1;
+            }
+            return 1;
+        }
+        if (r == 0) {
+            if (ms < INT_MAX) return 0;     /* poll never wakes early */
+            continue;
+        }
+        if (errno != EINTR) {
+            *err = errno;
+            return -1;
+        }
+    }
+}
+
+static int imap__set_flags(int fd, int cloexec)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    if (cloexec) {
+        fl = fcntl(fd, F_GETFD);
+        if (fl < 0 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) < 0) return -1;
+    }
+    return 0;
+}
+
+/* One read: after waiting up to timeout_ms (0: not at all). EOF is -1
+   with *eof set; EAGAIN is 0 ("nothing now"). */
+static int imap__fd_read(int fd, int sock, unsigned char *buf, size_t len,
+                         long timeout_ms, int *eof, int *err)
+{
+    if (fd < 0) return -1;
+    if (len > (size_t)INT_MAX) len = (size_t)INT_MAX;
+    if (timeout_ms != 0) {
+        int r = imap__poll(fd, 0, timeout_ms, err);
+        if (r <= 0) return r;
+    }
+    for (;;) {
+        ssize_t n = sock ? recv(fd, buf, len, 0) : read(fd, buf, len);
+        if (n > 0) return (int)n;
+        if (n == 0) {
+            *eof = 1;
+            return -1;
+        }
+        if (errno == EINTR) continue;
+        if (imap__again(errno)) return 0;
+        *err = errno;
+        return -1;
+    }
+}
+
+#if defined(MSG_NOSIGNAL)
+#define IMAP__SEND_FLAGS MSG_NOSIGNAL
+#else
+#define IMAP__SEND_FLAGS 0
+#endif
+
+/* A write that cannot raise SIGPIPE where no flag or fd mark prevents it:
+   block SIGPIPE for this thread only, and if our write raised one (it was
+   not pending before), take it off the pending set before unblocking.
+   Thread-safe, and the program's own SIGPIPE handling is left alone. */
+static ssize_t imap__write_masked(int fd, int sock, const unsigned char *buf,
+                                  size_t len)
+{
+    sigset_t pipe_set, old, pending;
+    int was_pending, e;
+    ssize_t n;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    was_pending = sigismember(&pending, SIGPIPE) == 1;
+    sigprocmask(SIG_BLOCK, &pipe_set, &old);
+    n = sock ? send(fd, buf, len, IMAP__SEND_FLAGS) : write(fd, buf, len);
+    e = errno;
+    if (n < 0 && e == EPIPE && !was_pending) {
+        int sig;
+        sigemptyset(&pending);
+        if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1)
+            sigwait(&pipe_set, &sig);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    errno = e;
+    return n;
+}
+
+/* One write, after waiting up to timeout_ms for room. `masked`: the fd
+   needs imap__write_masked to stay clear of SIGPIPE. */
+static int imap__fd_write(int fd, int sock, int masked,
+                          const unsigned char *buf, size_t len,
+                          long timeout_ms, int *err)
+{
+    if (fd < 0) return -1;
+    if (len > (size_t)INT_MAX) len = (size_t)INT_MAX;
+    if (timeout_ms != 0) {
+        int r = imap__poll(fd, 1, timeout_ms, err);
+        if (r <= 0) return r;
+    }
+    for (;;) {
+        ssize_t n;
+        if (masked) n = imap__write_masked(fd, sock, buf, len);
+        else if (sock) n = send(fd, buf, len, IMAP__SEND_FLAGS);
+        else n = write(fd, buf, len);
+        if (n >= 0) return (int)n;
+        if (errno == EINTR) continue;
+        if (imap__again(errno)) return 0;
+        *err = errno;
+        return -1;
+    }
+}
+
+/* -- 8b. TCP -- */
+
+/* A socket needs the masked write only where neither MSG_NOSIGNAL nor
+   SO_NOSIGPIPE exists. */
+#if defined(MSG_NOSIGNAL) || defined(SO_NOSIGPIPE)
+#define IMAP__TCP_MASKED 0
+#else
+#define IMAP__TCP_MASKED 1
+#endif
+
+static int imap__tcp_read(void *ctx, unsigned char *buf, size_t len)
+{
+    imap_tcp *t = (imap_tcp *)ctx;
+    return imap__fd_read(t->fd, 1, buf, len, t->nonblocking ? 0 : t->timeout_ms,
+                         &t->eof, &t->error);
+}
+
+static int imap__tcp_write(void *ctx, const unsigned char *buf, size_t len)
+{
+    imap_tcp *t = (imap_tcp *)ctx;
+    return imap__fd_write(t->fd, 1, IMAP__TCP_MASKED, buf, len,
+                          t->nonblocking ? 0 : t->timeout_ms, &t->error);
+}
+
+static int imap__tcp_wait(void *ctx, int for_write, long timeout_ms)
+{
+    imap_tcp *t = (imap_tcp *)ctx;
+    if (t->fd < 0) return -1;
+    return imap__poll(t->fd, for_write, timeout_ms, &t->error);
+}
+
+static int imap__tcp_close_cb(void *ctx) { return imap_tcp_close((imap_tcp *)ctx); }
+
+static void imap__tcp_transport(imap_tcp *t, imap_transport *out)
+{
+    out->read = imap__tcp_read;
+    out->write = imap__tcp_write;
+    out->close = imap__tcp_close_cb;
+    out->wait = imap__tcp_wait;
+    out->ctx = t;
+}
+
+static void imap__tcp_reset(imap_tcp *t, long timeout_ms)
+{
+    t->fd = -1;
+    t->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
+    t->nonblocking = 0;
+    t->eof = 0;
+    t->error = 0;
+    t->gai_error = 0;
+}
+
+/* Connect one address within budget_ms (-1: the system's own limit). */
+static imap_result imap__tcp_try(imap_tcp *t, const struct addrinfo *ai,
+                                 long budget_ms)
+{
+    int fd, r, one = 1, soerr = 0, type = ai->ai_socktype;
+    socklen_t sl = (socklen_t)sizeof soerr;
+#ifdef SOCK_CLOEXEC
+    type |= SOCK_CLOEXEC;              /* no window for a fork to leak it */
+#endif
+    fd = socket(ai->ai_family, type, ai->ai_protocol);
+    if (fd < 0) {
+        t->error = errno;
+        return IMAP_E_IO;
+    }
+    if (imap__set_flags(fd, 1) != 0) {
+        t->error = errno;
+        close(fd);
+        return IMAP_E_IO;
+    }
+#ifdef SO_NOSIGPIPE
+    setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, (socklen_t)sizeof one);
+#endif
+    r = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    if (r != 0 && errno != EINPROGRESS && errno != EINTR) {
+        t->error = errno;
+        close(fd);
+        return IMAP_E_IO;
+    }
+    if (r != 0) {
+        /* EINTR too: the connect goes on in the background */
+        r = imap__poll(fd, 1, budget_ms, &t->error);
+        if (r <= 0) {
+            if (r == 0) t->error = ETIMEDOUT;
+            close(fd);
+            return r == 0 ? IMAP_E_TIMEOUT : IMAP_E_IO;
+        }
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0) soerr = errno;
+        if (soerr != 0) {
+            t->error = soerr;
+            close(fd);
+            return IMAP_E_IO;
+        }
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, (socklen_t)sizeof one);
+    t->fd = fd;
+    t->error = 0;
+    return IMAP_OK;
+}
+
+IMAPDEF imap_result imap_tcp_connect(imap_tcp *t, const char *host,
+                                     unsigned port, long timeout_ms,
+                                     imap_transport *out)
+{
+    struct addrinfo hints, *list = NULL, *ai;
+    char serv[8];
+    unsigned p = port;
+    int i = (int)sizeof serv - 1, rc;
+    long count = 0;
+    long long deadline;
+    imap_result res = IMAP_E_IO;
+    imap__tcp_reset(t, timeout_ms);
+    if (host == NULL || host[0] == 0 || port == 0 || port > 65535) return IMAP_E_ARGS;
+    serv[i] = 0;
+    do {
+        serv[--i] = (char)('0' + p % 10);
+        p /= 10;
+    } while (p);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_NUMERICSERV;
+    rc = getaddrinfo(host, serv + i, &hints, &list);
+    if (rc != 0) {
+        t->gai_error = rc;
+#ifdef EAI_SYSTEM
+        if (rc == EAI_SYSTEM) t->error = errno;
+#endif
+        return IMAP_E_IO;
+    }
+    for (ai = list; ai; ai = ai->ai_next) count++;
+    deadline = imap__now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (ai = list; ai; ai = ai->ai_next, count--) {
+        long budget = -1;
+        if (timeout_ms >= 0) {
+            long long left = deadline - imap__now_ms();
+            if (left <= 0 && ai != list) break;  /* res holds the last error */
+            if (left < 0) left = 0;
+            budget = (long)(left / count);
+            if (budget < 1 && left > 0) budget = 1;
+        }
+        res = imap__tcp_try(t, ai, budget);
+        if (res == IMAP_OK) break;
+    }
+    freeaddrinfo(list);
+    if (res != IMAP_OK) return res;
+    imap__tcp_transport(t, out);
+    return IMAP_OK;
+}
+
+IMAPDEF imap_result imap_tcp_attach(imap_tcp *t, int fd, long timeout_ms,
+                                    imap_transport *out)
+{
+    imap__tcp_reset(t, timeout_ms);
+    if (fd < 0) return IMAP_E_ARGS;
+    if (imap__set_flags(fd, 0) != 0) {
+        t->error = errno;
+        return IMAP_E_IO;
+    }
+#ifdef SO_NOSIGPIPE
+    {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, (socklen_t)sizeof one);
+    }
+#endif
+    t->fd = fd;
+    imap__tcp_transport(t, out);
+    return IMAP_OK;
+}
+
+IMAPDEF void imap_tcp_set_timeout(imap_tcp *t, long timeout_ms)
+{
+    t->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
+}
+
+IMAPDEF void imap_tcp_set_nonblocking(imap_tcp *t, int on) { t->nonblocking = on != 0; }
+
+IMAPDEF int imap_tcp_close(imap_tcp *t)
+{
+    int rc = 0;
+    /* no retry on EINTR: Linux frees the fd anyway, and a retry could
+       close one another thread just opened */
+    if (t->fd >= 0 && close(t->fd) != 0) {
+        t->error = errno;
+        rc = -1;
+    }
+    t->fd = -1;
+    return rc;
+}
+
+/* -- 8c. subprocess stream -- */
+
+#ifdef F_SETNOSIGPIPE
+#define IMAP__PIPE_MASKED 0
+#else
+#define IMAP__PIPE_MASKED 1
+#endif
+
+static int imap__stream_read(void *ctx, unsigned char *buf, size_t len)
+{
+    imap_stream *s = (imap_stream *)ctx;
+    return imap__fd_read(s->from_child, 0, buf, len,
+                         s->nonblocking ? 0 : s->timeout_ms, &s->eof, &s->error);
+}
+
+static int imap__stream_write(void *ctx, const unsigned char *buf, size_t len)
+{
+    imap_stream *s = (imap_stream *)ctx;
+    return imap__fd_write(s->to_child, 0, IMAP__PIPE_MASKED, buf, len,
+                          s->nonblocking ? 0 : s->timeout_ms, &s->error);
+}
+
+static int imap__stream_wait(void *ctx, int for_write, long timeout_ms)
+{
+    imap_stream *s = (imap_stream *)ctx;
+    int fd = for_write ? s->to_child : s->from_child;
+    if (fd < 0) return -1;
+    return imap__poll(fd, for_write, timeout_ms, &s->error);
+}
+
+static int imap__stream_close_cb(void *ctx) { return imap_stream_close((imap_stream *)ctx); }
+
+/* A pipe whose ends are both above 2 (so the child's dup2 onto 0 and 1
+   can never hit one of them, even when the program runs with stdin
+   closed) and close-on-exec. */
+static int imap__pipe(int p[2])
+{
+    int i;
+    if (pipe(p) != 0) return -1;
+    for (i = 0; i < 2; i++) {
+        if (p[i] < 3) {
+            int hi = fcntl(p[i], F_DUPFD, 3);
+            int e = errno;
+            close(p[i]);
+            p[i] = hi;
+            errno = e;
+        }
+    }
+    if (p[0] < 0 || p[1] < 0 ||
+        fcntl(p[0], F_SETFD, FD_CLOEXEC) < 0 || fcntl(p[1], F_SETFD, FD_CLOEXEC) < 0) {
+        int e = errno;
+        if (p[0] >= 0) close(p[0]);
+        if (p[1] >= 0) close(p[1]);
+        p[0] = p[1] = -1;
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+static void imap__close_pair(int p[2])
+{
+    if (p[0] >= 0) close(p[0]);
+    if (p[1] >= 0) close(p[1]);
+    p[0] = p[1] = -1;
+}
+
+IMAPDEF imap_result imap_stream_open(imap_stream *s, const char *command,
+                                     imap_transport *out)
+{
+    int in[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
+    int e = 0;
+    ssize_t n;
+    pid_t pid;
+    s->to_child = -1;
+    s->from_child = -1;
+    s->pid = 0;
+    s->timeout_ms = -1;
+    s->nonblocking = 0;
+    s->grace_ms = 2000;
+    s->status = -1;
+    s->eof = 0;
+    s->error = 0;
+    if (command == NULL) return IMAP_E_ARGS;
+    if (imap__pipe(in) != 0 || imap__pipe(outp) != 0 || imap__pipe(errp) != 0) {
+        s->error = errno;
+        imap__close_pair(in);
+        imap__close_pair(outp);
+        return IMAP_E_IO;
+    }
+    pid = fork();
+    if (pid < 0) {
+        s->error = errno;
+        imap__close_pair(in);
+        imap__close_pair(outp);
+        imap__close_pair(errp);
+        return IMAP_E_IO;
+    }
+    if (pid == 0) {
+        /* The child: async-signal-safe calls only. dup2 clears
+           close-on-exec on 0 and 1; every other end of ours closes at
+           exec. SIGPIPE back to default, so the command dies of a closed
+           pipe as it would in a shell even if we ignore it. */
+        if (dup2(in[0], 0) >= 0 && dup2(outp[1], 1) >= 0) {
+            struct sigaction sa;
+            memset(&sa, 0, sizeof sa);
+            sa.sa_handler = SIG_DFL;
+            sigaction(SIGPIPE, &sa, NULL);
+            execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+        }
+        e = errno;
+        if (write(errp[1], &e, sizeof e) < 0) _exit(127);
+        _exit(127);
+    }
+    close(in[0]);
+    close(outp[1]);
+    close(errp[1]);
+    /* exec failure arrives on errp; success closes it (close-on-exec), so
+       open returns only once the shell really runs */
+    do {
+        n = read(errp[0], &e, sizeof e);
+    } while (n < 0 && errno == EINTR);
+    close(errp[0]);
+    if (n == (ssize_t)sizeof e || imap__set_flags(in[1], 0) != 0 ||
+        imap__set_flags(outp[0], 0) != 0) {
+        int st;
+        s->error = n == (ssize_t)sizeof e ? e : errno;
+        close(in[1]);
+        close(outp[0]);
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+        return IMAP_E_IO;
+    }
+#ifdef F_SETNOSIGPIPE
+    fcntl(in[1], F_SETNOSIGPIPE, 1);
+#endif
+    s->to_child = in[1];
+    s->from_child = outp[0];
+    s->pid = (long)pid;
+    out->read = imap__stream_read;
+    out->write = imap__stream_write;
+    out->close = imap__stream_close_cb;
+    out->wait = imap__stream_wait;
+    out->ctx = s;
+    return IMAP_OK;
+}
+
+IMAPDEF void imap_stream_set_timeout(imap_stream *s, long timeout_ms)
+{
+    s->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
+}
+
+IMAPDEF void imap_stream_set_nonblocking(imap_stream *s, int on) { s->nonblocking = on != 0; }
+
+/* waitpid until grace_ms passes, then SIGTERM, then SIGKILL. Naps grow
+   from 1 ms so a child that exits at once costs no 50 ms. */
+static int imap__reap(imap_stream *s)
+{
+    pid_t pid = (pid_t)s->pid;
+    int phase;
+    for (phase = 0; phase < 3; phase++) {
+        long long deadline = imap__now_ms() + (s->grace_ms > 0 ? s->grace_ms : 0);
+        int nap = 1;
+        if (phase == 1) kill(pid, SIGTERM);
+        if (phase == 2) kill(pid, SIGKILL);
+        for (;;) {
+            int st = 0;
+            long long left;
+            pid_t r = waitpid(pid, &st, phase == 2 ? 0 : WNOHANG);
+            if (r == pid) {
+                s->status = st;
+                return 0;
+            }
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) {
+                /* ECHILD: reaped elsewhere (SIGCHLD ignored); no zombie */
+                s->error = errno;
+                return errno == ECHILD ? 0 : -1;
+            }
+            left = deadline - imap__now_ms();
+            if (left <= 0) break;
+            poll(NULL, 0, nap < left ? nap : (int)left);
+            if (nap < 50) nap *= 2;
+        }
+    }
+    return -1;
+}
+
+IMAPDEF int imap_stream_close(imap_stream *s)
+{
+    int rc = 0;
+    /* both pipes first: the child sees end of input, and one still
+       writing gets EPIPE instead of blocking on a full pipe */
+    if (s->to_child >= 0) close(s->to_child);
+    if (s->from_child >= 0) close(s->from_child);
+    s->to_child = -1;
+    s->from_child = -1;
+    if (s->pid > 0) {
+        rc = imap__reap(s);
+        s->pid = 0;
+    }
+    return rc;
+}
+#endif /* IMAP_NO_POSIX */
 
 /* (section 8 implementation ends here) */
 
