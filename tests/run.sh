@@ -114,7 +114,26 @@ else
     fail "examples/imapdump.c builds"; cat "$B/err"
 fi
 
-# ---- 4. fuzzing ------------------------------------------------------------
+# ---- 4. a real server: the private Dovecot ---------------------------------
+if [ "${IMAP_SKIP_SERVER:-0}" = 1 ]; then
+    echo "note: IMAP_SKIP_SERVER=1: real-server tests skipped"
+else
+    SRV=$(mktemp -d /tmp/imaph-XXXXXX)
+    if bash tests/server/dovecot.sh start "$SRV" > "$B/srv.log" 2>&1; then
+        pass "private Dovecot started"
+        trap 'bash "$ROOT/tests/server/dovecot.sh" stop "$SRV" >/dev/null 2>&1; rm -rf "$B" "$SRV"' EXIT
+        if gcc -std=c99 $WARN $SAN -I"$ROOT" tests/it_dovecot.c -o "$B/it_dovecot" 2> "$B/err"; then
+            ( . "$SRV/env" && exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
+            run_counted "it_dovecot" cat "$B/it.out"
+        else
+            fail "tests/it_dovecot.c builds"; cat "$B/err"
+        fi
+    else
+        fail "private Dovecot started"; cat "$B/srv.log"
+    fi
+fi
+
+# ---- 5. fuzzing ------------------------------------------------------------
 fuzz_target() {
     local name=$1 src=$2 corpus=$3
     if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

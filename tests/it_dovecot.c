@@ -1,0 +1,564 @@
+/* Integration tests against a real server: the private Dovecot that
+   tests/server/dovecot.sh starts (its DIR/env gives the IMAP_TEST_*
+   variables). Every facade call Dovecot supports, over TCP and over the
+   stream transport. */
+#define _POSIX_C_SOURCE 200809L
+#define IMAP_IMPLEMENTATION
+#include "../imap.h"
+#include "test.h"
+
+#include <stdlib.h>
+#include <time.h>
+
+static const char *host, *user, *pass, *user2, *pass2, *stream_cmd;
+static unsigned port;
+
+static long long now_ms(void *arg)
+{
+    struct timespec ts;
+    (void)arg;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+typedef struct conn {
+    imap_client c;
+    imap_tcp tcp;
+    imap_transport t;
+    unsigned char *mem;
+} conn;
+
+static int conn_open(conn *k, size_t memsize)
+{
+    int rc;
+    k->mem = (unsigned char *)malloc(memsize);
+    imap_client_init(&k->c, k->mem, memsize);
+    imap_client_set_clock(&k->c, now_ms, NULL);
+    imap_client_set_timeout(&k->c, 20000);
+    rc = imap_tcp_connect(&k->tcp, host, port, 5000, &k->t);
+    if (rc != IMAP_OK) return rc;
+    return imap_client_open(&k->c, &k->t);
+}
+
+static int conn_login(conn *k, const char *u, const char *p)
+{
+    int rc = conn_open(k, 1 << 18);
+    if (rc != IMAP_OK) return rc;
+    return imap_login(&k->c, u, p, NULL);
+}
+
+static void conn_close(conn *k)
+{
+    imap_client_close(&k->c);
+    free(k->mem);
+}
+
+/* Take one kept response by name into a static buffer. */
+static const char *resp(imap_client *c, const char *name)
+{
+    static char buf[4096];
+    size_t n;
+    if (imap_client_response(c, name, buf, sizeof buf, &n) != 1) return NULL;
+    return buf;
+}
+
+static char mbox[64];   /* a mailbox of this run's own */
+
+TEST(login_with_awkward_password_and_capabilities)
+{
+    conn k;
+    CHECK_EQ_INT(conn_login(&k, user, pass), IMAP_OK);
+    CHECK_EQ_INT(k.c.state, IMAP_STATE_AUTH);
+    CHECK(imap_client_has_cap(&k.c, "IMAP4rev1"));
+    CHECK(imap_client_has_cap(&k.c, "IDLE"));
+    CHECK_EQ_INT(k.c.protocol, 1);
+    CHECK_EQ_INT(imap_capability(&k.c, NULL), IMAP_OK);
+    CHECK(resp(&k.c, "CAPABILITY") != NULL);
+    CHECK_EQ_INT(imap_logout(&k.c, NULL), IMAP_OK);
+    CHECK_EQ_INT(k.c.state, IMAP_STATE_LOGOUT);
+    conn_close(&k);
+    /* a wrong password is a NO and the session goes on */
+    CHECK_EQ_INT(conn_open(&k, 1 << 16), IMAP_OK);
+    CHECK_EQ_INT(imap_login(&k.c, user, "wrong", NULL), IMAP_E_NO);
+    CHECK_EQ_INT(k.c.state, IMAP_STATE_NONAUTH);
+    CHECK_EQ_INT(imap_login(&k.c, user2, pass2, NULL), IMAP_OK);
+    conn_close(&k);
+}
+
+typedef struct list_seen {
+    int n, found, subscribed;
+    char want[64];
+} list_seen;
+
+static void on_list(void *arg, imap_client *c, const imap_response *r)
+{
+    list_seen *s = (list_seen *)arg;
+    imap_list_info li;
+    (void)c;
+    if (imap_list_decode(r, &li) != 0) return;
+    s->n++;
+    if (li.mailbox.len == strlen(s->want) && memcmp(li.mailbox.ptr, s->want, li.mailbox.len) == 0)
+        s->found++;
+}
+
+static int list_has(imap_client *c, int lsub, const char *name)
+{
+    list_seen s;
+    imap_call call;
+    memset(&s, 0, sizeof s);
+    memset(&call, 0, sizeof call);
+    strcpy(s.want, name);
+    call.on_data = on_list;
+    call.arg = &s;
+    if ((lsub ? imap_lsub(c, NULL, NULL, &call) : imap_list(c, NULL, NULL, &call)) != IMAP_OK)
+        return -1;
+    return s.found;
+}
+
+TEST(mailbox_management)
+{
+    conn k;
+    char renamed[80], utf[80];
+    CHECK_EQ_INT(conn_login(&k, user, pass), IMAP_OK);
+    CHECK_EQ_INT(imap_create(&k.c, mbox, NULL), IMAP_OK);
+    CHECK_EQ_INT(list_has(&k.c, 0, mbox), 1);
+    CHECK_EQ_INT(imap_create(&k.c, mbox, NULL), IMAP_E_NO);   /* exists */
+    sprintf(renamed, "%s-old", mbox);
+    CHECK_EQ_INT(imap_create(&k.c, renamed, NULL), IMAP_OK);
+    sprintf(utf, "%s-r\xc3\xa9sum\xc3\xa9", mbox);             /* sent in mUTF-7 */
+    CHECK_EQ_INT(imap_rename(&k.c, renamed, utf, NULL), IMAP_OK);
+    {
+        char enc[96];
+        long n = imap_utf7_encode(utf, strlen(utf), enc, sizeof enc);
+        CHECK(n > 0);
+        CHECK_EQ_INT(list_has(&k.c, 0, enc), 1);
+    }
+    CHECK_EQ_INT(imap_subscribe(&k.c, utf, NULL), IMAP_OK);
+    {
+        char enc[96];
+        imap_utf7_encode(utf, strlen(utf), enc, sizeof enc);
+        CHECK_EQ_INT(list_has(&k.c, 1, enc), 1);
+        CHECK_EQ_INT(imap_unsubscribe(&k.c, utf, NULL), IMAP_OK);
+        CHECK_EQ_INT(list_has(&k.c, 1, enc), 0);
+    }
+    CHECK_EQ_INT(imap_delete(&k.c, utf, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_delete(&k.c, utf, NULL), IMAP_E_NO);
+    {
+        imap_status_info st;
+        imap_call call;
+        const char *s;
+        memset(&call, 0, sizeof call);
+        CHECK_EQ_INT(imap_status(&k.c, mbox, "(MESSAGES UIDNEXT UNSEEN)", NULL), IMAP_OK);
+        s = resp(&k.c, "STATUS");
+        CHECK(s != NULL && strstr(s, "MESSAGES 0") != NULL);
+        (void)st;
+    }
+    CHECK_EQ_INT(imap_namespace(&k.c, NULL), IMAP_OK);
+    CHECK(resp(&k.c, "NAMESPACE") != NULL);
+    {
+        const char *id[] = { "name", "imap.h-tests", "version", IMAP_VERSION_STRING };
+        CHECK_EQ_INT(imap_id(&k.c, id, 4, NULL), IMAP_OK);
+        CHECK(resp(&k.c, "ID") != NULL);
+    }
+    CHECK_EQ_INT(imap_enable(&k.c, "CONDSTORE", NULL), IMAP_OK);
+    CHECK(resp(&k.c, "ENABLED") != NULL);
+    conn_close(&k);
+}
+
+static const char msg_plain[] =
+    "From: Alice <alice@example.org>\r\n"
+    "To: Bob <bob@example.org>, undisclosed-recipients:;\r\n"
+    "Subject: =?UTF-8?Q?caf=C3=A9?= plans\r\n"
+    "Date: Mon, 7 Feb 1994 21:52:25 -0800\r\n"
+    "Message-ID: <plain@example.org>\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "Content-Transfer-Encoding: 8bit\r\n"
+    "\r\n"
+    "Caf\xc3\xa9 at noon? zebra\r\n";
+
+static const char msg_multi[] =
+    "From: Carol <carol@example.org>\r\n"
+    "To: alice@example.org\r\n"
+    "Subject: report attached\r\n"
+    "Message-ID: <multi@example.org>\r\n"
+    "MIME-Version: 1.0\r\n"
+    "Content-Type: multipart/mixed; boundary=\"XX\"\r\n"
+    "\r\n"
+    "--XX\r\n"
+    "Content-Type: text/plain; charset=us-ascii\r\n"
+    "\r\n"
+    "see attachment\r\n"
+    "--XX\r\n"
+    "Content-Type: application/pdf; name=\"r.pdf\"\r\n"
+    "Content-Disposition: attachment; filename=\"r.pdf\"\r\n"
+    "Content-Transfer-Encoding: base64\r\n"
+    "\r\n"
+    "JVBERi0xLjQK\r\n"
+    "--XX--\r\n";
+
+typedef struct fetch_seen {
+    int responses, envelopes, bodies, parts, flags_seen;
+    unsigned long long uid_sum;
+} fetch_seen;
+
+static void on_fetch(void *arg, imap_client *c, const imap_response *r)
+{
+    fetch_seen *f = (fetch_seen *)arg;
+    imap_fetch_iter it;
+    imap_fetch_attr a;
+    (void)c;
+    if (imap_fetch_begin(r, &it) != 0) return;
+    f->responses++;
+    while (imap_fetch_next(&it, &a) == 1) {
+        if (imap_str_is(a.name, "ENVELOPE")) {
+            imap_envelope e;
+            if (imap_envelope_decode(a.value, &e) == 0 && e.subject.len) f->envelopes++;
+        } else if (imap_str_is(a.name, "BODYSTRUCTURE")) {
+            imap_body b;
+            if (imap_body_decode(a.value, &b) == 0) {
+                f->bodies++;
+                f->parts += b.multipart ? (int)b.nparts : 1;
+            }
+        } else if (imap_str_is(a.name, "UID")) {
+            imap_u64 u;
+            if (imap_value_u64(a.value, &u) == 0) f->uid_sum += u;
+        } else if (imap_str_is(a.name, "FLAGS")) {
+            if (imap_flags_has(a.value, "\\Flagged")) f->flags_seen++;
+        }
+    }
+}
+
+TEST(append_select_fetch_search_store_copy_move_expunge)
+{
+    conn k;
+    imap_call call;
+    fetch_seen f;
+    char date[29], dest[80];
+    const char *s;
+    CHECK_EQ_INT(conn_login(&k, user, pass), IMAP_OK);
+    CHECK_EQ_INT(imap_internaldate_format(760000000LL, -480, date), IMAP_OK);
+    CHECK_EQ_INT(imap_append(&k.c, mbox, "(\\Flagged $Work)", date, msg_plain,
+                             sizeof msg_plain - 1, NULL), IMAP_OK);
+    CHECK(resp(&k.c, "APPENDUID") != NULL);
+    CHECK_EQ_INT(imap_append(&k.c, mbox, NULL, NULL, msg_multi, sizeof msg_multi - 1, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_examine(&k.c, mbox, NULL), IMAP_OK);
+    CHECK(k.c.readonly);
+    CHECK(k.c.exists == 2);
+    CHECK_EQ_INT(imap_select(&k.c, mbox, 0, NULL), IMAP_OK);
+    CHECK_EQ_INT(k.c.state, IMAP_STATE_SELECTED);
+    CHECK(!k.c.readonly);
+    CHECK(k.c.exists == 2);
+    CHECK(resp(&k.c, "FLAGS") != NULL);
+    CHECK(resp(&k.c, "UIDVALIDITY") != NULL);
+
+    memset(&f, 0, sizeof f);
+    memset(&call, 0, sizeof call);
+    call.on_data = on_fetch;
+    call.arg = &f;
+    CHECK_EQ_INT(imap_fetch(&k.c, "1:*", "(UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)", &call), IMAP_OK);
+    CHECK_EQ_INT(f.responses, 2);
+    CHECK_EQ_INT(f.envelopes, 2);
+    CHECK_EQ_INT(f.bodies, 2);
+    CHECK_EQ_INT(f.parts, 3);
+    CHECK_EQ_INT(f.flags_seen, 1);
+    CHECK(f.uid_sum == 3);
+    /* INTERNALDATE came back as appended */
+    CHECK_EQ_INT(imap_fetch(&k.c, "1", "(INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY[TEXT] RFC822.SIZE BINARY.SIZE[1] BODY)", NULL), IMAP_OK);
+    s = resp(&k.c, "FETCH");
+    CHECK(s != NULL && strstr(s, "07-Feb-1994") != NULL);
+    CHECK(s != NULL && strstr(s, "zebra") != NULL);
+    CHECK_EQ_INT(imap_partial(&k.c, "2", "TEXT", "0", "10", NULL), IMAP_OK);
+    CHECK(resp(&k.c, "FETCH") != NULL);
+
+    {
+        const char *crit[] = { "BODY", "zebra" };
+        const char *flagged[] = { "FLAGGED" };
+        CHECK_EQ_INT(imap_search(&k.c, NULL, crit, 2, NULL), IMAP_OK);
+        s = resp(&k.c, "SEARCH");
+        CHECK(s && strcmp(s, "1") == 0);
+        CHECK_EQ_INT(imap_search(&k.c, "UTF-8", flagged, 1, NULL), IMAP_OK);
+        s = resp(&k.c, "SEARCH");
+        CHECK(s && strcmp(s, "1") == 0);
+    }
+    {
+        const char *all[] = { "ALL" };
+        CHECK_EQ_INT(imap_sort(&k.c, "(REVERSE ARRIVAL)", "UTF-8", all, 1, NULL), IMAP_OK);
+        s = resp(&k.c, "SORT");
+        CHECK(s && strcmp(s, "2 1") == 0);
+        CHECK_EQ_INT(imap_thread(&k.c, "REFERENCES", "UTF-8", all, 1, NULL), IMAP_OK);
+        s = resp(&k.c, "THREAD");
+        CHECK(s && strstr(s, "(1)") && strstr(s, "(2)"));
+    }
+    CHECK_EQ_INT(imap_store(&k.c, "2", "+FLAGS", "(\\Seen \\Deleted)", NULL), IMAP_OK);
+    s = resp(&k.c, "FETCH");
+    CHECK(s && strstr(s, "\\Deleted"));
+    {
+        const char *a1[] = { "1:*", "(FLAGS)" };
+        const char *a2[] = { "1", "+FLAGS.SILENT", "(\\Answered)" };
+        const char *a3[] = { "ALL" };
+        CHECK_EQ_INT(imap_uid(&k.c, "FETCH", a1, 2, NULL), IMAP_OK);
+        s = resp(&k.c, "FETCH");
+        CHECK(s && strstr(s, "UID"));
+        CHECK_EQ_INT(imap_uid(&k.c, "STORE", a2, 3, NULL), IMAP_OK);
+        CHECK_EQ_INT(imap_uid(&k.c, "SEARCH", a3, 1, NULL), IMAP_OK);
+        s = resp(&k.c, "SEARCH");
+        CHECK(s && strcmp(s, "1 2") == 0);
+    }
+    sprintf(dest, "%s-dest", mbox);
+    CHECK_EQ_INT(imap_create(&k.c, dest, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_copy(&k.c, "1", dest, NULL), IMAP_OK);
+    CHECK(resp(&k.c, "COPYUID") != NULL);
+    {
+        const char *u[] = { "1", dest };
+        CHECK_EQ_INT(imap_uid(&k.c, "COPY", u, 2, NULL), IMAP_OK);
+    }
+    CHECK_EQ_INT(imap_expunge(&k.c, NULL), IMAP_OK);
+    s = resp(&k.c, "EXPUNGE");
+    CHECK(s && strcmp(s, "2") == 0);
+    CHECK(k.c.exists == 1);
+    CHECK_EQ_INT(imap_move(&k.c, "1", dest, NULL), IMAP_OK);
+    CHECK(k.c.exists == 0);
+    CHECK_EQ_INT(imap_check(&k.c, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_select(&k.c, dest, 0, NULL), IMAP_OK);
+    CHECK(k.c.exists == 3);
+    {
+        const char *u[] = { "1:*" };
+        CHECK_EQ_INT(imap_store(&k.c, "1", "+FLAGS", "(\\Deleted)", NULL), IMAP_OK);
+        CHECK_EQ_INT(imap_uid(&k.c, "EXPUNGE", u, 1, NULL), IMAP_OK);
+        CHECK(k.c.exists == 2);
+    }
+    CHECK_EQ_INT(imap_unselect(&k.c, NULL), IMAP_OK);
+    CHECK_EQ_INT(k.c.state, IMAP_STATE_AUTH);
+    CHECK_EQ_INT(imap_select(&k.c, dest, 0, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_close(&k.c, NULL), IMAP_OK);
+    CHECK_EQ_INT(k.c.state, IMAP_STATE_AUTH);
+    CHECK_EQ_INT(imap_fetch(&k.c, "1", "(UID)", NULL), IMAP_E_BAD);   /* not selected */
+    conn_close(&k);
+}
+
+typedef struct big_sink {
+    unsigned long long sum;
+    size_t got;
+    int calls;
+} big_sink;
+
+static int on_big(void *arg, const imap_literal_info *info, const void *data, size_t len)
+{
+    big_sink *b = (big_sink *)arg;
+    const unsigned char *p = (const unsigned char *)data;
+    size_t i;
+    (void)info;
+    for (i = 0; i < len; i++) b->sum = b->sum * 31 + p[i];
+    b->got += len;
+    b->calls++;
+    return 0;
+}
+
+TEST(five_megabyte_message_through_the_sink)
+{
+    conn k;
+    size_t n = 5u * 1000 * 1000, i, hdr;
+    char *m = (char *)malloc(n);
+    big_sink b;
+    unsigned long long want = 0;
+    char box[80];
+    memset(&b, 0, sizeof b);
+    hdr = (size_t)sprintf(m, "From: big@example.org\r\nSubject: big\r\n\r\n");
+    for (i = hdr; i < n; i++) m[i] = (char)((i % 78 == 76) ? '\r' : (i % 78 == 77) ? '\n' : 'a' + (char)(i % 23));
+    for (i = 0; i < n; i++) want = want * 31 + (unsigned char)m[i];
+    CHECK_EQ_INT(conn_login(&k, user, pass), IMAP_OK);
+    sprintf(box, "%s-big", mbox);
+    CHECK_EQ_INT(imap_create(&k.c, box, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_append(&k.c, box, NULL, NULL, m, n, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_select(&k.c, box, 1, NULL), IMAP_OK);
+    imap_parser_set_sink(imap_client_parser(&k.c), 64 * 1024, on_big, &b);
+    CHECK_EQ_INT(imap_fetch(&k.c, "1", "(BODY.PEEK[])", NULL), IMAP_OK);
+    CHECK_EQ_INT(b.got, n);
+    CHECK(b.sum == want);
+    CHECK(b.calls > 10);
+    /* the parser never held the message */
+    CHECK(imap_parser_high_water(imap_client_parser(&k.c)) < 64 * 1024);
+    conn_close(&k);
+    free(m);
+}
+
+typedef struct many {
+    int done, ok, data;
+} many;
+
+static void many_done(void *arg, imap_client *c, int result, const imap_response *t)
+{
+    many *m = (many *)arg;
+    (void)c;
+    (void)t;
+    m->done++;
+    if (result == IMAP_OK) m->ok++;
+}
+
+static void many_data(void *arg, imap_client *c, const imap_response *r)
+{
+    (void)c;
+    if (imap_response_is(r, "FETCH")) ((many *)arg)->data++;
+}
+
+TEST(thousand_pipelined_fetches)
+{
+    conn k;
+    imap_call call;
+    many m;
+    char box[80], set[16];
+    int i;
+    memset(&m, 0, sizeof m);
+    CHECK_EQ_INT(conn_login(&k, user, pass), IMAP_OK);
+    sprintf(box, "%s-many", mbox);
+    CHECK_EQ_INT(imap_create(&k.c, box, NULL), IMAP_OK);
+    for (i = 0; i < 20; i++)
+        CHECK_EQ_INT(imap_append(&k.c, box, NULL, NULL, msg_plain, sizeof msg_plain - 1, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_select(&k.c, box, 0, NULL), IMAP_OK);
+    memset(&call, 0, sizeof call);
+    call.on_done = many_done;
+    call.on_data = many_data;
+    call.arg = &m;
+    for (i = 0; i < 1000; i++) {
+        sprintf(set, "%d", i % 20 + 1);
+        if (imap_fetch(&k.c, set, "(UID FLAGS ENVELOPE)", &call) != IMAP_OK) break;
+    }
+    CHECK_EQ_INT(i, 1000);
+    CHECK_EQ_INT(imap_client_wait_all(&k.c), 0);
+    CHECK_EQ_INT(m.done, 1000);
+    CHECK_EQ_INT(m.ok, 1000);
+    CHECK_EQ_INT(m.data, 1000);
+    conn_close(&k);
+}
+
+typedef struct idle_seen {
+    int exists;
+} idle_seen;
+
+static void idle_data(void *arg, imap_client *c, const imap_response *r)
+{
+    (void)c;
+    if (imap_response_is(r, "EXISTS")) ((idle_seen *)arg)->exists++;
+}
+
+TEST(idle_sees_a_new_message_from_another_connection)
+{
+    conn a, b;
+    imap_call call;
+    many done;
+    idle_seen seen;
+    char box[80];
+    int rounds = 0;
+    memset(&done, 0, sizeof done);
+    memset(&seen, 0, sizeof seen);
+    CHECK_EQ_INT(conn_login(&a, user, pass), IMAP_OK);
+    CHECK_EQ_INT(conn_login(&b, user, pass), IMAP_OK);
+    sprintf(box, "%s-idle", mbox);
+    CHECK_EQ_INT(imap_create(&a.c, box, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_select(&a.c, box, 0, NULL), IMAP_OK);
+    memset(&call, 0, sizeof call);
+    call.on_done = many_done;
+    call.on_data = idle_data;
+    call.arg = &done;
+    CHECK_EQ_INT(imap_idle(&a.c, 60000, &call), IMAP_OK);
+    /* wait until the server has said "+ idling" */
+    while (rounds++ < 50 && imap_client_poll(&a.c, 100) == 0 && a.c._q[0].seq &&
+           !(a.c._q[0].flags & IMAP__F_IDLING)) {}
+    call.arg = &seen;
+    call.on_done = NULL;
+    CHECK_EQ_INT(imap_append(&b.c, box, NULL, NULL, msg_plain, sizeof msg_plain - 1, NULL), IMAP_OK);
+    rounds = 0;
+    while (done.done == 0 && rounds++ < 100) imap_client_poll(&a.c, 100);
+    CHECK_EQ_INT(done.done, 1);
+    CHECK_EQ_INT(done.ok, 1);
+    CHECK(a.c.exists == 1);
+    conn_close(&a);
+    conn_close(&b);
+}
+
+TEST(quota_acl_metadata)
+{
+    conn k;
+    const char *s;
+    CHECK_EQ_INT(conn_login(&k, user, pass), IMAP_OK);
+    CHECK_EQ_INT(imap_getquotaroot(&k.c, "INBOX", NULL), IMAP_OK);
+    CHECK(resp(&k.c, "QUOTAROOT") != NULL);
+    s = resp(&k.c, "QUOTA");
+    CHECK(s && strstr(s, "STORAGE"));
+    CHECK_EQ_INT(imap_getquota(&k.c, "User quota", NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_myrights(&k.c, "INBOX", NULL), IMAP_OK);
+    CHECK(resp(&k.c, "MYRIGHTS") != NULL);
+    CHECK_EQ_INT(imap_getacl(&k.c, "INBOX", NULL), IMAP_OK);
+    CHECK(resp(&k.c, "ACL") != NULL);
+    CHECK_EQ_INT(imap_setacl(&k.c, mbox, user2, "lr", NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_listrights(&k.c, mbox, user2, NULL), IMAP_OK);
+    CHECK(resp(&k.c, "LISTRIGHTS") != NULL);
+    CHECK_EQ_INT(imap_deleteacl(&k.c, mbox, user2, NULL), IMAP_OK);
+    {
+        const char *pairs[] = { "/private/comment", "hello there" };
+        const char *entries[] = { "/private/comment" };
+        CHECK_EQ_INT(imap_setmetadata(&k.c, mbox, pairs, 2, NULL), IMAP_OK);
+        CHECK_EQ_INT(imap_getmetadata(&k.c, NULL, mbox, entries, 1, NULL), IMAP_OK);
+        s = resp(&k.c, "METADATA");
+        CHECK(s && strstr(s, "hello there"));
+    }
+    conn_close(&k);
+}
+
+TEST(stream_transport_preauth)
+{
+    imap_client c;
+    imap_stream st;
+    imap_transport t;
+    static unsigned char m[1 << 16];
+    list_seen s;
+    imap_call call;
+    if (!stream_cmd) {
+        printf("    (no IMAP_TEST_STREAM_CMD)\n");
+        CHECK(0);
+        return;
+    }
+    imap_client_init(&c, m, sizeof m);
+    imap_client_set_clock(&c, now_ms, NULL);
+    imap_client_set_timeout(&c, 20000);
+    CHECK_EQ_INT(imap_stream_open(&st, stream_cmd, &t), IMAP_OK);
+    CHECK_EQ_INT(imap_client_open(&c, &t), IMAP_OK);
+    CHECK_EQ_INT(c.state, IMAP_STATE_AUTH);
+    memset(&s, 0, sizeof s);
+    memset(&call, 0, sizeof call);
+    strcpy(s.want, "INBOX");
+    call.on_data = on_list;
+    call.arg = &s;
+    CHECK_EQ_INT(imap_list(&c, NULL, NULL, &call), IMAP_OK);
+    CHECK_EQ_INT(s.found, 1);
+    CHECK_EQ_INT(imap_logout(&c, NULL), IMAP_OK);
+    imap_client_close(&c);
+    CHECK_EQ_INT(st.pid, 0);                 /* reaped */
+}
+
+int main(void)
+{
+    const char *p = getenv("IMAP_TEST_PORT");
+    host = getenv("IMAP_TEST_HOST");
+    user = getenv("IMAP_TEST_USER");
+    pass = getenv("IMAP_TEST_PASS");
+    user2 = getenv("IMAP_TEST_USER2");
+    pass2 = getenv("IMAP_TEST_PASS2");
+    stream_cmd = getenv("IMAP_TEST_STREAM_CMD");
+    if (!host || !p || !user || !pass || !user2 || !pass2) {
+        printf("IMAP_TEST_* not set: source the env of tests/server/dovecot.sh\n");
+        printf("0 passed, 1 failed\n");
+        return 1;
+    }
+    port = (unsigned)atoi(p);
+    sprintf(mbox, "t%ld", (long)time(NULL) % 100000);
+    RUN(login_with_awkward_password_and_capabilities);
+    RUN(mailbox_management);
+    RUN(append_select_fetch_search_store_copy_move_expunge);
+    RUN(five_megabyte_message_through_the_sink);
+    RUN(thousand_pipelined_fetches);
+    RUN(idle_sees_a_new_message_from_another_connection);
+    RUN(quota_acl_metadata);
+    RUN(stream_transport_preauth);
+    return test_summary();
+}
