@@ -138,12 +138,11 @@ static void walk_fetch(const imap_response *r, stats *st)
                    (imap_str_is(a.name, "BODY") && !a.has_section)) {
             walk_body(v, st);
         } else if (imap_value_str(v, &s) == 0) {
-            /* INTERNALDATE, BODY[...]: a string, or a sunk literal */
-            if (v->flags & IMAP_VF_SUNK) st->check += v->len;
-            else {
+            /* INTERNALDATE, BODY[...]: a string, a literal, or a sunk literal
+               (whose bytes the sink already counted) */
+            st->check += s.len + v->len;
+            if ((v->flags & (IMAP_VF_LITERAL | IMAP_VF_SUNK)) == IMAP_VF_LITERAL)
                 st->literal_bytes += s.len;
-                st->check += s.len;
-            }
         }
     }
     if (rc < 0) st->errors++;
@@ -332,7 +331,7 @@ int main(int argc, char **argv)
            "maxrss_kb=%ld rss_base_kb=%ld arena=%zu high_water=%zu chunk=%zu sink=%zu "
            "fetches=%llu attrs=%llu envelopes=%llu addrs=%llu groups=%llu parts=%llu params=%llu "
            "mailboxes=%llu statuses=%llu flags=%llu numbers=%llu literal_bytes=%llu "
-           "sunk_bytes=%llu check=%llu\n",
+           "sunk_bytes=%llu check=%llu parser_struct=%zu\n",
            a.parser, a.name, len, passes, elapsed,
            (double)len * passes / elapsed / 1e6, (double)once.responses * passes / elapsed,
            once.responses, once.tagged_ok, once.errors, once.nomem,
@@ -340,7 +339,7 @@ int main(int argc, char **argv)
            bench_maxrss_kb(), rss_base, mode == 0 ? a.arena : (size_t)0, high, a.chunk,
            a.sink_threshold, once.fetches, once.attrs, once.envelopes, once.addrs, once.groups,
            once.parts, once.params, once.mailboxes, once.statuses, once.flags, once.numbers,
-           once.literal_bytes, once.sunk_bytes, once.check);
+           once.literal_bytes, once.sunk_bytes, once.check, sizeof(imap_parser));
     free(arena);
     free(buf);
     return 0;

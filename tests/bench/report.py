@@ -27,7 +27,13 @@ CORPUS = {
     "search": "SEARCH: one response of 1,000,000 numbers",
 }
 COUNTERS = ["responses", "fetches", "attrs", "envelopes", "addrs", "groups", "parts",
-            "params", "flags", "mailboxes", "statuses", "numbers"]
+            "params", "flags", "mailboxes", "statuses", "numbers", "literal bytes"]
+
+
+def counter(r, k):
+    if k == "literal bytes":        # kept in the parser's memory + streamed to a sink/handler
+        return str(int(r.get("literal_bytes", 0)) + int(r.get("sunk_bytes", 0)))
+    return r.get(k, "0")
 
 
 def parse_lines(path):
@@ -169,7 +175,7 @@ def main():
         p("%s bytes, %s responses." % ("{:,}".format(int(any_r["bytes"])),
                                        "{:,}".format(int(rows.get((corpus, "imaph"), [any_r])[0]["responses"]))))
         p("")
-        p("| parser | MB/s | responses/s | RSS | +RSS | arena / high-water | x libetpan | instr/B | runs |")
+        p("| parser | MB/s (min-max) | responses/s | RSS | +RSS | arena / high-water | x libetpan | instr/B | runs |")
         p("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         et = med(rows[(corpus, "libetpan")], "mbps") if (corpus, "libetpan") in rows else None
         for q in present:
@@ -187,7 +193,8 @@ def main():
             if q == "libetpan" and corpus in ("liststatus", "search"):
                 label = "libetpan 1.9.4 (no streaming mode for %s)" % ("LIST/STATUS" if corpus == "liststatus" else "SEARCH")
             p("| %s%s | %s | %s | %.1f MB | %.1f MB | %s | %s | %s | %d |" % (
-                label, note, fnum(mb), fnum(rps, 0), rss / 1024.0, plus / 1024.0, arena, ratio,
+                label, note, "%s (%s-%s)" % (fnum(mb), fnum(min(float(r["mbps"]) for r in rs)),
+                                             fnum(max(float(r["mbps"]) for r in rs))), fnum(rps, 0), rss / 1024.0, plus / 1024.0, arena, ratio,
                 ("%.2f" % ipb if ipb < 10 else "%.1f" % ipb) if ipb is not None else "", len(rs)))
             summary[(corpus, q)] = (mb, rs)
         p("")
@@ -203,13 +210,19 @@ def main():
         a_, b_ = rows[(corpus, "imaph")][0], rows[(corpus, "libetpan")][0]
         cells = []
         for k in COUNTERS:
-            x, y = a_.get(k, "0"), b_.get(k, "0")
+            x, y = counter(a_, k), counter(b_, k)
             cells.append("{:,}".format(int(x)) if x == y else "%s / %s" % (x, y))
         p("| %s | %s |" % (corpus, " | ".join(cells)))
     p("")
     p("One number means both parsers counted the same (messages, attributes, envelopes "
       "including those of attached messages, addresses, groups, body parts, parameters, "
-      "flags, mailboxes, STATUS responses, SEARCH numbers); \"a / b\" would be imap.h / libetpan.")
+      "flags, mailboxes, STATUS responses, SEARCH numbers, literal bytes delivered); "
+      "\"a / b\" would be imap.h / libetpan.")
+    ps = [r.get("parser_struct") for r in res if r.get("parser") == "imaph" and r.get("parser_struct")]
+    if ps:
+        p("")
+        p("imap.h's whole state is the arena above plus one `imap_parser` struct of %s bytes "
+          "(caller-owned; no heap)." % ps[0])
     p("")
 
     # ---- arena for single-line responses ---------------------------------------------
