@@ -53,7 +53,7 @@ def parse_lines(path):
 
 
 def fnum(x, nd=1):
-    if x >= 1000:
+    if x >= 999.5:
         return "{:,.0f}".format(x)
     if x >= 100:
         return "{:.0f}".format(x)
@@ -127,6 +127,31 @@ def annotate(cgfile, top, source=None):
                 lineno += 1
         lines = sorted(seen.values(), reverse=True)
     return total, funcs, lines[:top]
+
+
+def source_functions(path):
+    """[(first line, name)] of the functions defined in a C file."""
+    out = []
+    with open(path, errors="replace") as f:
+        for no, ln in enumerate(f, 1):
+            m = re.match(r"^(?:static|IMAPDEF)\b[^;=]*?\b(\w+)\s*\(", ln)
+            if m and not ln.rstrip().endswith(";"):
+                out.append((no, m.group(1)))
+    return out
+
+
+def by_function(lines, funcs):
+    """Sum line-level counts per enclosing source function: the cost of a
+    static helper stays its own even where the compiler inlined it."""
+    sums = {}
+    for ir, ln, _ in lines:
+        name = None
+        for first, fn in funcs:
+            if first > ln:
+                break
+            name = fn
+        sums[name or "?"] = sums.get(name or "?", 0) + ir
+    return sorted(((v, k) for k, v in sums.items()), reverse=True)
 
 
 def main():
@@ -303,23 +328,32 @@ def main():
             f = os.path.join(a.callgrind_dir, "imaph.%s" % corpus)
             if not os.path.exists(f):
                 continue
-            total, funcs, lines = annotate(f, 10, a.imaph_source if corpus in ("fetchmeta", "search") else None)
+            want_lines = corpus != "bodies" and a.imaph_source
+            total, funcs, lines = annotate(f, 10 if not want_lines else 100000,
+                                           a.imaph_source if want_lines else None)
             if not total:
                 continue
-            p("%s: %s instructions in the timed pass (%.1f per byte)" % (
+            p("**%s**: %s instructions in the timed pass (%.1f per byte)" % (
                 corpus, "{:,}".format(total), cg.get(("imaph", corpus), 0)))
             p("")
-            p("| self Ir | % | function |")
+            p("| self Ir | % | function (as compiled: static helpers may be inlined) |")
             p("| ---: | ---: | --- |")
-            for ir, name, where in funcs:
+            for ir, name, where in funcs[:10]:
                 p("| %s | %.1f | `%s` (%s) |" % ("{:,}".format(ir), 100.0 * ir / total, name, where))
             p("")
             if lines:
+                p("The same instructions by imap.h source function (inlined code counted where it is written):")
+                p("")
+                p("| Ir | % | imap.h function |")
+                p("| ---: | ---: | --- |")
+                for ir, name in by_function(lines, source_functions(a.imaph_source))[:10]:
+                    p("| %s | %.1f | `%s` |" % ("{:,}".format(ir), 100.0 * ir / total, name))
+                p("")
                 p("Hottest lines of imap.h:")
                 p("")
                 p("| Ir | % | line | source |")
                 p("| ---: | ---: | ---: | --- |")
-                for ir, ln, src in lines:
+                for ir, ln, src in lines[:8]:
                     p("| %s | %.1f | %d | `%s` |" % ("{:,}".format(ir), 100.0 * ir / total, ln,
                                                      src.replace("|", "\\|")[:90]))
                 p("")
