@@ -3,8 +3,8 @@
 # byte-at-a-time scan and memchr, on four corpora shaped like Dovecot's
 # answers. One command, on a fresh Debian machine:
 #
-#     bash tests/bench/run.sh            # full: 5 alternating runs each (~5 min on 2 cores)
-#     QUICK=1 bash tests/bench/run.sh    # smoke test: corpora /10, 1 run (~1 min)
+#     bash tests/bench/run.sh            # full: 5 alternating runs each (~2 min on 2 cores)
+#     QUICK=1 bash tests/bench/run.sh    # smoke test: corpora /10, 1 run (~40 s)
 #
 # It installs what it needs (gcc, libetpan-dev, python3, valgrind) when
 # missing, generates the corpora (deterministic: their SHA-256 are printed),
