@@ -1494,7 +1494,8 @@ IMAPDEF int imap_search(imap_client *c, const char *charset, const char *const *
 /* FETCH set parts (§6.4.5): parts is syntax, e.g. "(UID BODY[TEXT])". */
 IMAPDEF int imap_fetch(imap_client *c, const char *set, const char *parts,
                        const imap_call *call);
-/* PARTIAL (RFC 1730, obsolete): sent as FETCH set BODY[part]<start.length>. */
+/* PARTIAL (RFC 2060 §6.4.6, gone from RFC 3501): servers of today
+   answer BAD; FETCH BODY[part]<start.length> is its modern form. */
 IMAPDEF int imap_partial(imap_client *c, const char *num, const char *part,
                          const char *start, const char *length, const imap_call *call);
 /* STORE set command flags (§6.4.6): command is syntax ("+FLAGS"). */
@@ -4927,13 +4928,14 @@ static void imap__store_response(imap_client *c, const imap_response *r)
     if (!name.ptr) return;
     start = name.ptr + name.len;
     if (r->has_number) {
-        /* "* 23 EXISTS": the data is the number (imaplib: ['23']) */
+        /* imaplib: "* 23 EXISTS" gives '23'; "* 1 FETCH (...)" '1 (...)' */
+        const char *rest = start;
         start = r->items->str;
-        end = start + r->items->len;
-    } else {
-        while (start < end && *start == ' ') start++;
-        while (end > start && (end[-1] == '\n' || end[-1] == '\r')) end--;
+        while (rest < end && *rest == ' ') rest++;
+        if (rest >= end || *rest == '\r' || *rest == '\n') end = start + r->items->len;
     }
+    while (start < end && *start == ' ') start++;
+    while (end > start && (end[-1] == '\n' || end[-1] == '\r')) end--;
     imap__store_put(c, name.ptr, name.len, start, (size_t)(end - start));
 }
 
@@ -5137,6 +5139,8 @@ static void imap__tagged(imap_client *c, const imap_response *r)
     c->last_status = r->status;
     imap__copy_text(c, r);
     if (imap_str_is(code, "CAPABILITY")) imap__set_caps(c, r->code->child->next);
+    /* APPENDUID, COPYUID (RFC 4315) and friends ride on the tagged OK */
+    imap__store_code(c, r);
     result = r->status == IMAP_STATUS_OK ? IMAP_OK :
              r->status == IMAP_STATUS_NO ? IMAP_E_NO : IMAP_E_BAD;
     if (result == IMAP_OK) {

@@ -53,13 +53,14 @@ static void conn_close(conn *k)
     free(k->mem);
 }
 
-/* Take one kept response by name into a static buffer. */
+/* Take every kept response of a name; give the last (static buffer). */
 static const char *resp(imap_client *c, const char *name)
 {
     static char buf[4096];
     size_t n;
-    if (imap_client_response(c, name, buf, sizeof buf, &n) != 1) return NULL;
-    return buf;
+    int got = 0;
+    while (imap_client_response(c, name, buf, sizeof buf, &n) == 1) got = 1;
+    return got ? buf : NULL;
 }
 
 static char mbox[64];   /* a mailbox of this run's own */
@@ -265,10 +266,16 @@ TEST(append_select_fetch_search_store_copy_move_expunge)
     /* INTERNALDATE came back as appended */
     CHECK_EQ_INT(imap_fetch(&k.c, "1", "(INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY[TEXT] RFC822.SIZE BINARY.SIZE[1] BODY)", NULL), IMAP_OK);
     s = resp(&k.c, "FETCH");
-    CHECK(s != NULL && strstr(s, "07-Feb-1994") != NULL);
+    {
+        /* the server keeps the instant, not the zone: compare in UTC */
+        const char *d = s ? strstr(s, "INTERNALDATE \"") : NULL;
+        long long utc = 0;
+        CHECK(d && imap_internaldate_parse(d + 13, 28, NULL, &utc) == IMAP_OK);
+        CHECK(utc == 760000000LL);
+    }
     CHECK(s != NULL && strstr(s, "zebra") != NULL);
-    CHECK_EQ_INT(imap_partial(&k.c, "2", "TEXT", "0", "10", NULL), IMAP_OK);
-    CHECK(resp(&k.c, "FETCH") != NULL);
+    /* PARTIAL left the protocol with RFC 2060; Dovecot answers BAD */
+    CHECK_EQ_INT(imap_partial(&k.c, "2", "TEXT", "0", "10", NULL), IMAP_E_BAD);
 
     {
         const char *crit[] = { "BODY", "zebra" };
@@ -393,6 +400,7 @@ static void many_done(void *arg, imap_client *c, int result, const imap_response
     (void)t;
     m->done++;
     if (result == IMAP_OK) m->ok++;
+    else printf("    command ended %s\n", imap_result_name(result));
 }
 
 static void many_data(void *arg, imap_client *c, const imap_response *r)
@@ -432,6 +440,7 @@ TEST(thousand_pipelined_fetches)
 }
 
 typedef struct idle_seen {
+    many m;                     /* first: many_done takes it */
     int exists;
 } idle_seen;
 
@@ -445,11 +454,9 @@ TEST(idle_sees_a_new_message_from_another_connection)
 {
     conn a, b;
     imap_call call;
-    many done;
     idle_seen seen;
     char box[80];
     int rounds = 0;
-    memset(&done, 0, sizeof done);
     memset(&seen, 0, sizeof seen);
     CHECK_EQ_INT(conn_login(&a, user, pass), IMAP_OK);
     CHECK_EQ_INT(conn_login(&b, user, pass), IMAP_OK);
@@ -459,19 +466,20 @@ TEST(idle_sees_a_new_message_from_another_connection)
     memset(&call, 0, sizeof call);
     call.on_done = many_done;
     call.on_data = idle_data;
-    call.arg = &done;
-    CHECK_EQ_INT(imap_idle(&a.c, 60000, &call), IMAP_OK);
-    /* wait until the server has said "+ idling" */
-    while (rounds++ < 50 && imap_client_poll(&a.c, 100) == 0 && a.c._q[0].seq &&
-           !(a.c._q[0].flags & IMAP__F_IDLING)) {}
     call.arg = &seen;
-    call.on_done = NULL;
+    CHECK_EQ_INT(imap_idle(&a.c, 60000, &call), IMAP_OK);
+    /* let the server say "+ idling" before the other connection appends */
+    while (rounds++ < 20) imap_client_poll(&a.c, 50);
+    CHECK_EQ_INT(seen.m.done, 0);
     CHECK_EQ_INT(imap_append(&b.c, box, NULL, NULL, msg_plain, sizeof msg_plain - 1, NULL), IMAP_OK);
     rounds = 0;
-    while (done.done == 0 && rounds++ < 100) imap_client_poll(&a.c, 100);
-    CHECK_EQ_INT(done.done, 1);
-    CHECK_EQ_INT(done.ok, 1);
+    while (seen.m.done == 0 && rounds++ < 100) imap_client_poll(&a.c, 100);
+    CHECK_EQ_INT(seen.m.done, 1);
+    CHECK_EQ_INT(seen.m.ok, 1);
+    CHECK_EQ_INT(seen.exists, 1);
     CHECK(a.c.exists == 1);
+    /* a timeout ends IDLE by itself, blocking */
+    CHECK_EQ_INT(imap_idle(&a.c, 300, NULL), IMAP_OK);
     conn_close(&a);
     conn_close(&b);
 }
