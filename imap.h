@@ -1293,6 +1293,10 @@ IMAPDEF void imap_stream_set_nonblocking(imap_stream *s, int on);
 IMAPDEF int imap_stream_close(imap_stream *s);
 #endif /* IMAP_NO_POSIX */
 
+/* (8d TLS declarations end here) */
+
+/* (8e deflate declarations end here) */
+
 /* (section 8 declarations end here) */
 
 /* ======================================================================
@@ -1556,6 +1560,10 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count);
 IMAPDEF void imap_client_require_tls(imap_client *c, int on);
 /* Tell the client its transport is TLS (the TLS layer does this). */
 IMAPDEF void imap_client_mark_tls(imap_client *c, int on);
+
+/* (9b SASL declarations end here) */
+
+/* (9c TLS client declarations end here) */
 
 /* (section 9 declarations end here) */
 
@@ -6153,6 +6161,10 @@ IMAPDEF int imap_stream_close(imap_stream *s)
 }
 #endif /* IMAP_NO_POSIX */
 
+/* (8d TLS implementation ends here) */
+
+/* (8e deflate implementation ends here) */
+
 /* (section 8 implementation ends here) */
 
 /* ---- 9. client ------------------------------------------------------- */
@@ -6818,6 +6830,10 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count)
     if (rc != 1) return rc;
     return imap__parse_u64(buf, n, count) ? 1 : IMAP_E_SYNTAX;
 }
+
+/* (9b SASL implementation ends here) */
+
+/* (9c TLS client implementation ends here) */
 
 /* (section 9 implementation ends here) */
 
