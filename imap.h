@@ -59,9 +59,16 @@ ERROR MODEL
 
 #include <stddef.h>
 
+/* Under IMAP_STATIC every function is static; marked unused, so a TU
+   that calls only some of them still builds under -Wall -Werror. */
+#if defined(__GNUC__) || defined(__clang__)
+#define IMAP__UNUSED __attribute__((unused))
+#else
+#define IMAP__UNUSED
+#endif
 #ifndef IMAPDEF
 #ifdef IMAP_STATIC
-#define IMAPDEF static
+#define IMAPDEF static IMAP__UNUSED
 #else
 #define IMAPDEF extern
 #endif
@@ -82,6 +89,12 @@ extern "C" {
 /* ======================================================================
    1. CONFIG AND PLATFORM
    ====================================================================== */
+
+/* The POSIX transports need a Unix: on any other target (bare metal, an
+   RTOS, Windows) they are left out as if IMAP_NO_POSIX were given. */
+#if !defined(IMAP_NO_POSIX) && !defined(__unix__) && !defined(__APPLE__)
+#define IMAP_NO_POSIX
+#endif
 
 /* 64-bit unsigned: MODSEQ is 63-bit (RFC 7162 §7), literal sizes may pass
    4 GiB. C99 and C++11 both have long long. */
@@ -3875,7 +3888,7 @@ IMAPDEF imap_result imap_cmd_authenticate(imap_cmd *c, const char *tag,
     if (ir) {
         /* RFC 4959 §3: base64, or "=" for an empty response */
         size_t n = strlen(ir);
-        if (n == 0 || (strcmp(ir, "=") != 0 && imap_base64_decode(ir, n, NULL, 0) < 0))
+        if (n == 0 || (!(n == 1 && ir[0] == '=') && imap_base64_decode(ir, n, NULL, 0) < 0))
             imap__cmd_fail(c, IMAP_E_ARGS);
         else
             imap__cmd_rawn(c, ir, n);
@@ -5218,7 +5231,8 @@ static void imap__continuation(imap_client *c, const imap_response *r)
 static void imap__auth_step(imap_client *c, imap__pending *p, const imap_response *r)
 {
     unsigned char challenge[1024], answer[1024];
-    int clen, alen;
+    long clen;
+    int alen;
     size_t room;
     clen = imap_base64_decode(r->text.ptr, r->text.len, challenge, sizeof challenge);
     if (clen < 0 || !p->auth) {
@@ -5235,8 +5249,8 @@ static void imap__auth_step(imap_client *c, imap__pending *p, const imap_respons
             c->_inject_len += 3;
         }
     } else {
-        int n = imap_base64_encode(answer, (size_t)alen,
-                                   (char *)c->_inject + c->_inject_len, room > 2 ? room - 2 : 0);
+        long n = imap_base64_encode(answer, (size_t)alen,
+                                    (char *)c->_inject + c->_inject_len, room > 2 ? room - 2 : 0);
         if (n < 0 || (size_t)n + 2 > room) {
             imap__abort(c, IMAP_E_NOMEM);
             return;
