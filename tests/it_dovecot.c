@@ -1,7 +1,10 @@
 /* Integration tests against a real server: the private Dovecot that
    tests/server/dovecot.sh starts (its DIR/env gives the IMAP_TEST_*
-   variables). Every facade call Dovecot supports, over TCP and over the
-   stream transport. */
+   variables), or, with IMAP_TEST_SERVER=mailutils or cyrus, GNU Mailutils
+   imap4d or Cyrus IMAP from tests/server/mailutils.sh or cyrus.sh. Every
+   facade call the server supports, over TCP and over the stream
+   transport. Built for Windows too (tests/windows/build.sh): then over
+   the Winsock transport, and without the stream one. */
 #define _POSIX_C_SOURCE 200809L
 #define IMAP_IMPLEMENTATION
 #include "../imap.h"
@@ -13,12 +16,70 @@
 static const char *host, *user, *pass, *user2, *pass2, *stream_cmd;
 static unsigned port;
 
+#ifdef _WIN32
+static long long now_ms(void *arg)
+{
+    (void)arg;
+    return (long long)GetTickCount64();
+}
+#else
 static long long now_ms(void *arg)
 {
     struct timespec ts;
     (void)arg;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+#endif
+
+/* ---- the server under test ---------------------------------------------
+
+   Checks that need an extension run when the server announces it. Each
+   server also says which extensions it MUST announce (so a Dovecot that
+   lost one fails rather than skips), and which of its known deviations
+   from the RFCs the checks allow for (seen with Debian 12's packages):
+   - mailutils 3.15: APPEND answers BAD to keyword flags, and keeps
+     neither the flags nor the date-time it is given; ID is answered OK
+     with no untagged ID (RFC 2971 §3.1 says MUST); the OK that ends
+     AUTHENTICATE ends in a bare LF, not CRLF; expunges come as
+     "* n EXPUNGED" (RFC 3501 §7.4.1: EXPUNGE), then the new EXISTS; IDLE
+     never reports mail another connection adds (it is seen after IDLE);
+     SELECT after EXAMINE gives a message a new UID (RFC 3501 §2.3.1.1:
+     UIDs persist).
+   - cyrus 3.6: BODYSTRUCTURE parameters come as literals when RFC 2231
+     decoded them to 8-bit text; LOGINDISABLED is announced after login.
+     The quota root is named after the mailbox. */
+static const char *server = "dovecot";
+static char skipped[512];
+
+static int server_is(const char *name)
+{
+    return strcmp(server, name) == 0;
+}
+
+static const char *must_have(void)
+{
+    if (server_is("mailutils")) return " IDLE ID NAMESPACE UNSELECT LITERAL+ AUTH=PLAIN ";
+    /* dovecot, cyrus */
+    return " IDLE ID NAMESPACE UNSELECT LITERAL+ AUTH=PLAIN ENABLE CONDSTORE UIDPLUS MOVE SORT"
+           " THREAD=REFERENCES BINARY QUOTA ACL METADATA ";
+}
+
+/* Does the server announce cap? If not, the check that needs it is
+   skipped (noted once) or, when the server must have it, fails. */
+static int uses(imap_client *c, const char *cap)
+{
+    char word[40];
+    if (imap_client_has_cap(c, cap)) return 1;
+    sprintf(word, " %.36s ", cap);
+    if (strstr(must_have(), word)) {
+        printf("    %s does not announce %s\n", server, cap);
+        test__cur_failed = 1;
+    } else if (!strstr(skipped, word) && strlen(skipped) + strlen(word) < sizeof skipped) {
+        /* kept as " A B C " */
+        strcat(skipped, skipped[0] ? word + 1 : word);
+    }
+    return 0;
 }
 
 typedef struct conn {
@@ -83,6 +144,39 @@ TEST(login_with_awkward_password_and_capabilities)
     CHECK_EQ_INT(imap_login(&k.c, user, "wrong", NULL), IMAP_E_NO);
     CHECK_EQ_INT(k.c.state, IMAP_STATE_NONAUTH);
     CHECK_EQ_INT(imap_login(&k.c, user2, pass2, NULL), IMAP_OK);
+    conn_close(&k);
+}
+
+/* imaplib's authobject for PLAIN (RFC 4616): "\0user\0password". */
+static int plain_auth(void *arg, const unsigned char *challenge, size_t clen,
+                      unsigned char *out, size_t cap)
+{
+    const char *const *up = (const char *const *)arg;
+    size_t ul = strlen(up[0]), pl = strlen(up[1]);
+    (void)challenge;
+    (void)clen;
+    if (ul + pl + 2 > cap) return -1;
+    out[0] = 0;
+    memcpy(out + 1, up[0], ul);
+    out[ul + 1] = 0;
+    memcpy(out + ul + 2, up[1], pl);
+    return (int)(ul + pl + 2);
+}
+
+TEST(authenticate_plain)
+{
+    conn k;
+    const char *up[2];
+    up[0] = user;
+    up[1] = pass;
+    CHECK_EQ_INT(conn_open(&k, 1 << 16), IMAP_OK);
+    if (uses(&k.c, "AUTH=PLAIN")) {
+        CHECK_EQ_INT(imap_authenticate(&k.c, "PLAIN", plain_auth, (void *)up, NULL), IMAP_OK);
+        CHECK_EQ_INT(k.c.state, IMAP_STATE_AUTH);
+        /* the session goes on (mailutils ends that OK with a bare LF) */
+        CHECK_EQ_INT(imap_noop(&k.c, NULL), IMAP_OK);
+        CHECK(imap_client_has_cap(&k.c, "IDLE"));
+    }
     conn_close(&k);
 }
 
@@ -158,11 +252,15 @@ TEST(mailbox_management)
     CHECK(resp(&k.c, "NAMESPACE") != NULL);
     {
         const char *id[] = { "name", "imap.h-tests", "version", IMAP_VERSION_STRING };
-        CHECK_EQ_INT(imap_id(&k.c, id, 4, NULL), IMAP_OK);
-        CHECK(resp(&k.c, "ID") != NULL);
+        if (uses(&k.c, "ID")) {
+            CHECK_EQ_INT(imap_id(&k.c, id, 4, NULL), IMAP_OK);
+            CHECK((resp(&k.c, "ID") != NULL) == !server_is("mailutils"));
+        }
     }
-    CHECK_EQ_INT(imap_enable(&k.c, "CONDSTORE", NULL), IMAP_OK);
-    CHECK(resp(&k.c, "ENABLED") != NULL);
+    if (uses(&k.c, "ENABLE") && uses(&k.c, "CONDSTORE")) {
+        CHECK_EQ_INT(imap_enable(&k.c, "CONDSTORE", NULL), IMAP_OK);
+        CHECK(resp(&k.c, "ENABLED") != NULL);
+    }
     conn_close(&k);
 }
 
@@ -191,16 +289,37 @@ static const char msg_multi[] =
     "see attachment\r\n"
     "--XX\r\n"
     "Content-Type: application/pdf; name=\"r.pdf\"\r\n"
-    "Content-Disposition: attachment; filename=\"r.pdf\"\r\n"
+    "Content-Disposition: attachment; filename=\"r.pdf\";\r\n"
+    " filename*=utf-8''r%C3%A9sum%C3%A9.pdf\r\n"
     "Content-Transfer-Encoding: base64\r\n"
     "\r\n"
     "JVBERi0xLjQK\r\n"
     "--XX--\r\n";
 
 typedef struct fetch_seen {
-    int responses, envelopes, bodies, parts, flags_seen;
+    int responses, envelopes, bodies, parts, flags_seen, filenames;
     unsigned long long uid_sum;
+    char uids[64];              /* "1 2": as UID SEARCH ALL says them */
 } fetch_seen;
+
+/* The attachment part of msg_multi names its file "r.pdf", whatever the
+   server makes of the RFC 2231 "filename*" beside it. */
+static int count_filenames(const imap_body *b)
+{
+    const imap_value *part;
+    int n = 0;
+    for (part = b->parts; part; part = part->next) {
+        imap_body pb;
+        const imap_value *cur;
+        imap_str name, value;
+        if (imap_body_decode(part, &pb) != 0 || !imap_str_is(pb.disposition, "attachment"))
+            continue;
+        cur = pb.disposition_params;
+        while (imap_param_next(&cur, &name, &value) == 1)
+            if (imap_str_is(name, "filename") && imap_str_is(value, "r.pdf")) n++;
+    }
+    return n;
+}
 
 static void on_fetch(void *arg, imap_client *c, const imap_response *r)
 {
@@ -219,10 +338,14 @@ static void on_fetch(void *arg, imap_client *c, const imap_response *r)
             if (imap_body_decode(a.value, &b) == 0) {
                 f->bodies++;
                 f->parts += b.multipart ? (int)b.nparts : 1;
+                if (b.multipart) f->filenames += count_filenames(&b);
             }
         } else if (imap_str_is(a.name, "UID")) {
             imap_u64 u;
-            if (imap_value_u64(a.value, &u) == 0) f->uid_sum += u;
+            if (imap_value_u64(a.value, &u) == 0 && strlen(f->uids) < sizeof f->uids - 22) {
+                f->uid_sum += u;
+                sprintf(f->uids + strlen(f->uids), "%s%llu", f->uids[0] ? " " : "", u);
+            }
         } else if (imap_str_is(a.name, "FLAGS")) {
             if (imap_flags_has(a.value, "\\Flagged")) f->flags_seen++;
         }
@@ -236,11 +359,13 @@ TEST(append_select_fetch_search_store_copy_move_expunge)
     fetch_seen f;
     char date[29], dest[80];
     const char *s;
+    /* mailutils: no keywords in APPEND, and its flags are dropped */
+    int keeps_append_meta = !server_is("mailutils");
     CHECK_EQ_INT(conn_login(&k, user, pass), IMAP_OK);
     CHECK_EQ_INT(imap_internaldate_format(760000000LL, -480, date), IMAP_OK);
-    CHECK_EQ_INT(imap_append(&k.c, mbox, "(\\Flagged $Work)", date, msg_plain,
-                             sizeof msg_plain - 1, NULL), IMAP_OK);
-    CHECK(resp(&k.c, "APPENDUID") != NULL);
+    CHECK_EQ_INT(imap_append(&k.c, mbox, keeps_append_meta ? "(\\Flagged $Work)" : "(\\Flagged)",
+                             date, msg_plain, sizeof msg_plain - 1, NULL), IMAP_OK);
+    if (uses(&k.c, "UIDPLUS")) CHECK(resp(&k.c, "APPENDUID") != NULL);
     CHECK_EQ_INT(imap_append(&k.c, mbox, NULL, NULL, msg_multi, sizeof msg_multi - 1, NULL), IMAP_OK);
     CHECK_EQ_INT(imap_examine(&k.c, mbox, NULL), IMAP_OK);
     CHECK(k.c.readonly);
@@ -251,6 +376,8 @@ TEST(append_select_fetch_search_store_copy_move_expunge)
     CHECK(k.c.exists == 2);
     CHECK(resp(&k.c, "FLAGS") != NULL);
     CHECK(resp(&k.c, "UIDVALIDITY") != NULL);
+    if (!keeps_append_meta)
+        CHECK_EQ_INT(imap_store(&k.c, "1", "+FLAGS.SILENT", "(\\Flagged)", NULL), IMAP_OK);
 
     memset(&f, 0, sizeof f);
     memset(&call, 0, sizeof call);
@@ -261,20 +388,24 @@ TEST(append_select_fetch_search_store_copy_move_expunge)
     CHECK_EQ_INT(f.envelopes, 2);
     CHECK_EQ_INT(f.bodies, 2);
     CHECK_EQ_INT(f.parts, 3);
+    CHECK_EQ_INT(f.filenames, 1);
     CHECK_EQ_INT(f.flags_seen, 1);
-    CHECK(f.uid_sum == 3);
-    /* INTERNALDATE came back as appended */
-    CHECK_EQ_INT(imap_fetch(&k.c, "1", "(INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY[TEXT] RFC822.SIZE BINARY.SIZE[1] BODY)", NULL), IMAP_OK);
+    /* mailutils renumbers a message when SELECT follows EXAMINE */
+    if (!server_is("mailutils")) CHECK(f.uid_sum == 3);
+    CHECK_EQ_INT(imap_fetch(&k.c, "1", uses(&k.c, "BINARY") ?
+        "(INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY[TEXT] RFC822.SIZE BINARY.SIZE[1] BODY)" :
+        "(INTERNALDATE BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY[TEXT] RFC822.SIZE BODY)", NULL), IMAP_OK);
     s = resp(&k.c, "FETCH");
     {
-        /* the server keeps the instant, not the zone: compare in UTC */
+        /* INTERNALDATE came back as appended. The server keeps the
+           instant, not the zone: compare in UTC */
         const char *d = s ? strstr(s, "INTERNALDATE \"") : NULL;
         long long utc = 0;
         CHECK(d && imap_internaldate_parse(d + 13, 28, NULL, &utc) == IMAP_OK);
-        CHECK(utc == 760000000LL);
+        if (keeps_append_meta) CHECK(utc == 760000000LL);
     }
     CHECK(s != NULL && strstr(s, "zebra") != NULL);
-    /* PARTIAL left the protocol with RFC 2060; Dovecot answers BAD */
+    /* PARTIAL left the protocol with RFC 2060; servers answer BAD */
     CHECK_EQ_INT(imap_partial(&k.c, "2", "TEXT", "0", "10", NULL), IMAP_E_BAD);
 
     {
@@ -289,12 +420,16 @@ TEST(append_select_fetch_search_store_copy_move_expunge)
     }
     {
         const char *all[] = { "ALL" };
-        CHECK_EQ_INT(imap_sort(&k.c, "(REVERSE ARRIVAL)", "UTF-8", all, 1, NULL), IMAP_OK);
-        s = resp(&k.c, "SORT");
-        CHECK(s && strcmp(s, "2 1") == 0);
-        CHECK_EQ_INT(imap_thread(&k.c, "REFERENCES", "UTF-8", all, 1, NULL), IMAP_OK);
-        s = resp(&k.c, "THREAD");
-        CHECK(s && strstr(s, "(1)") && strstr(s, "(2)"));
+        if (uses(&k.c, "SORT")) {
+            CHECK_EQ_INT(imap_sort(&k.c, "(REVERSE ARRIVAL)", "UTF-8", all, 1, NULL), IMAP_OK);
+            s = resp(&k.c, "SORT");
+            CHECK(s && strcmp(s, "2 1") == 0);
+        }
+        if (uses(&k.c, "THREAD=REFERENCES")) {
+            CHECK_EQ_INT(imap_thread(&k.c, "REFERENCES", "UTF-8", all, 1, NULL), IMAP_OK);
+            s = resp(&k.c, "THREAD");
+            CHECK(s && strstr(s, "(1)") && strstr(s, "(2)"));
+        }
     }
     CHECK_EQ_INT(imap_store(&k.c, "2", "+FLAGS", "(\\Seen \\Deleted)", NULL), IMAP_OK);
     s = resp(&k.c, "FETCH");
@@ -309,29 +444,40 @@ TEST(append_select_fetch_search_store_copy_move_expunge)
         CHECK_EQ_INT(imap_uid(&k.c, "STORE", a2, 3, NULL), IMAP_OK);
         CHECK_EQ_INT(imap_uid(&k.c, "SEARCH", a3, 1, NULL), IMAP_OK);
         s = resp(&k.c, "SEARCH");
-        CHECK(s && strcmp(s, "1 2") == 0);
+        CHECK(s && f.uids[0] && strcmp(s, f.uids) == 0);
     }
     sprintf(dest, "%s-dest", mbox);
     CHECK_EQ_INT(imap_create(&k.c, dest, NULL), IMAP_OK);
     CHECK_EQ_INT(imap_copy(&k.c, "1", dest, NULL), IMAP_OK);
-    CHECK(resp(&k.c, "COPYUID") != NULL);
+    if (uses(&k.c, "UIDPLUS")) CHECK(resp(&k.c, "COPYUID") != NULL);
     {
         const char *u[] = { "1", dest };
         CHECK_EQ_INT(imap_uid(&k.c, "COPY", u, 2, NULL), IMAP_OK);
     }
     CHECK_EQ_INT(imap_expunge(&k.c, NULL), IMAP_OK);
-    s = resp(&k.c, "EXPUNGE");
+    s = resp(&k.c, server_is("mailutils") ? "EXPUNGED" : "EXPUNGE");
     CHECK(s && strcmp(s, "2") == 0);
     CHECK(k.c.exists == 1);
-    CHECK_EQ_INT(imap_move(&k.c, "1", dest, NULL), IMAP_OK);
-    CHECK(k.c.exists == 0);
+    if (uses(&k.c, "MOVE")) {
+        CHECK_EQ_INT(imap_move(&k.c, "1", dest, NULL), IMAP_OK);
+        CHECK(k.c.exists == 0);
+    } else {
+        /* what MOVE does, by hand (RFC 6851 §1) */
+        CHECK_EQ_INT(imap_copy(&k.c, "1", dest, NULL), IMAP_OK);
+        CHECK_EQ_INT(imap_store(&k.c, "1", "+FLAGS.SILENT", "(\\Deleted)", NULL), IMAP_OK);
+        CHECK_EQ_INT(imap_expunge(&k.c, NULL), IMAP_OK);
+        CHECK(k.c.exists == 0);
+    }
     CHECK_EQ_INT(imap_check(&k.c, NULL), IMAP_OK);
     CHECK_EQ_INT(imap_select(&k.c, dest, 0, NULL), IMAP_OK);
     CHECK(k.c.exists == 3);
     {
         const char *u[] = { "1:*" };
         CHECK_EQ_INT(imap_store(&k.c, "1", "+FLAGS", "(\\Deleted)", NULL), IMAP_OK);
-        CHECK_EQ_INT(imap_uid(&k.c, "EXPUNGE", u, 1, NULL), IMAP_OK);
+        if (uses(&k.c, "UIDPLUS"))
+            CHECK_EQ_INT(imap_uid(&k.c, "EXPUNGE", u, 1, NULL), IMAP_OK);
+        else
+            CHECK_EQ_INT(imap_expunge(&k.c, NULL), IMAP_OK);
         CHECK(k.c.exists == 2);
     }
     CHECK_EQ_INT(imap_unselect(&k.c, NULL), IMAP_OK);
@@ -472,11 +618,17 @@ TEST(idle_sees_a_new_message_from_another_connection)
     while (rounds++ < 20) imap_client_poll(&a.c, 50);
     CHECK_EQ_INT(seen.m.done, 0);
     CHECK_EQ_INT(imap_append(&b.c, box, NULL, NULL, msg_plain, sizeof msg_plain - 1, NULL), IMAP_OK);
-    rounds = 0;
-    while (seen.m.done == 0 && rounds++ < 100) imap_client_poll(&a.c, 100);
+    if (server_is("mailutils")) {
+        /* it says nothing during IDLE: another command ends IDLE (DONE
+           goes first) and sees the message */
+        CHECK_EQ_INT(imap_noop(&a.c, NULL), IMAP_OK);
+    } else {
+        rounds = 0;
+        while (seen.m.done == 0 && rounds++ < 100) imap_client_poll(&a.c, 100);
+        CHECK_EQ_INT(seen.exists, 1);
+    }
     CHECK_EQ_INT(seen.m.done, 1);
     CHECK_EQ_INT(seen.m.ok, 1);
-    CHECK_EQ_INT(seen.exists, 1);
     CHECK(a.c.exists == 1);
     /* a timeout ends IDLE by itself, blocking */
     CHECK_EQ_INT(imap_idle(&a.c, 300, NULL), IMAP_OK);
@@ -489,20 +641,35 @@ TEST(quota_acl_metadata)
     conn k;
     const char *s;
     CHECK_EQ_INT(conn_login(&k, user, pass), IMAP_OK);
-    CHECK_EQ_INT(imap_getquotaroot(&k.c, "INBOX", NULL), IMAP_OK);
-    CHECK(resp(&k.c, "QUOTAROOT") != NULL);
-    s = resp(&k.c, "QUOTA");
-    CHECK(s && strstr(s, "STORAGE"));
-    CHECK_EQ_INT(imap_getquota(&k.c, "User quota", NULL), IMAP_OK);
-    CHECK_EQ_INT(imap_myrights(&k.c, "INBOX", NULL), IMAP_OK);
-    CHECK(resp(&k.c, "MYRIGHTS") != NULL);
-    CHECK_EQ_INT(imap_getacl(&k.c, "INBOX", NULL), IMAP_OK);
-    CHECK(resp(&k.c, "ACL") != NULL);
-    CHECK_EQ_INT(imap_setacl(&k.c, mbox, user2, "lr", NULL), IMAP_OK);
-    CHECK_EQ_INT(imap_listrights(&k.c, mbox, user2, NULL), IMAP_OK);
-    CHECK(resp(&k.c, "LISTRIGHTS") != NULL);
-    CHECK_EQ_INT(imap_deleteacl(&k.c, mbox, user2, NULL), IMAP_OK);
-    {
+    if (uses(&k.c, "QUOTA")) {
+        char root[128];
+        size_t n = 0;
+        CHECK_EQ_INT(imap_getquotaroot(&k.c, "INBOX", NULL), IMAP_OK);
+        CHECK(resp(&k.c, "QUOTAROOT") != NULL);
+        s = resp(&k.c, "QUOTA");
+        CHECK(s && strstr(s, "STORAGE"));
+        /* the root's name leads the QUOTA data: "User quota" (Dovecot),
+           INBOX (Cyrus) */
+        if (s && s[0] == '"')
+            for (s++; s[n] && s[n] != '"' && n < sizeof root - 1; n++) root[n] = s[n];
+        else if (s)
+            for (; s[n] && s[n] != ' ' && n < sizeof root - 1; n++) root[n] = s[n];
+        root[n] = 0;
+        CHECK(n > 0);
+        CHECK_EQ_INT(imap_getquota(&k.c, root, NULL), IMAP_OK);
+        CHECK(resp(&k.c, "QUOTA") != NULL);
+    }
+    if (uses(&k.c, "ACL")) {
+        CHECK_EQ_INT(imap_myrights(&k.c, "INBOX", NULL), IMAP_OK);
+        CHECK(resp(&k.c, "MYRIGHTS") != NULL);
+        CHECK_EQ_INT(imap_getacl(&k.c, "INBOX", NULL), IMAP_OK);
+        CHECK(resp(&k.c, "ACL") != NULL);
+        CHECK_EQ_INT(imap_setacl(&k.c, mbox, user2, "lr", NULL), IMAP_OK);
+        CHECK_EQ_INT(imap_listrights(&k.c, mbox, user2, NULL), IMAP_OK);
+        CHECK(resp(&k.c, "LISTRIGHTS") != NULL);
+        CHECK_EQ_INT(imap_deleteacl(&k.c, mbox, user2, NULL), IMAP_OK);
+    }
+    if (uses(&k.c, "METADATA")) {
         const char *pairs[] = { "/private/comment", "hello there" };
         const char *entries[] = { "/private/comment" };
         CHECK_EQ_INT(imap_setmetadata(&k.c, mbox, pairs, 2, NULL), IMAP_OK);
@@ -513,6 +680,7 @@ TEST(quota_acl_metadata)
     conn_close(&k);
 }
 
+#ifndef IMAP_NO_POSIX
 TEST(stream_transport_preauth)
 {
     imap_client c;
@@ -543,30 +711,55 @@ TEST(stream_transport_preauth)
     imap_client_close(&c);
     CHECK_EQ_INT(st.pid, 0);                 /* reaped */
 }
+#endif
 
 int main(void)
 {
-    const char *p = getenv("IMAP_TEST_PORT");
+    const char *p = getenv("IMAP_TEST_PORT"), *srv = getenv("IMAP_TEST_SERVER");
+    int rc;
+#ifdef _WIN32
+    WSADATA wsa;
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
+        printf("WSAStartup failed\n0 passed, 1 failed\n");
+        return 1;
+    }
+#endif
     host = getenv("IMAP_TEST_HOST");
     user = getenv("IMAP_TEST_USER");
     pass = getenv("IMAP_TEST_PASS");
     user2 = getenv("IMAP_TEST_USER2");
     pass2 = getenv("IMAP_TEST_PASS2");
     stream_cmd = getenv("IMAP_TEST_STREAM_CMD");
-    if (!host || !p || !user || !pass || !user2 || !pass2) {
-        printf("IMAP_TEST_* not set: source the env of tests/server/dovecot.sh\n");
+    if (srv && *srv) server = srv;
+    if (!host || !p || !user || !pass || !user2 || !pass2 ||
+        !(server_is("dovecot") || server_is("mailutils") || server_is("cyrus"))) {
+        printf("IMAP_TEST_* not set (or IMAP_TEST_SERVER not dovecot, mailutils or cyrus):\n"
+               "source the env of tests/server/dovecot.sh, mailutils.sh or cyrus.sh\n");
         printf("0 passed, 1 failed\n");
         return 1;
     }
     port = (unsigned)atoi(p);
+#ifdef _WIN32
+    sprintf(mbox, "w%ld", (long)time(NULL) % 100000);
+#else
     sprintf(mbox, "t%ld", (long)time(NULL) % 100000);
+#endif
     RUN(login_with_awkward_password_and_capabilities);
+    RUN(authenticate_plain);
     RUN(mailbox_management);
     RUN(append_select_fetch_search_store_copy_move_expunge);
     RUN(five_megabyte_message_through_the_sink);
     RUN(thousand_pipelined_fetches);
     RUN(idle_sees_a_new_message_from_another_connection);
     RUN(quota_acl_metadata);
-    RUN(stream_transport_preauth);
-    return test_summary();
+#ifndef IMAP_NO_POSIX
+    /* Cyrus has no stdin/stdout mode */
+    if (!server_is("cyrus")) RUN(stream_transport_preauth);
+#endif
+    if (skipped[0]) printf("note: %s does not announce%s(those checks skipped)\n", server, skipped);
+    rc = test_summary();
+#ifdef _WIN32
+    WSACleanup();
+#endif
+    return rc;
 }
