@@ -7,8 +7,9 @@
 #
 # Compilers and modes: gcc and clang with -std=c99 and -std=c11, g++ with
 # -std=c++11 and -std=c++17, clang++ with -std=c++17; each at -O0 (front
-# end only: -fsyntax-only) and -O2 (compiled: the optimiser's warnings,
-# such as -Wmaybe-uninitialized, only show there). Every build uses
+# end only: -fsyntax-only), and each compiler at -O2 too, compiled (the
+# optimiser's warnings, such as -Wmaybe-uninitialized, only show there),
+# in one mode per language: -std=c99 and -std=c++17. Every build uses
 # -Wall -Wextra -Wpedantic -Werror; clang and clang++ add -Wconversion
 # -Wshadow. Feature sets: none, IMAP_NO_POSIX, IMAP_WITH_BEARSSL,
 # IMAP_WITH_ZLIB, IMAP_STATIC, all of them together, and all but
@@ -55,7 +56,8 @@ IMAP_NO_POSIX,IMAP_WITH_BEARSSL,IMAP_WITH_ZLIB,IMAP_STATIC"
 {
     for cc in "gcc -std=c99" "gcc -std=c11" "clang -std=c99 $CLANGW" "clang -std=c11 $CLANGW" \
               "g++ -x c++ -std=c++11" "g++ -x c++ -std=c++17" "clang++ -x c++ -std=c++17 $CLANGW"; do
-        for opt in -O0 -O2; do
+        case $cc in *c99*|*c++17*) opts="-O0 -O2" ;; *) opts=-O0 ;; esac
+        for opt in $opts; do
             while IFS= read -r feat; do
                 defs=""
                 [ "$feat" = none ] || defs=$(printf ' -D%s' ${feat//,/ })

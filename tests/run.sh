@@ -4,7 +4,10 @@
 # Installs what it needs on a fresh Debian machine, builds everything with
 # warnings as errors under gcc and clang (and imap.h as C++), runs the unit
 # tests and the golden transcripts under ASan+UBSan, fuzzes the parser, and
-# runs the integration suite against a private Dovecot. The last line is
+# runs the integration suite against a private Dovecot, GNU Mailutils and
+# Cyrus IMAP. Also: the compile matrix (tests/compile.sh), a Cortex-M4
+# firmware build (tests/firmware/build.sh) and Windows (mingw-w64, tests
+# under wine: tests/windows/build.sh). The last line is
 # "N passed, N failed". Environment:
 #   FUZZ_SECONDS   seconds per fuzz target (default 30)
 #   IMAP_SKIP_SERVER=1  skip the real-server tests (not in CI)
@@ -13,7 +16,16 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 FUZZ_SECONDS=${FUZZ_SECONDS:-30}
 B=$(mktemp -d /tmp/imaph-build.XXXXXX)
-trap 'rm -rf "$B"' EXIT
+STOP_SERVERS=()         # "script:DIR" of each server started, stopped at exit
+cleanup() {
+    local s
+    for s in ${STOP_SERVERS[@]+"${STOP_SERVERS[@]}"}; do
+        bash "$ROOT/tests/server/${s%%:*}.sh" stop "${s#*:}" > /dev/null 2>&1
+        rm -rf "${s#*:}"
+    done
+    rm -rf "$B"
+}
+trap cleanup EXIT
 
 PASSED=0
 FAILED=0
@@ -42,7 +54,11 @@ run_counted() {
 . tests/server/common.sh
 imaph_ensure_pkgs /usr/bin/gcc:gcc /usr/bin/g++:g++ /usr/bin/clang:clang \
     /usr/bin/nm:binutils /usr/bin/make:make \
-    /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
+    /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev \
+    /usr/include/bearssl.h:libbearssl-dev /usr/include/zlib.h:zlib1g-dev \
+    /usr/bin/arm-none-eabi-gcc:gcc-arm-none-eabi \
+    /usr/lib/arm-none-eabi/newlib/thumb/v7e-m+fp/hard/libc_nano.a:libnewlib-arm-none-eabi \
+    /usr/bin/x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 /usr/bin/x86_64-w64-mingw32-g++:g++-mingw-w64-x86-64
 
 WARN="-Wall -Wextra -Wpedantic -Werror"
 SAN="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
@@ -73,6 +89,9 @@ else
     fail "nm: imap.h calls the heap: $heap"
 fi
 
+# ---- 1b. the compile matrix: compilers x modes x -O0/-O2 x feature sets ---
+run_counted compile bash tests/compile.sh
+
 # ---- 2. unit tests, under both compilers, with sanitizers --------------------
 for t in tests/test_*.c; do
     name=$(basename "$t" .c)
@@ -84,6 +103,19 @@ for t in tests/test_*.c; do
         fi
     done
 done
+
+# the unit tests built as C++17 too: imap.h is used from C++ as well
+for t in tests/test_parser.c tests/test_cmd.c tests/test_engine.c; do
+    name=$(basename "$t" .c)
+    if g++ -x c++ -std=c++17 $WARN $SAN -I"$ROOT" "$t" -o "$B/$name-cxx17" 2> "$B/err"; then
+        run_counted "$name/g++ -std=c++17" "$B/$name-cxx17"
+    else
+        fail "$name/g++ -std=c++17 builds"; cat "$B/err"
+    fi
+done
+
+# ---- 2b. firmware: Cortex-M4, no OS, newlib-nano ---------------------------
+run_counted firmware bash tests/firmware/build.sh
 
 # ---- 3. golden transcripts through imapdump at several chunk sizes -----------
 if gcc -std=c99 $WARN $SAN -I"$ROOT" examples/imapdump.c -o "$B/imapdump" 2> "$B/err"; then
@@ -121,7 +153,8 @@ else
     SRV=$(mktemp -d /tmp/imaph-XXXXXX)
     if bash tests/server/dovecot.sh start "$SRV" > "$B/srv.log" 2>&1; then
         pass "private Dovecot started"
-        trap 'bash "$ROOT/tests/server/dovecot.sh" stop "$SRV" >/dev/null 2>&1; rm -rf "$B" "$SRV"' EXIT
+        STOP_SERVERS+=("dovecot:$SRV")
+        WIN_ENV=$SRV/env
         if gcc -std=c99 $WARN $SAN -I"$ROOT" tests/it_dovecot.c -o "$B/it_dovecot" 2> "$B/err"; then
             ( . "$SRV/env" && exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot" cat "$B/it.out"
@@ -131,7 +164,23 @@ else
     else
         fail "private Dovecot started"; cat "$B/srv.log"
     fi
+    # ---- 4b. the same suite against GNU Mailutils imap4d and Cyrus IMAP ----
+    for server in mailutils cyrus; do
+        [ -x "$B/it_dovecot" ] || break
+        D=$(mktemp -d /tmp/imaph-XXXXXX)
+        STOP_SERVERS+=("$server:$D")
+        if bash "tests/server/$server.sh" start "$D" > "$B/srv.log" 2>&1; then
+            pass "private $server started"
+            ( . "$D/env" && exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
+            run_counted "it_dovecot/$server" cat "$B/it.out"
+        else
+            fail "private $server started"; cat "$B/srv.log"
+        fi
+    done
 fi
+
+# ---- 4c. Windows: mingw-w64 builds, tests under wine (also against Dovecot)
+run_counted windows bash tests/windows/build.sh ${WIN_ENV:-}
 
 # ---- 5. fuzzing ------------------------------------------------------------
 fuzz_target() {

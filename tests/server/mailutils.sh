@@ -40,7 +40,7 @@ IMAP4D=/usr/sbin/imap4d
 
 running_pid() {
     local pid
-    pid=$(cat "$dir/imap4d.pid" 2>/dev/null) || return 0
+    pid=$(cat "$dir/run/imap4d.pid" 2>/dev/null) || return 0
     case $pid in ''|*[!0-9]*) return 0 ;; esac
     [ -n "$(imaph_proc_id "$pid")" ] || return 0
     [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = imap4d ] || return 0
@@ -49,7 +49,7 @@ running_pid() {
 
 write_config() {
     local plain=$1 ssl=$2 d=$dir u hash
-    mkdir -p "$d/pw" "$d/home"
+    mkdir -p "$d/pw" "$d/home" "$d/run"
     for u in "$USER1" "$USER2"; do
         mkdir -p "$d/home/$u/INBOX/cur" "$d/home/$u/INBOX/new" "$d/home/$u/INBOX/tmp"
     done
@@ -69,7 +69,7 @@ auth { authorization virtdomain; authentication generic; };
 virtdomain { passwd-dir $d/pw; };
 mailbox { mailbox-type maildir; };
 tls { ssl-certificate-file $d/tls/localhost.pem; ssl-key-file $d/tls/localhost.key; };
-pidfile $d/imap4d.pid;
+pidfile $d/run/imap4d.pid;
 mode daemon;
 foreground no;
 max-children 200;
@@ -84,7 +84,8 @@ mailbox { mailbox-type maildir; mailbox-pattern "maildir://$d/home/$USER1/INBOX"
 namespace personal { prefix "" { directory "$d/home/$USER1"; delimiter "/"; mailbox-type maildir; }; };
 preauth stdio;
 CONF
-    chown -R "$ID:$ID" "$d/pw" "$d/home" "$d/tls" "$d/imap4d.conf" "$d/stream.conf"
+    # the daemon runs as $ID: its pid file goes to DIR/run, which it owns
+    chown -R "$ID:$ID" "$d/pw" "$d/home" "$d/run" "$d/tls" "$d/imap4d.conf" "$d/stream.conf"
     chmod 700 "$d/pw"
 }
 
@@ -124,7 +125,7 @@ do_start() {
         if [ -n "$p" ] && imaph_greets "$p"; then return 0; fi
     fi
     [ -z "$pid" ] || do_stop
-    rm -f "$dir/imap4d.pid" "$dir/env"
+    rm -f "$dir/run/imap4d.pid" "$dir/env"
     chmod 755 "$dir"
     setpriv --reuid="$ID" --regid="$ID" --clear-groups test -x "$dir" ||
         imaph_die "uid $ID cannot reach $dir: make its parent directories searchable"
@@ -160,7 +161,7 @@ do_stop() {
     local pid
     pid=$(running_pid)
     [ -z "$pid" ] || imaph_stop_tree "$pid"
-    rm -f "$dir/imap4d.pid"
+    rm -f "$dir/run/imap4d.pid"
 }
 
 case $cmd in
