@@ -268,6 +268,15 @@ typedef struct imap_literal_info {
 typedef int (*imap_literal_sink)(void *ctx, const imap_literal_info *info,
                                  const void *data, size_t len);
 
+/* Receives the numbers of SEARCH and SORT, the ALL set of ESEARCH and
+   the set of VANISHED as they are read (RFC 3501 §7.2.5, RFC 5256,
+   RFC 4731, RFC 7162 §3.2.10), so a million-number SEARCH needs no
+   million-number buffer: one call per number or range lo..hi (lo <= hi),
+   with the response's name. Return 0 to go on; any other value rejects
+   the response with IMAP_E_SINK. */
+typedef int (*imap_number_sink)(void *ctx, imap_str response, imap_u64 lo,
+                                imap_u64 hi);
+
 /* The parser's state: a plain struct the caller places anywhere. */
 typedef struct imap_parser {
     imap_arena arena;
@@ -277,6 +286,8 @@ typedef struct imap_parser {
     size_t sink_threshold;    /* literals longer than this go to the sink */
     imap_literal_sink sink;
     void *sink_ctx;
+    imap_number_sink number_sink;
+    void *number_ctx;
     /* last rejected response (valid until the next feed) */
     int error;                /* imap_result of the last rejection */
     size_t error_offset;      /* absolute stream offset of the fault */
@@ -300,6 +311,15 @@ typedef struct imap_parser {
     int _lit_binary;
     size_t _item_off;         /* the sunk literal's attribute, in the buffer */
     size_t _item_len;
+    int _num_mode;            /* number streaming: 0 undecided, 1 on, 2 off */
+    int _num_kind;            /* 1 SEARCH/SORT, 2 ESEARCH, 3 VANISHED */
+    int _num_tok;             /* 0 between tokens, 1 in a number, 2 other */
+    int _num_depth, _num_quote, _num_esc, _num_after_all, _num_have_lo;
+    unsigned _num_digits, _num_wlen;
+    imap_u64 _num_acc, _num_lo;
+    char _num_word[4];        /* start of the token, to spot ESEARCH's ALL */
+    char _num_name[12];
+    size_t _num_name_len;
     unsigned char _tail[32];  /* end of a line too long to keep */
     size_t _tail_len;
     imap_response _resp;
@@ -316,6 +336,13 @@ IMAPDEF void imap_parser_init(imap_parser *p, void *mem, size_t cap);
    buffer (sink NULL: never). */
 IMAPDEF void imap_parser_set_sink(imap_parser *p, size_t threshold,
                                   imap_literal_sink sink, void *ctx);
+
+/* Stream the numbers of SEARCH, SORT, ESEARCH ALL and VANISHED to `sink`
+   (NULL: keep them in the tree). The response then arrives without them:
+   SEARCH and SORT with no numbers, ESEARCH with ALL NIL, VANISHED with
+   no set. A malformed number is IMAP_E_SYNTAX at the response start. */
+IMAPDEF void imap_parser_set_number_sink(imap_parser *p, imap_number_sink sink,
+                                         void *ctx);
 
 /* Feed bytes. Returns:
      IMAP_OK    a complete response is in *out; *consumed bytes were used
@@ -1730,6 +1757,12 @@ IMAPDEF void imap_parser_reset(imap_parser *p)
     p->_lit_index = 0;
     p->_msgno = 0;
     p->_tail_len = 0;
+    p->_num_mode = 0;
+    p->_num_tok = 0;
+    p->_num_depth = p->_num_quote = p->_num_esc = p->_num_after_all = 0;
+    p->_num_have_lo = 0;
+    p->_num_digits = p->_num_wlen = 0;
+    p->_num_acc = 0;
     p->_resp_off = p->_stream_off;
 }
 
@@ -1746,6 +1779,13 @@ IMAPDEF void imap_parser_set_sink(imap_parser *p, size_t threshold,
     p->sink_threshold = threshold;
     p->sink = sink;
     p->sink_ctx = ctx;
+}
+
+IMAPDEF void imap_parser_set_number_sink(imap_parser *p, imap_number_sink sink,
+                                         void *ctx)
+{
+    p->number_sink = sink;
+    p->number_ctx = ctx;
 }
 
 IMAPDEF int imap_parser_idle(const imap_parser *p)
@@ -1982,6 +2022,173 @@ static void imap__line_append(imap_parser *p, const unsigned char *s, size_t n)
     p->_line_len += n;
 }
 
+/* ---- number streaming (imap_parser_set_number_sink) -------------------- */
+
+/* Once "* NAME" and the byte after it are stored, decide whether this
+   response streams its numbers. */
+static void imap__num_decide(imap_parser *p)
+{
+    static const struct { const char *name; int kind; } names[] = {
+        { "SEARCH", 1 }, { "SORT", 1 }, { "ESEARCH", 2 }, { "VANISHED", 3 }
+    };
+    const unsigned char *l = p->arena.base + p->_line_start;
+    size_t n = p->_line_len, i;
+    unsigned char last;
+    if (n == 0 || p->_fail) return;
+    if (l[0] != '*') {
+        p->_num_mode = 2;
+        return;
+    }
+    if (n < 3) return;
+    last = l[n - 1];
+    if (last != ' ' && last != '\r' && last != '\n') {
+        if (n > 14) p->_num_mode = 2;          /* no such name is this long */
+        return;
+    }
+    p->_num_mode = 2;
+    if (l[1] != ' ') return;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (imap__ieq((const char *)l + 2, n - 3, names[i].name)) {
+            p->_num_mode = 1;
+            p->_num_kind = names[i].kind;
+            memcpy(p->_num_name, l + 2, n - 3);
+            p->_num_name_len = n - 3;
+            return;
+        }
+    }
+}
+
+/* One number or range of a set ends: hand it to the sink. */
+static void imap__num_emit(imap_parser *p)
+{
+    imap_u64 lo = p->_num_have_lo ? p->_num_lo : p->_num_acc, hi = p->_num_acc;
+    imap_str name;
+    if (p->_num_digits == 0) {
+        imap__fail(p, IMAP_E_SYNTAX, p->_resp_off);
+        return;
+    }
+    if (lo > hi) {
+        imap_u64 t = lo;
+        lo = hi;
+        hi = t;
+    }
+    name.ptr = p->_num_name;
+    name.len = p->_num_name_len;
+    if (p->number_sink(p->number_ctx, name, lo, hi) != 0)
+        imap__fail(p, IMAP_E_SINK, p->_resp_off);
+    p->_num_acc = 0;
+    p->_num_digits = 0;
+    p->_num_have_lo = 0;
+}
+
+/* Line bytes of a response whose numbers stream: number tokens at the top
+   level go to the sink digit by digit (any chunking gives the same calls);
+   everything else is stored as usual. */
+static void imap__line_bytes(imap_parser *p, const unsigned char *s, size_t n)
+{
+    size_t i = 0, run = 0;
+    if (!p->number_sink || p->_num_mode == 2 || !p->_first_line || p->_fail) {
+        imap__line_append(p, s, n);
+        return;
+    }
+    while (p->_num_mode == 0 && i < n) {
+        imap__line_append(p, s + i, 1);
+        i++;
+        imap__num_decide(p);
+        if (p->_fail) p->_num_mode = 2;
+    }
+    run = i;
+    if (p->_num_mode != 1) {
+        if (i < n) imap__line_append(p, s + i, n - i);
+        return;
+    }
+    for (; i < n && !p->_fail; i++) {
+        unsigned ch = s[i];
+        if (p->_num_tok == 1) {
+            if (ch - '0' <= 9) {
+                if (p->_num_acc > (IMAP__U64_MAX - (ch - '0')) / 10) {
+                    imap__fail(p, IMAP_E_SYNTAX, p->_resp_off);
+                    break;
+                }
+                p->_num_acc = p->_num_acc * 10 + (ch - '0');
+                p->_num_digits++;
+                run = i + 1;
+                continue;
+            }
+            if (ch == ':' && !p->_num_have_lo && p->_num_digits) {
+                p->_num_lo = p->_num_acc;
+                p->_num_have_lo = 1;
+                p->_num_acc = 0;
+                p->_num_digits = 0;
+                run = i + 1;
+                continue;
+            }
+            if (ch == ',') {
+                imap__num_emit(p);
+                run = i + 1;
+                continue;
+            }
+            if (ch != ' ' && ch != '\r' && ch != '\n') {
+                imap__fail(p, IMAP_E_SYNTAX, p->_resp_off);
+                break;
+            }
+            imap__num_emit(p);
+            p->_num_tok = 0;
+            if (ch == ' ' && p->_num_kind != 2) {
+                /* the space before the number is kept, this one not:
+                   a million numbers must not leave a million spaces
+                   (ESEARCH keeps it: its set became "NIL") */
+                run = i + 1;
+                continue;
+            }
+            run = i;                            /* CR LF are kept */
+        }
+        if (p->_num_quote) {
+            if (p->_num_esc) p->_num_esc = 0;
+            else if (ch == '\\') p->_num_esc = 1;
+            else if (ch == '"') p->_num_quote = 0;
+            continue;
+        }
+        if (ch == '"') {
+            p->_num_quote = 1;
+            continue;
+        }
+        if (ch == '(') {
+            p->_num_depth++;
+            continue;
+        }
+        if (ch == ')') {
+            if (p->_num_depth) p->_num_depth--;
+            continue;
+        }
+        if (p->_num_depth) continue;
+        if (ch == ' ' || ch == '\r' || ch == '\n') {
+            if (p->_num_tok == 2)
+                p->_num_after_all = p->_num_wlen == 3 && imap__ieq(p->_num_word, 3, "ALL");
+            p->_num_tok = 0;
+            continue;
+        }
+        if (p->_num_tok == 0 && ch - '0' <= 9 &&
+            (p->_num_kind != 2 || p->_num_after_all)) {
+            if (i > run) imap__line_append(p, s + run, i - run);
+            if (p->_num_kind == 2) imap__line_append(p, (const unsigned char *)"NIL", 3);
+            p->_num_tok = 1;
+            p->_num_acc = ch - '0';
+            p->_num_digits = 1;
+            p->_num_have_lo = 0;
+            run = i + 1;
+            continue;
+        }
+        if (p->_num_tok == 0) {
+            p->_num_tok = 2;
+            p->_num_wlen = 0;
+        }
+        if (p->_num_wlen < sizeof p->_num_word) p->_num_word[p->_num_wlen] = (char)ch;
+        p->_num_wlen++;
+    }
+    if (n > run) imap__line_append(p, s + run, n - run);
+}
+
 static int imap__parse(imap_parser *p);
 
 static imap_result imap__report(imap_parser *p)
@@ -2009,7 +2216,7 @@ IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
             const unsigned char *lf =
                 (const unsigned char *)memchr(s + pos, '\n', len - pos);
             size_t n = lf ? (size_t)(lf - (s + pos)) + 1 : len - pos;
-            imap__line_append(p, s + pos, n);
+            imap__line_bytes(p, s + pos, n);
             pos += n;
             p->_stream_off += n;
             if (!lf) break;
