@@ -190,7 +190,8 @@ static void on_response(const imap_response *r, stats *st)
         const imap_value *v = r->args;
         imap_str s;
         if (v && v->type == IMAP_LIST) v = v->next;     /* (EARLIER) */
-        if (!v || imap_value_str(v, &s) != 0) { st->errors++; return; }
+        if (!v) return;                 /* the set went to the number sink */
+        if (imap_value_str(v, &s) != 0) { st->errors++; return; }
         st->check += s.len;
     }
 }
