@@ -5225,6 +5225,7 @@ static void imap__store_code(imap_client *c, const imap_response *r)
         e = r->text.ptr;
         while (e > s && (e[-1] == ' ')) e--;
         if (e > s && e[-1] == ']') e--;
+        if (e < s) e = s;
     } else {
         s = r->text.ptr;
         e = s + r->text.len;
@@ -6674,6 +6675,9 @@ static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned
             break;
         }
     if (!p) return IMAP_E_NOMEM;
+    /* the response timeout counts from now when nothing was outstanding,
+       not from the last response of a quiet connection */
+    if (imap__outstanding(c) == 0) c->_last_rx = imap__now(c);
     memset(p, 0, sizeof *p);
     seq = ++c->_seq;
     p->seq = seq;
