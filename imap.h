@@ -6500,6 +6500,7 @@ static imap_result imap__tls_closed(imap_tls *t)
 
 static br_x509_trust_anchor *imap__tls_anchors(imap_tls *t)
 {
+    if (!t->_mem) return NULL;
     return (br_x509_trust_anchor *)(void *)(t->_mem + t->_end) - t->_nta;
 }
 
