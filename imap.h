@@ -1306,13 +1306,24 @@ IMAPDEF int imap_stream_close(imap_stream *s);
    cert_verify_cb sees.
 
    Sizes (BearSSL 0.6, x86-64): the record buffer is IMAP_TLS_BUFSIZE,
-   by default BR_SSL_BUFSIZE_BIDI (33178 bytes, full duplex) for a
-   sizeof(imap_tls) of about 40 KiB. Define IMAP_TLS_BUFSIZE as
+   by default BR_SSL_BUFSIZE_BIDI (33178 bytes, full duplex), for a
+   sizeof(imap_tls) of 40576. Define IMAP_TLS_BUFSIZE as
    BR_SSL_BUFSIZE_MONO (16709, half duplex: a write waits while received
-   data is unread, which the client engine does by itself) for about
-   23.5 KiB. Trust anchors take sizeof(br_x509_trust_anchor) (64) plus
-   their DN and key bytes each: Debian's bundle of about 145 CAs needs
-   about 100 KiB; imap_tls_init reports the exact need.
+   data is unread, which the client engine does by itself) for 24104.
+   (BearSSL's client context is 3720 bytes, its X.509 engine 3168.)
+   Trust anchors take sizeof(br_x509_trust_anchor) (64) plus their DN and
+   key bytes each: Debian 12's bundle (143 CAs) needs 70471 bytes, one
+   RSA-2048 CA 373; imap_tls_init reports the exact need.
+
+   Use, as imaplib's IMAP4_SSL (port 993):
+       static imap_tls tls;                     (large: not on a stack)
+       static unsigned char anchors[80 * 1024];
+       imap_tls_config cfg;                     (zeroed: system bundle,
+       memset(&cfg, 0, sizeof cfg);              tls_secure, verified)
+       imap_tls_init(&tls, &cfg, anchors, sizeof anchors);
+       imap_tcp_connect(&tcp, "imap.example.org", 993, 10000, &plain);
+       imap_client_open_tls(&client, &plain, &tls, "imap.example.org");
+   or on port 143 imap_client_open_starttls(...) with the same arguments.
 
    Verification is on by default: the chain must end at a trust anchor,
    the dates must hold, and the certificate must name server_name
@@ -1343,11 +1354,13 @@ extern "C" {
 #endif
 
 #ifndef IMAP_TLS_BUFSIZE
-#define IMAP_TLS_BUFSIZE BR_SSL_BUFSIZE_BIDI
+#define IMAP_TLS_BUFSIZE BR_SSL_BUFSIZE_BIDI  /* record buffer, see above */
 #endif
 #ifndef IMAP_TLS_MAX_CHAIN
 #define IMAP_TLS_MAX_CHAIN 4      /* certificates in a client chain */
 #endif
+/* IMAP_TLS_BIDI (0 or 1) overrides the duplex mode, which by default is
+   full when the buffer holds BR_SSL_BUFSIZE_BIDI bytes. */
 
 typedef enum imap_tls_level {
     IMAP_TLS_SECURE = 0,
@@ -1474,13 +1487,15 @@ IMAPDEF imap_result imap_tls_init(imap_tls *t, const imap_tls_config *cfg,
                             a malformed certificate, cert_verify_cb said
                             no (t->reason), ...
      IMAP_E_TIMEOUT         the handshake took longer than timeout_ms
-     IMAP_E_IO              the lower transport failed or closed
+     IMAP_E_IO              the lower transport failed or closed (some
+                            servers hang up instead of sending an alert)
      IMAP_E_STATE           imap_tls_init did not succeed
      IMAP_E_ARGS            no server_name while verifying.
    t->result and t->bearssl_error keep the failure. After the handshake,
    a failed read or write returns -1 and sets them the same way (a
    close_notify from the server is IMAP_E_TLS_CLOSED; any other TLS
-   error IMAP_E_TLS). */
+   error IMAP_E_TLS): the client reports IMAP_E_CLOSED or IMAP_E_IO, and
+   t->result says what TLS saw. */
 IMAPDEF imap_result imap_tls_start(imap_tls *t, const imap_transport *lower,
                                    const char *server_name, imap_transport *out);
 #endif /* IMAP_WITH_BEARSSL */
@@ -7543,10 +7558,7 @@ static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned
         c->_wait_seq = outer_seq;
         c->_wait_done = outer_done;
         c->_wait_result = outer_result;
-        /* not between STARTTLS/COMPRESS and the new transport: it would
-           go out on the old one and its answer would never be fed */
-        if (result == IMAP_OK && c->_caps_stale && kind != IMAP__K_CAPABILITY &&
-            !c->_stop_feed) {
+        if (result == IMAP_OK && c->_caps_stale && kind != IMAP__K_CAPABILITY) {
             int r2 = imap_capability(c, NULL);
             if (r2 < 0 && imap_result_class_of(r2) == IMAP_CLASS_ABORT) return r2;
         }
@@ -7946,7 +7958,9 @@ IMAPDEF int imap_starttls(imap_client *c, imap_tls *tls, const char *server_name
     if (call && call->on_done) return IMAP_E_ARGS;
     if (c->error) return c->error;
     if (!c->_has_t) return IMAP_E_STATE;
-    if (c->_tls || c->state != IMAP_STATE_NONAUTH) return IMAP_E_STATE;
+    if (c->_tls || c->state != IMAP_STATE_NONAUTH || !tls->_ready) return IMAP_E_STATE;
+    /* what imap_tls_start would refuse, refused before anything is sent */
+    if (!tls->_insecure && (!server_name || !*server_name)) return IMAP_E_ARGS;
     if (c->_caps_stale && (rc = imap_capability(c, NULL)) != IMAP_OK) return rc;
     if (!imap_client_has_cap(c, "STARTTLS")) return IMAP_E_CAPABILITY;
     rc = imap__starttls_command(c, call);

@@ -52,27 +52,30 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # ---- 1. imap.h builds clean everywhere, and never calls the heap ------------
-# Plain, and with the optional TLS layer (IMAP_WITH_BEARSSL).
+# Plain, with the optional TLS layer, and TLS without POSIX (firmware).
 printf '#define IMAP_IMPLEMENTATION\n#include "imap.h"\n' > "$B/impl.c"
-for feat in "" "-DIMAP_WITH_BEARSSL"; do
+for feat in "" "-DIMAP_WITH_BEARSSL" "-DIMAP_WITH_BEARSSL -DIMAP_NO_POSIX"; do
     tagname=${feat:+ $feat}
+    suf=$(printf '%s' "$feat" | tr -c 'A-Za-z0-9' '_')
     for cc in gcc clang; do
-        if $cc -std=c99 $WARN $feat -I"$ROOT" -c "$B/impl.c" -o "$B/impl-$cc$feat.o" 2> "$B/err"; then
+        # shellcheck disable=SC2086
+        if $cc -std=c99 $WARN $feat -I"$ROOT" -c "$B/impl.c" -o "$B/impl-$cc$suf.o" 2> "$B/err"; then
             pass "imap.h compiles clean: $cc -std=c99 $WARN$tagname"
         else
             fail "imap.h compiles clean: $cc -std=c99$tagname"; cat "$B/err"
         fi
     done
     for std in c++11 c++17; do
+        # shellcheck disable=SC2086
         if g++ -x c++ -std=$std $WARN $feat -I"$ROOT" -c "$B/impl.c" -o "$B/impl-cxx.o" 2> "$B/err"; then
             pass "imap.h compiles clean as C++: g++ -std=$std$tagname"
         else
             fail "imap.h compiles as C++ ($std$tagname)"; cat "$B/err"
         fi
     done
-    heap=$(nm -u "$B/impl-gcc$feat.o" 2>/dev/null | awk '{print $2}' |
+    heap=$(nm -u "$B/impl-gcc$suf.o" 2>/dev/null | awk '{print $2}' |
         grep -E '^(malloc|calloc|realloc|free|strdup|strndup|reallocarray)$' | tr '\n' ' ')
-    if [ -f "$B/impl-gcc$feat.o" ] && [ -z "$heap" ]; then
+    if [ -f "$B/impl-gcc$suf.o" ] && [ -z "$heap" ]; then
         pass "nm: no heap calls in imap.h$tagname"
     else
         fail "nm: imap.h$tagname calls the heap: $heap"
