@@ -42,7 +42,9 @@ run_counted() {
 . tests/server/common.sh
 imaph_ensure_pkgs /usr/bin/gcc:gcc /usr/bin/g++:g++ /usr/bin/clang:clang \
     /usr/bin/nm:binutils /usr/bin/make:make \
-    /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
+    /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev \
+    /usr/include/bearssl.h:libbearssl-dev \
+    /etc/ssl/certs/ca-certificates.crt:ca-certificates
 
 WARN="-Wall -Wextra -Wpedantic -Werror"
 SAN="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
@@ -50,34 +52,45 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # ---- 1. imap.h builds clean everywhere, and never calls the heap ------------
+# Plain, with the optional TLS layer, and TLS without POSIX (firmware).
 printf '#define IMAP_IMPLEMENTATION\n#include "imap.h"\n' > "$B/impl.c"
-for cc in gcc clang; do
-    if $cc -std=c99 $WARN -I"$ROOT" -c "$B/impl.c" -o "$B/impl-$cc.o" 2> "$B/err"; then
-        pass "imap.h compiles clean: $cc -std=c99 $WARN"
+for feat in "" "-DIMAP_WITH_BEARSSL" "-DIMAP_WITH_BEARSSL -DIMAP_NO_POSIX"; do
+    tagname=${feat:+ $feat}
+    suf=$(printf '%s' "$feat" | tr -c 'A-Za-z0-9' '_')
+    for cc in gcc clang; do
+        # shellcheck disable=SC2086
+        if $cc -std=c99 $WARN $feat -I"$ROOT" -c "$B/impl.c" -o "$B/impl-$cc$suf.o" 2> "$B/err"; then
+            pass "imap.h compiles clean: $cc -std=c99 $WARN$tagname"
+        else
+            fail "imap.h compiles clean: $cc -std=c99$tagname"; cat "$B/err"
+        fi
+    done
+    for std in c++11 c++17; do
+        # shellcheck disable=SC2086
+        if g++ -x c++ -std=$std $WARN $feat -I"$ROOT" -c "$B/impl.c" -o "$B/impl-cxx.o" 2> "$B/err"; then
+            pass "imap.h compiles clean as C++: g++ -std=$std$tagname"
+        else
+            fail "imap.h compiles as C++ ($std$tagname)"; cat "$B/err"
+        fi
+    done
+    heap=$(nm -u "$B/impl-gcc$suf.o" 2>/dev/null | awk '{print $2}' |
+        grep -E '^(malloc|calloc|realloc|free|strdup|strndup|reallocarray)$' | tr '\n' ' ')
+    if [ -f "$B/impl-gcc$suf.o" ] && [ -z "$heap" ]; then
+        pass "nm: no heap calls in imap.h$tagname"
     else
-        fail "imap.h compiles clean: $cc -std=c99"; cat "$B/err"
+        fail "nm: imap.h$tagname calls the heap: $heap"
     fi
 done
-for std in c++11 c++17; do
-    if g++ -x c++ -std=$std $WARN -I"$ROOT" -c "$B/impl.c" -o "$B/impl-cxx.o" 2> "$B/err"; then
-        pass "imap.h compiles clean as C++: g++ -std=$std"
-    else
-        fail "imap.h compiles as C++ ($std)"; cat "$B/err"
-    fi
-done
-heap=$(nm -u "$B/impl-gcc.o" 2>/dev/null | awk '{print $2}' |
-    grep -E '^(malloc|calloc|realloc|free|strdup|strndup|reallocarray)$' | tr '\n' ' ')
-if [ -f "$B/impl-gcc.o" ] && [ -z "$heap" ]; then
-    pass "nm: no heap calls in imap.h"
-else
-    fail "nm: imap.h calls the heap: $heap"
-fi
 
 # ---- 2. unit tests, under both compilers, with sanitizers --------------------
+# A test whose first line is "/* build: FLAGS */" gets FLAGS too
+# (tests/test_tls.c: -DIMAP_WITH_BEARSSL -lbearssl).
 for t in tests/test_*.c; do
     name=$(basename "$t" .c)
+    extra=$(sed -n '1s|^/\* build: \(.*\) \*/$|\1|p' "$t")
     for cc in gcc clang; do
-        if $cc -std=c99 $WARN $SAN -I"$ROOT" "$t" -o "$B/$name-$cc" -lm 2> "$B/err"; then
+        # shellcheck disable=SC2086
+        if $cc -std=c99 $WARN $SAN -I"$ROOT" "$t" -o "$B/$name-$cc" -lm $extra 2> "$B/err"; then
             run_counted "$name/$cc" "$B/$name-$cc"
         else
             fail "$name/$cc builds"; cat "$B/err"
@@ -122,7 +135,8 @@ else
     if bash tests/server/dovecot.sh start "$SRV" > "$B/srv.log" 2>&1; then
         pass "private Dovecot started"
         trap 'bash "$ROOT/tests/server/dovecot.sh" stop "$SRV" >/dev/null 2>&1; rm -rf "$B" "$SRV"' EXIT
-        if gcc -std=c99 $WARN $SAN -I"$ROOT" tests/it_dovecot.c -o "$B/it_dovecot" 2> "$B/err"; then
+        if gcc -std=c99 $WARN $SAN -DIMAP_WITH_BEARSSL -I"$ROOT" tests/it_dovecot.c \
+            -o "$B/it_dovecot" -lbearssl 2> "$B/err"; then
             ( . "$SRV/env" && exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot" cat "$B/it.out"
         else
