@@ -5200,7 +5200,8 @@ static void imap__continuation(imap_client *c, const imap_response *r)
         p->flags &= ~IMAP__F_WAITING;
         if (p->flags & IMAP__F_IDLE) {
             p->flags |= IMAP__F_IDLING;
-            c->_idle_start = c->_clock ? c->_clock(c->_clock_arg) : 0;
+            /* without a clock, time is the quiet time counted so far */
+            c->_idle_start = c->_clock ? c->_clock(c->_clock_arg) : c->_quiet_clock;
         }
         return;
     }
