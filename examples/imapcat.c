@@ -776,10 +776,15 @@ static char *read_message(const char *path, size_t *out_len)
         len += got;
         if (got == 0) break;
     }
-    if (ferror(fp)) die(XC_LOCAL, "%s: %s", path, strerror(errno));
+    if (ferror(fp)) {
+        free(buf);
+        die(XC_LOCAL, "%s: %s", path, strerror(errno));
+    }
     if (fp != stdin) fclose(fp);
-    if (memchr(buf, 0, len))
+    if (memchr(buf, 0, len)) {
+        free(buf);
         die(XC_USAGE, "%s holds a NUL byte, which an IMAP message cannot carry", path);
+    }
     for (i = 0; i < len; i++)
         if (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r')) lfs++;
     if (lfs == 0) {
@@ -939,8 +944,7 @@ int main(int argc, char **argv)
 
     memset(&o, 0, sizeof o);
     memset(&tg, 0, sizeof tg);
-    pos = (char **)calloc((size_t)argc + 1, sizeof *pos);
-    if (!pos) return XC_LOCAL;
+    pos = argv + 1;                     /* positionals, compacted in place */
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (dashdash || a[0] != '-' || a[1] == 0) {
@@ -1018,7 +1022,6 @@ int main(int argc, char **argv)
     rc = imap_logout(&sess.c, NULL);
     session_close(&sess);
     free(sess.mem);
-    free(pos);
     (void)rc;                           /* the work is done; a BYE race is fine */
     return XC_OK;
 }
