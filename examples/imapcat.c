@@ -310,7 +310,8 @@ static void fail(session *s, const char *what, int rc)
 {
     const char *text = s->c.last_text;
     int code;
-    if (rc == IMAP_E_NO || rc == IMAP_E_BAD) die(XC_SERVER, "%s: %s: %s", what, imap_result_str(rc), text);
+    if (rc == IMAP_E_NO || rc == IMAP_E_BAD)
+        die(XC_SERVER, "%s: %s: %s", what, imap_result_str(rc), text);
     switch (imap_result_class_of(rc)) {
     case IMAP_CLASS_ABORT:
         code = XC_CONNECT;
@@ -421,7 +422,8 @@ static void session_open(session *s, const target *tg, const options *o)
     g_session = s;
     rc = imap_client_open(&s->c, &s->t);
     if (rc != IMAP_OK) {
-        if (rc == IMAP_E_BYE) die(XC_CONNECT, "the server refused the connection: %s", s->c.last_text);
+        if (rc == IMAP_E_BYE)
+            die(XC_CONNECT, "the server refused the connection: %s", s->c.last_text);
         if (rc == IMAP_E_CLOSED && tg->scheme == SCHEME_STREAM)
             die(XC_CONNECT, "'%s' ended without an IMAP greeting", o->stream_cmd);
         fail(s, "greeting", rc);
@@ -499,7 +501,8 @@ static void login(session *s, const target *tg)
     read_password(tg, user, password, sizeof password);
     rc = imap_login(&s->c, user, password, NULL);
     for (i = 0; i < sizeof password; i++) wipe[i] = 0;
-    if (rc == IMAP_E_NO || rc == IMAP_E_BAD) die(XC_AUTH, "login as %s refused: %s", user, s->c.last_text);
+    if (rc == IMAP_E_NO || rc == IMAP_E_BAD)
+        die(XC_AUTH, "login as %s refused: %s", user, s->c.last_text);
     if (rc == IMAP_E_PLAINTEXT)
         die(XC_AUTH, "the server does not allow a password without TLS (LOGINDISABLED)");
     if (rc != IMAP_OK) fail(s, "login", rc);
@@ -591,19 +594,16 @@ static void on_search(void *arg, imap_client *c, const imap_response *r)
 {
     const imap_value *cur = r->args;
     imap_u64 uid;
+    (void)arg;
     (void)c;
     if (!imap_response_is(r, "SEARCH")) return;
-    while (imap_numbers_next(&cur, &uid) == 1) {
-        printf("%llu\n", (unsigned long long)uid);
-        ++*(unsigned long *)arg;
-    }
+    while (imap_numbers_next(&cur, &uid) == 1) printf("%llu\n", (unsigned long long)uid);
 }
 
 static void cmd_search(session *s, const target *tg, int argc, char **argv)
 {
     const char **args;
     imap_call call;
-    unsigned long hits = 0;
     int i, n = 0, eight_bit = 0, rc;
     if (argc == 0) usage_error("search needs CRITERIA, e.g. ALL, FROM alice, UNSEEN");
     args = (const char **)malloc(sizeof *args * (size_t)(argc + 2));
@@ -621,7 +621,6 @@ static void cmd_search(session *s, const target *tg, int argc, char **argv)
     examine(s, tg);
     memset(&call, 0, sizeof call);
     call.on_data = on_search;
-    call.arg = &hits;
     rc = imap_uid(&s->c, "SEARCH", args, (size_t)n, &call);
     free(args);
     if (rc != IMAP_OK) fail(s, "search", rc);
@@ -669,7 +668,7 @@ static int on_literal(void *ctx, const imap_literal_info *info, const void *data
     if (info->msgno != f->msgno || !is_body_item(info->item)) return 0;   /* not ours */
     if (len && fwrite(data, 1, len, stdout) != len) {
         f->write_error = errno ? errno : EIO;
-        return 1;                       /* the engine reports IMAP_E_SINK */
+        return 1;                       /* the parser drops the rest */
     }
     f->written += len;
     progress(f, info->offset + len, info->total);
