@@ -11,7 +11,8 @@
    sends DONE itself) or its timeout passes. When the EXISTS count grew,
    one FETCH of the new messages' ENVELOPE tells who sent them:
    imap_envelope_decode gives the fields, imap_address_next walks the
-   From list. */
+   From list. (Counting messages misses mail that arrives together with
+   an expunge; imapcat.c's idle follows UIDNEXT instead.) */
 #define _POSIX_C_SOURCE 200809L
 #define IMAP_IMPLEMENTATION
 #include "imap.h"
@@ -132,6 +133,22 @@ int main(int argc, char **argv)
     deadline = seconds > 0 ? now_ms(NULL) + seconds * 1000LL : 0;
     while (count == 0 || shown < count) {
         long timeout = 29L * 60 * 1000;     /* RFC 2177: renew every 29 min */
+        if (c.exists > seen) {
+            /* new mail (also what came during the last FETCH: an IDLE
+               started now would not report it) */
+            imap_u64 top = c.exists;
+            char set[48];
+            imap_call call;
+            memset(&call, 0, sizeof call);
+            call.on_data = on_envelope;
+            call.arg = &shown;
+            sprintf(set, "%llu:%llu", (unsigned long long)seen + 1, (unsigned long long)top);
+            rc = imap_fetch(&c, set, "(ENVELOPE)", &call);
+            if (rc != IMAP_OK) return fail(&c, "fetch", rc);
+            seen = top;
+            continue;
+        }
+        seen = c.exists;                    /* an EXPUNGE lowers it */
         if (deadline) {
             long long left = deadline - now_ms(NULL);
             if (left <= 0) break;
@@ -139,17 +156,6 @@ int main(int argc, char **argv)
         }
         rc = imap_idle(&c, timeout, NULL);
         if (rc != IMAP_OK) return fail(&c, "idle", rc);
-        if (c.exists > seen) {
-            char set[48];
-            imap_call call;
-            memset(&call, 0, sizeof call);
-            call.on_data = on_envelope;
-            call.arg = &shown;
-            sprintf(set, "%llu:%llu", (unsigned long long)seen + 1, (unsigned long long)c.exists);
-            rc = imap_fetch(&c, set, "(ENVELOPE)", &call);
-            if (rc != IMAP_OK) return fail(&c, "fetch", rc);
-        }
-        seen = c.exists;                    /* an EXPUNGE lowers it */
     }
     imap_logout(&c, NULL);
     imap_client_close(&c);

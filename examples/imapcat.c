@@ -835,6 +835,18 @@ static void print_field(imap_str s)
         putchar(s.ptr[i] == '\t' || s.ptr[i] == '\r' || s.ptr[i] == '\n' ? ' ' : s.ptr[i]);
 }
 
+/* New messages are those at or above the UIDNEXT seen last (RFC 3501
+   §2.3.1.1): unlike message counts, UIDs survive expunges. */
+typedef struct idle_state {
+    imap_u64 next_uid;
+    imap_u64 top;               /* highest UID printed this round */
+    int changed;                /* an EXISTS came: look for new mail */
+    int done;                   /* 0 while IDLE runs, then 1 or the failure */
+} idle_state;
+
+static idle_state idle_st;      /* static: an IDLE cut short by Ctrl-C
+                                   completes later, during LOGOUT */
+
 static void on_new(void *arg, imap_client *c, const imap_response *r)
 {
     const imap_value *env = imap_fetch_get(r, "ENVELOPE"), *uid = imap_fetch_get(r, "UID");
@@ -845,6 +857,9 @@ static void on_new(void *arg, imap_client *c, const imap_response *r)
     (void)arg;
     (void)c;
     if (!env || !uid || imap_value_u64(uid, &u) != 0 || imap_envelope_decode(env, &e) != 0) return;
+    /* "UID n:*" also returns the last message when all UIDs are below n */
+    if (u < idle_st.next_uid) return;
+    if (u > idle_st.top) idle_st.top = u;
     printf("%llu\t", (unsigned long long)u);
     cur = e.from;
     while (imap_address_next(&cur, &a) == 1) {
@@ -865,23 +880,45 @@ static void on_new(void *arg, imap_client *c, const imap_response *r)
     fflush(stdout);
 }
 
-/* 0 while IDLE runs, then 1 or the failure. Not on the stack: an IDLE
-   still running at Ctrl-C ends later, during LOGOUT. */
-static int idle_done;
+/* EXISTS during IDLE (its on_data) or between commands (unsolicited). */
+static void on_exists(void *arg, imap_client *c, const imap_response *r)
+{
+    (void)arg;
+    (void)c;
+    if (imap_response_is(r, "EXISTS")) idle_st.changed = 1;
+}
 
 static void on_idle_done(void *arg, imap_client *c, int result, const imap_response *t)
 {
     (void)arg;
     (void)c;
     (void)t;
-    idle_done = result == IMAP_OK ? 1 : result;
+    idle_st.done = result == IMAP_OK ? 1 : result;
+}
+
+static void fetch_new(session *s)
+{
+    char set[32];
+    const char *args[2];
+    imap_call call;
+    int rc;
+    memset(&call, 0, sizeof call);
+    call.on_data = on_new;
+    sprintf(set, "%llu:*", (unsigned long long)idle_st.next_uid);
+    args[0] = set;
+    args[1] = "(UID ENVELOPE)";
+    idle_st.top = 0;
+    rc = imap_uid(&s->c, "FETCH", args, 2, &call);
+    if (rc != IMAP_OK) fail(s, "fetch", rc);
+    if (idle_st.top) idle_st.next_uid = idle_st.top + 1;
 }
 
 static void cmd_idle(session *s, const target *tg, const options *o, int argc)
 {
     struct sigaction sa;
     long long deadline = o->timeout_s > 0 ? now_ms(NULL) + o->timeout_s * 1000LL : 0;
-    imap_u64 seen;
+    char buf[32];
+    size_t n;
     int rc;
     if (argc) usage_error("idle takes no arguments");
     if (!imap_client_has_cap(&s->c, "IDLE")) die(XC_SERVER, "the server does not support IDLE");
@@ -891,41 +928,40 @@ static void cmd_idle(session *s, const target *tg, const options *o, int argc)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     examine(s, tg);
-    seen = s->c.exists;
+    if (imap_client_response(&s->c, "UIDNEXT", buf, sizeof buf, &n) != 1)
+        die(XC_CONNECT, "%s: the server did not say UIDNEXT", tg->mailbox);
+    idle_st.next_uid = strtoull(buf, NULL, 10);
+    imap_client_on_untagged(&s->c, on_exists, NULL);
     if (isatty(2))
         fprintf(stderr, "Waiting for new mail in %s (%llu messages); Ctrl-C to stop.\n",
-                tg->mailbox, (unsigned long long)seen);
+                tg->mailbox, (unsigned long long)s->c.exists);
     while (!interrupted) {
         imap_call call;
         long slice = 29L * 60 * 1000;   /* RFC 2177: re-issue within 29 min */
+        if (idle_st.changed) {
+            /* and again if more came meanwhile: no IDLE would report it */
+            idle_st.changed = 0;
+            fetch_new(s);
+            continue;
+        }
         if (deadline) {
             long long left = deadline - now_ms(NULL);
             if (left <= 0) break;
             if (left < slice) slice = (long)left;
         }
         memset(&call, 0, sizeof call);
+        call.on_data = on_exists;
         call.on_done = on_idle_done;
-        idle_done = 0;
+        idle_st.done = 0;
         /* asynchronous, so a signal is noticed between polls; the engine
            sends DONE when the server reports a change or time is up */
         rc = imap_idle(&s->c, slice, &call);
         if (rc != IMAP_OK) fail(s, "idle", rc);
-        while (!idle_done && !interrupted) {
+        while (!idle_st.done && !interrupted) {
             rc = imap_client_poll(&s->c, 200);
             if (rc != IMAP_OK) fail(s, "idle", rc);
         }
-        if (idle_done < 0) fail(s, "idle", idle_done);
-        if (s->c.exists > seen) {
-            char set[48];
-            imap_call fc;
-            sprintf(set, "%llu:%llu", (unsigned long long)seen + 1,
-                    (unsigned long long)s->c.exists);
-            memset(&fc, 0, sizeof fc);
-            fc.on_data = on_new;
-            rc = imap_fetch(&s->c, set, "(UID ENVELOPE)", &fc);
-            if (rc != IMAP_OK) fail(s, "fetch", rc);
-        }
-        seen = s->c.exists;             /* EXPUNGE lowers it too */
+        if (idle_st.done < 0) fail(s, "idle", idle_st.done);
     }
     /* a pending IDLE gets its DONE before LOGOUT (the engine does it) */
 }
