@@ -5699,7 +5699,8 @@ static void imap__continuation(imap_client *c, const imap_response *r)
         p->flags &= ~IMAP__F_WAITING;
         if (p->flags & IMAP__F_IDLE) {
             p->flags |= IMAP__F_IDLING;
-            c->_idle_start = c->_clock ? c->_clock(c->_clock_arg) : 0;
+            /* without a clock, time is the quiet time counted so far */
+            c->_idle_start = c->_clock ? c->_clock(c->_clock_arg) : c->_quiet_clock;
         }
         return;
     }
@@ -7893,8 +7894,11 @@ IMAPDEF int imap_authenticate(imap_client *c, const char *mech, imap_auth_fn aut
     if (!imap__may_send_secret(c, 0)) return IMAP_E_PLAINTEXT;
     if (imap_client_has_cap(c, "SASL-IR") && auth) {
         /* RFC 4959: the first answer rides on the command line */
+        /* the challenge is empty: point at a constant, not at the
+           uninitialised answer buffer (gcc -O1+ -Wmaybe-uninitialized) */
+        static const unsigned char none[1] = { 0 };
         unsigned char raw[1024];
-        int n = auth(auth_arg, raw, 0, raw, sizeof raw);
+        int n = auth(auth_arg, none, 0, raw, sizeof raw);
         if (n == 0) {
             ir[0] = '=';
             ir[1] = 0;
