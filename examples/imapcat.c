@@ -1,6 +1,8 @@
 /* imapcat - a command-line IMAP client built on imap.h.
 
    Build:  cc -O2 -I. examples/imapcat.c -o imapcat
+   With TLS (imaps://, --starttls; Debian libbearssl-dev):
+           cc -O2 -DIMAP_WITH_BEARSSL -I. examples/imapcat.c -o imapcat -lbearssl
    Usage:  imapcat [OPTIONS] imap://[USER@]HOST[:PORT][/MAILBOX] COMMAND [ARGS]
            imapcat [OPTIONS] --stream CMD [imap:///MAILBOX] COMMAND [ARGS]
    Run `imapcat --help` for the commands, options and exit codes.
@@ -12,7 +14,7 @@
    any size to stdout through a small buffer, asynchronous imap_idle with
    imap_client_poll so Ctrl-C can end IDLE cleanly, and imap_result_str for
    the error messages. Every transport is opened in one place,
-   session_open(), where TLS will plug in. */
+   session_open(), TLS included. */
 #define _POSIX_C_SOURCE 200809L
 #define IMAP_IMPLEMENTATION
 #include "imap.h"
@@ -67,8 +69,10 @@ static const char usage_text[] =
 "                      --stream 'ssh mail.example.org /usr/lib/dovecot/imap'\n"
 "  --headers           fetch: only the message header\n"
 "  --timeout SECONDS   idle: stop after this long (default: never)\n"
-"  --starttls, --cafile FILE, --insecure, imaps://\n"
-"                      TLS: not in this build (never falls back to plaintext)\n"
+"  imaps://            implicit TLS (port 993); needs a build with TLS\n"
+"  --starttls          upgrade with STARTTLS; refuses a server without it\n"
+"  --cafile FILE       trust these CA certificates (default: the system bundle)\n"
+"  --insecure          do not check the certificate (loud; for tests only)\n"
 "  -v, --verbose       show the protocol on stderr (credentials hidden)\n"
 "  -h, --help          this text\n"
 "\n"
@@ -118,7 +122,13 @@ typedef struct session {
     imap_stream stream;
     unsigned char *mem;
     int open;
+#ifdef IMAP_WITH_BEARSSL
+    imap_tls tls;                   /* ~40 KiB of BearSSL state */
+    unsigned char *tls_mem;         /* trust anchors */
+#endif
 } session;
+
+#define TLS_MEM (512u * 1024)       /* the system bundle needs ~70 KiB */
 
 #define SESSION_MEM (256u * 1024)   /* any message size: literals stream */
 
@@ -400,9 +410,30 @@ static void session_open(session *s, const target *tg, const options *o)
     imap_client_set_timeout(&s->c, 60000);
     if (o->verbose) imap_client_set_debug(&s->c, IMAP_DEBUG_PROTOCOL, on_debug, NULL);
 
+#ifdef IMAP_WITH_BEARSSL
+    if (tg->scheme == SCHEME_IMAPS || o->starttls) {
+        imap_tls_config cfg;
+        memset(&cfg, 0, sizeof cfg);
+        cfg.ca_file = o->cafile;          /* NULL: the system bundle */
+        cfg.insecure = o->insecure;
+        if (o->insecure)
+            fprintf(stderr, "imapcat: WARNING: --insecure: the server's certificate is "
+                    "NOT checked; anyone on the path can read and change this session\n");
+        s->tls_mem = (unsigned char *)malloc(TLS_MEM);
+        if (!s->tls_mem) die(XC_LOCAL, "out of memory");
+        rc = imap_tls_init(&s->tls, &cfg, s->tls_mem, TLS_MEM);
+        if (rc != IMAP_OK)
+            die(XC_CONNECT, "TLS set-up (%s): %s", o->cafile ? o->cafile : "system CA bundle",
+                imap_result_str(rc));
+    } else if (o->cafile || o->insecure) {
+        die(XC_USAGE, "--cafile and --insecure go with imaps:// or --starttls");
+    }
+#else
     if (tg->scheme == SCHEME_IMAPS || o->starttls || o->cafile || o->insecure)
         die(XC_CONNECT, "TLS is not built into this imapcat (imaps://, --starttls, "
-            "--cafile, --insecure); refusing to fall back to plaintext");
+            "--cafile, --insecure; build with -DIMAP_WITH_BEARSSL -lbearssl); "
+            "refusing to fall back to plaintext");
+#endif
 
     if (tg->scheme == SCHEME_STREAM) {
         rc = imap_stream_open(&s->stream, o->stream_cmd, &s->t);
@@ -420,7 +451,21 @@ static void session_open(session *s, const target *tg, const options *o)
     }
     s->open = 1;
     g_session = s;
+#ifdef IMAP_WITH_BEARSSL
+    if (tg->scheme == SCHEME_IMAPS)
+        rc = imap_client_open_tls(&s->c, &s->t, &s->tls, tg->host);
+    else if (o->starttls)
+        rc = imap_client_open_starttls(&s->c, &s->t, &s->tls, tg->host);
+    else
+#endif
     rc = imap_client_open(&s->c, &s->t);
+#ifdef IMAP_WITH_BEARSSL
+    if (rc != IMAP_OK && (tg->scheme == SCHEME_IMAPS || o->starttls) &&
+        (imap_result_class_of(rc) == IMAP_CLASS_ABORT || rc == IMAP_E_CAPABILITY ||
+         rc == IMAP_E_PLAINTEXT))
+        die(XC_CONNECT, "TLS with %s: %s (BearSSL error %d)", tg->host,
+            imap_result_str(rc), s->tls.bearssl_error);
+#endif
     if (rc != IMAP_OK) {
         if (rc == IMAP_E_BYE)
             die(XC_CONNECT, "the server refused the connection: %s", s->c.last_text);
@@ -1057,6 +1102,9 @@ int main(int argc, char **argv)
     rc = imap_logout(&sess.c, NULL);
     session_close(&sess);
     free(sess.mem);
+#ifdef IMAP_WITH_BEARSSL
+    free(sess.tls_mem);
+#endif
     (void)rc;                           /* the work is done; a BYE race is fine */
     return XC_OK;
 }

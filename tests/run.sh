@@ -227,6 +227,22 @@ examples_vs_dovecot() {
     "$cat" "imaps://u@127.0.0.1:1/" list > /dev/null 2>&1; rc=$?
     [ $rc = 2 ]; ck $? "imapcat: imaps:// without TLS built in exits 2, no plaintext" "exit $rc"
 
+    # imapcat with TLS built in: implicit TLS and STARTTLS with the test CA;
+    # a certificate for another name fails with exit 2, never plaintext
+    if gcc -std=c99 $WARN $SAN -DIMAP_WITH_BEARSSL -I"$ROOT" examples/imapcat.c \
+        -o "$B/imapcat-tls" -lbearssl 2> "$B/err"; then
+        out=$("$B/imapcat-tls" --cafile "$IMAP_TEST_CA" "imaps://$IMAP_TEST_USER@localhost:$IMAP_TEST_SSL_PORT/" list 2>&1); rc=$?
+        printf '%s\n' "$out" | grep -q "^INBOX"; ck $(( rc || $? )) "imapcat imaps:// lists over TLS with --cafile" "exit $rc" "$out"
+        out=$("$B/imapcat-tls" --starttls --cafile "$IMAP_TEST_CA" "imap://$IMAP_TEST_USER@localhost:$IMAP_TEST_PORT/" list 2>&1); rc=$?
+        printf '%s\n' "$out" | grep -q "^INBOX"; ck $(( rc || $? )) "imapcat --starttls lists over TLS" "exit $rc" "$out"
+        out=$("$B/imapcat-tls" "imaps://$IMAP_TEST_USER@localhost:$IMAP_TEST_SSL_PORT/" list 2>&1); rc=$?
+        [ $rc = 2 ] && printf '%s\n' "$out" | grep -qi "trusted CA"; ck $? "imapcat imaps:// without the test CA exits 2 (unknown CA)" "exit $rc" "$out"
+        out=$("$B/imapcat-tls" --insecure "imaps://$IMAP_TEST_USER@localhost:$IMAP_TEST_SSL_PORT/" list 2>&1); rc=$?
+        [ $rc = 0 ] && printf '%s\n' "$out" | grep -q "WARNING: --insecure"; ck $? "imapcat --insecure works and says so on stderr" "exit $rc" "$out"
+    else
+        ck 1 "examples/imapcat.c builds with -DIMAP_WITH_BEARSSL" "$(cat "$B/err")"
+    fi
+
     # the stream transport (PREAUTH) sees the same Maildir
     out=$("$cat" --stream "$IMAP_TEST_STREAM_CMD" search SUBJECT "lf-$tok" 2>&1); rc=$?
     [ "$out" = "$uid2" ]; ck $(( rc || $? )) "imapcat --stream (PREAUTH) finds the message too" "exit $rc, got '$out'"
