@@ -281,6 +281,15 @@ typedef struct imap_literal_info {
 typedef int (*imap_literal_sink)(void *ctx, const imap_literal_info *info,
                                  const void *data, size_t len);
 
+/* Receives the numbers of SEARCH and SORT, the ALL set of ESEARCH and
+   the set of VANISHED as they are read (RFC 3501 §7.2.5, RFC 5256,
+   RFC 4731, RFC 7162 §3.2.10), so a million-number SEARCH needs no
+   million-number buffer: one call per number or range lo..hi (lo <= hi),
+   with the response's name. Return 0 to go on; any other value rejects
+   the response with IMAP_E_SINK. */
+typedef int (*imap_number_sink)(void *ctx, imap_str response, imap_u64 lo,
+                                imap_u64 hi);
+
 /* The parser's state: a plain struct the caller places anywhere. */
 typedef struct imap_parser {
     imap_arena arena;
@@ -290,6 +299,8 @@ typedef struct imap_parser {
     size_t sink_threshold;    /* literals longer than this go to the sink */
     imap_literal_sink sink;
     void *sink_ctx;
+    imap_number_sink number_sink;
+    void *number_ctx;
     /* last rejected response (valid until the next feed) */
     int error;                /* imap_result of the last rejection */
     size_t error_offset;      /* absolute stream offset of the fault */
@@ -313,6 +324,15 @@ typedef struct imap_parser {
     int _lit_binary;
     size_t _item_off;         /* the sunk literal's attribute, in the buffer */
     size_t _item_len;
+    int _num_mode;            /* number streaming: 0 undecided, 1 on, 2 off */
+    int _num_kind;            /* 1 SEARCH/SORT, 2 ESEARCH, 3 VANISHED */
+    int _num_tok;             /* 0 between tokens, 1 in a number, 2 other */
+    int _num_depth, _num_quote, _num_esc, _num_after_all, _num_have_lo;
+    unsigned _num_digits, _num_wlen;
+    imap_u64 _num_acc, _num_lo;
+    char _num_word[4];        /* start of the token, to spot ESEARCH's ALL */
+    char _num_name[12];
+    size_t _num_name_len;
     unsigned char _tail[32];  /* end of a line too long to keep */
     size_t _tail_len;
     imap_response _resp;
@@ -329,6 +349,13 @@ IMAPDEF void imap_parser_init(imap_parser *p, void *mem, size_t cap);
    buffer (sink NULL: never). */
 IMAPDEF void imap_parser_set_sink(imap_parser *p, size_t threshold,
                                   imap_literal_sink sink, void *ctx);
+
+/* Stream the numbers of SEARCH, SORT, ESEARCH ALL and VANISHED to `sink`
+   (NULL: keep them in the tree). The response then arrives without them:
+   SEARCH and SORT with no numbers, ESEARCH with ALL NIL, VANISHED with
+   no set. A malformed number is IMAP_E_SYNTAX at the response start. */
+IMAPDEF void imap_parser_set_number_sink(imap_parser *p, imap_number_sink sink,
+                                         void *ctx);
 
 /* Feed bytes. Returns:
      IMAP_OK    a complete response is in *out; *consumed bytes were used
@@ -1354,6 +1381,213 @@ IMAPDEF void imap_tcp_set_nonblocking(imap_tcp *t, int on);
 IMAPDEF int imap_tcp_close(imap_tcp *t);
 #endif /* 8f. Winsock TCP */
 
+#ifdef IMAP_WITH_BEARSSL
+/* ---- 8d. TLS over any transport (BearSSL) ----------------------------
+
+   imaplib's IMAP4_SSL and the STARTTLS layer: TLS 1.0-1.2 with BearSSL's
+   engine API over any other transport (TCP, a stream, a test script),
+   so a lower read or write that would block (0) is passed up as 0, never
+   spun on. Link with -lbearssl. Everything lives in caller memory: the
+   imap_tls struct (BearSSL's client and X.509 contexts and the record
+   buffer) and one buffer given to imap_tls_init for the trust anchors,
+   the client certificate and the copy of the server certificate that
+   cert_verify_cb sees.
+
+   Sizes (BearSSL 0.6, x86-64): the record buffer is IMAP_TLS_BUFSIZE,
+   by default BR_SSL_BUFSIZE_BIDI (33178 bytes, full duplex), for a
+   sizeof(imap_tls) of 40576. Define IMAP_TLS_BUFSIZE as
+   BR_SSL_BUFSIZE_MONO (16709, half duplex: a write waits while received
+   data is unread, which the client engine does by itself) for 24104.
+   (BearSSL's client context is 3720 bytes, its X.509 engine 3168.)
+   Trust anchors take sizeof(br_x509_trust_anchor) (64) plus their DN and
+   key bytes each: Debian 12's bundle (143 CAs) needs 70471 bytes, one
+   RSA-2048 CA 373; imap_tls_init reports the exact need.
+
+   Use, as imaplib's IMAP4_SSL (port 993):
+       static imap_tls tls;                     (large: not on a stack)
+       static unsigned char anchors[80 * 1024];
+       imap_tls_config cfg;                     (zeroed: system bundle,
+       memset(&cfg, 0, sizeof cfg);              tls_secure, verified)
+       imap_tls_init(&tls, &cfg, anchors, sizeof anchors);
+       imap_tcp_connect(&tcp, "imap.example.org", 993, 10000, &plain);
+       imap_client_open_tls(&client, &plain, &tls, "imap.example.org");
+   or on port 143 imap_client_open_starttls(...) with the same arguments.
+
+   Verification is on by default: the chain must end at a trust anchor,
+   the dates must hold, and the certificate must name server_name
+   (BearSSL matches DNS names only: connect by name, not by IP literal).
+   Only an explicit `insecure` turns that off.
+
+   tls_level and ssl_version (imaplib2's starttls arguments). BearSSL
+   has neither SSLv2 nor SSLv3, so every level is TLS only:
+     IMAP_TLS_SECURE  "tls_secure" (the default here, unlike imaplib2):
+                      TLS 1.2 only; ECDHE key exchange with AEAD
+                      encryption (ChaCha20-Poly1305, AES-GCM), RSA or
+                      ECDSA certificates.
+     IMAP_TLS_NO_SSL  "tls_no_ssl": TLS 1.0-1.2; every ECDHE suite
+                      (forward secrecy), AEAD and CBC, no 3DES.
+     IMAP_TLS_COMPAT  "tls_compat" (imaplib2's default): TLS 1.0-1.2;
+                      every suite BearSSL has, static RSA/ECDH and 3DES
+                      included.
+   ssl_version 0 is imaplib2's "ssl23" (any version the level allows);
+   BR_TLS10, BR_TLS11 or BR_TLS12 pins that one version ("tls1",
+   "tls1_1", "tls1_2"); a version the level excludes is IMAP_E_ARGS. */
+
+#ifdef __cplusplus
+}
+#endif
+#include <bearssl.h>
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#ifndef IMAP_TLS_BUFSIZE
+#define IMAP_TLS_BUFSIZE BR_SSL_BUFSIZE_BIDI  /* record buffer, see above */
+#endif
+#ifndef IMAP_TLS_MAX_CHAIN
+#define IMAP_TLS_MAX_CHAIN 4      /* certificates in a client chain */
+#endif
+/* IMAP_TLS_BIDI (0 or 1) overrides the duplex mode, which by default is
+   full when the buffer holds BR_SSL_BUFSIZE_BIDI bytes. */
+
+typedef enum imap_tls_level {
+    IMAP_TLS_SECURE = 0,
+    IMAP_TLS_NO_SSL,
+    IMAP_TLS_COMPAT
+} imap_tls_level;
+
+/* imaplib2's cert_verify_cb: called once the chain (and the name) have
+   been checked, with the server's certificate (DER) and the name asked
+   for. Return NULL to accept; any string rejects the server: the
+   handshake fails with IMAP_E_TLS_HANDSHAKE and the string is copied to
+   imap_tls.reason. */
+typedef const char *(*imap_tls_verify_fn)(void *arg, const unsigned char *der,
+                                          size_t len, const char *server_name);
+
+/* Options; zero means the default for every field. File and directory
+   options need POSIX (IMAP_E_UNSUPPORTED under IMAP_NO_POSIX). */
+typedef struct imap_tls_config {
+    /* Trust anchors (imaplib2's ca_certs), any mix of the three. With
+       none of them (and not insecure) the system bundle is read: the
+       first of /etc/ssl/certs/ca-certificates.crt (Debian),
+       /etc/pki/tls/certs/ca-bundle.crt (Fedora), /etc/ssl/ca-bundle.pem
+       (SUSE), /etc/ssl/cert.pem (Alpine, BSD, macOS). A CA certificate
+       anchors chains; a non-CA one is trusted directly (pinning). */
+    const char *ca_file;        /* a PEM file of certificates */
+    const char *ca_dir;         /* every PEM file in a directory */
+    const char *ca_pem;         /* PEM text in memory (firmware) */
+    size_t ca_pem_len;          /* 0: strlen(ca_pem) */
+    /* Client certificate (certfile, keyfile): a PEM chain, leaf first,
+       and its RSA or EC key (PKCS#1, SEC1 or unencrypted PKCS#8). With
+       no key file the key is looked for in the certificate file. */
+    const char *cert_file, *key_file;
+    const char *cert_pem, *key_pem;     /* the same, in memory */
+    size_t cert_pem_len, key_pem_len;   /* 0: strlen */
+    imap_tls_verify_fn cert_verify_cb;
+    void *cert_verify_arg;
+    size_t peer_cert_max;       /* room for the certificate the callback
+                                   sees (0: 8192); a larger one fails */
+    unsigned ssl_version;       /* 0, BR_TLS10, BR_TLS11 or BR_TLS12 */
+    int tls_level;              /* imap_tls_level */
+    int insecure;               /* nonzero: no chain, date or name check
+                                   (anyone in the middle can read along) */
+    long long verify_time;      /* certificate dates are checked at this
+                                   time (seconds since 1970, UTC); 0: the
+                                   system clock */
+    long timeout_ms;            /* the handshake waits at most this long
+                                   in the lower transport's wait (0:
+                                   30000; -1: no limit) */
+    const void *entropy;        /* mixed into BearSSL's generator; needed
+                                   where it has no system source */
+    size_t entropy_len;
+} imap_tls_config;
+
+/* One TLS connection's state. Place it anywhere (it is large: keep it
+   off small stacks); it may be reused for the next connection once the
+   last one is closed. Public fields may be read, not written. */
+typedef struct imap_tls {
+    int result;                 /* imap_result of the last failure, 0 none */
+    int bearssl_error;          /* BearSSL's error number at that failure
+                                   (BR_ERR_*; X.509 errors 32..63, alerts
+                                   received 256+, sent 512+), 0 none */
+    char reason[128];           /* cert_verify_cb's reason (NUL-terminated) */
+    size_t needed;              /* imap_tls_init: bytes `mem` must hold */
+    size_t anchors;             /* trust anchors loaded (duplicates once) */
+    unsigned version;           /* negotiated: BR_TLS12 (0x0303)... */
+    unsigned suite;             /* negotiated cipher suite (BR_TLS_*) */
+    br_ssl_client_context cc;   /* BearSSL's client (its own calls may read it) */
+    /* private */
+    const br_x509_class *_xw;   /* our X.509 engine, over _x */
+    union {
+        br_x509_minimal_context xc;     /* verifying */
+        br_x509_decoder_context dec;    /* insecure: the server's key only */
+    } _x;
+    union {
+        unsigned char buf[IMAP_TLS_BUFSIZE];  /* BearSSL's record buffer */
+        void *_align;
+    } _io;
+    imap_transport _lower;
+    unsigned char *_mem;
+    size_t _cap, _end, _front, _nta;
+    int _over, _ready, _insecure, _cb_failed, _handshaken;
+    imap_tls_verify_fn _cb;
+    void *_cb_arg;
+    unsigned char *_peer;
+    size_t _peer_max, _peer_len, _ncert;
+    int _peer_over;
+    long _timeout_ms;
+    br_x509_certificate _chain[IMAP_TLS_MAX_CHAIN];
+    size_t _nchain;
+    int _key_type;
+    union {
+        br_rsa_private_key rsa;
+        br_ec_private_key ec;
+    } _key;
+} imap_tls;
+
+/* Load the trust anchors and the client certificate into mem[0..cap)
+   (it MUST outlive the connections made with t) and configure t. cfg
+   may be NULL (all defaults). Returns:
+     IMAP_OK           ready; t->anchors says how many anchors;
+     IMAP_E_NOMEM      mem is too small: t->needed bytes are enough
+                       (call again with as many);
+     IMAP_E_ARGS       a contradictory option (ssl_version outside the
+                       level, a key without a certificate...), or no
+                       trust anchor at all while verifying, or a PEM
+                       source that holds no usable object;
+     IMAP_E_IO         a file or directory could not be read;
+     IMAP_E_LIMIT      more than IMAP_TLS_MAX_CHAIN client certificates;
+     IMAP_E_UNSUPPORTED  files under IMAP_NO_POSIX, an encrypted key. */
+IMAPDEF imap_result imap_tls_init(imap_tls *t, const imap_tls_config *cfg,
+                                  void *mem, size_t cap);
+
+/* Handshake over `lower` (which stays the caller's until it succeeds),
+   checking the certificate against server_name, which is also sent as
+   SNI (NULL or "" only when insecure). On success *out is a transport
+   (ctx is t) whose writes are flushed to lower at once, and whose close
+   sends close_notify when it can, then closes lower. Returns IMAP_OK or:
+     IMAP_E_TLS_UNKNOWN_CA  the chain ends at no trust anchor (also a
+                            broken chain: bad signature, issuer not a CA)
+     IMAP_E_TLS_EXPIRED     a certificate is expired or not yet valid
+     IMAP_E_TLS_HOSTNAME    the certificate does not name server_name
+     IMAP_E_TLS_HANDSHAKE   any other handshake failure: no common
+                            version or suite, an alert from the server,
+                            a malformed certificate, cert_verify_cb said
+                            no (t->reason), ...
+     IMAP_E_TIMEOUT         the handshake took longer than timeout_ms
+     IMAP_E_IO              the lower transport failed or closed (some
+                            servers hang up instead of sending an alert)
+     IMAP_E_STATE           imap_tls_init did not succeed
+     IMAP_E_ARGS            no server_name while verifying.
+   t->result and t->bearssl_error keep the failure. After the handshake,
+   a failed read or write returns -1 and sets them the same way (a
+   close_notify from the server is IMAP_E_TLS_CLOSED; any other TLS
+   error IMAP_E_TLS): the client reports IMAP_E_CLOSED or IMAP_E_IO, and
+   t->result says what TLS saw. */
+IMAPDEF imap_result imap_tls_start(imap_tls *t, const imap_transport *lower,
+                                   const char *server_name, imap_transport *out);
+#endif /* IMAP_WITH_BEARSSL */
+
 /* (8d TLS declarations end here) */
 
 /* (8e deflate declarations end here) */
@@ -1617,12 +1851,41 @@ IMAPDEF int imap_idle(imap_client *c, long timeout_ms, const imap_call *call);
    with NOOP. Returns 1 with *count, 0 if the server reported none, or an
    error. */
 IMAPDEF int imap_recent(imap_client *c, imap_u64 *count);
-/* Refuse to send any credential unless the transport is TLS. */
+/* Refuse to send any credential unless the transport is TLS, and a
+   PREAUTH greeting on a transport that is not (IMAP_E_PLAINTEXT). */
 IMAPDEF void imap_client_require_tls(imap_client *c, int on);
 /* Tell the client its transport is TLS (the TLS layer does this). */
 IMAPDEF void imap_client_mark_tls(imap_client *c, int on);
 
 /* (9b SASL declarations end here) */
+
+#ifdef IMAP_WITH_BEARSSL
+/* STARTTLS (RFC 3501 §6.2.1, RFC 2595 §3.1), imaplib's starttls(): the
+   options of imaplib2's starttls are those of imap_tls_init. Blocking
+   only (call->on_done is IMAP_E_ARGS; on_data may be set). Refused with
+   IMAP_E_STATE when the session is already TLS or past login, and with
+   IMAP_E_CAPABILITY when the server does not offer STARTTLS: nothing
+   ever falls back to plaintext by itself. A NO or BAD leaves the session
+   in plaintext and says so (IMAP_E_NO, IMAP_E_BAD). After the OK, bytes
+   the server sent before the handshake are discarded (they could only
+   be an attacker's, CVE-2011-0411), the handshake runs (its failures
+   are those of imap_tls_start, and finish the session), the client is
+   marked TLS and asks for the capabilities again, as it must. */
+IMAPDEF int imap_starttls(imap_client *c, imap_tls *tls, const char *server_name,
+                          const imap_call *call);
+/* Open a plaintext connection and require TLS on it: refuse a PREAUTH
+   greeting (it would skip STARTTLS) with IMAP_E_PLAINTEXT, and a server
+   without STARTTLS with IMAP_E_CAPABILITY, then do imap_starttls. Sets
+   imap_client_require_tls. On any failure the session is finished;
+   imap_client_close(c) closes the transports. */
+IMAPDEF int imap_client_open_starttls(imap_client *c, const imap_transport *plain,
+                                      imap_tls *tls, const char *server_name);
+/* imaplib's IMAP4_SSL: the handshake over `lower`, then imap_client_open
+   over TLS. On failure the session is finished with the TLS result and
+   imap_client_close(c) closes `lower` too. */
+IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
+                                 imap_tls *tls, const char *server_name);
+#endif
 
 /* (9c TLS client declarations end here) */
 
@@ -1641,7 +1904,19 @@ IMAPDEF void imap_client_mark_tls(imap_client *c, int on);
 #ifndef IMAP_IMPLEMENTATION_INCLUDED
 #define IMAP_IMPLEMENTATION_INCLUDED
 
+/* The POSIX transports need POSIX.1-2008. On Linux, when no system
+   header came before us, ask for it before the first one (section 8 copes
+   with the late case). */
+#if !defined(IMAP_NO_POSIX) && defined(__linux__) && !defined(__GLIBC__) && \
+    !defined(_POSIX_C_SOURCE) && !defined(_XOPEN_SOURCE) && \
+    !defined(_GNU_SOURCE) && !defined(_DEFAULT_SOURCE)
+#define _POSIX_C_SOURCE 200809L
+#endif
+
 #include <string.h>
+#if defined(__SSE2__) && defined(__GNUC__) && !defined(IMAP_NO_SIMD)
+#include <emmintrin.h>
+#endif
 
 #ifndef IMAP_ASSERT
 #include <assert.h>
@@ -1743,11 +2018,22 @@ static int imap__parse_u64(const char *s, size_t n, imap_u64 *out)
 {
     imap_u64 v = 0;
     size_t i;
+    unsigned d;
     if (n == 0) return 0;
-    for (i = 0; i < n; i++) {
-        unsigned d = (unsigned)(unsigned char)s[i] - '0';
+    while (n > 1 && *s == '0') {            /* the value counts, not the digits */
+        s++;
+        n--;
+    }
+    if (n > 20) return 0;
+    /* 19 digits cannot overflow 64 bits: no check, no division */
+    for (i = 0; i < n && i < 19; i++) {
+        d = (unsigned)(unsigned char)s[i] - '0';
         if (d > 9) return 0;
-        if (v > (IMAP__U64_MAX - d) / 10) return 0;
+        v = v * 10 + d;
+    }
+    if (n == 20) {
+        d = (unsigned)(unsigned char)s[19] - '0';
+        if (d > 9 || v > (IMAP__U64_MAX - d) / 10) return 0;
         v = v * 10 + d;
     }
     *out = v;
@@ -1768,6 +2054,12 @@ IMAPDEF void imap_parser_reset(imap_parser *p)
     p->_lit_index = 0;
     p->_msgno = 0;
     p->_tail_len = 0;
+    p->_num_mode = 0;
+    p->_num_tok = 0;
+    p->_num_depth = p->_num_quote = p->_num_esc = p->_num_after_all = 0;
+    p->_num_have_lo = 0;
+    p->_num_digits = p->_num_wlen = 0;
+    p->_num_acc = 0;
     p->_resp_off = p->_stream_off;
 }
 
@@ -1784,6 +2076,13 @@ IMAPDEF void imap_parser_set_sink(imap_parser *p, size_t threshold,
     p->sink_threshold = threshold;
     p->sink = sink;
     p->sink_ctx = ctx;
+}
+
+IMAPDEF void imap_parser_set_number_sink(imap_parser *p, imap_number_sink sink,
+                                         void *ctx)
+{
+    p->number_sink = sink;
+    p->number_ctx = ctx;
 }
 
 IMAPDEF int imap_parser_idle(const imap_parser *p)
@@ -2020,6 +2319,173 @@ static void imap__line_append(imap_parser *p, const unsigned char *s, size_t n)
     p->_line_len += n;
 }
 
+/* ---- number streaming (imap_parser_set_number_sink) -------------------- */
+
+/* Once "* NAME" and the byte after it are stored, decide whether this
+   response streams its numbers. */
+static void imap__num_decide(imap_parser *p)
+{
+    static const struct { const char *name; int kind; } names[] = {
+        { "SEARCH", 1 }, { "SORT", 1 }, { "ESEARCH", 2 }, { "VANISHED", 3 }
+    };
+    const unsigned char *l = p->arena.base + p->_line_start;
+    size_t n = p->_line_len, i;
+    unsigned char last;
+    if (n == 0 || p->_fail) return;
+    if (l[0] != '*') {
+        p->_num_mode = 2;
+        return;
+    }
+    if (n < 3) return;
+    last = l[n - 1];
+    if (last != ' ' && last != '\r' && last != '\n') {
+        if (n > 14) p->_num_mode = 2;          /* no such name is this long */
+        return;
+    }
+    p->_num_mode = 2;
+    if (l[1] != ' ') return;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (imap__ieq((const char *)l + 2, n - 3, names[i].name)) {
+            p->_num_mode = 1;
+            p->_num_kind = names[i].kind;
+            memcpy(p->_num_name, l + 2, n - 3);
+            p->_num_name_len = n - 3;
+            return;
+        }
+    }
+}
+
+/* One number or range of a set ends: hand it to the sink. */
+static void imap__num_emit(imap_parser *p)
+{
+    imap_u64 lo = p->_num_have_lo ? p->_num_lo : p->_num_acc, hi = p->_num_acc;
+    imap_str name;
+    if (p->_num_digits == 0) {
+        imap__fail(p, IMAP_E_SYNTAX, p->_resp_off);
+        return;
+    }
+    if (lo > hi) {
+        imap_u64 t = lo;
+        lo = hi;
+        hi = t;
+    }
+    name.ptr = p->_num_name;
+    name.len = p->_num_name_len;
+    if (p->number_sink(p->number_ctx, name, lo, hi) != 0)
+        imap__fail(p, IMAP_E_SINK, p->_resp_off);
+    p->_num_acc = 0;
+    p->_num_digits = 0;
+    p->_num_have_lo = 0;
+}
+
+/* Line bytes of a response whose numbers stream: number tokens at the top
+   level go to the sink digit by digit (any chunking gives the same calls);
+   everything else is stored as usual. */
+static void imap__line_bytes(imap_parser *p, const unsigned char *s, size_t n)
+{
+    size_t i = 0, run = 0;
+    if (!p->number_sink || p->_num_mode == 2 || !p->_first_line || p->_fail) {
+        imap__line_append(p, s, n);
+        return;
+    }
+    while (p->_num_mode == 0 && i < n) {
+        imap__line_append(p, s + i, 1);
+        i++;
+        imap__num_decide(p);
+        if (p->_fail) p->_num_mode = 2;
+    }
+    run = i;
+    if (p->_num_mode != 1) {
+        if (i < n) imap__line_append(p, s + i, n - i);
+        return;
+    }
+    for (; i < n && !p->_fail; i++) {
+        unsigned ch = s[i];
+        if (p->_num_tok == 1) {
+            if (ch - '0' <= 9) {
+                if (p->_num_acc > (IMAP__U64_MAX - (ch - '0')) / 10) {
+                    imap__fail(p, IMAP_E_SYNTAX, p->_resp_off);
+                    break;
+                }
+                p->_num_acc = p->_num_acc * 10 + (ch - '0');
+                p->_num_digits++;
+                run = i + 1;
+                continue;
+            }
+            if (ch == ':' && !p->_num_have_lo && p->_num_digits) {
+                p->_num_lo = p->_num_acc;
+                p->_num_have_lo = 1;
+                p->_num_acc = 0;
+                p->_num_digits = 0;
+                run = i + 1;
+                continue;
+            }
+            if (ch == ',') {
+                imap__num_emit(p);
+                run = i + 1;
+                continue;
+            }
+            if (ch != ' ' && ch != '\r' && ch != '\n') {
+                imap__fail(p, IMAP_E_SYNTAX, p->_resp_off);
+                break;
+            }
+            imap__num_emit(p);
+            p->_num_tok = 0;
+            if (ch == ' ' && p->_num_kind != 2) {
+                /* the space before the number is kept, this one not:
+                   a million numbers must not leave a million spaces
+                   (ESEARCH keeps it: its set became "NIL") */
+                run = i + 1;
+                continue;
+            }
+            run = i;                            /* CR LF are kept */
+        }
+        if (p->_num_quote) {
+            if (p->_num_esc) p->_num_esc = 0;
+            else if (ch == '\\') p->_num_esc = 1;
+            else if (ch == '"') p->_num_quote = 0;
+            continue;
+        }
+        if (ch == '"') {
+            p->_num_quote = 1;
+            continue;
+        }
+        if (ch == '(') {
+            p->_num_depth++;
+            continue;
+        }
+        if (ch == ')') {
+            if (p->_num_depth) p->_num_depth--;
+            continue;
+        }
+        if (p->_num_depth) continue;
+        if (ch == ' ' || ch == '\r' || ch == '\n') {
+            if (p->_num_tok == 2)
+                p->_num_after_all = p->_num_wlen == 3 && imap__ieq(p->_num_word, 3, "ALL");
+            p->_num_tok = 0;
+            continue;
+        }
+        if (p->_num_tok == 0 && ch - '0' <= 9 &&
+            (p->_num_kind != 2 || p->_num_after_all)) {
+            if (i > run) imap__line_append(p, s + run, i - run);
+            if (p->_num_kind == 2) imap__line_append(p, (const unsigned char *)"NIL", 3);
+            p->_num_tok = 1;
+            p->_num_acc = ch - '0';
+            p->_num_digits = 1;
+            p->_num_have_lo = 0;
+            run = i + 1;
+            continue;
+        }
+        if (p->_num_tok == 0) {
+            p->_num_tok = 2;
+            p->_num_wlen = 0;
+        }
+        if (p->_num_wlen < sizeof p->_num_word) p->_num_word[p->_num_wlen] = (char)ch;
+        p->_num_wlen++;
+    }
+    if (n > run) imap__line_append(p, s + run, n - run);
+}
+
 static int imap__parse(imap_parser *p);
 
 static imap_result imap__report(imap_parser *p)
@@ -2047,7 +2513,7 @@ IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
             const unsigned char *lf =
                 (const unsigned char *)memchr(s + pos, '\n', len - pos);
             size_t n = lf ? (size_t)(lf - (s + pos)) + 1 : len - pos;
-            imap__line_append(p, s + pos, n);
+            imap__line_bytes(p, s + pos, n);
             pos += n;
             p->_stream_off += n;
             if (!lf) break;
@@ -2145,10 +2611,41 @@ static void imap__skip_sp(imap__cursor *c)
 
 /* Bytes that end an atom (RFC 3501 §9 atom-specials, less the ones real
    servers put in atoms: '%', '*', '\\', ']' outside a response code). */
+#define IMAP__STOP_LO (0x1FFFFFFFFull | (1ull << '"') | (1ull << '(') | (1ull << ')'))
+#define IMAP__STOP_HI ((1ull << ('{' - 64)) | (1ull << (0x7f - 64)))
+#define IMAP__STOP_CODE (1ull << (']' - 64))
+
+/* One shift and a mask per byte: this runs for every atom byte. */
 static int imap__atom_stop(unsigned char ch, int in_code)
 {
-    return ch <= ' ' || ch == 0x7f || ch == '(' || ch == ')' || ch == '"' ||
-           ch == '{' || (in_code && ch == ']');
+    if (ch < 64) return (int)((IMAP__STOP_LO >> ch) & 1u);
+    if (ch < 128)
+        return (int)(((IMAP__STOP_HI | (in_code ? IMAP__STOP_CODE : 0)) >> (ch - 64)) & 1u);
+    return 0;
+}
+
+/* The first byte in [s, e) that ends the fast path of a quoted string:
+   '"', '\\', CR, LF or NUL; e if none. 16 bytes at a time with SSE2, never
+   reading past e. */
+static const char *imap__quoted_stop(const char *s, const char *e)
+{
+#if defined(__SSE2__) && defined(__GNUC__) && !defined(IMAP_NO_SIMD)
+    const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    const __m128i nul = _mm_setzero_si128();
+    while (e - s >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, bs)),
+                                 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, cr),
+                                                           _mm_cmpeq_epi8(x, lf)),
+                                              _mm_cmpeq_epi8(x, nul)));
+        int mask = _mm_movemask_epi8(m);
+        if (mask) return s + __builtin_ctz((unsigned)mask);
+        s += 16;
+    }
+#endif
+    while (s < e && *s != '"' && *s != '\\' && *s != '\r' && *s != '\n' && *s != 0) s++;
+    return s;
 }
 
 /* Scan an atom at c->s; a '[' opens a section that runs to its ']' and may
@@ -2174,7 +2671,7 @@ static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
     c->s = s;
     v->str = b;
     v->len = (size_t)(s - b);
-    if (v->len == 3 && imap__ieq(b, 3, "NIL")) {
+    if (v->len == 3 && (b[0] | 0x20) == 'n' && (b[1] | 0x20) == 'i' && (b[2] | 0x20) == 'l') {
         v->type = IMAP_NIL;
     } else if (imap__parse_u64(b, v->len, &v->num)) {
         v->type = IMAP_NUMBER;
@@ -2193,7 +2690,7 @@ static int imap__scan_quoted(imap__cursor *c, imap_value *v)
     const char *b = s;
     const char *q = s;
     /* fast path: find the closing quote when there is no backslash */
-    while (q < e && *q != '"' && *q != '\\' && *q != '\r' && *q != '\n' && *q != 0) q++;
+    q = imap__quoted_stop(q, e);
     if (q < e && *q == '"') {
         v->str = b;
         v->len = (size_t)(q - b);
@@ -2840,6 +3337,7 @@ IMAPDEF int imap_status_decode(const imap_response *r, imap_status_info *out)
                 slots[8] = &out->appendlimit;
                 *slots[i] = n;
                 out->has |= 1u << i;
+                break;
             }
         }
     }
@@ -5024,6 +5522,7 @@ static void imap__store_code(imap_client *c, const imap_response *r)
         e = r->text.ptr;
         while (e > s && (e[-1] == ' ')) e--;
         if (e > s && e[-1] == ']') e--;
+        if (e < s) e = s;
     } else {
         s = r->text.ptr;
         e = s + r->text.len;
@@ -5261,7 +5760,8 @@ static void imap__continuation(imap_client *c, const imap_response *r)
         p->flags &= ~IMAP__F_WAITING;
         if (p->flags & IMAP__F_IDLE) {
             p->flags |= IMAP__F_IDLING;
-            c->_idle_start = c->_clock ? c->_clock(c->_clock_arg) : 0;
+            /* without a clock, time is the quiet time counted so far */
+            c->_idle_start = c->_clock ? c->_clock(c->_clock_arg) : c->_quiet_clock;
         }
         return;
     }
@@ -5398,6 +5898,12 @@ static void imap__greeting(imap_client *c, const imap_response *r)
     c->last_status = r->status;
     if (r->status == IMAP_STATUS_BYE) {
         imap__abort(c, IMAP_E_BYE);
+        return;
+    }
+    if (r->status == IMAP_STATUS_PREAUTH && c->_require_tls && !c->_tls) {
+        /* PREAUTH in plaintext skips STARTTLS (RFC 2595 §3.1): anyone in
+           the middle can send it, so with TLS required it ends here */
+        imap__abort(c, IMAP_E_PLAINTEXT);
         return;
     }
     if (imap_str_is(imap_response_code_name(r), "CAPABILITY"))
@@ -6464,6 +6970,871 @@ IMAPDEF int imap_tcp_close(imap_tcp *t)
 }
 #endif /* 8f. Winsock TCP */
 
+#ifdef IMAP_WITH_BEARSSL
+/* -- 8d. TLS (BearSSL) -- */
+
+#ifndef IMAP_NO_POSIX
+#include <dirent.h>
+#include <sys/stat.h>
+#endif
+
+#ifndef IMAP_TLS_BIDI
+#define IMAP_TLS_BIDI (IMAP_TLS_BUFSIZE >= BR_SSL_BUFSIZE_BIDI)
+#endif
+#define IMAP__TLS_ALIGN 16u
+#define IMAP__TLS_PEER_MAX 8192u
+#define IMAP__TLS_FILE_MAX (64L << 20)   /* a PEM file larger is a mistake */
+
+/* What a PEM source is read for. */
+#define IMAP__TLS_WANT_ANCHORS 1
+#define IMAP__TLS_WANT_CHAIN   2
+#define IMAP__TLS_WANT_KEY     4
+
+/* The object being decoded. */
+enum { IMAP__TLS_OBJ_NONE = 0, IMAP__TLS_OBJ_ANCHOR, IMAP__TLS_OBJ_CERT, IMAP__TLS_OBJ_KEY };
+
+/* Scratch space of imap_tls_init, laid over the record buffer, which is
+   not in use before the first handshake. */
+typedef struct imap__tls_load {
+    br_pem_decoder_context pem;
+    br_x509_decoder_context dec;
+    br_skey_decoder_context sk;
+    int want;                 /* IMAP__TLS_WANT_* */
+    int obj;                  /* IMAP__TLS_OBJ_* */
+    size_t mark;              /* t->_front when the object began */
+    size_t found;             /* objects this source gave */
+    int err;                  /* a hard failure (imap_result), 0 none */
+    unsigned char chunk[512];
+#ifndef IMAP_NO_POSIX
+    char path[1024];
+#endif
+} imap__tls_load;
+
+typedef char imap__tls_load_fits[sizeof(imap__tls_load) <= IMAP_TLS_BUFSIZE ? 1 : -1];
+
+static const uint16_t imap__tls_secure_suites[] = {
+    BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+};
+
+static const uint16_t imap__tls_no_ssl_suites[] = {
+    BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+    BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+    BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+    BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+    BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA
+};
+
+static imap_result imap__tls_fail(imap_tls *t, int result, int bearssl_error)
+{
+    if (!t->result) {
+        t->result = result;
+        t->bearssl_error = bearssl_error;
+    }
+    return (imap_result)t->result;
+}
+
+/* BearSSL's error number to a result code. */
+static int imap__tls_map(const imap_tls *t, int err)
+{
+    if (t->_cb_failed) return IMAP_E_TLS_HANDSHAKE;
+    switch (err) {
+    case BR_ERR_OK:
+        return IMAP_E_TLS_CLOSED;               /* close_notify */
+    case BR_ERR_X509_NOT_TRUSTED:
+    case BR_ERR_X509_DN_MISMATCH:               /* the chain is broken */
+    case BR_ERR_X509_BAD_SIGNATURE:
+    case BR_ERR_X509_NOT_CA:
+        return IMAP_E_TLS_UNKNOWN_CA;
+    case BR_ERR_X509_EXPIRED:
+        return IMAP_E_TLS_EXPIRED;
+    case BR_ERR_X509_BAD_SERVER_NAME:
+        return IMAP_E_TLS_HOSTNAME;
+    default:
+        return t->_handshaken ? IMAP_E_TLS : IMAP_E_TLS_HANDSHAKE;
+    }
+}
+
+/* The engine is closed: say why. */
+static imap_result imap__tls_closed(imap_tls *t)
+{
+    int err = br_ssl_engine_last_error(&t->cc.eng);
+    return imap__tls_fail(t, imap__tls_map(t, err), err);
+}
+
+/* ---- caller memory: bytes grow up from the start (_front), the anchor
+   array grows down from the aligned end (_nta entries), so the array is
+   contiguous whatever the count. Once something does not fit, nothing
+   more is written and only the need is counted (_over). */
+
+static br_x509_trust_anchor *imap__tls_anchors(imap_tls *t)
+{
+    if (!t->_mem) return NULL;
+    return (br_x509_trust_anchor *)(void *)(t->_mem + t->_end) - t->_nta;
+}
+
+static unsigned char *imap__tls_take(imap_tls *t, size_t len)
+{
+    size_t used = t->_nta * sizeof(br_x509_trust_anchor);
+    size_t limit = used <= t->_end ? t->_end - used : 0;
+    unsigned char *p = NULL;
+    if (!t->_over && t->_mem && t->_front <= limit && len <= limit - t->_front)
+        p = t->_mem + t->_front;
+    else
+        t->_over = 1;
+    t->_front = len <= (size_t)-1 - t->_front ? t->_front + len : (size_t)-1;
+    return p;
+}
+
+static unsigned char *imap__tls_put(imap_tls *t, const void *src, size_t len)
+{
+    unsigned char *p = imap__tls_take(t, len);
+    if (p && len) memcpy(p, src, len);
+    return p;
+}
+
+/* PEM data callbacks */
+static void imap__tls_put_cb(void *ctx, const void *buf, size_t len)
+{
+    imap__tls_put((imap_tls *)ctx, buf, len);
+}
+
+static void imap__tls_dec_cb(void *ctx, const void *buf, size_t len)
+{
+    br_x509_decoder_push((br_x509_decoder_context *)ctx, buf, len);
+}
+
+static void imap__tls_skey_cb(void *ctx, const void *buf, size_t len)
+{
+    br_skey_decoder_push((br_skey_decoder_context *)ctx, buf, len);
+}
+
+/* A decoded certificate becomes an anchor: its DN is already at
+   L->mark (the decoder streamed it there), the key follows. Certificates
+   BearSSL cannot use (an unknown key type) are skipped, and one already
+   loaded is not loaded twice (a directory often holds a bundle and its
+   parts). */
+static void imap__tls_add_anchor(imap_tls *t, imap__tls_load *L)
+{
+    br_x509_pkey *pk = br_x509_decoder_get_pkey(&L->dec);
+    br_x509_trust_anchor ta;
+    size_t i, used;
+    if (!pk) {
+        t->_front = L->mark;
+        return;
+    }
+    memset(&ta, 0, sizeof ta);
+    ta.dn.len = t->_front - L->mark;
+    ta.flags = br_x509_decoder_isCA(&L->dec) ? BR_X509_TA_CA : 0;
+    ta.pkey.key_type = pk->key_type;
+    if (pk->key_type == BR_KEYTYPE_RSA) {
+        ta.pkey.key.rsa.n = imap__tls_put(t, pk->key.rsa.n, pk->key.rsa.nlen);
+        ta.pkey.key.rsa.nlen = pk->key.rsa.nlen;
+        ta.pkey.key.rsa.e = imap__tls_put(t, pk->key.rsa.e, pk->key.rsa.elen);
+        ta.pkey.key.rsa.elen = pk->key.rsa.elen;
+    } else {
+        ta.pkey.key.ec.curve = pk->key.ec.curve;
+        ta.pkey.key.ec.q = imap__tls_put(t, pk->key.ec.q, pk->key.ec.qlen);
+        ta.pkey.key.ec.qlen = pk->key.ec.qlen;
+    }
+    L->found++;
+    used = (t->_nta + 1) * sizeof ta;
+    if (!t->_over && (used > t->_end || t->_front > t->_end - used)) t->_over = 1;
+    if (t->_over) {
+        t->_nta++;                      /* counted for `needed` */
+        return;
+    }
+    ta.dn.data = t->_mem + L->mark;
+    for (i = 0; i < t->_nta; i++) {
+        const br_x509_trust_anchor *o = imap__tls_anchors(t) + i;
+        int same = o->dn.len == ta.dn.len && o->pkey.key_type == ta.pkey.key_type &&
+                   memcmp(o->dn.data, ta.dn.data, ta.dn.len) == 0;
+        if (same && ta.pkey.key_type == BR_KEYTYPE_RSA)
+            same = o->pkey.key.rsa.nlen == ta.pkey.key.rsa.nlen &&
+                   o->pkey.key.rsa.elen == ta.pkey.key.rsa.elen &&
+                   memcmp(o->pkey.key.rsa.n, ta.pkey.key.rsa.n, ta.pkey.key.rsa.nlen) == 0 &&
+                   memcmp(o->pkey.key.rsa.e, ta.pkey.key.rsa.e, ta.pkey.key.rsa.elen) == 0;
+        else if (same)
+            same = o->pkey.key.ec.curve == ta.pkey.key.ec.curve &&
+                   o->pkey.key.ec.qlen == ta.pkey.key.ec.qlen &&
+                   memcmp(o->pkey.key.ec.q, ta.pkey.key.ec.q, ta.pkey.key.ec.qlen) == 0;
+        if (same) {
+            t->_front = L->mark;
+            return;
+        }
+    }
+    t->_nta++;
+    *imap__tls_anchors(t) = ta;
+}
+
+/* A decoded private key: copy its parts next to the chain. */
+static void imap__tls_add_key(imap_tls *t, imap__tls_load *L)
+{
+    const br_rsa_private_key *rk = br_skey_decoder_get_rsa(&L->sk);
+    const br_ec_private_key *ek = br_skey_decoder_get_ec(&L->sk);
+    if (rk) {
+        br_rsa_private_key *k = &t->_key.rsa;
+        k->n_bitlen = rk->n_bitlen;
+        k->p = imap__tls_put(t, rk->p, rk->plen);
+        k->plen = rk->plen;
+        k->q = imap__tls_put(t, rk->q, rk->qlen);
+        k->qlen = rk->qlen;
+        k->dp = imap__tls_put(t, rk->dp, rk->dplen);
+        k->dplen = rk->dplen;
+        k->dq = imap__tls_put(t, rk->dq, rk->dqlen);
+        k->dqlen = rk->dqlen;
+        k->iq = imap__tls_put(t, rk->iq, rk->iqlen);
+        k->iqlen = rk->iqlen;
+        t->_key_type = BR_KEYTYPE_RSA;
+    } else if (ek) {
+        t->_key.ec.curve = ek->curve;
+        t->_key.ec.x = imap__tls_put(t, ek->x, ek->xlen);
+        t->_key.ec.xlen = ek->xlen;
+        t->_key_type = BR_KEYTYPE_EC;
+    } else {
+        L->err = IMAP_E_ARGS;           /* not a key BearSSL can use */
+        return;
+    }
+    L->found++;
+}
+
+static void imap__tls_obj_begin(imap_tls *t, imap__tls_load *L, const char *name)
+{
+    int cert = strcmp(name, "CERTIFICATE") == 0 || strcmp(name, "X509 CERTIFICATE") == 0 ||
+               strcmp(name, "TRUSTED CERTIFICATE") == 0;
+    int key = strcmp(name, "RSA PRIVATE KEY") == 0 || strcmp(name, "EC PRIVATE KEY") == 0 ||
+              strcmp(name, "PRIVATE KEY") == 0;
+    L->obj = IMAP__TLS_OBJ_NONE;
+    L->mark = t->_front;
+    if (cert && (L->want & IMAP__TLS_WANT_ANCHORS)) {
+        br_x509_decoder_init(&L->dec, imap__tls_put_cb, t);
+        br_pem_decoder_setdest(&L->pem, imap__tls_dec_cb, &L->dec);
+        L->obj = IMAP__TLS_OBJ_ANCHOR;
+    } else if (cert && (L->want & IMAP__TLS_WANT_CHAIN)) {
+        if (t->_nchain >= IMAP_TLS_MAX_CHAIN) {
+            L->err = IMAP_E_LIMIT;
+        } else {
+            br_pem_decoder_setdest(&L->pem, imap__tls_put_cb, t);
+            L->obj = IMAP__TLS_OBJ_CERT;
+        }
+    } else if (key && (L->want & IMAP__TLS_WANT_KEY) && !t->_key_type) {
+        br_skey_decoder_init(&L->sk);
+        br_pem_decoder_setdest(&L->pem, imap__tls_skey_cb, &L->sk);
+        L->obj = IMAP__TLS_OBJ_KEY;
+    } else if ((L->want & IMAP__TLS_WANT_KEY) && !t->_key_type &&
+               strcmp(name, "ENCRYPTED PRIVATE KEY") == 0) {
+        L->err = IMAP_E_UNSUPPORTED;     /* we hold no passphrase */
+    }
+    if (L->obj == IMAP__TLS_OBJ_NONE) br_pem_decoder_setdest(&L->pem, 0, 0);
+}
+
+static void imap__tls_obj_end(imap_tls *t, imap__tls_load *L)
+{
+    switch (L->obj) {
+    case IMAP__TLS_OBJ_ANCHOR:
+        imap__tls_add_anchor(t, L);
+        break;
+    case IMAP__TLS_OBJ_CERT:
+        t->_chain[t->_nchain].data = t->_over ? NULL : t->_mem + L->mark;
+        t->_chain[t->_nchain].data_len = t->_front - L->mark;
+        t->_nchain++;
+        L->found++;
+        break;
+    case IMAP__TLS_OBJ_KEY:
+        if (br_skey_decoder_last_error(&L->sk) == 0) imap__tls_add_key(t, L);
+        else L->err = IMAP_E_ARGS;
+        break;
+    default:
+        break;
+    }
+    L->obj = IMAP__TLS_OBJ_NONE;
+}
+
+/* A damaged object is dropped with what it had written. */
+static void imap__tls_obj_drop(imap_tls *t, imap__tls_load *L)
+{
+    if (L->obj != IMAP__TLS_OBJ_NONE) t->_front = L->mark;
+    L->obj = IMAP__TLS_OBJ_NONE;
+}
+
+static void imap__tls_pem_begin(imap__tls_load *L)
+{
+    br_pem_decoder_init(&L->pem);
+    L->obj = IMAP__TLS_OBJ_NONE;
+}
+
+static void imap__tls_pem_feed(imap_tls *t, imap__tls_load *L, const void *data, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)data;
+    while (len > 0 && !L->err) {
+        size_t k = br_pem_decoder_push(&L->pem, s, len);
+        s += k;
+        len -= k;
+        switch (br_pem_decoder_event(&L->pem)) {
+        case BR_PEM_BEGIN_OBJ:
+            imap__tls_obj_begin(t, L, br_pem_decoder_name(&L->pem));
+            break;
+        case BR_PEM_END_OBJ:
+            imap__tls_obj_end(t, L);
+            break;
+        case BR_PEM_ERROR:
+            imap__tls_obj_drop(t, L);
+            break;
+        default:
+            if (k == 0) return;          /* no progress and no event */
+            break;
+        }
+    }
+}
+
+/* The end of a source: a last line break lets an unterminated END line
+   count; an object still open is truncated. */
+static void imap__tls_pem_end(imap_tls *t, imap__tls_load *L)
+{
+    imap__tls_pem_feed(t, L, "\n", 1);
+    imap__tls_obj_drop(t, L);
+}
+
+static int imap__tls_load_mem(imap_tls *t, imap__tls_load *L, const char *pem,
+                              size_t len, int want)
+{
+    L->want = want;
+    L->found = 0;
+    L->err = 0;
+    imap__tls_pem_begin(L);
+    imap__tls_pem_feed(t, L, pem, len ? len : strlen(pem));
+    imap__tls_pem_end(t, L);
+    if (L->err) return L->err;
+    return L->found ? IMAP_OK : IMAP_E_ARGS;
+}
+
+#ifndef IMAP_NO_POSIX
+/* Feed one file; L->found accumulates. */
+static int imap__tls_feed_file(imap_tls *t, imap__tls_load *L, const char *path)
+{
+    long total = 0;
+    int fd, flags = O_RDONLY;
+#ifdef O_CLOEXEC
+    flags |= O_CLOEXEC;
+#endif
+    fd = open(path, flags);
+    if (fd < 0) return IMAP_E_IO;
+    imap__tls_pem_begin(L);
+    for (;;) {
+        ssize_t n = read(fd, L->chunk, sizeof L->chunk);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            close(fd);
+            return IMAP_E_IO;
+        }
+        if (n == 0) break;
+        total += (long)n;
+        if (total > IMAP__TLS_FILE_MAX) {
+            close(fd);
+            return IMAP_E_LIMIT;
+        }
+        imap__tls_pem_feed(t, L, L->chunk, (size_t)n);
+        if (L->err) break;
+    }
+    close(fd);
+    imap__tls_pem_end(t, L);
+    return L->err;
+}
+
+static int imap__tls_load_file(imap_tls *t, imap__tls_load *L, const char *path, int want)
+{
+    int rc;
+    L->want = want;
+    L->found = 0;
+    L->err = 0;
+    rc = imap__tls_feed_file(t, L, path);
+    if (rc) return rc;
+    return L->found ? IMAP_OK : IMAP_E_ARGS;
+}
+
+/* Every regular file of a directory (not dot files); files without a
+   certificate, or unreadable, add nothing. */
+static int imap__tls_load_dir(imap_tls *t, imap__tls_load *L, const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t dl = strlen(dir);
+    if (!d) return IMAP_E_IO;
+    L->want = IMAP__TLS_WANT_ANCHORS;
+    L->found = 0;
+    L->err = 0;
+    while ((e = readdir(d)) != NULL) {
+        struct stat st;
+        size_t nl = strlen(e->d_name);
+        int rc;
+        if (e->d_name[0] == '.' || dl + 1 + nl + 1 > sizeof L->path) continue;
+        memcpy(L->path, dir, dl);
+        L->path[dl] = '/';
+        memcpy(L->path + dl + 1, e->d_name, nl + 1);
+        if (stat(L->path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        rc = imap__tls_feed_file(t, L, L->path);
+        if (rc == IMAP_E_IO) continue;
+        if (rc) {
+            closedir(d);
+            return rc;
+        }
+    }
+    closedir(d);
+    return L->found ? IMAP_OK : IMAP_E_ARGS;
+}
+#endif
+
+/* ---- our X.509 engine: BearSSL's minimal engine (or, insecure, just
+   the certificate decoder for the server's key), plus a copy of the
+   server's certificate and imaplib2's cert_verify_cb at the end. */
+
+static imap_tls *imap__tls_of(const br_x509_class *const *ctx)
+{
+    return (imap_tls *)(void *)((char *)ctx - offsetof(imap_tls, _xw));
+}
+
+static void imap__tls_x_start_chain(const br_x509_class **ctx, const char *server_name)
+{
+    imap_tls *t = imap__tls_of(ctx);
+    t->_ncert = 0;
+    t->_peer_len = 0;
+    t->_peer_over = 0;
+    t->_cb_failed = 0;
+    if (t->_insecure) br_x509_decoder_init(&t->_x.dec, 0, 0);
+    else t->_x.xc.vtable->start_chain(&t->_x.xc.vtable, server_name);
+}
+
+static void imap__tls_x_start_cert(const br_x509_class **ctx, uint32_t length)
+{
+    imap_tls *t = imap__tls_of(ctx);
+    if (!t->_insecure) t->_x.xc.vtable->start_cert(&t->_x.xc.vtable, length);
+}
+
+static void imap__tls_x_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
+{
+    imap_tls *t = imap__tls_of(ctx);
+    if (t->_ncert == 0) {
+        /* the server's own certificate comes first (RFC 5246 §7.4.2) */
+        if (t->_peer && !t->_peer_over && len <= t->_peer_max - t->_peer_len) {
+            memcpy(t->_peer + t->_peer_len, buf, len);
+            t->_peer_len += len;
+        } else {
+            t->_peer_over = 1;
+        }
+        if (t->_insecure) br_x509_decoder_push(&t->_x.dec, buf, len);
+    }
+    if (!t->_insecure) t->_x.xc.vtable->append(&t->_x.xc.vtable, buf, len);
+}
+
+static void imap__tls_x_end_cert(const br_x509_class **ctx)
+{
+    imap_tls *t = imap__tls_of(ctx);
+    if (!t->_insecure) t->_x.xc.vtable->end_cert(&t->_x.xc.vtable);
+    t->_ncert++;
+}
+
+static unsigned imap__tls_x_end_chain(const br_x509_class **ctx)
+{
+    imap_tls *t = imap__tls_of(ctx);
+    const char *why = NULL;
+    unsigned err;
+    if (t->_insecure)
+        err = t->_ncert == 0 ? (unsigned)BR_ERR_X509_EMPTY_CHAIN :
+              (unsigned)br_x509_decoder_last_error(&t->_x.dec);
+    else
+        err = t->_x.xc.vtable->end_chain(&t->_x.xc.vtable);
+    if (err || !t->_cb) return err;
+    if (t->_peer_over) why = "server certificate larger than peer_cert_max";
+    else why = t->_cb(t->_cb_arg, t->_peer, t->_peer_len, t->cc.eng.server_name);
+    if (!why) return 0;
+    {
+        size_t n = strlen(why);
+        if (n >= sizeof t->reason) n = sizeof t->reason - 1;
+        memcpy(t->reason, why, n);
+        t->reason[n] = 0;
+    }
+    t->_cb_failed = 1;
+    return BR_ERR_X509_NOT_TRUSTED;
+}
+
+static const br_x509_pkey *imap__tls_x_get_pkey(const br_x509_class *const *ctx, unsigned *usages)
+{
+    imap_tls *t = imap__tls_of(ctx);
+    if (!t->_insecure) return t->_x.xc.vtable->get_pkey(&t->_x.xc.vtable, usages);
+    if (usages) *usages = BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN;
+    return br_x509_decoder_get_pkey(&t->_x.dec);
+}
+
+static const br_x509_class imap__tls_x509_vtable = {
+    sizeof(imap_tls),
+    imap__tls_x_start_chain,
+    imap__tls_x_start_cert,
+    imap__tls_x_append,
+    imap__tls_x_end_cert,
+    imap__tls_x_end_chain,
+    imap__tls_x_get_pkey
+};
+
+IMAPDEF imap_result imap_tls_init(imap_tls *t, const imap_tls_config *cfg,
+                                  void *mem, size_t cap)
+{
+    imap_tls_config none;
+    imap__tls_load *L = (imap__tls_load *)(void *)t->_io.buf;
+    unsigned vmin = BR_TLS10, vmax = BR_TLS12;
+    int rc = IMAP_OK;
+    memset(t, 0, sizeof *t);
+    if (!cfg) {
+        memset(&none, 0, sizeof none);
+        cfg = &none;
+    }
+    if (cfg->tls_level == IMAP_TLS_SECURE) vmin = BR_TLS12;
+    else if (cfg->tls_level != IMAP_TLS_NO_SSL && cfg->tls_level != IMAP_TLS_COMPAT)
+        return imap__tls_fail(t, IMAP_E_ARGS, 0);
+    if (cfg->ssl_version) {
+        if (cfg->ssl_version < vmin || cfg->ssl_version > vmax)
+            return imap__tls_fail(t, IMAP_E_ARGS, 0);
+        vmin = vmax = cfg->ssl_version;
+    }
+    if (cfg->verify_time < 0) return imap__tls_fail(t, IMAP_E_ARGS, 0);
+    if ((cfg->key_pem || cfg->key_file) && !cfg->cert_pem && !cfg->cert_file)
+        return imap__tls_fail(t, IMAP_E_ARGS, 0);
+    if (mem && cap) {
+        size_t mis = (size_t)((uintptr_t)((unsigned char *)mem + cap) % IMAP__TLS_ALIGN);
+        t->_mem = (unsigned char *)mem;
+        t->_cap = cap;
+        t->_end = cap >= mis ? cap - mis : 0;
+    }
+    t->_insecure = cfg->insecure != 0;
+    t->_cb = cfg->cert_verify_cb;
+    t->_cb_arg = cfg->cert_verify_arg;
+    t->_timeout_ms = cfg->timeout_ms == 0 ? 30000L : cfg->timeout_ms < 0 ? -1L : cfg->timeout_ms;
+
+    /* trust anchors */
+    if (!t->_insecure) {
+        int given = cfg->ca_pem || cfg->ca_file || cfg->ca_dir;
+        if (cfg->ca_pem)
+            rc = imap__tls_load_mem(t, L, cfg->ca_pem, cfg->ca_pem_len, IMAP__TLS_WANT_ANCHORS);
+#ifndef IMAP_NO_POSIX
+        if (!rc && cfg->ca_file)
+            rc = imap__tls_load_file(t, L, cfg->ca_file, IMAP__TLS_WANT_ANCHORS);
+        if (!rc && cfg->ca_dir)
+            rc = imap__tls_load_dir(t, L, cfg->ca_dir);
+        if (!rc && !given) {
+            static const char *const bundles[] = {
+                "/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem"
+            };
+            size_t i;
+            rc = IMAP_E_ARGS;           /* no system bundle */
+            for (i = 0; i < sizeof bundles / sizeof bundles[0] && rc == IMAP_E_ARGS; i++) {
+                rc = imap__tls_load_file(t, L, bundles[i], IMAP__TLS_WANT_ANCHORS);
+                if (rc == IMAP_E_IO) rc = IMAP_E_ARGS;
+            }
+        }
+#else
+        if (!rc && (cfg->ca_file || cfg->ca_dir)) rc = IMAP_E_UNSUPPORTED;
+        if (!rc && !given) rc = IMAP_E_ARGS;
+#endif
+        if (rc) return imap__tls_fail(t, rc, 0);
+    }
+
+    /* client certificate and key (certfile, keyfile) */
+    if (cfg->cert_pem || cfg->cert_file) {
+        int in_cert = cfg->key_pem || cfg->key_file ? 0 : IMAP__TLS_WANT_KEY;
+        if (cfg->cert_pem)
+            rc = imap__tls_load_mem(t, L, cfg->cert_pem, cfg->cert_pem_len,
+                                    IMAP__TLS_WANT_CHAIN | in_cert);
+#ifndef IMAP_NO_POSIX
+        else
+            rc = imap__tls_load_file(t, L, cfg->cert_file, IMAP__TLS_WANT_CHAIN | in_cert);
+        if (!rc && !in_cert && cfg->key_pem)
+            rc = imap__tls_load_mem(t, L, cfg->key_pem, cfg->key_pem_len, IMAP__TLS_WANT_KEY);
+        else if (!rc && !in_cert)
+            rc = imap__tls_load_file(t, L, cfg->key_file, IMAP__TLS_WANT_KEY);
+#else
+        else
+            rc = IMAP_E_UNSUPPORTED;
+        if (!rc && !in_cert && cfg->key_pem)
+            rc = imap__tls_load_mem(t, L, cfg->key_pem, cfg->key_pem_len, IMAP__TLS_WANT_KEY);
+        else if (!rc && !in_cert)
+            rc = IMAP_E_UNSUPPORTED;
+#endif
+        if (!rc && (t->_nchain == 0 || !t->_key_type)) rc = IMAP_E_ARGS;
+        if (rc) return imap__tls_fail(t, rc, 0);
+    }
+
+    /* room for the server's certificate, for the callback */
+    if (t->_cb) {
+        t->_peer_max = cfg->peer_cert_max ? cfg->peer_cert_max : IMAP__TLS_PEER_MAX;
+        t->_peer = imap__tls_take(t, t->_peer_max);
+    }
+    if (t->_over) {
+        t->needed = t->_front + t->_nta * sizeof(br_x509_trust_anchor) + IMAP__TLS_ALIGN;
+        t->anchors = t->_nta;
+        return imap__tls_fail(t, IMAP_E_NOMEM, 0);
+    }
+    t->needed = t->_front + t->_nta * sizeof(br_x509_trust_anchor) + (t->_cap - t->_end);
+    t->anchors = t->_nta;
+
+    br_ssl_client_init_full(&t->cc, &t->_x.xc, imap__tls_anchors(t), t->_nta);
+    br_ssl_engine_set_versions(&t->cc.eng, vmin, vmax);
+    if (cfg->tls_level == IMAP_TLS_SECURE)
+        br_ssl_engine_set_suites(&t->cc.eng, imap__tls_secure_suites,
+                                 sizeof imap__tls_secure_suites / sizeof imap__tls_secure_suites[0]);
+    else if (cfg->tls_level == IMAP_TLS_NO_SSL)
+        br_ssl_engine_set_suites(&t->cc.eng, imap__tls_no_ssl_suites,
+                                 sizeof imap__tls_no_ssl_suites / sizeof imap__tls_no_ssl_suites[0]);
+    /* a renegotiation mid-session would need reads inside writes */
+    br_ssl_engine_add_flags(&t->cc.eng, BR_OPT_NO_RENEGOTIATION);
+    if (cfg->verify_time && !t->_insecure) {
+        /* BearSSL counts days from 1 January of year 0 (719528 to 1970) */
+        long long s = cfg->verify_time;
+        br_x509_minimal_set_time(&t->_x.xc, (uint32_t)(719528 + s / 86400), (uint32_t)(s % 86400));
+    }
+    t->_xw = &imap__tls_x509_vtable;
+    br_ssl_engine_set_x509(&t->cc.eng, &t->_xw);
+    if (t->_key_type == BR_KEYTYPE_RSA)
+        br_ssl_client_set_single_rsa(&t->cc, t->_chain, t->_nchain, &t->_key.rsa,
+                                     br_rsa_pkcs1_sign_get_default());
+    else if (t->_key_type == BR_KEYTYPE_EC)
+        br_ssl_client_set_single_ec(&t->cc, t->_chain, t->_nchain, &t->_key.ec,
+                                    BR_KEYTYPE_SIGN, 0, br_ec_get_default(),
+                                    br_ecdsa_sign_asn1_get_default());
+    if (cfg->entropy && cfg->entropy_len)
+        br_ssl_engine_inject_entropy(&t->cc.eng, cfg->entropy, cfg->entropy_len);
+    t->_ready = 1;
+    return IMAP_OK;
+}
+
+/* ---- moving records between the engine and the lower transport ---- */
+
+static int imap__tls_lower_wait(imap_tls *t, int for_write, long timeout_ms)
+{
+    return t->_lower.wait ? t->_lower.wait(t->_lower.ctx, for_write, timeout_ms) : 1;
+}
+
+/* Send pending records: 1 all out, 0 the lower transport would block,
+   -1 it failed. */
+static int imap__tls_send(imap_tls *t)
+{
+    while (br_ssl_engine_current_state(&t->cc.eng) & BR_SSL_SENDREC) {
+        size_t len;
+        unsigned char *buf = br_ssl_engine_sendrec_buf(&t->cc.eng, &len);
+        int k;
+        if (len > (size_t)INT_MAX) len = (size_t)INT_MAX;
+        k = t->_lower.write(t->_lower.ctx, buf, len);
+        if (k < 0 || (size_t)k > len) {
+            imap__tls_fail(t, IMAP_E_IO, 0);
+            return -1;
+        }
+        if (k == 0) return 0;
+        br_ssl_engine_sendrec_ack(&t->cc.eng, (size_t)k);
+    }
+    return 1;
+}
+
+/* One read of record bytes: 1 got some, 0 none now, -1 failed. */
+static int imap__tls_recv(imap_tls *t)
+{
+    size_t len;
+    unsigned char *buf = br_ssl_engine_recvrec_buf(&t->cc.eng, &len);
+    int k;
+    if (!len) return 0;
+    if (len > (size_t)INT_MAX) len = (size_t)INT_MAX;
+    k = t->_lower.read(t->_lower.ctx, buf, len);
+    if (k < 0 || (size_t)k > len) {
+        imap__tls_fail(t, IMAP_E_IO, 0);
+        return -1;
+    }
+    if (k == 0) return 0;
+    br_ssl_engine_recvrec_ack(&t->cc.eng, (size_t)k);
+    return 1;
+}
+
+static int imap__tls_read(void *ctx, unsigned char *buf, size_t len)
+{
+    imap_tls *t = (imap_tls *)ctx;
+    int reads = 0;
+    for (;;) {
+        unsigned st = br_ssl_engine_current_state(&t->cc.eng);
+        int r;
+        if (st & BR_SSL_CLOSED) {
+            imap__tls_closed(t);
+            return -1;
+        }
+        if (st & BR_SSL_RECVAPP) {
+            size_t n;
+            unsigned char *p = br_ssl_engine_recvapp_buf(&t->cc.eng, &n);
+            if (n > len) n = len;
+            if (n > (size_t)INT_MAX) n = (size_t)INT_MAX;
+            memcpy(buf, p, n);
+            br_ssl_engine_recvapp_ack(&t->cc.eng, n);
+            return (int)n;
+        }
+        if (st & BR_SSL_SENDREC) {
+            r = imap__tls_send(t);
+        } else if (st & BR_SSL_RECVREC) {
+            /* the first lower read may wait; later ones only take what
+               is there, so one call waits at most one lower timeout */
+            if (reads++ && imap__tls_lower_wait(t, 0, 0) <= 0) return 0;
+            r = imap__tls_recv(t);
+        } else {
+            return 0;
+        }
+        if (r <= 0) return r;
+    }
+}
+
+static int imap__tls_write(void *ctx, const unsigned char *buf, size_t len)
+{
+    imap_tls *t = (imap_tls *)ctx;
+    for (;;) {
+        unsigned st = br_ssl_engine_current_state(&t->cc.eng);
+        int r;
+        if (st & BR_SSL_CLOSED) {
+            imap__tls_closed(t);
+            return -1;
+        }
+        if (st & BR_SSL_SENDAPP) {
+            size_t n;
+            unsigned char *p = br_ssl_engine_sendapp_buf(&t->cc.eng, &n);
+            if (n > len) n = len;
+            if (n > (size_t)INT_MAX) n = (size_t)INT_MAX;
+            memcpy(p, buf, n);
+            br_ssl_engine_sendapp_ack(&t->cc.eng, n);
+            /* a command must not wait in the buffer for more bytes */
+            br_ssl_engine_flush(&t->cc.eng, 0);
+            if (imap__tls_send(t) < 0) return -1;
+            return (int)n;
+        }
+        if (st & BR_SSL_SENDREC) {
+            r = imap__tls_send(t);
+        } else if ((st & BR_SSL_RECVREC) && !(st & BR_SSL_RECVAPP)) {
+            r = imap__tls_recv(t);      /* half duplex: a record is half in */
+        } else {
+            return 0;                   /* received data must be read first */
+        }
+        if (r <= 0) return r;
+    }
+}
+
+static int imap__tls_wait(void *ctx, int for_write, long timeout_ms)
+{
+    imap_tls *t = (imap_tls *)ctx;
+    unsigned st = br_ssl_engine_current_state(&t->cc.eng);
+    if (st & BR_SSL_CLOSED) return 1;           /* the next call says so */
+    if (st & BR_SSL_SENDREC) {
+        int r = imap__tls_send(t);
+        if (r < 0) return 1;
+        if (r == 0) return imap__tls_lower_wait(t, 1, timeout_ms);
+        st = br_ssl_engine_current_state(&t->cc.eng);
+    }
+    if (st & BR_SSL_RECVAPP) return 1;
+    if (for_write && (st & BR_SSL_SENDAPP)) return 1;
+    if (st & BR_SSL_RECVREC) return imap__tls_lower_wait(t, 0, timeout_ms);
+    return 1;
+}
+
+static int imap__tls_close(void *ctx)
+{
+    imap_tls *t = (imap_tls *)ctx;
+    if (t->_handshaken && !(br_ssl_engine_current_state(&t->cc.eng) & BR_SSL_CLOSED)) {
+        int i;
+        /* close_notify (RFC 5246 §7.2.1) if the peer takes it soon; the
+           reply is not waited for */
+        br_ssl_engine_close(&t->cc.eng);
+        for (i = 0; i < 4; i++) {
+            if (imap__tls_send(t) != 0) break;
+            if (imap__tls_lower_wait(t, 1, 250) <= 0) break;
+        }
+    }
+    t->_handshaken = 0;
+    return t->_lower.close ? t->_lower.close(t->_lower.ctx) : 0;
+}
+
+static void imap__tls_transport(imap_tls *t, imap_transport *out)
+{
+    out->read = imap__tls_read;
+    out->write = imap__tls_write;
+    out->close = imap__tls_close;
+    out->wait = imap__tls_wait;
+    out->ctx = t;
+}
+
+IMAPDEF imap_result imap_tls_start(imap_tls *t, const imap_transport *lower,
+                                   const char *server_name, imap_transport *out)
+{
+    long spent = 0;
+    br_ssl_session_parameters sp;
+    if (!t->_ready) return IMAP_E_STATE;
+    t->result = 0;
+    t->bearssl_error = 0;
+    t->reason[0] = 0;
+    t->version = t->suite = 0;
+    t->_handshaken = 0;
+    t->_cb_failed = 0;
+    if (!t->_insecure && (!server_name || !*server_name))
+        return imap__tls_fail(t, IMAP_E_ARGS, 0);
+    t->_lower = *lower;
+    br_ssl_engine_set_buffer(&t->cc.eng, t->_io.buf, IMAP_TLS_BUFSIZE, IMAP_TLS_BIDI);
+    if (!br_ssl_client_reset(&t->cc, server_name && *server_name ? server_name : NULL, 0))
+        return imap__tls_fail(t, IMAP_E_TLS, br_ssl_engine_last_error(&t->cc.eng));
+    for (;;) {
+        unsigned st = br_ssl_engine_current_state(&t->cc.eng);
+        int r, dir;
+        long slice = 1000;
+        if (st & BR_SSL_CLOSED) return imap__tls_closed(t);
+        if (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) break;   /* done */
+        if (t->_timeout_ms >= 0 && spent >= t->_timeout_ms)
+            return imap__tls_fail(t, IMAP_E_TIMEOUT, 0);
+        if (t->_timeout_ms >= 0 && t->_timeout_ms - spent < slice) slice = t->_timeout_ms - spent;
+        if (st & BR_SSL_SENDREC) {
+            dir = 1;
+            r = imap__tls_send(t);
+        } else {
+            /* wait before reading, so the lower read never sits on its
+               own timeout: the budget is ours */
+            dir = 0;
+            r = imap__tls_lower_wait(t, 0, slice);
+            if (r < 0) return imap__tls_fail(t, IMAP_E_IO, 0);
+            if (r == 0) {
+                spent += slice;
+                continue;
+            }
+            r = imap__tls_recv(t);
+        }
+        if (r < 0) return (imap_result)t->result;
+        if (r > 0) continue;
+        if (dir) {
+            r = imap__tls_lower_wait(t, 1, slice);
+            if (r < 0) return imap__tls_fail(t, IMAP_E_IO, 0);
+            spent += r == 0 ? slice : 1;
+        } else {
+            spent += t->_lower.wait ? 1 : slice;  /* ready, yet nothing came */
+        }
+    }
+    t->_handshaken = 1;
+    t->version = br_ssl_engine_get_version(&t->cc.eng);
+    br_ssl_engine_get_session_parameters(&t->cc.eng, &sp);
+    t->suite = sp.cipher_suite;
+    imap__tls_transport(t, out);
+    return IMAP_OK;
+}
+#endif /* IMAP_WITH_BEARSSL */
+
 /* (8d TLS implementation ends here) */
 
 /* (8e deflate implementation ends here) */
@@ -6679,6 +8050,9 @@ static int imap__begin(imap_client *c, imap_cmd *cmd, char tag[16])
     unsigned i;
     if (c->error) return c->error;
     if (c->state == IMAP_STATE_LOGOUT) return IMAP_E_STATE;
+    /* after STARTTLS or COMPRESS said OK, nothing until the transport
+       is replaced (the wait for its answer would never end) */
+    if (c->_stop_feed) return IMAP_E_STATE;
     for (;;) {
         for (i = 0; i < IMAP_MAX_PENDING; i++)
             if (!c->_q[i].seq) break;
@@ -6715,6 +8089,9 @@ static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned
             break;
         }
     if (!p) return IMAP_E_NOMEM;
+    /* the response timeout counts from now when nothing was outstanding,
+       not from the last response of a quiet connection */
+    if (imap__outstanding(c) == 0) c->_last_rx = imap__now(c);
     memset(p, 0, sizeof *p);
     seq = ++c->_seq;
     p->seq = seq;
@@ -6820,8 +8197,11 @@ IMAPDEF int imap_authenticate(imap_client *c, const char *mech, imap_auth_fn aut
     if (!imap__may_send_secret(c, 0)) return IMAP_E_PLAINTEXT;
     if (imap_client_has_cap(c, "SASL-IR") && auth) {
         /* RFC 4959: the first answer rides on the command line */
+        /* the challenge is empty: point at a constant, not at the
+           uninitialised answer buffer (gcc -O1+ -Wmaybe-uninitialized) */
+        static const unsigned char none[1] = { 0 };
         unsigned char raw[1024];
-        int n = auth(auth_arg, (const unsigned char *)"", 0, raw, sizeof raw);
+        int n = auth(auth_arg, none, 0, raw, sizeof raw);
         if (n == 0) {
             ir[0] = '=';
             ir[1] = 0;
@@ -7135,6 +8515,78 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count)
 }
 
 /* (9b SASL implementation ends here) */
+
+#ifdef IMAP_WITH_BEARSSL
+static int imap__starttls_command(imap_client *c, const imap_call *call)
+{
+    IMAP__COMMAND(c, call, IMAP__K_STARTTLS, NULL, imap_cmd_starttls(&cmd_, tag_));
+}
+
+IMAPDEF int imap_starttls(imap_client *c, imap_tls *tls, const char *server_name,
+                          const imap_call *call)
+{
+    imap_transport old, tt;
+    imap_str rest;
+    int rc;
+    if (call && call->on_done) return IMAP_E_ARGS;
+    if (c->error) return c->error;
+    if (!c->_has_t) return IMAP_E_STATE;
+    if (c->_tls || c->state != IMAP_STATE_NONAUTH || !tls->_ready) return IMAP_E_STATE;
+    /* what imap_tls_start would refuse, refused before anything is sent */
+    if (!tls->_insecure && (!server_name || !*server_name)) return IMAP_E_ARGS;
+    if (c->_caps_stale && (rc = imap_capability(c, NULL)) != IMAP_OK) return rc;
+    if (!imap_client_has_cap(c, "STARTTLS")) return IMAP_E_CAPABILITY;
+    rc = imap__starttls_command(c, call);
+    if (rc != IMAP_OK) return rc;
+    /* The engine stopped feeding at the OK. What the server sent after it
+       came before any TLS record: an injection (RFC 2595 §3.1). Take it
+       out of the client's read buffer and drop it. */
+    old = c->_t;
+    imap__tls_transport(tls, &tt);
+    imap_client_set_transport(c, &tt, &rest);
+    if (rest.len) {
+        static const char note[] = "[bytes after STARTTLS OK discarded]";
+        imap__log(c, 'S', (const unsigned char *)note, sizeof note - 1);
+    }
+    rc = imap_tls_start(tls, &old, server_name, &tt);
+    if (rc != IMAP_OK) {
+        imap__abort(c, rc);
+        return rc;
+    }
+    imap_client_mark_tls(c, 1);
+    /* RFC 3501 §6.2.1: forget what was learnt in plaintext, ask again */
+    imap__set_caps(c, NULL);
+    c->_caps_stale = 1;
+    return imap_capability(c, NULL);
+}
+
+IMAPDEF int imap_client_open_starttls(imap_client *c, const imap_transport *plain,
+                                      imap_tls *tls, const char *server_name)
+{
+    int rc;
+    imap_client_require_tls(c, 1);
+    rc = imap_client_open(c, plain);            /* PREAUTH is refused there */
+    if (rc == IMAP_OK) rc = imap_starttls(c, tls, server_name, NULL);
+    if (rc != IMAP_OK) imap__abort(c, rc);
+    return rc;
+}
+
+IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
+                                 imap_tls *tls, const char *server_name)
+{
+    imap_transport tt;
+    int rc = imap_tls_start(tls, lower, server_name, &tt);
+    if (rc != IMAP_OK) {
+        imap__tls_transport(tls, &tt);
+        tls->_lower = *lower;
+        imap_client_set_transport(c, &tt, NULL);
+        imap__abort(c, rc);
+        return rc;
+    }
+    imap_client_mark_tls(c, 1);
+    return imap_client_open(c, &tt);
+}
+#endif
 
 /* (9c TLS client implementation ends here) */
 

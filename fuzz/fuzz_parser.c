@@ -8,7 +8,8 @@
      cc -g -DFUZZ_MAIN -I. fuzz/fuzz_parser.c fuzz/main.c -o fuzz_parser_replay
 
    The first 4 input bytes choose the arena size (so the out-of-room paths
-   run), the sink threshold and a chunking seed; the rest is the server
+   run), the sink threshold and a chunking seed (whose low bit also turns
+   on the number sink); the rest is the server
    stream. Properties checked beyond "no crash": the stream fed whole and
    fed in pseudo-random chunks yields the same sequence of responses and
    errors, and the parser never reports needing more than it was given
@@ -73,17 +74,28 @@ static int count_sink(void *ctx, const imap_literal_info *info, const void *data
     return 0;
 }
 
+static int number_sink(void *ctx, imap_str name, imap_u64 lo, imap_u64 hi)
+{
+    unsigned long long *h = (unsigned long long *)ctx;
+    if (lo > hi) abort();
+    *h = mix(*h, name.ptr, name.len);
+    *h = mix(*h, &lo, sizeof lo);
+    *h = mix(*h, &hi, sizeof hi);
+    return 0;
+}
+
 #define MAX_EVENTS 256
 
 static int run(const unsigned char *d, size_t n, unsigned char *mem, size_t cap,
                size_t threshold, unsigned seed, unsigned long long *ev,
-               unsigned long long *sunk)
+               unsigned long long *sunk, int numbers)
 {
     imap_parser p;
     size_t off = 0;
     int ne = 0;
     imap_parser_init(&p, mem, cap);
     imap_parser_set_sink(&p, threshold, count_sink, sunk);
+    if (numbers) imap_parser_set_number_sink(&p, number_sink, sunk);
     while (off < n) {
         size_t chunk = n - off, used = 0;
         imap_response *r;
@@ -163,8 +175,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     seed = 1u + data[2] + ((unsigned)data[3] << 8);
     data += 4;
     size -= 4;
-    na = run(data, size, mem_a, cap, threshold, 0, ea, &sa);
-    nb = run(data, size, mem_b, cap, threshold, seed, eb, &sb);
+    na = run(data, size, mem_a, cap, threshold, 0, ea, &sa, seed & 1);
+    nb = run(data, size, mem_b, cap, threshold, seed, eb, &sb, seed & 1);
     if (na != nb || memcmp(ea, eb, sizeof ea[0] * (size_t)na) != 0 || sa != sb) abort();
     return 0;
 }

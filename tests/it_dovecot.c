@@ -3,8 +3,10 @@
    variables), or, with IMAP_TEST_SERVER=mailutils or cyrus, GNU Mailutils
    imap4d or Cyrus IMAP from tests/server/mailutils.sh or cyrus.sh. Every
    facade call the server supports, over TCP and over the stream
-   transport. Built for Windows too (tests/windows/build.sh): then over
-   the Winsock transport, and without the stream one. */
+   transport; TLS (implicit and STARTTLS) when built with
+   -DIMAP_WITH_BEARSSL -lbearssl, as the runner does. Built for Windows
+   too (tests/windows/build.sh): then over the Winsock transport, without
+   the stream one. */
 #define _POSIX_C_SOURCE 200809L
 #define IMAP_IMPLEMENTATION
 #include "../imap.h"
@@ -13,8 +15,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-static const char *host, *user, *pass, *user2, *pass2, *stream_cmd;
-static unsigned port;
+static const char *host, *user, *pass, *user2, *pass2, *stream_cmd, *ca_file, *test_dir;
+static unsigned port, ssl_port;
 
 #ifdef _WIN32
 static long long now_ms(void *arg)
@@ -718,6 +720,262 @@ TEST(stream_transport_preauth)
 }
 #endif
 
+
+#ifdef IMAP_WITH_BEARSSL
+/* ---- TLS ---------------------------------------------------------------- */
+
+static imap_tls tls;                    /* ~40 KiB: not on the stack */
+static unsigned char tls_mem[1 << 14];  /* the test CA and the callback's copy */
+
+static imap_tls_config tls_cfg(void)
+{
+    imap_tls_config c;
+    memset(&c, 0, sizeof c);
+    c.ca_file = ca_file;
+    return c;
+}
+
+/* Connect to the implicit-TLS port, or to the plain one and STARTTLS. */
+static int tls_open(conn *k, const imap_tls_config *cfg, const char *name, int starttls)
+{
+    int rc;
+    k->mem = (unsigned char *)malloc(1 << 18);
+    imap_client_init(&k->c, k->mem, 1 << 18);
+    imap_client_set_clock(&k->c, now_ms, NULL);
+    imap_client_set_timeout(&k->c, 20000);
+    rc = imap_tls_init(&tls, cfg, tls_mem, sizeof tls_mem);
+    if (rc != IMAP_OK) return 1000 + rc;
+    rc = imap_tcp_connect(&k->tcp, host, starttls ? port : ssl_port, 5000, &k->t);
+    if (rc != IMAP_OK) return 2000 + rc;
+    if (starttls) return imap_client_open_starttls(&k->c, &k->t, &tls, name);
+    return imap_client_open_tls(&k->c, &k->t, &tls, name);
+}
+
+static int is_aead_ecdhe(unsigned s)
+{
+    return s == BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256 ||
+           s == BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256 ||
+           s == BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384;
+}
+
+TEST(tls_implicit_login_with_the_test_ca)
+{
+    conn k;
+    imap_tls_config c = tls_cfg();
+    CHECK_EQ_INT(tls_open(&k, &c, "localhost", 0), IMAP_OK);
+    CHECK_EQ_INT(tls.version, BR_TLS12);
+    CHECK(is_aead_ecdhe(tls.suite));
+    printf("    TLS 0x%04x, suite 0x%04x, %lu anchor(s), sizeof(imap_tls) %lu\n",
+           tls.version, tls.suite, (unsigned long)tls.anchors, (unsigned long)sizeof(imap_tls));
+    CHECK(!imap_client_has_cap(&k.c, "STARTTLS"));
+    CHECK_EQ_INT(imap_login(&k.c, user, pass, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_select(&k.c, "INBOX", 1, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_logout(&k.c, NULL), IMAP_OK);
+    conn_close(&k);
+}
+
+TEST(tls_starttls_login_with_the_test_ca)
+{
+    conn k;
+    imap_tls_config c = tls_cfg();
+    CHECK_EQ_INT(tls_open(&k, &c, "localhost", 1), IMAP_OK);
+    CHECK_EQ_INT(tls.version, BR_TLS12);
+    CHECK(!imap_client_has_cap(&k.c, "STARTTLS"));   /* asked again after TLS */
+    CHECK(imap_client_has_cap(&k.c, "IMAP4rev1"));
+    CHECK_EQ_INT(imap_login(&k.c, user, pass, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_noop(&k.c, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_logout(&k.c, NULL), IMAP_OK);
+    conn_close(&k);
+}
+
+TEST(tls_certificate_failures_by_sni)
+{
+    static const struct { const char *name; int want; int starttls; } cases[] = {
+        { "expired.test", IMAP_E_TLS_EXPIRED, 0 },
+        { "unknownca.test", IMAP_E_TLS_UNKNOWN_CA, 0 },
+        { "wronghost.test", IMAP_E_TLS_HOSTNAME, 0 },
+        { "expired.test", IMAP_E_TLS_EXPIRED, 1 },
+        { "unknownca.test", IMAP_E_TLS_UNKNOWN_CA, 1 },
+        { "wronghost.test", IMAP_E_TLS_HOSTNAME, 1 },
+    };
+    unsigned i;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        conn k;
+        imap_tls_config c = tls_cfg();
+        int rc = tls_open(&k, &c, cases[i].name, cases[i].starttls);
+        if (rc != cases[i].want)
+            printf("    %s (%s): %s, BearSSL error %d\n", cases[i].name,
+                   cases[i].starttls ? "STARTTLS" : "implicit", imap_result_name(rc),
+                   tls.bearssl_error);
+        CHECK_EQ_INT(rc, cases[i].want);
+        CHECK_EQ_INT(k.c.error, cases[i].want);
+        /* finished: no credentials go anywhere */
+        CHECK_EQ_INT(imap_login(&k.c, user, pass, NULL),
+                     cases[i].starttls ? IMAP_E_PLAINTEXT : cases[i].want);
+        conn_close(&k);
+        CHECK_EQ_INT(k.tcp.fd, -1);                  /* closed with the client */
+    }
+    /* the system bundle does not know the test CA: verified by default */
+    {
+        conn k;
+        imap_tls_config c;
+        memset(&c, 0, sizeof c);
+        {
+            static unsigned char big[1 << 18];
+            CHECK_EQ_INT(imap_tls_init(&tls, &c, big, sizeof big), IMAP_OK);
+            k.mem = (unsigned char *)malloc(1 << 16);
+            imap_client_init(&k.c, k.mem, 1 << 16);
+            imap_client_set_timeout(&k.c, 20000);
+            CHECK_EQ_INT(imap_tcp_connect(&k.tcp, host, ssl_port, 5000, &k.t), IMAP_OK);
+            CHECK_EQ_INT(imap_client_open_tls(&k.c, &k.t, &tls, "localhost"), IMAP_E_TLS_UNKNOWN_CA);
+            conn_close(&k);
+        }
+    }
+    /* insecure, on purpose: anything goes */
+    {
+        conn k;
+        imap_tls_config c;
+        memset(&c, 0, sizeof c);
+        c.insecure = 1;
+        CHECK_EQ_INT(tls_open(&k, &c, "unknownca.test", 0), IMAP_OK);
+        CHECK_EQ_INT(imap_login(&k.c, user, pass, NULL), IMAP_OK);
+        conn_close(&k);
+    }
+}
+
+typedef struct pin {
+    int calls;
+    size_t len;
+    int same;
+    const char *answer;
+} pin;
+
+typedef struct derbuf {
+    unsigned char b[4096];
+    size_t n;
+} derbuf;
+
+static void pin_der(void *ctx, const void *b, size_t n)
+{
+    derbuf *d = (derbuf *)ctx;
+    if (d->n + n <= sizeof d->b) memcpy(d->b + d->n, b, n);
+    d->n += n;
+}
+
+static const char *pin_cb(void *arg, const unsigned char *der, size_t len, const char *name)
+{
+    pin *p = (pin *)arg;
+    char path[512];
+    FILE *f;
+    p->calls++;
+    p->len = len;
+    /* the certificate the server sent is its localhost one */
+    sprintf(path, "%s/tls/localhost.pem", test_dir);
+    f = fopen(path, "r");
+    p->same = 0;
+    if (f && strcmp(name, "localhost") == 0) {
+        static char pem[8192];
+        size_t n = fread(pem, 1, sizeof pem - 1, f);
+        br_pem_decoder_context pc;
+        derbuf d;
+        const char *s = pem;
+        pem[n] = 0;
+        d.n = 0;
+        br_pem_decoder_init(&pc);
+        while (n > 0) {
+            size_t k = br_pem_decoder_push(&pc, s, n);
+            int ev;
+            s += k;
+            n -= k;
+            ev = br_pem_decoder_event(&pc);
+            if (ev == BR_PEM_BEGIN_OBJ) br_pem_decoder_setdest(&pc, pin_der, &d);
+            if (ev == BR_PEM_END_OBJ) break;
+        }
+        p->same = d.n == len && memcmp(d.b, der, len) == 0;
+    }
+    if (f) fclose(f);
+    return p->answer;
+}
+
+TEST(tls_cert_verify_cb)
+{
+    conn k;
+    pin p;
+    imap_tls_config c = tls_cfg();
+    memset(&p, 0, sizeof p);
+    c.cert_verify_cb = pin_cb;
+    c.cert_verify_arg = &p;
+    CHECK_EQ_INT(tls_open(&k, &c, "localhost", 0), IMAP_OK);
+    CHECK_EQ_INT(p.calls, 1);
+    CHECK(p.same);
+    CHECK_EQ_INT(imap_login(&k.c, user, pass, NULL), IMAP_OK);
+    conn_close(&k);
+    p.answer = "not the pinned certificate";
+    CHECK_EQ_INT(tls_open(&k, &c, "localhost", 1), IMAP_E_TLS_HANDSHAKE);
+    CHECK_EQ_INT(p.calls, 2);
+    CHECK(strcmp(tls.reason, "not the pinned certificate") == 0);
+    conn_close(&k);
+}
+
+/* A non-blocking socket: every would-block read and write of the
+   handshake and the session goes through the transports' wait. */
+TEST(tls_over_a_nonblocking_socket)
+{
+    conn k;
+    imap_tls_config c = tls_cfg();
+    imap_transport tt;
+    k.mem = (unsigned char *)malloc(1 << 16);
+    imap_client_init(&k.c, k.mem, 1 << 16);
+    imap_client_set_clock(&k.c, now_ms, NULL);
+    imap_client_set_timeout(&k.c, 20000);
+    CHECK_EQ_INT(imap_tls_init(&tls, &c, tls_mem, sizeof tls_mem), IMAP_OK);
+    CHECK_EQ_INT(imap_tcp_connect(&k.tcp, host, ssl_port, 5000, &k.t), IMAP_OK);
+    imap_tcp_set_nonblocking(&k.tcp, 1);
+    CHECK_EQ_INT(imap_tls_start(&tls, &k.t, "localhost", &tt), IMAP_OK);
+    imap_client_mark_tls(&k.c, 1);
+    CHECK_EQ_INT(imap_client_open(&k.c, &tt), IMAP_OK);
+    CHECK_EQ_INT(imap_login(&k.c, user, pass, NULL), IMAP_OK);
+    CHECK_EQ_INT(list_has(&k.c, 0, "INBOX"), 1);
+    CHECK_EQ_INT(imap_logout(&k.c, NULL), IMAP_OK);
+    conn_close(&k);
+}
+
+TEST(tls_five_megabytes_each_way)
+{
+    conn k;
+    size_t n = 5u * 1000 * 1000, i, hdr;
+    char *m = (char *)malloc(n);
+    big_sink b;
+    unsigned long long want = 0;
+    char box[80];
+    imap_tls_config c = tls_cfg();
+    memset(&b, 0, sizeof b);
+    hdr = (size_t)sprintf(m, "From: big@example.org\r\nSubject: big over TLS\r\n\r\n");
+    for (i = hdr; i < n; i++) m[i] = (char)((i % 78 == 76) ? '\r' : (i % 78 == 77) ? '\n' : 'A' + (char)(i % 26));
+    for (i = 0; i < n; i++) want = want * 31 + (unsigned char)m[i];
+    CHECK_EQ_INT(tls_open(&k, &c, "localhost", 1), IMAP_OK);
+    CHECK_EQ_INT(imap_login(&k.c, user, pass, NULL), IMAP_OK);
+    sprintf(box, "%s-tls", mbox);
+    CHECK_EQ_INT(imap_create(&k.c, box, NULL), IMAP_OK);
+    {
+        long long t0 = now_ms(NULL), t1, t2;
+        CHECK_EQ_INT(imap_append(&k.c, box, NULL, NULL, m, n, NULL), IMAP_OK);
+        t1 = now_ms(NULL);
+        CHECK_EQ_INT(imap_select(&k.c, box, 1, NULL), IMAP_OK);
+        imap_parser_set_sink(imap_client_parser(&k.c), 64 * 1024, on_big, &b);
+        CHECK_EQ_INT(imap_fetch(&k.c, "1", "(BODY.PEEK[])", NULL), IMAP_OK);
+        t2 = now_ms(NULL);
+        printf("    5 MB over TLS: APPEND %lld ms, FETCH %lld ms (this build)\n",
+               t1 - t0, t2 - t1);
+    }
+    CHECK_EQ_INT(b.got, n);
+    CHECK(b.sum == want);
+    CHECK_EQ_INT(imap_logout(&k.c, NULL), IMAP_OK);
+    conn_close(&k);
+    free(m);
+}
+#endif
+
 int main(void)
 {
     const char *p = getenv("IMAP_TEST_PORT"), *srv = getenv("IMAP_TEST_SERVER");
@@ -735,6 +993,9 @@ int main(void)
     user2 = getenv("IMAP_TEST_USER2");
     pass2 = getenv("IMAP_TEST_PASS2");
     stream_cmd = getenv("IMAP_TEST_STREAM_CMD");
+    ca_file = getenv("IMAP_TEST_CA");
+    test_dir = getenv("IMAP_TEST_DIR");
+    ssl_port = (unsigned)atoi(getenv("IMAP_TEST_SSL_PORT") ? getenv("IMAP_TEST_SSL_PORT") : "0");
     if (srv && *srv) server = srv;
     if (!host || !p || !user || !pass || !user2 || !pass2 ||
         !(server_is("dovecot") || server_is("mailutils") || server_is("cyrus"))) {
@@ -760,6 +1021,20 @@ int main(void)
 #ifndef IMAP_NO_POSIX
     /* Cyrus has no stdin/stdout mode */
     if (!server_is("cyrus")) RUN(stream_transport_preauth);
+#endif
+#ifdef IMAP_WITH_BEARSSL
+    if (!ca_file || !test_dir || !ssl_port) {
+        printf("IMAP_TEST_CA, IMAP_TEST_DIR or IMAP_TEST_SSL_PORT not set\n");
+        test__failed++;
+    } else {
+        RUN(tls_implicit_login_with_the_test_ca);
+        RUN(tls_starttls_login_with_the_test_ca);
+        /* the certificates chosen by SNI are dovecot.sh's */
+        if (server_is("dovecot")) RUN(tls_certificate_failures_by_sni);
+        RUN(tls_cert_verify_cb);
+        RUN(tls_over_a_nonblocking_socket);
+        RUN(tls_five_megabytes_each_way);
+    }
 #endif
     if (skipped[0]) printf("note: %s does not announce%s(those checks skipped)\n", server, skipped);
     rc = test_summary();

@@ -56,6 +56,7 @@ imaph_ensure_pkgs /usr/bin/gcc:gcc /usr/bin/g++:g++ /usr/bin/clang:clang \
     /usr/bin/nm:binutils /usr/bin/make:make \
     /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev \
     /usr/include/bearssl.h:libbearssl-dev /usr/include/zlib.h:zlib1g-dev \
+    /etc/ssl/certs/ca-certificates.crt:ca-certificates \
     /usr/bin/arm-none-eabi-gcc:gcc-arm-none-eabi \
     /usr/lib/arm-none-eabi/newlib/thumb/v7e-m+fp/hard/libc_nano.a:libnewlib-arm-none-eabi \
     /usr/bin/x86_64-w64-mingw32-gcc:gcc-mingw-w64-x86-64 /usr/bin/x86_64-w64-mingw32-g++:g++-mingw-w64-x86-64
@@ -66,37 +67,48 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 # ---- 1. imap.h builds clean everywhere, and never calls the heap ------------
+# Plain, with the optional TLS layer, and TLS without POSIX (firmware).
 printf '#define IMAP_IMPLEMENTATION\n#include "imap.h"\n' > "$B/impl.c"
-for cc in gcc clang; do
-    if $cc -std=c99 $WARN -I"$ROOT" -c "$B/impl.c" -o "$B/impl-$cc.o" 2> "$B/err"; then
-        pass "imap.h compiles clean: $cc -std=c99 $WARN"
+for feat in "" "-DIMAP_WITH_BEARSSL" "-DIMAP_WITH_BEARSSL -DIMAP_NO_POSIX"; do
+    tagname=${feat:+ $feat}
+    suf=$(printf '%s' "$feat" | tr -c 'A-Za-z0-9' '_')
+    for cc in gcc clang; do
+        # shellcheck disable=SC2086
+        if $cc -std=c99 $WARN $feat -I"$ROOT" -c "$B/impl.c" -o "$B/impl-$cc$suf.o" 2> "$B/err"; then
+            pass "imap.h compiles clean: $cc -std=c99 $WARN$tagname"
+        else
+            fail "imap.h compiles clean: $cc -std=c99$tagname"; cat "$B/err"
+        fi
+    done
+    for std in c++11 c++17; do
+        # shellcheck disable=SC2086
+        if g++ -x c++ -std=$std $WARN $feat -I"$ROOT" -c "$B/impl.c" -o "$B/impl-cxx.o" 2> "$B/err"; then
+            pass "imap.h compiles clean as C++: g++ -std=$std$tagname"
+        else
+            fail "imap.h compiles as C++ ($std$tagname)"; cat "$B/err"
+        fi
+    done
+    heap=$(nm -u "$B/impl-gcc$suf.o" 2>/dev/null | awk '{print $2}' |
+        grep -E '^(malloc|calloc|realloc|free|strdup|strndup|reallocarray)$' | tr '\n' ' ')
+    if [ -f "$B/impl-gcc$suf.o" ] && [ -z "$heap" ]; then
+        pass "nm: no heap calls in imap.h$tagname"
     else
-        fail "imap.h compiles clean: $cc -std=c99"; cat "$B/err"
+        fail "nm: imap.h$tagname calls the heap: $heap"
     fi
 done
-for std in c++11 c++17; do
-    if g++ -x c++ -std=$std $WARN -I"$ROOT" -c "$B/impl.c" -o "$B/impl-cxx.o" 2> "$B/err"; then
-        pass "imap.h compiles clean as C++: g++ -std=$std"
-    else
-        fail "imap.h compiles as C++ ($std)"; cat "$B/err"
-    fi
-done
-heap=$(nm -u "$B/impl-gcc.o" 2>/dev/null | awk '{print $2}' |
-    grep -E '^(malloc|calloc|realloc|free|strdup|strndup|reallocarray)$' | tr '\n' ' ')
-if [ -f "$B/impl-gcc.o" ] && [ -z "$heap" ]; then
-    pass "nm: no heap calls in imap.h"
-else
-    fail "nm: imap.h calls the heap: $heap"
-fi
 
 # ---- 1b. the compile matrix: compilers x modes x -O0/-O2 x feature sets ---
 run_counted compile bash tests/compile.sh
 
 # ---- 2. unit tests, under both compilers, with sanitizers --------------------
+# A test whose first line is "/* build: FLAGS */" gets FLAGS too
+# (tests/test_tls.c: -DIMAP_WITH_BEARSSL -lbearssl).
 for t in tests/test_*.c; do
     name=$(basename "$t" .c)
+    extra=$(sed -n '1s|^/\* build: \(.*\) \*/$|\1|p' "$t")
     for cc in gcc clang; do
-        if $cc -std=c99 $WARN $SAN -I"$ROOT" "$t" -o "$B/$name-$cc" -lm 2> "$B/err"; then
+        # shellcheck disable=SC2086
+        if $cc -std=c99 $WARN $SAN -I"$ROOT" "$t" -o "$B/$name-$cc" -lm $extra 2> "$B/err"; then
             run_counted "$name/$cc" "$B/$name-$cc"
         else
             fail "$name/$cc builds"; cat "$B/err"
@@ -146,6 +158,159 @@ else
     fail "examples/imapdump.c builds"; cat "$B/err"
 fi
 
+# ---- 3b. every example builds clean (one cc line each); embedded.c runs -----
+for ex in examples/*.c; do
+    name=$(basename "$ex" .c)
+    for cc in gcc clang; do
+        if $cc -std=c99 $WARN -O2 -I"$ROOT" "$ex" -o "$B/ex-$name-$cc" 2> "$B/err"; then
+            pass "examples/$name.c builds clean: $cc -std=c99 -O2 $WARN"
+        else
+            fail "examples/$name.c builds clean ($cc)"; cat "$B/err"
+        fi
+    done
+done
+# the firmware example: runs its scripted session to the end, also without stdio
+for flags in "" "-DNO_PRINTF"; do
+    if gcc -std=c99 $WARN $SAN $flags -I"$ROOT" examples/embedded.c -o "$B/embedded" 2> "$B/err"; then
+        "$B/embedded" > "$B/embedded.out" 2>&1
+        rc=$?
+        if [ "$rc" = 0 ] && { [ -n "$flags" ] || grep -qx 'ok' "$B/embedded.out"; }; then
+            pass "examples/embedded.c ${flags:+($flags) }runs its UART session under ASan+UBSan"
+        else
+            fail "examples/embedded.c ${flags:+($flags) }runs (exit $rc)"; tail -n 20 "$B/embedded.out"
+        fi
+    else
+        fail "examples/embedded.c ${flags:+($flags) }builds with sanitizers"; cat "$B/err"
+    fi
+done
+# and it compiles for a Cortex-M4 with newlib-nano, when that toolchain is here
+# (gcc-arm-none-eabi + libnewlib-arm-none-eabi: ~800 MB, so not installed for this)
+if command -v arm-none-eabi-gcc >/dev/null 2>&1; then
+    ARM="arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os --specs=nano.specs"
+    if $ARM -std=c99 $WARN -DNO_PRINTF -I"$ROOT" -c examples/embedded.c -o "$B/embedded-m4.o" 2> "$B/err" &&
+        $ARM --specs=nosys.specs "$B/embedded-m4.o" -o "$B/embedded-m4.elf" 2>> "$B/err"; then
+        pass "examples/embedded.c compiles and links for Cortex-M4 (newlib-nano): $(arm-none-eabi-size "$B/embedded-m4.elf" | awk 'NR==2 {print $1 " text, " $3 " bss"}')"
+    else
+        fail "examples/embedded.c for Cortex-M4"; cat "$B/err"
+    fi
+else
+    echo "note: arm-none-eabi-gcc not installed: the Cortex-M4 build of examples/embedded.c is skipped"
+fi
+
+# ---- 4b. the examples against the private Dovecot (called from 4) ---------
+# imapcat round trips, exit codes, streaming, IDLE; fetch_all; idle.
+# Waits are bounded loops on output, never assertions about time.
+examples_vs_dovecot() {
+    local cat="$B/imapcat" url out rc uid uid2 big i p ok
+    for ex in imapcat fetch_all idle; do
+        if ! gcc -std=c99 $WARN $SAN -I"$ROOT" "examples/$ex.c" -o "$B/$ex" 2> "$B/err"; then
+            fail "examples/$ex.c builds with sanitizers"; cat "$B/err"; return
+        fi
+    done
+    (
+    . "$SRV/env"
+    url="imap://$IMAP_TEST_USER@$IMAP_TEST_HOST:$IMAP_TEST_PORT"
+    # (the functions below print ok/FAIL lines; the parent counts them)
+    ck() { if [ "$1" = 0 ]; then echo "ok   $2"; else echo "FAIL $2"; shift 2; [ $# = 0 ] || printf '  %s\n' "$@"; fi; }
+    export IMAP_PASSWORD=$IMAP_TEST_PASS
+
+    out=$("$cat" "$url" list 2>&1); rc=$?
+    printf '%s\n' "$out" | grep -q "^INBOX" ; ck $(( rc || $? )) "imapcat list shows INBOX" "exit $rc" "$out"
+
+    tok="imapcat-$$-$RANDOM"
+    printf 'From: Round Trip <rt@example.org>\r\nTo: alice@example.org\r\nSubject: %s\r\n\r\nfirst line\r\nsecond line\r\n' "$tok" > "$B/rt.eml"
+    uid=$("$cat" "$url/INBOX" append "$B/rt.eml" 2> "$B/err"); rc=$?
+    case $uid in ''|*[!0-9]*) ck 1 "imapcat append prints the new UID" "exit $rc, got '$uid'" "$(cat "$B/err")";;
+                 *) ck $rc "imapcat append prints the new UID ($uid)";; esac
+    "$cat" "$url" fetch "$uid" > "$B/rt.out" 2> "$B/err"; rc=$?
+    cmp -s "$B/rt.eml" "$B/rt.out"; ck $(( rc || $? )) "imapcat fetch gives back the appended bytes" "exit $rc" "$(cat "$B/err")"
+    sed -n '1,/^\r$/p' "$B/rt.eml" > "$B/rt.hdr"
+    "$cat" "$url" fetch --headers "$uid" > "$B/rt.out" 2> "$B/err"; rc=$?
+    cmp -s "$B/rt.hdr" "$B/rt.out"; ck $(( rc || $? )) "imapcat fetch --headers gives the header only" "exit $rc" "$(cat "$B/err")"
+    out=$("$cat" "$url" search SUBJECT "$tok" 2>&1); rc=$?
+    [ "$out" = "$uid" ]; ck $(( rc || $? )) "imapcat search finds it by subject" "exit $rc, got '$out'"
+    out=$("$cat" "$url/INBOX/;UID=$uid" fetch 2>&1 | grep -c "^Subject: $tok")
+    [ "$out" = 1 ]; ck $? "imapcat fetch takes the UID from an RFC 5092 URL"
+    printf 'Subject: lf-%s\n\nbare LF\n' "$tok" > "$B/lf.eml"
+    uid2=$("$cat" "$url" append "$B/lf.eml" 2> "$B/err")
+    "$cat" "$url" fetch "$uid2" > "$B/lf.out" 2>> "$B/err"; rc=$?
+    sed 's/$/\r/' "$B/lf.eml" | cmp -s - "$B/lf.out"; ck $(( rc || $? )) "imapcat append makes bare LF line ends CRLF" "$(cat "$B/err")"
+    out=$("$cat" "$url" stat 2>&1); rc=$?
+    printf '%s\n' "$out" | grep -qx "uidnext $((uid2 + 1))"; ck $(( rc || $? )) "imapcat stat counts (uidnext $((uid2 + 1)))" "exit $rc" "$out"
+
+    # a message far bigger than the client's 256 KiB: streamed through the sink
+    awk 'BEGIN { printf "Subject: big\r\n\r\n"; for (i = 0; i < 70000; i++) printf "%07d the quick brown fox jumps over the lazy dog\r\n", i }' > "$B/big.eml"
+    big=$("$cat" "$url" append "$B/big.eml" 2> "$B/err")
+    "$cat" "$url" fetch "$big" > "$B/big.out" 2>> "$B/err"; rc=$?
+    cmp -s "$B/big.eml" "$B/big.out"; ck $(( rc || $? )) "imapcat fetch streams a $(( $(wc -c < "$B/big.eml") / 1000000 )) MB message to stdout intact" "exit $rc" "$(cat "$B/err")"
+
+    # exit codes a script can use
+    "$cat" "$url" fetch 4000000000 > /dev/null 2>&1; rc=$?
+    [ $rc = 5 ]; ck $? "imapcat: a UID that does not exist exits 5" "exit $rc"
+    "$cat" "$url/NoSuchBox-$$" stat > /dev/null 2>&1; rc=$?
+    [ $rc = 5 ]; ck $? "imapcat: a mailbox that does not exist exits 5" "exit $rc"
+    IMAP_PASSWORD=wrong "$cat" "$url" list > /dev/null 2> "$B/err"; rc=$?
+    [ $rc = 3 ] && grep -q refused "$B/err"; ck $? "imapcat: a wrong password exits 3" "exit $rc" "$(cat "$B/err")"
+    "$cat" "imap://u@127.0.0.1:1/" list > /dev/null 2>&1; rc=$?
+    [ $rc = 2 ]; ck $? "imapcat: a refused connection exits 2" "exit $rc"
+    "$cat" "$url" frobnicate > /dev/null 2>&1; rc=$?
+    [ $rc = 1 ]; ck $? "imapcat: a usage error exits 1" "exit $rc"
+    "$cat" "imaps://u@127.0.0.1:1/" list > /dev/null 2>&1; rc=$?
+    [ $rc = 2 ]; ck $? "imapcat: imaps:// without TLS built in exits 2, no plaintext" "exit $rc"
+
+    # imapcat with TLS built in: implicit TLS and STARTTLS with the test CA;
+    # a certificate for another name fails with exit 2, never plaintext
+    if gcc -std=c99 $WARN $SAN -DIMAP_WITH_BEARSSL -I"$ROOT" examples/imapcat.c \
+        -o "$B/imapcat-tls" -lbearssl 2> "$B/err"; then
+        out=$("$B/imapcat-tls" --cafile "$IMAP_TEST_CA" "imaps://$IMAP_TEST_USER@localhost:$IMAP_TEST_SSL_PORT/" list 2>&1); rc=$?
+        printf '%s\n' "$out" | grep -q "^INBOX"; ck $(( rc || $? )) "imapcat imaps:// lists over TLS with --cafile" "exit $rc" "$out"
+        out=$("$B/imapcat-tls" --starttls --cafile "$IMAP_TEST_CA" "imap://$IMAP_TEST_USER@localhost:$IMAP_TEST_PORT/" list 2>&1); rc=$?
+        printf '%s\n' "$out" | grep -q "^INBOX"; ck $(( rc || $? )) "imapcat --starttls lists over TLS" "exit $rc" "$out"
+        out=$("$B/imapcat-tls" "imaps://$IMAP_TEST_USER@localhost:$IMAP_TEST_SSL_PORT/" list 2>&1); rc=$?
+        [ $rc = 2 ] && printf '%s\n' "$out" | grep -qi "trusted CA"; ck $? "imapcat imaps:// without the test CA exits 2 (unknown CA)" "exit $rc" "$out"
+        out=$("$B/imapcat-tls" --insecure "imaps://$IMAP_TEST_USER@localhost:$IMAP_TEST_SSL_PORT/" list 2>&1); rc=$?
+        [ $rc = 0 ] && printf '%s\n' "$out" | grep -q "WARNING: --insecure"; ck $? "imapcat --insecure works and says so on stderr" "exit $rc" "$out"
+    else
+        ck 1 "examples/imapcat.c builds with -DIMAP_WITH_BEARSSL" "$(cat "$B/err")"
+    fi
+
+    # the stream transport (PREAUTH) sees the same Maildir
+    out=$("$cat" --stream "$IMAP_TEST_STREAM_CMD" search SUBJECT "lf-$tok" 2>&1); rc=$?
+    [ "$out" = "$uid2" ]; ck $(( rc || $? )) "imapcat --stream (PREAUTH) finds the message too" "exit $rc, got '$out'"
+
+    # idle: a line per new message; Ctrl-C ends it cleanly
+    "$cat" -v "$url" idle --timeout 60 > "$B/idle.out" 2> "$B/idle.err" &
+    p=$!
+    for i in $(seq 100); do grep -q '^  S: + ' "$B/idle.err" && break; sleep 0.1; done
+    sed "s/$tok/idle-$tok/" "$B/rt.eml" > "$B/idle.eml"
+    uid=$("$cat" "$url" append "$B/idle.eml" 2> /dev/null)
+    for i in $(seq 150); do grep -q "idle-$tok" "$B/idle.out" && break; sleep 0.1; done
+    kill -INT $p; wait $p; rc=$?
+    printf '%s\t%s\t%s\n' "$uid" "Round Trip <rt@example.org>" "idle-$tok" | cmp -s - "$B/idle.out"
+    ck $(( rc || $? )) "imapcat idle prints the new message (UID, From, Subject) and ends on SIGINT" "exit $rc" "$(cat "$B/idle.out")" "$(tail -n 5 "$B/idle.err")"
+
+    # the other examples
+    "$B/fetch_all" "$IMAP_TEST_HOST" "$IMAP_TEST_PORT" "$IMAP_TEST_USER" > "$B/fa.out" 2>&1; rc=$?
+    grep -q "^  Subject: $tok" "$B/fa.out" && grep -q 'messages in INBOX$' "$B/fa.out"
+    ck $(( rc || $? )) "examples/fetch_all.c prints the messages" "exit $rc" "$(tail -n 5 "$B/fa.out")"
+    "$B/idle" -t 60 -n 1 "$IMAP_TEST_HOST" "$IMAP_TEST_PORT" "$IMAP_TEST_USER" > "$B/idle2.out" 2>&1 &
+    p=$!
+    for i in $(seq 100); do grep -q '^Waiting' "$B/idle2.out" && break; sleep 0.1; done
+    sed "s/$tok/idle2-$tok/" "$B/rt.eml" > "$B/idle2.eml"
+    "$cat" "$url" append "$B/idle2.eml" > /dev/null 2>&1
+    wait $p; rc=$?
+    grep -q "^New message [0-9]* from Round Trip <rt@example.org>: idle2-$tok$" "$B/idle2.out"
+    ck $(( rc || $? )) "examples/idle.c says who the new message is from" "exit $rc" "$(cat "$B/idle2.out")"
+    ) > "$B/ex.out" 2>&1
+    while IFS= read -r line; do
+        case $line in
+            "ok   "*) pass "${line#ok   }";;
+            "FAIL "*) fail "${line#FAIL }";;
+            *) printf '%s\n' "$line";;
+        esac
+    done < "$B/ex.out"
+}
+
 # ---- 4. a real server: the private Dovecot ---------------------------------
 if [ "${IMAP_SKIP_SERVER:-0}" = 1 ]; then
     echo "note: IMAP_SKIP_SERVER=1: real-server tests skipped"
@@ -155,12 +320,14 @@ else
         pass "private Dovecot started"
         STOP_SERVERS+=("dovecot:$SRV")
         WIN_ENV=$SRV/env
-        if gcc -std=c99 $WARN $SAN -I"$ROOT" tests/it_dovecot.c -o "$B/it_dovecot" 2> "$B/err"; then
+        if gcc -std=c99 $WARN $SAN -DIMAP_WITH_BEARSSL -I"$ROOT" tests/it_dovecot.c \
+            -o "$B/it_dovecot" -lbearssl 2> "$B/err"; then
             ( . "$SRV/env" && exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot" cat "$B/it.out"
         else
             fail "tests/it_dovecot.c builds"; cat "$B/err"
         fi
+        examples_vs_dovecot
     else
         fail "private Dovecot started"; cat "$B/srv.log"
     fi
@@ -179,7 +346,25 @@ else
     done
 fi
 
-# ---- 4c. Windows: mingw-w64 builds, tests under wine (also against Dovecot)
+# ---- 4c. the README demo: bash examples/demo.sh -----------------------------
+if [ "${IMAP_SKIP_SERVER:-0}" = 1 ]; then
+    echo "note: IMAP_SKIP_SERVER=1: the demo is skipped"
+else
+    DEMO=$(mktemp -d /tmp/imaph-demo.XXXXXX)
+    if IMAPH_DEMO_DIR="$DEMO" bash examples/demo.sh > "$B/demo.out" 2>&1 < /dev/null; then
+        if grep -q '^INBOX' "$B/demo.out" && grep -q '^Archive' "$B/demo.out" &&
+            grep -q '^Work' "$B/demo.out" && grep -q '^Subject: Re: Lunch on Friday?' "$B/demo.out"; then
+            pass "bash examples/demo.sh: lists the mailboxes and fetches a message"
+        else
+            fail "bash examples/demo.sh output"; cat "$B/demo.out"
+        fi
+    else
+        fail "bash examples/demo.sh exits 0"; tail -n 30 "$B/demo.out"
+    fi
+    rm -rf "$DEMO"
+fi
+
+# ---- 4d. Windows: mingw-w64 builds, tests under wine (also against Dovecot)
 run_counted windows bash tests/windows/build.sh ${WIN_ENV:-}
 
 # ---- 5. fuzzing ------------------------------------------------------------

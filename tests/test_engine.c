@@ -407,6 +407,57 @@ TEST(xatom_and_unsolicited)
     }
 }
 
+TEST(imap4rev2_after_enable)
+{
+    done_log a;
+    imap_call ca;
+    char t1[16], line[96];
+    const char *out;
+    memset(&a, 0, sizeof a);
+    start("* OK [CAPABILITY IMAP4rev2 IMAP4rev1 ENABLE LITERAL+] rev2 ready\r\n");
+    CHECK_EQ_INT(cl.protocol, 2);
+    memset(&ca, 0, sizeof ca);
+    ca.on_done = on_done;
+    ca.on_data = on_data;
+    ca.arg = &a;
+    imap_login(&cl, "u", "p", &ca);
+    sscanf(sent(&cl), "%15s", t1);
+    sprintf(line, "%s OK [CAPABILITY IMAP4rev2 IMAP4rev1 ENABLE LITERAL+] in\r\n", t1);
+    feed(&cl, line);
+    imap_enable(&cl, "IMAP4rev2", &ca);
+    out = sent(&cl);
+    CHECK(sscanf(out, "%15s ENABLE IMAP4rev2\r\n", t1) == 1);
+    feed(&cl, "* ENABLED IMAP4rev2\r\n");
+    sprintf(line, "%s OK enabled\r\n", t1);
+    feed(&cl, line);
+    CHECK_EQ_INT(a.data, 1);
+    /* RFC 9051 §6.3.1: mailbox names go as UTF-8, not modified UTF-7 */
+    imap_select(&cl, "Entw\xc3\xbcrfe", 0, &ca);
+    out = sent(&cl);
+    CHECK(strstr(out, "&APw-") == NULL);
+    CHECK(strstr(out, "Entw\xc3\xbcrfe") != NULL);
+    sscanf(out, "%15s", t1);
+    /* RFC 9051 SELECT: no RECENT; LIST and OK [CLOSED] may come */
+    feed(&cl, "* 3 EXISTS\r\n* LIST () \"/\" \"Entw\xc3\xbcrfe\"\r\n"
+              "* FLAGS (\\Seen)\r\n* OK [UIDVALIDITY 9] v\r\n");
+    sprintf(line, "%s OK [READ-WRITE] selected\r\n", t1);
+    feed(&cl, line);
+    CHECK_EQ_INT(cl.state, IMAP_STATE_SELECTED);
+    CHECK(cl.exists == 3);
+    /* SEARCH answers with ESEARCH (RFC 9051 §7.3.4), routed to the SEARCH */
+    a.data = 0;
+    {
+        const char *crit[] = { "UNSEEN" };
+        imap_search(&cl, NULL, crit, 1, &ca);
+    }
+    sscanf(sent(&cl), "%15s", t1);
+    sprintf(line, "* ESEARCH (TAG \"%s\") ALL 1:2\r\n%s OK done\r\n", t1, t1);
+    feed(&cl, line);
+    CHECK_EQ_INT(a.data, 1);
+    CHECK(strcmp(a.last_name, "ESEARCH") == 0);
+    CHECK_EQ_INT(a.result, IMAP_OK);
+}
+
 int main(void)
 {
     RUN(greeting_sets_state_and_caps);
@@ -419,5 +470,6 @@ int main(void)
     RUN(bye_and_unknown_tag_abort);
     RUN(readonly_event_and_rejected_tagged);
     RUN(xatom_and_unsolicited);
+    RUN(imap4rev2_after_enable);
     return test_summary();
 }

@@ -538,6 +538,110 @@ TEST(result_names_and_classes)
     CHECK_EQ_INT(imap_result_class_of(IMAP_OK), IMAP_CLASS_NONE);
 }
 
+typedef struct num_log {
+    unsigned long long count, sum, ranges;
+    char name[16];
+} num_log;
+
+static int log_numbers(void *ctx, imap_str name, imap_u64 lo, imap_u64 hi)
+{
+    num_log *l = (num_log *)ctx;
+    if (name.len < sizeof l->name) {
+        memcpy(l->name, name.ptr, name.len);
+        l->name[name.len] = 0;
+    }
+    l->ranges++;
+    l->count += hi - lo + 1;
+    l->sum += lo + hi;
+    return 0;
+}
+
+/* Feed s in chunks of `chunk` bytes; return the responses' count. */
+static int feed_numbers(imap_parser *p, const char *s, size_t n, size_t chunk,
+                        imap_response **last)
+{
+    size_t off = 0;
+    int got = 0;
+    while (off < n) {
+        size_t used, k = n - off < chunk ? n - off : chunk;
+        imap_response *r;
+        imap_result rc = imap_parser_feed(p, s + off, k, &used, &r);
+        off += used;
+        if (rc == IMAP_OK) {
+            got++;
+            *last = r;
+        } else if (rc < 0) {
+            got += 1000;
+        }
+    }
+    return got;
+}
+
+TEST(million_number_search_streams_in_a_small_arena)
+{
+    static unsigned char small[2048];
+    static char s[8000000];
+    size_t n = 0, chunks[3] = { 1, 4093, 65536 };
+    int i, c;
+    imap_parser p;
+    num_log log;
+    imap_response *r = NULL;
+    unsigned long long want_sum = 0;
+    n += (size_t)sprintf(s, "* SEARCH");
+    for (i = 1; i <= 1000000; i++) {
+        n += (size_t)sprintf(s + n, " %d", i * 3);
+        want_sum += 2ull * (unsigned long long)i * 3;
+    }
+    n += (size_t)sprintf(s + n, " (MODSEQ 917162500)\r\n");
+    for (c = 0; c < 3; c++) {
+        memset(&log, 0, sizeof log);
+        imap_parser_init(&p, small, sizeof small);
+        imap_parser_set_number_sink(&p, log_numbers, &log);
+        CHECK_EQ_INT(feed_numbers(&p, s, n, chunks[c], &r), 1);
+        CHECK(log.count == 1000000 && log.sum == want_sum);
+        CHECK(strcmp(log.name, "SEARCH") == 0);
+        CHECK(r && imap_response_is(r, "SEARCH"));
+        {
+            imap_u64 m = 0;
+            CHECK(r && imap_search_modseq(r, &m) == 0 && m == 917162500);
+        }
+        CHECK(imap_parser_high_water(&p) < 512);
+    }
+}
+
+TEST(esearch_and_vanished_sets_stream)
+{
+    static unsigned char small[1024];
+    imap_parser p;
+    num_log log;
+    imap_response *r = NULL;
+    imap_esearch es;
+    const char t1[] = "* ESEARCH (TAG \"A 1\") UID MIN 2 ALL 2,10:11,20:15 COUNT 10\r\n";
+    const char t2[] = "* VANISHED (EARLIER) 300:310,405,411\r\n* 3 EXISTS\r\n";
+    const char t3[] = "* SORT 5 4 3\r\n* SEARCH\r\n* SEARCH 12abc\r\n* SEARCH 1\r\n";
+    size_t chunk;
+    for (chunk = 1; chunk < 80; chunk += 13) {
+        memset(&log, 0, sizeof log);
+        imap_parser_init(&p, small, sizeof small);
+        imap_parser_set_number_sink(&p, log_numbers, &log);
+        CHECK_EQ_INT(feed_numbers(&p, t1, sizeof t1 - 1, chunk, &r), 1);
+        CHECK(log.ranges == 3 && log.count == 1 + 2 + 6);
+        CHECK(r && imap_esearch_decode(r, &es) == 0);
+        CHECK_STR(es.tag, "A 1");
+        CHECK(es.min == 2 && es.count == 10 && (es.has & IMAP_ES_ALL) && es.all.ptr == NULL);
+        memset(&log, 0, sizeof log);
+        CHECK_EQ_INT(feed_numbers(&p, t2, sizeof t2 - 1, chunk, &r), 2);
+        CHECK(log.count == 13 && strcmp(log.name, "VANISHED") == 0);
+        memset(&log, 0, sizeof log);
+        /* a malformed number token rejects its response; the next parses */
+        CHECK_EQ_INT(feed_numbers(&p, t3, sizeof t3 - 1, chunk, &r), 1003);
+        CHECK(log.count >= 4);
+    }
+    /* without a number sink the numbers stay in the tree */
+    imap_parser_init(&p, small, sizeof small);
+    CHECK_EQ_INT(feed_numbers(&p, t2, sizeof t2 - 1, 7, &r), 2);
+}
+
 int main(void)
 {
     RUN(every_two_way_split_is_identical);
@@ -556,5 +660,7 @@ int main(void)
     RUN(quoted_escapes_and_bare_lf);
     RUN(arena_accounting);
     RUN(result_names_and_classes);
+    RUN(million_number_search_streams_in_a_small_arena);
+    RUN(esearch_and_vanished_sets_stream);
     return test_summary();
 }
