@@ -1,5 +1,6 @@
 # Worst-case stack of a call from each root, from gcc's -fcallgraph-info=su
-# output (.ci, VCG). Usage: awk -v roots="f g" -f stack.awk FILE.ci ...
+# output (.ci, VCG). Usage: awk -v roots="f g" [-v skip="h"] -f stack.awk
+# FILE.ci ... (functions in skip are left out of every chain).
 # Prints per root: the deepest chain's bytes, the chain, and its largest
 # frame. Calls through pointers (transport, callbacks) count 0 here and
 # are named. A cycle (recursion) or a frame of dynamic size is reported
@@ -18,6 +19,7 @@ function strip(t) { sub(/^[^:]*\.c:/, "", t); return t }
 /^edge:/ {
     match($0, /sourcename: "[^"]*"/); a = strip(substr($0, RSTART + 13, RLENGTH - 14))
     match($0, /targetname: "[^"]*"/); b = strip(substr($0, RSTART + 13, RLENGTH - 14))
+    if (index(" " skip " ", " " b " ")) next
     if (!((a SUBSEP b) in seen)) { seen[a, b] = 1; kids[a] = kids[a] " " b }
 }
 # deepest(f): worst bytes from entering f; best[f] names the next callee
