@@ -26,7 +26,10 @@ COMPILE-TIME OPTIONS (define before including, in the implementation TU)
    IMAP_STATIC          make every function static (one TU uses it all)
    IMAPDEF              decoration of public functions (default extern)
    IMAP_ASSERT(x)       assertion for programming errors (default assert)
-   IMAP_NO_POSIX        drop the socket and subprocess transports
+   IMAP_NO_POSIX        drop the POSIX socket and subprocess transports
+                        (set by itself where neither __unix__ nor
+                        __APPLE__ is defined: bare metal, Windows)
+   IMAP_NO_WINSOCK      on Windows, drop the Winsock TCP transport
    IMAP_NO_STDIO        drop the helpers that print to a FILE*
    IMAP_WITH_BEARSSL    TLS transport and the hash-based SASL mechanisms
    IMAP_WITH_ZLIB       COMPRESS=DEFLATE transport
