@@ -1542,6 +1542,8 @@ typedef struct imap__pending {
     unsigned long seq;            /* submission order; 0 = free slot */
     char tag[16];
     char name[24];                /* XATOM: the responses it takes */
+    char set[48];                 /* FETCH/STORE: its set ("" = any) */
+    int uid_set;                  /* the set holds UIDs */
     unsigned kind;                /* IMAP__K_* of the command */
     unsigned flags;               /* IMAP__F_* */
     imap_call call;
@@ -1592,6 +1594,8 @@ struct imap_client {
     size_t _rbuf_len, _rbuf_off;
     int _stop_feed;
     int _readonly_event;
+    const char *_route_set;       /* set of the command being queued */
+    int _route_uid;
     unsigned long _wait_seq;      /* the command a blocking call waits for */
     int _wait_done, _wait_result;
     long long _quiet_clock;       /* time counted by waits, without a clock */               /* the transport changes after this response */
@@ -5749,6 +5753,32 @@ static void imap__auth_step(imap_client *c, imap__pending *p, const imap_respons
     imap__log(c, 'C', (const unsigned char *)"[SASL response hidden]", 22);
 }
 
+/* Does FETCH response r fall in the set of command p? A command without
+   a known set takes any; a UID set needs the response's UID item. */
+static int imap__fetch_in_set(const imap_response *r, const imap__pending *p)
+{
+    imap_seqset_iter it;
+    imap_u64 n, lo, hi;
+    int k;
+    if (!p->set[0]) return 1;
+    if (p->uid_set) {
+        const imap_value *u = imap_fetch_get(r, "UID");
+        if (!u || imap_value_u64(u, &n) != 0) return 0;
+    } else {
+        if (!r->has_number) return 0;
+        n = r->number;
+    }
+    imap_seqset_iter_init(&it, p->set, strlen(p->set));
+    while ((k = imap_seqset_next(&it, &lo, &hi)) == 1) {
+        /* "*" is the largest number in use: treat n:* as n and above */
+        if (hi == IMAP_SEQ_STAR && lo == IMAP_SEQ_STAR) return 1;
+        if (n >= lo && n <= hi) return 1;
+        if (hi == IMAP_SEQ_STAR && n >= lo) return 1;
+        if (lo == IMAP_SEQ_STAR && n >= hi) return 1;
+    }
+    return k < 0;                           /* an unparsable set takes any */
+}
+
 /* Untagged data: state first, then the command that asked, else the
    store and the unsolicited callback. */
 static void imap__untagged_data(imap_client *c, const imap_response *r)
@@ -5786,7 +5816,19 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
         if (!(imap__kinds[p->kind].route & bit)) continue;
         /* xatom takes responses of its own name only */
         if (p->kind == IMAP__K_XATOM && !imap_str_is(r->name, p->name)) continue;
+        /* pipelined FETCHes may be answered interleaved (Dovecot runs
+           them in parallel): a FETCH goes to the oldest command whose set
+           holds its number or UID, when that can be told */
+        if (bit == IMAP__R_FETCH && !imap__fetch_in_set(r, p)) continue;
         if (!to || p->seq < to->seq) to = p;
+    }
+    if (!to && bit == IMAP__R_FETCH) {
+        /* no set matched (a flag change the server volunteered): oldest */
+        for (i = 0; i < IMAP_MAX_PENDING; i++) {
+            imap__pending *p = &c->_q[i];
+            if (!p->seq || p->cur_seg == 0 || !(imap__kinds[p->kind].route & bit)) continue;
+            if (!to || p->seq < to->seq) to = p;
+        }
     }
     if (to && to->call.on_data) {
         to->call.on_data(to->call.arg, c, r);
@@ -7741,8 +7783,18 @@ IMAPDEF void imap_client_set_transport(imap_client *c, const imap_transport *t,
     c->_stop_feed = 0;
 }
 
-/* Ready to build a command: a tag, a free slot, the output space. */
+static int imap__begin_(imap_client *c, imap_cmd *cmd, char tag[16]);
+
+/* Ready to build a command: a tag, a free slot, the output space. A
+   routing set left by a call that fails here must not reach the next. */
 static int imap__begin(imap_client *c, imap_cmd *cmd, char tag[16])
+{
+    int rc = imap__begin_(c, cmd, tag);
+    if (rc) c->_route_set = NULL;
+    return rc;
+}
+
+static int imap__begin_(imap_client *c, imap_cmd *cmd, char tag[16])
 {
     unsigned i;
     if (c->error) return c->error;
@@ -7801,6 +7853,20 @@ static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned
     }
     p->kind = kind;
     p->flags = imap__kinds[kind].flags;
+    if (c->_route_set) {
+        const char *set = c->_route_set;
+        size_t n = strlen(set);
+        if (n >= 2 && set[0] == '\'' && set[n - 1] == '\'') {
+            set++;                          /* imaplib's '...' quoting */
+            n -= 2;
+        }
+        if (n < sizeof p->set) {
+            memcpy(p->set, set, n);
+            p->set[n] = 0;
+        }
+        p->uid_set = c->_route_uid;
+        c->_route_set = NULL;
+    }
     if (call) p->call = *call;
     memcpy(p->seg, cmd->seg, sizeof p->seg[0] * cmd->nseg);
     p->nseg = cmd->nseg;
@@ -8045,6 +8111,8 @@ IMAPDEF int imap_search(imap_client *c, const char *charset, const char *const *
 IMAPDEF int imap_fetch(imap_client *c, const char *set, const char *parts,
                        const imap_call *call)
 {
+    c->_route_set = set;
+    c->_route_uid = 0;
     IMAP__COMMAND(c, call, IMAP__K_FETCH, NULL, imap_cmd_fetch(&cmd_, tag_, set, parts));
 }
 
@@ -8058,6 +8126,8 @@ IMAPDEF int imap_partial(imap_client *c, const char *num, const char *part,
 IMAPDEF int imap_store(imap_client *c, const char *set, const char *command,
                        const char *flags, const imap_call *call)
 {
+    c->_route_set = set;
+    c->_route_uid = 0;
     IMAP__COMMAND(c, call, IMAP__K_FETCH, NULL,
                   imap_cmd_store(&cmd_, tag_, set, command, flags));
 }
@@ -8092,6 +8162,10 @@ static unsigned imap__uid_kind(const char *command)
 IMAPDEF int imap_uid(imap_client *c, const char *command, const char *const *args,
                      size_t nargs, const imap_call *call)
 {
+    if (imap__uid_kind(command) == IMAP__K_FETCH && nargs > 0) {
+        c->_route_set = args[0];
+        c->_route_uid = 1;
+    }
     IMAP__COMMAND(c, call, imap__uid_kind(command), NULL,
                   imap_cmd_uid(&cmd_, tag_, command, args, nargs));
 }
