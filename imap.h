@@ -1307,6 +1307,96 @@ IMAPDEF int imap_stream_close(imap_stream *s);
 
 /* (8d TLS declarations end here) */
 
+#ifdef IMAP_WITH_ZLIB
+/* ---- 8e. COMPRESS=DEFLATE (RFC 4978) -----------------------------------
+
+   A transport layered over any other (TCP, TLS, a script): what the
+   client writes is deflated, each write ending in a Z_SYNC_FLUSH so the
+   server can act on it at once, and what the server sends is inflated.
+   Raw deflate (zlib windowBits -15, no header), as RFC 4978 §4 asks.
+   Build with zlib (link -lz); every TU that includes imap.h MUST define
+   IMAP_WITH_ZLIB alike (it changes what is declared).
+
+   MEMORY. zlib's allocations come from `mem` through an imap_arena (zlib
+   gets imap.h's zalloc; it never calls malloc), taken once at set-up:
+     inflate: a 32 KiB window (the server compresses with its own window,
+       up to 32 KiB, and RFC 4978 gives no way to ask for less) plus
+       zlib's state, ~7 KiB;
+     deflate: (1 << (windowBits + 2)) + (1 << (memLevel + 9)) bytes
+       (zconf.h's formula) plus its state, ~6 KiB: 256 KiB for zlib's
+       defaults (15, 8); our window may be smaller (RFC 4978 §4);
+     two buffers of IMAP_READ_CHUNK and IMAP_DEFLATE_OUT bytes.
+   The set-up takes the largest (windowBits, memLevel) that fits `cap`,
+   from (15, 8) down to (9, 1); IMAP_DEFLATE_MEM(w, m) is enough for a
+   given pair: IMAP_DEFLATE_MEM_DEFAULT (15, 8) ~ 320 KiB,
+   IMAP_DEFLATE_MEM_MIN (9, 1) ~ 60 KiB. Smaller settings cost
+   compression of what the client sends (commands, APPENDs) only. */
+
+#ifndef IMAP_DEFLATE_LEVEL
+#define IMAP_DEFLATE_LEVEL 6      /* zlib level 1 (fast) .. 9 (small) */
+#endif
+#ifndef IMAP_DEFLATE_OUT
+#define IMAP_DEFLATE_OUT 4096     /* compressed bytes kept for the lower write */
+#endif
+/* Enough memory for deflate settings (w, m); includes 16 KiB for zlib's
+   two state structs and alignment. */
+#define IMAP_DEFLATE_MEM(w, m) ((1ul << ((w) + 2)) + (1ul << ((m) + 9)) + 32768ul + \
+                                IMAP_READ_CHUNK + IMAP_DEFLATE_OUT + 16384ul)
+#define IMAP_DEFLATE_MEM_DEFAULT IMAP_DEFLATE_MEM(15, 8)
+#define IMAP_DEFLATE_MEM_MIN     IMAP_DEFLATE_MEM(9, 1)
+
+#include <zlib.h>
+
+typedef struct imap_deflate {
+    /* read-only */
+    int window_bits;          /* deflate window chosen, 9..15 */
+    int mem_level;            /* deflate memLevel chosen, 1..9 */
+    size_t mem_used;          /* bytes of mem taken (zlib and buffers) */
+    int error;                /* why the stream failed: IMAP_E_PROTOCOL
+                                 (the server's data does not inflate, or
+                                 its stream ended), IMAP_E_NOMEM (zlib) */
+    imap_u64 in_compressed;   /* bytes read from the lower transport */
+    imap_u64 in_plain;        /* ... and what they inflated to */
+    imap_u64 out_plain;       /* bytes the client wrote */
+    imap_u64 out_compressed;  /* ... and what went to the lower transport */
+    /* private */
+    imap_transport _lower;
+    imap_arena _arena;
+    z_stream _inf, _def;
+    unsigned char *_ibuf, *_obuf;
+    size_t _ioff, _ilen, _ooff, _olen, _chunk;
+    int _more;                /* inflate filled the caller's buffer: it
+                                 may hold more output */
+    int _ended;               /* the server's stream ended */
+    int _live;                /* the zlib streams are set up */
+} imap_deflate;
+
+/* Set up compression over `lower` (copied; the deflate transport owns
+   it from now: closing *out closes lower) in mem[0..cap), and fill *out
+   (ctx is z). Returns IMAP_OK or IMAP_E_NOMEM (cap below
+   IMAP_DEFLATE_MEM_MIN); IMAP_E_ARGS for NULL mem. */
+IMAPDEF imap_result imap_deflate_init(imap_deflate *z, const imap_transport *lower,
+                                      void *mem, size_t cap, imap_transport *out);
+/* Hand it compressed bytes that were already read from lower (what came
+   after the COMPRESS OK): they are inflated before anything new is read.
+   At most IMAP_READ_CHUNK bytes, before the first read: IMAP_E_NOMEM
+   otherwise. */
+IMAPDEF imap_result imap_deflate_input(imap_deflate *z, const void *data, size_t len);
+/* End the zlib streams and close lower (what the transport's close does).
+   Returns lower's close result (0 when it has none). */
+IMAPDEF int imap_deflate_close(imap_deflate *z);
+
+/* imaplib2's enable_compression: COMPRESS DEFLATE, then the session runs
+   over a deflate transport in z and mem[0..cap) (see MEMORY above; both
+   MUST stay valid while the connection lives). Blocking. Refused with
+   IMAP_E_CAPABILITY without COMPRESS=DEFLATE (Dovecot offers it after
+   login), IMAP_E_STATE without a transport (sans-I/O use: layer
+   imap_deflate_init yourself) or when compression is already on
+   (RFC 4978 §3), IMAP_E_NOMEM when cap is too small (nothing sent then).
+   On NO or BAD the session goes on uncompressed. */
+IMAPDEF int imap_enable_compression(imap_client *c, imap_deflate *z, void *mem, size_t cap);
+#endif /* IMAP_WITH_ZLIB */
+
 /* (8e deflate declarations end here) */
 
 /* (section 8 declarations end here) */
@@ -6314,6 +6404,283 @@ IMAPDEF int imap_stream_close(imap_stream *s)
 #endif /* IMAP_NO_POSIX */
 
 /* (8d TLS implementation ends here) */
+
+#ifdef IMAP_WITH_ZLIB
+/* -- 8e. COMPRESS=DEFLATE -- */
+
+/* zlib's allocator: the arena over the caller's memory. zlib frees only
+   at the end of a stream, so a bump allocator loses nothing. */
+static voidpf imap__zalloc(voidpf opaque, uInt items, uInt size)
+{
+    imap_arena *a = (imap_arena *)opaque;
+    if (size && items > (size_t)-1 / size) return Z_NULL;
+    return imap_arena_alloc(a, (size_t)items * size, 16);
+}
+
+static void imap__zfree(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    (void)p;
+}
+
+/* Send what deflate produced: 1 all gone, 0 the lower transport would
+   block (the rest waits in _obuf), -1 error. */
+static int imap__z_push(imap_deflate *z)
+{
+    while (z->_ooff < z->_olen) {
+        size_t n = z->_olen - z->_ooff;
+        int k = z->_lower.write(z->_lower.ctx, z->_obuf + z->_ooff, n);
+        if (k < 0) return -1;
+        if (k == 0) return 0;
+        if ((size_t)k > n) k = (int)n;
+        z->_ooff += (size_t)k;
+        z->out_compressed += (imap_u64)k;
+    }
+    z->_ooff = z->_olen = 0;
+    return 1;
+}
+
+static int imap__z_write(void *ctx, const unsigned char *buf, size_t len)
+{
+    imap_deflate *z = (imap_deflate *)ctx;
+    size_t take;
+    int rc;
+    if (z->error || !z->_live) return -1;
+    /* earlier output first: bytes must reach the server in order */
+    rc = imap__z_push(z);
+    if (rc <= 0) return rc;
+    /* _chunk bytes deflate to less than IMAP_DEFLATE_OUT, sync flush
+       included (deflateBound), so one call always completes */
+    take = len < z->_chunk ? len : z->_chunk;
+    z->_def.next_in = (Bytef *)(size_t)buf;
+    z->_def.avail_in = (uInt)take;
+    z->_def.next_out = z->_obuf;
+    z->_def.avail_out = IMAP_DEFLATE_OUT;
+    rc = deflate(&z->_def, Z_SYNC_FLUSH);
+    if (rc != Z_OK || z->_def.avail_in != 0 || z->_def.avail_out == 0) {
+        z->error = IMAP_E_NOMEM;
+        return -1;
+    }
+    z->_olen = IMAP_DEFLATE_OUT - z->_def.avail_out;
+    z->out_plain += take;
+    /* what does not go now goes on the next write, read or wait */
+    if (imap__z_push(z) < 0) return -1;
+    return (int)take;
+}
+
+static int imap__z_read(void *ctx, unsigned char *buf, size_t len)
+{
+    imap_deflate *z = (imap_deflate *)ctx;
+    int pass;
+    if (z->error || !z->_live) return -1;
+    if (z->_ended) return -1;
+    if (imap__z_push(z) < 0) return -1;
+    if (len > 0x7fffffff) len = 0x7fffffff;
+    /* inflate what we hold; if that gives nothing, read once from below
+       and inflate that: a bounded amount of work per call */
+    for (pass = 0; pass < 2; pass++) {
+        size_t made;
+        int rc;
+        if (pass == 1) {
+            int k = z->_lower.read(z->_lower.ctx, z->_ibuf, IMAP_READ_CHUNK);
+            if (k <= 0) return k;
+            if ((size_t)k > IMAP_READ_CHUNK) k = IMAP_READ_CHUNK;
+            z->_ioff = 0;
+            z->_ilen = (size_t)k;
+            z->in_compressed += (imap_u64)k;
+        }
+        if (z->_ioff == z->_ilen && !z->_more) continue;
+        z->_inf.next_in = z->_ibuf + z->_ioff;
+        z->_inf.avail_in = (uInt)(z->_ilen - z->_ioff);
+        z->_inf.next_out = buf;
+        z->_inf.avail_out = (uInt)len;
+        rc = inflate(&z->_inf, Z_SYNC_FLUSH);
+        z->_ioff = z->_ilen - z->_inf.avail_in;
+        made = len - z->_inf.avail_out;
+        z->_more = z->_inf.avail_out == 0;
+        z->in_plain += made;
+        if (rc == Z_STREAM_END) {
+            /* RFC 4978 has no end of the compressed stream: the session
+               cannot go on; hand out what came before it */
+            z->_ended = 1;
+            if (!made) {
+                z->error = IMAP_E_PROTOCOL;
+                return -1;
+            }
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            z->error = rc == Z_MEM_ERROR ? IMAP_E_NOMEM : IMAP_E_PROTOCOL;
+            return -1;
+        }
+        if (made) return (int)made;
+    }
+    return 0;
+}
+
+static int imap__z_wait(void *ctx, int for_write, long timeout_ms)
+{
+    imap_deflate *z = (imap_deflate *)ctx;
+    if (z->error || !z->_live) return -1;
+    if (!for_write) {
+        /* held input or output answers at once (or fails at once) */
+        if (z->_ioff < z->_ilen || z->_more || z->_ended) return 1;
+        /* our last bytes must reach the server before it can answer */
+        if (z->_ooff < z->_olen) {
+            int rc = imap__z_push(z);
+            if (rc < 0) return -1;
+            if (rc == 0) {
+                if (!z->_lower.wait) return 1;
+                rc = z->_lower.wait(z->_lower.ctx, 1, timeout_ms);
+                return rc < 0 ? -1 : rc;
+            }
+        }
+    }
+    if (!z->_lower.wait) return 1;
+    return z->_lower.wait(z->_lower.ctx, for_write, timeout_ms);
+}
+
+static int imap__z_close(void *ctx)
+{
+    return imap_deflate_close((imap_deflate *)ctx);
+}
+
+IMAPDEF int imap_deflate_close(imap_deflate *z)
+{
+    int rc = 0;
+    if (z->_live) {
+        inflateEnd(&z->_inf);
+        deflateEnd(&z->_def);
+        z->_live = 0;
+        if (z->_lower.close) rc = z->_lower.close(z->_lower.ctx);
+    }
+    return rc;
+}
+
+/* One try at (windowBits, memLevel) in the arena. */
+static int imap__z_setup(imap_deflate *z, int wbits, int mlevel)
+{
+    /* a stored block holding one byte: inflating it makes zlib take its
+       window now, not at the first server bytes (RFC 1951 §3.2.4) */
+    static const unsigned char prime[6] = { 0x00, 0x01, 0x00, 0xfe, 0xff, 'x' };
+    unsigned char sink[1];
+    imap_arena *a = &z->_arena;
+    imap_arena_release(a, 0);
+    z->_ibuf = (unsigned char *)imap_arena_alloc(a, IMAP_READ_CHUNK, 1);
+    z->_obuf = (unsigned char *)imap_arena_alloc(a, IMAP_DEFLATE_OUT, 1);
+    if (!z->_ibuf || !z->_obuf) return 0;
+    memset(&z->_inf, 0, sizeof z->_inf);
+    z->_inf.zalloc = imap__zalloc;
+    z->_inf.zfree = imap__zfree;
+    z->_inf.opaque = a;
+    if (inflateInit2(&z->_inf, -15) != Z_OK) return 0;
+    z->_inf.next_in = (Bytef *)(size_t)prime;
+    z->_inf.avail_in = sizeof prime;
+    z->_inf.next_out = sink;
+    z->_inf.avail_out = sizeof sink;
+    if (inflate(&z->_inf, Z_SYNC_FLUSH) != Z_OK || z->_inf.avail_out != 0 ||
+        inflateReset(&z->_inf) != Z_OK) {
+        inflateEnd(&z->_inf);
+        return 0;
+    }
+    memset(&z->_def, 0, sizeof z->_def);
+    z->_def.zalloc = imap__zalloc;
+    z->_def.zfree = imap__zfree;
+    z->_def.opaque = a;
+    if (deflateInit2(&z->_def, IMAP_DEFLATE_LEVEL, Z_DEFLATED, -wbits, mlevel,
+                     Z_DEFAULT_STRATEGY) != Z_OK) {
+        inflateEnd(&z->_inf);
+        return 0;
+    }
+    /* the most input whose deflate output, plus the flush marker, fits */
+    z->_chunk = IMAP_DEFLATE_OUT / 2;
+    while (z->_chunk > 64 && deflateBound(&z->_def, (uLong)z->_chunk) + 16 > IMAP_DEFLATE_OUT)
+        z->_chunk /= 2;
+    z->window_bits = wbits;
+    z->mem_level = mlevel;
+    z->mem_used = a->used;
+    return 1;
+}
+
+IMAPDEF imap_result imap_deflate_init(imap_deflate *z, const imap_transport *lower,
+                                      void *mem, size_t cap, imap_transport *out)
+{
+    /* from zlib's defaults down: each step about halves deflate's share */
+    static const signed char tries[][2] = {
+        { 15, 8 }, { 15, 7 }, { 14, 7 }, { 13, 6 }, { 12, 5 }, { 11, 4 },
+        { 10, 3 }, { 9, 2 }, { 9, 1 }
+    };
+    unsigned i;
+    memset(z, 0, sizeof *z);
+    if (!mem || !lower) return IMAP_E_ARGS;
+    z->_lower = *lower;
+    imap_arena_init(&z->_arena, mem, cap);
+    for (i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+        /* skip the ones that clearly cannot fit */
+        if (i + 1 < sizeof tries / sizeof tries[0] &&
+            cap < IMAP_DEFLATE_MEM(tries[i][0], tries[i][1]) - 16384ul) continue;
+        if (imap__z_setup(z, tries[i][0], tries[i][1])) break;
+    }
+    if (i == sizeof tries / sizeof tries[0]) {
+        memset(z, 0, sizeof *z);
+        return IMAP_E_NOMEM;
+    }
+    z->_live = 1;
+    out->read = imap__z_read;
+    out->write = imap__z_write;
+    out->close = imap__z_close;
+    out->wait = imap__z_wait;
+    out->ctx = z;
+    return IMAP_OK;
+}
+
+IMAPDEF imap_result imap_deflate_input(imap_deflate *z, const void *data, size_t len)
+{
+    if (!len) return IMAP_OK;
+    if (!z->_live || z->_ilen != 0 || len > IMAP_READ_CHUNK) return IMAP_E_NOMEM;
+    memcpy(z->_ibuf, data, len);
+    z->_ioff = 0;
+    z->_ilen = len;
+    z->in_compressed += len;
+    return IMAP_OK;
+}
+
+/* section 9's command machinery, defined further down */
+static int imap__begin(imap_client *c, imap_cmd *cmd, char tag[16]);
+static int imap__drain_output(imap_client *c);
+static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned kind,
+                        const char *name, const imap_call *call,
+                        imap_auth_fn auth, void *auth_arg);
+
+IMAPDEF int imap_enable_compression(imap_client *c, imap_deflate *z, void *mem, size_t cap)
+{
+    imap_transport zt;
+    imap_str rest;
+    imap_cmd cmd;
+    char tag[16];
+    int rc;
+    if (c->error) return c->error;
+    if (!c->_has_t || c->_t.read == imap__z_read) return IMAP_E_STATE;
+    if (!imap_client_has_cap(c, "COMPRESS=DEFLATE")) return IMAP_E_CAPABILITY;
+    /* memory first: once the server said OK there is no way back */
+    rc = imap_deflate_init(z, &c->_t, mem, cap, &zt);
+    if (rc) return rc;
+    rc = imap__begin(c, &cmd, tag);
+    if (!rc) rc = imap_cmd_compress(&cmd, tag, "DEFLATE");
+    if (rc == IMAP_E_NOMEM && c->_out_len) {
+        if ((rc = imap__drain_output(c)) == 0 && (rc = imap__begin(c, &cmd, tag)) == 0)
+            rc = imap_cmd_compress(&cmd, tag, "DEFLATE");
+    }
+    if (!rc) rc = imap__submit(c, &cmd, tag, IMAP__K_COMPRESS, NULL, NULL, NULL, NULL);
+    if (rc != IMAP_OK) {
+        /* not compressing: the lower transport stays the client's */
+        z->_live = 0;
+        return rc;
+    }
+    /* the engine stopped reading at the OK (_stop_feed): what it holds
+       past it is the server's first compressed bytes */
+    imap_client_set_transport(c, &zt, &rest);
+    return imap_deflate_input(z, rest.ptr, rest.len);
+}
+#endif /* IMAP_WITH_ZLIB */
 
 /* (8e deflate implementation ends here) */
 
