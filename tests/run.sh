@@ -42,7 +42,8 @@ run_counted() {
 . tests/server/common.sh
 imaph_ensure_pkgs /usr/bin/gcc:gcc /usr/bin/g++:g++ /usr/bin/clang:clang \
     /usr/bin/nm:binutils /usr/bin/make:make \
-    /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev
+    /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev \
+    /usr/include/bearssl.h:libbearssl-dev /usr/include/zlib.h:zlib1g-dev
 
 WARN="-Wall -Wextra -Wpedantic -Werror"
 SAN="-g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
@@ -72,12 +73,28 @@ if [ -f "$B/impl-gcc.o" ] && [ -z "$heap" ]; then
 else
     fail "nm: imap.h calls the heap: $heap"
 fi
+# with BearSSL and zlib: zlib allocates through imap.h's arena, never the heap
+FEAT="-DIMAP_WITH_BEARSSL -DIMAP_WITH_ZLIB"
+for build in "clang -std=c99" "g++ -x c++ -std=c++11" "gcc -std=c99"; do
+    if $build $WARN $FEAT -I"$ROOT" -c "$B/impl.c" -o "$B/impl-feat.o" 2> "$B/err"; then
+        pass "imap.h compiles clean with $FEAT: $build"
+    else
+        fail "imap.h compiles with $FEAT: $build"; cat "$B/err"; rm -f "$B/impl-feat.o"
+    fi
+done
+heap=$(nm -u "$B/impl-feat.o" 2>/dev/null | awk '{print $2}' |
+    grep -E '^(malloc|calloc|realloc|free|strdup|strndup|reallocarray)$' | tr '\n' ' ')
+if [ -f "$B/impl-feat.o" ] && [ -z "$heap" ]; then
+    pass "nm: no heap calls in imap.h with $FEAT"
+else
+    fail "nm: imap.h with $FEAT calls the heap: $heap"
+fi
 
 # ---- 2. unit tests, under both compilers, with sanitizers --------------------
 for t in tests/test_*.c; do
     name=$(basename "$t" .c)
     for cc in gcc clang; do
-        if $cc -std=c99 $WARN $SAN -I"$ROOT" "$t" -o "$B/$name-$cc" -lm 2> "$B/err"; then
+        if $cc -std=c99 $WARN $SAN -I"$ROOT" "$t" -o "$B/$name-$cc" -lm -lbearssl -lz 2> "$B/err"; then
             run_counted "$name/$cc" "$B/$name-$cc"
         else
             fail "$name/$cc builds"; cat "$B/err"
@@ -122,7 +139,7 @@ else
     if bash tests/server/dovecot.sh start "$SRV" > "$B/srv.log" 2>&1; then
         pass "private Dovecot started"
         trap 'bash "$ROOT/tests/server/dovecot.sh" stop "$SRV" >/dev/null 2>&1; rm -rf "$B" "$SRV"' EXIT
-        if gcc -std=c99 $WARN $SAN -I"$ROOT" tests/it_dovecot.c -o "$B/it_dovecot" 2> "$B/err"; then
+        if gcc -std=c99 $WARN $SAN -DIMAP_WITH_BEARSSL -DIMAP_WITH_ZLIB -I"$ROOT" tests/it_dovecot.c -o "$B/it_dovecot" -lbearssl -lz 2> "$B/err"; then
             ( . "$SRV/env" && exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot" cat "$B/it.out"
         else
@@ -134,16 +151,19 @@ else
 fi
 
 # ---- 5. fuzzing ------------------------------------------------------------
+# fuzz_target NAME SOURCE CORPUS [DICT [LIBS...]]
 fuzz_target() {
-    local name=$1 src=$2 corpus=$3
+    local name=$1 src=$2 corpus=$3 dict=${4:-fuzz/imap.dict}
+    shift 3
+    [ $# -gt 0 ] && shift
     if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        -I"$ROOT" "$src" -o "$B/$name" 2> "$B/err"; then
+        -I"$ROOT" "$src" -o "$B/$name" "$@" 2> "$B/err"; then
         fail "fuzz $name builds"; cat "$B/err"; return
     fi
     mkdir -p "$B/corpus-$name"
     cp "$corpus"/* "$B/corpus-$name"/ 2>/dev/null
     if "$B/$name" -max_total_time="$FUZZ_SECONDS" -max_len=8192 -timeout=10 \
-        -dict=fuzz/imap.dict -artifact_prefix="$B/crash-" \
+        -dict="$dict" -artifact_prefix="$B/crash-" \
         "$B/corpus-$name" > "$B/fuzz.log" 2>&1; then
         pass "fuzz $name for ${FUZZ_SECONDS}s: $(grep -o 'Done [0-9]* runs' "$B/fuzz.log" | tail -n 1)"
     else
@@ -160,6 +180,7 @@ for in in tests/golden/*.in fuzz/corpus/parser/*; do
 done
 fuzz_target fuzz_parser fuzz/fuzz_parser.c "$B/seed-parser"
 fuzz_target fuzz_cmd fuzz/fuzz_cmd.c fuzz/corpus/cmd
+fuzz_target fuzz_sasl fuzz/fuzz_sasl.c fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
