@@ -1328,9 +1328,10 @@ IMAPDEF int imap_stream_close(imap_stream *s);
      two buffers of IMAP_READ_CHUNK and IMAP_DEFLATE_OUT bytes.
    The set-up takes the largest (windowBits, memLevel) that fits `cap`,
    from (15, 8) down to (9, 1); IMAP_DEFLATE_MEM(w, m) is enough for a
-   given pair: IMAP_DEFLATE_MEM_DEFAULT (15, 8) ~ 320 KiB,
-   IMAP_DEFLATE_MEM_MIN (9, 1) ~ 60 KiB. Smaller settings cost
-   compression of what the client sends (commands, APPENDs) only. */
+   given pair: IMAP_DEFLATE_MEM_DEFAULT (15, 8) is 319488 bytes (zlib
+   1.2.13 on x86-64 takes 316224), IMAP_DEFLATE_MEM_MIN (9, 1) is 60416.
+   Smaller settings cost compression of what the client sends (commands,
+   APPENDs) only. */
 
 #ifndef IMAP_DEFLATE_LEVEL
 #define IMAP_DEFLATE_LEVEL 6      /* zlib level 1 (fast) .. 9 (small) */
@@ -5307,13 +5308,23 @@ IMAPDEF void imap_client_output_ack(imap_client *c, size_t n)
     imap__pending *p;
     if (c->_inject_off < c->_inject_len) {
         c->_inject_off += n;
-        if (c->_inject_off >= c->_inject_len) c->_inject_off = c->_inject_len = 0;
+        if (c->_inject_off >= c->_inject_len) {
+            /* SASL answers may carry a password: not kept once sent */
+            memset(c->_inject, 0, c->_inject_len);
+            c->_inject_off = c->_inject_len = 0;
+        }
         return;
     }
     p = imap__next_unsent(c);
     if (!p) return;
     p->cur_off += n;
     if (p->cur_off >= p->seg[p->cur_seg].len) {
+        const imap_segment *sg = &p->seg[p->cur_seg];
+        size_t at = (size_t)sg->ptr - (size_t)c->_out;
+        /* nor LOGIN's and AUTHENTICATE's lines in the output buffer */
+        if ((p->flags & IMAP__F_SECRET) && (size_t)sg->ptr >= (size_t)c->_out &&
+            at <= c->_out_cap && sg->len <= c->_out_cap - at)
+            memset(c->_out + at, 0, sg->len);
         if (p->seg[p->cur_seg].wait) p->flags |= IMAP__F_WAITING;
         p->cur_seg++;
         p->cur_off = 0;
@@ -6473,7 +6484,10 @@ static int imap__z_read(void *ctx, unsigned char *buf, size_t len)
     imap_deflate *z = (imap_deflate *)ctx;
     int pass;
     if (z->error || !z->_live) return -1;
-    if (z->_ended) return -1;
+    if (z->_ended) {
+        z->error = IMAP_E_PROTOCOL;
+        return -1;
+    }
     if (imap__z_push(z) < 0) return -1;
     if (len > 0x7fffffff) len = 0x7fffffff;
     /* inflate what we hold; if that gives nothing, read once from below

@@ -553,6 +553,15 @@ TEST(login_sasl_refusals_send_nothing)
     CHECK_EQ_INT(c.state, IMAP_STATE_NONAUTH);
 }
 
+static int has(const void *mem, size_t n, const char *what)
+{
+    const unsigned char *m = (const unsigned char *)mem;
+    size_t k = strlen(what), i;
+    for (i = 0; i + k <= n; i++)
+        if (memcmp(m + i, what, k) == 0) return 1;
+    return 0;
+}
+
 typedef struct log_buf {
     char text[8192];
     size_t len;
@@ -594,6 +603,28 @@ TEST(script_secrets_stay_out_of_the_debug_log)
     CHECK(strstr(lb.text, "AUTHENTICATE") != NULL);
     CHECK(strstr(lb.text, "dGFuc3RhYWZ0YW5zdGFhZg") == NULL);
     CHECK(strstr(lb.text, "tanstaaf") == NULL);
+    /* and the answers are not left in the client's buffers once sent */
+    CHECK(!has(&c, sizeof c, "dGFuc3RhYWZ0YW5zdGFhZg"));
+    CHECK(!has(cmem, sizeof cmem, "dGFuc3RhYWZ0YW5zdGFhZg"));
+}
+
+TEST(script_sent_credentials_are_wiped_from_the_client)
+{
+    imap_script_step st[] = {
+        { IMAP_SCRIPT_REPLY, "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n", 0 },
+        { IMAP_SCRIPT_EXPECT, "BAAA0 AUTHENTICATE PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm\r\n", 0 },
+        { IMAP_SCRIPT_REPLY, "BAAA0 OK [CAPABILITY IMAP4rev1] in\r\n", 0 },
+        { IMAP_SCRIPT_EXPECT, "BAAA1 LOGIN tim \"tanstaaftanstaaf\"\r\n", 0 },
+        { IMAP_SCRIPT_REPLY, "BAAA1 BAD already\r\n", 0 },
+    };
+    imap_client c;
+    imap_script sc;
+    CHECK_EQ_INT(open_script(&c, &sc, st, 5), IMAP_OK);
+    CHECK_EQ_INT(imap_login_sasl(&c, "PLAIN", "tim", "tanstaaftanstaaf", NULL), IMAP_OK);
+    CHECK(!has(cmem, sizeof cmem, "AHRpbQB0YW5zdGFhZnRhbnN0YWFm"));
+    CHECK_EQ_INT(imap_login(&c, "tim", "tanstaaftanstaaf", NULL), IMAP_E_BAD);
+    CHECK(!has(cmem, sizeof cmem, "tanstaaf"));
+    CHECK(imap_script_done(&sc));
 }
 
 int main(void)
@@ -617,5 +648,6 @@ int main(void)
     RUN(script_xoauth2_error_then_no);
     RUN(login_sasl_refusals_send_nothing);
     RUN(script_secrets_stay_out_of_the_debug_log);
+    RUN(script_sent_credentials_are_wiped_from_the_client);
     return test_summary();
 }
