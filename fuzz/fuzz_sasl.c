@@ -23,7 +23,11 @@
         pass the room, and the server's OK is refused unless its
         signature checked out. The iteration limit is 64 here, so the
         fuzzer spends its time on parsing, not PBKDF2.
-     4  the other mechanisms the same way (byte 0 / 5 picks one). */
+     4  the other mechanisms the same way (byte 0 / 6 picks one).
+     5  the engine's AUTHENTICATE loop, sans-I/O: SCRAM-SHA-1 with SASL-IR
+        is under way and the data is what the server says next (fed in
+        pieces cut at 0xFE); whatever it says, a login that ends OK had
+        its signature verified. */
 #define IMAP_WITH_BEARSSL
 #define IMAP_SCRAM_MAX_ITERATIONS 64ul
 #define IMAP_IMPLEMENTATION
@@ -117,12 +121,58 @@ static void exchange(imap_auth_fn fn, imap_sasl *s, const unsigned char *d, size
     imap_sasl_wipe(s);
 }
 
+static void on_done(void *arg, imap_client *c, int result, const imap_response *t)
+{
+    (void)c;
+    (void)t;
+    *(int *)arg = result == IMAP_OK ? 1 : 2;
+}
+
+static void drain(imap_client *c)
+{
+    const unsigned char *p;
+    size_t n;
+    int spins = 0;
+    while (imap_client_output(c, &p, &n) && n && spins++ < 64) imap_client_output_ack(c, n);
+}
+
+static void engine(const unsigned char *d, size_t n)
+{
+    static unsigned char mem[1 << 15];
+    static imap_client c;
+    static const char greet[] = "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=SCRAM-SHA-1] hi\r\n";
+    imap_sasl s;
+    imap_call call;
+    size_t start = 0, i, used;
+    int done = 0;
+    imap_client_init(&c, mem, sizeof mem);
+    imap_client_seed_tags(&c, 0);
+    imap_client_start(&c);
+    imap_client_feed(&c, greet, sizeof greet - 1, &used);
+    imap_sasl_init(&s, "user", "pencil");
+    s.nonce = "fyko+d2lbbFgONRv9qkxdawL";
+    memset(&call, 0, sizeof call);
+    call.on_done = on_done;
+    call.arg = &done;
+    if (imap_authenticate(&c, "SCRAM-SHA-1", imap_sasl_scram_sha1, &s, &call) != IMAP_OK) abort();
+    drain(&c);
+    for (i = 0; i <= n; i++) {
+        if (i < n && d[i] != 0xfe) continue;
+        imap_client_feed(&c, d + start, i - start, &used);
+        drain(&c);
+        start = i + 1;
+    }
+    if (done == 1 && (!s.verified || c.state != IMAP_STATE_AUTH)) abort();
+    if (done == 2 && c.state == IMAP_STATE_AUTH) abort();
+    imap_sasl_wipe(&s);
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     imap_sasl s;
     size_t room;
     if (size < 1) return 0;
-    switch (data[0] % 5) {
+    switch (data[0] % 6) {
     case 0: first(data + 1, size - 1); break;
     case 1: final(data + 1, size - 1); break;
     case 2: base64(data + 1, size - 1); break;
@@ -133,7 +183,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         if (room > IMAP_SASL_BYTES) room = IMAP_SASL_BYTES;
         imap_sasl_init(&s, "us,er=", "pencil");
         s.nonce = "fyko+d2lbbFgONRv9qkxdawL";
-        if (data[0] % 5 == 3) {
+        if (data[0] % 6 == 3) {
             exchange((data[1] & 1) ? imap_sasl_scram_sha256 : imap_sasl_scram_sha1,
                      &s, data + 2, size - 2, room, 1);
         } else {
@@ -144,9 +194,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
             s.authzid = (data[1] & 2) ? "admin" : NULL;
             s.host = "imap.example.org";
             s.port = 993;
-            exchange(fns[data[0] / 5 % 6], &s, data + 2, size - 2, room, 0);
+            exchange(fns[data[0] / 6 % 6], &s, data + 2, size - 2, room, 0);
         }
         break;
+    case 5: engine(data + 1, size - 1); break;
     }
     return 0;
 }
