@@ -545,6 +545,137 @@ TEST(stream_transport_preauth)
     CHECK_EQ_INT(st.pid, 0);                 /* reaped */
 }
 
+/* ---- SASL and COMPRESS (sections 9b, 8e) ---------------------------- */
+
+/* Lines of the private Dovecot's log holding `what`, or -1. */
+static int log_count(const char *what)
+{
+    char path[512], line[1024];
+    const char *dir = getenv("IMAP_TEST_DIR");
+    FILE *f;
+    int n = 0;
+    if (!dir) return -1;
+    snprintf(path, sizeof path, "%s/log", dir);
+    if (!(f = fopen(path, "r"))) return -1;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, what)) n++;
+    fclose(f);
+    return n;
+}
+
+TEST(sasl_every_mechanism_dovecot_offers)
+{
+    static const char *const mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256" };
+    conn k;
+    size_t i;
+    for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
+        CHECK_EQ_INT(conn_open(&k, 1 << 16), IMAP_OK);
+        if (imap_login_sasl(&k.c, mechs[i], user, pass, NULL) != IMAP_OK) {
+            printf("    %s: %s (%s)\n", mechs[i], imap_result_name(k.c.error), k.c.last_text);
+            CHECK(0);
+        }
+        CHECK_EQ_INT(k.c.state, IMAP_STATE_AUTH);
+        CHECK_EQ_INT(list_has(&k.c, 0, "INBOX"), 1);       /* really in */
+        CHECK_EQ_INT(imap_logout(&k.c, NULL), IMAP_OK);
+        conn_close(&k);
+        /* a wrong password is the server's NO, and the session goes on */
+        CHECK_EQ_INT(conn_open(&k, 1 << 16), IMAP_OK);
+        CHECK_EQ_INT(imap_login_sasl(&k.c, mechs[i], user, "wrong", NULL), IMAP_E_NO);
+        CHECK_EQ_INT(k.c.state, IMAP_STATE_NONAUTH);
+        CHECK_EQ_INT(imap_login_sasl(&k.c, mechs[i], user2, pass2, NULL), IMAP_OK);
+        conn_close(&k);
+    }
+    /* imaplib's login_cram_md5 */
+    CHECK_EQ_INT(conn_open(&k, 1 << 16), IMAP_OK);
+    CHECK_EQ_INT(imap_login_cram_md5(&k.c, user, pass, NULL), IMAP_OK);
+    conn_close(&k);
+}
+
+TEST(scram_proves_the_server_and_picks_the_strongest)
+{
+    conn k;
+    imap_sasl s;
+    CHECK_EQ_INT(conn_open(&k, 1 << 16), IMAP_OK);
+    CHECK(imap_client_has_cap(&k.c, "SASL-IR"));
+    imap_sasl_init(&s, user, pass);
+    CHECK_EQ_INT(imap_authenticate(&k.c, "SCRAM-SHA-256", imap_sasl_scram_sha256, &s, NULL), IMAP_OK);
+    CHECK_EQ_INT(s.verified, 1);
+    CHECK_EQ_INT(s.error, 0);
+    CHECK_EQ_INT(s._nonce_len, 24);                    /* from the system's source */
+    imap_sasl_wipe(&s);
+    conn_close(&k);
+    /* no mechanism named: SCRAM-SHA-256, as Dovecot's log tells */
+    {
+        int before = log_count("user=<bob>, method=SCRAM-SHA-256"), tries = 0;
+        CHECK(before >= 0);
+        CHECK_EQ_INT(conn_open(&k, 1 << 16), IMAP_OK);
+        CHECK_EQ_INT(imap_login_sasl(&k.c, NULL, user2, pass2, NULL), IMAP_OK);
+        CHECK_EQ_INT(imap_logout(&k.c, NULL), IMAP_OK);
+        conn_close(&k);
+        /* the log process writes on its own time: look for up to 10 s */
+        while (log_count("user=<bob>, method=SCRAM-SHA-256") == before && tries++ < 100) {
+            struct timespec ts = { 0, 100000000 };
+            nanosleep(&ts, NULL);
+        }
+        CHECK_EQ_INT(log_count("user=<bob>, method=SCRAM-SHA-256"), before + 1);
+    }
+}
+
+TEST(compress_five_megabytes_both_ways)
+{
+    conn k;
+    size_t n = 5u * 1000 * 1000, i, hdr;
+    char *m = (char *)malloc(n);
+    unsigned char *zm = (unsigned char *)malloc(IMAP_DEFLATE_MEM_DEFAULT);
+    big_sink b;
+    unsigned long long want = 0;
+    imap_deflate z;
+    char box[80];
+    memset(&b, 0, sizeof b);
+    hdr = (size_t)sprintf(m, "From: zip@example.org\r\nSubject: compressed\r\n\r\n");
+    for (i = hdr; i < n; i++) m[i] = (char)((i % 78 == 76) ? '\r' : (i % 78 == 77) ? '\n' : 'a' + (char)(i % 23));
+    for (i = 0; i < n; i++) want = want * 31 + (unsigned char)m[i];
+    CHECK_EQ_INT(conn_login(&k, user, pass), IMAP_OK);
+    CHECK(imap_client_has_cap(&k.c, "COMPRESS=DEFLATE"));
+    CHECK_EQ_INT(imap_enable_compression(&k.c, &z, zm, IMAP_DEFLATE_MEM_DEFAULT), IMAP_OK);
+    CHECK_EQ_INT(z.window_bits, 15);
+    CHECK_EQ_INT(imap_enable_compression(&k.c, &z, zm, IMAP_DEFLATE_MEM_DEFAULT), IMAP_E_STATE);
+    sprintf(box, "%s-zip", mbox);
+    CHECK_EQ_INT(imap_create(&k.c, box, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_append(&k.c, box, NULL, NULL, m, n, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_select(&k.c, box, 1, NULL), IMAP_OK);
+    CHECK(k.c.exists == 1);
+    imap_parser_set_sink(imap_client_parser(&k.c), 64 * 1024, on_big, &b);
+    CHECK_EQ_INT(imap_fetch(&k.c, "1", "(BODY.PEEK[])", NULL), IMAP_OK);
+    CHECK_EQ_INT(b.got, n);
+    CHECK(b.sum == want);
+    /* both directions really were compressed (the text is repetitive) */
+    CHECK(z.out_plain > n && z.out_compressed < z.out_plain / 10);
+    CHECK(z.in_plain > n && z.in_compressed < z.in_plain / 10);
+    CHECK(z.mem_used <= IMAP_DEFLATE_MEM_DEFAULT);
+    printf("    COMPRESS: sent %llu bytes as %llu, received %llu as %llu; zlib memory %lu bytes\n",
+           z.out_plain, z.out_compressed, z.in_plain, z.in_compressed, (unsigned long)z.mem_used);
+    CHECK_EQ_INT(imap_logout(&k.c, NULL), IMAP_OK);
+    conn_close(&k);
+    /* the least memory: a 512-byte deflate window (windowBits 9) that the
+       server inflates fine; the inflater still has its 32 KiB */
+    CHECK_EQ_INT(conn_login(&k, user, pass), IMAP_OK);
+    CHECK_EQ_INT(imap_enable_compression(&k.c, &z, zm, IMAP_DEFLATE_MEM_MIN), IMAP_OK);
+    CHECK_EQ_INT(z.window_bits, 9);
+    CHECK_EQ_INT(imap_append(&k.c, box, NULL, NULL, m, 200000, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_select(&k.c, box, 1, NULL), IMAP_OK);
+    CHECK(k.c.exists == 2);
+    memset(&b, 0, sizeof b);
+    imap_parser_set_sink(imap_client_parser(&k.c), 64 * 1024, on_big, &b);
+    CHECK_EQ_INT(imap_fetch(&k.c, "2", "(BODY.PEEK[])", NULL), IMAP_OK);
+    CHECK_EQ_INT(b.got, 200000);
+    for (want = 0, i = 0; i < 200000; i++) want = want * 31 + (unsigned char)m[i];
+    CHECK(b.sum == want);
+    conn_close(&k);
+    free(zm);
+    free(m);
+}
+
 
 #ifdef IMAP_WITH_BEARSSL
 /* ---- TLS ---------------------------------------------------------------- */
@@ -841,5 +972,8 @@ int main(void)
         RUN(tls_five_megabytes_each_way);
     }
 #endif
+    RUN(sasl_every_mechanism_dovecot_offers);
+    RUN(scram_proves_the_server_and_picks_the_strongest);
+    RUN(compress_five_megabytes_both_ways);
     return test_summary();
 }
