@@ -27,10 +27,20 @@ COMPILE-TIME OPTIONS (define before including, in the implementation TU)
    IMAPDEF              decoration of public functions (default extern)
    IMAP_ASSERT(x)       assertion for programming errors (default assert)
    IMAP_NO_POSIX        drop the socket and subprocess transports
-   IMAP_NO_STDIO        drop the helpers that print to a FILE*
    IMAP_WITH_BEARSSL    TLS transport and the hash-based SASL mechanisms
    IMAP_WITH_ZLIB       COMPRESS=DEFLATE transport
+   IMAP_NO_SIMD         no SSE2 fast path in the parser
    IMAP_MAX_DEPTH       deepest list nesting the parser accepts (64)
+   IMAP_MAX_PENDING     commands outstanding at once (32)
+   IMAP_CMD_MAX_SEGMENTS  pieces of one command: lines and literals (16)
+   IMAP_CAPS_BYTES      room for the capability list (1024)
+   IMAP_READ_CHUNK      bytes read from a transport at a time (4096)
+   IMAP_DEBUG_LINES, IMAP_DEBUG_LINE_BYTES  the ring of recent lines (20, 120)
+   IMAP_SASL_BYTES      largest SASL message (1024; raise for OAuth tokens)
+   IMAP_INJECT_BYTES    room for SASL answers and DONE (2 * IMAP_SASL_BYTES)
+   IMAP_SCRAM_MAX_ITERATIONS  refuse costlier SCRAM (1000000)
+   IMAP_TLS_BUFSIZE     BearSSL record buffer (BR_SSL_BUFSIZE_BIDI)
+   IMAP_DEFLATE_LEVEL, IMAP_DEFLATE_OUT  COMPRESS tuning (section 8e)
    Defining IMAP_MALLOC or IMAP_FREE is an error: imap.h never allocates.
 
 MEMORY MODEL
@@ -1701,7 +1711,7 @@ struct imap_client {
     int _route_uid;
     unsigned long _wait_seq;      /* the command a blocking call waits for */
     int _wait_done, _wait_result;
-    long long _quiet_clock;       /* time counted by waits, without a clock */               /* the transport changes after this response */
+    long long _quiet_clock;       /* time counted by waits, without a clock */
     long long (*_clock)(void *arg);
     void *_clock_arg;
     long long _last_rx;
@@ -8215,8 +8225,7 @@ static int imap__pump(imap_client *c, long timeout_ms)
         for (i = 0; i < IMAP_MAX_PENDING; i++)
             if (c->_q[i].seq && c->_q[i].kind == IMAP__K_LOGOUT) lo = &c->_q[i];
         if (lo && c->state == IMAP_STATE_LOGOUT) imap__finish(c, lo, IMAP_OK, NULL);
-        imap__abort(c, c->state == IMAP_STATE_LOGOUT && !imap__outstanding(c) ?
-                    IMAP_E_CLOSED : IMAP_E_CLOSED);
+        imap__abort(c, IMAP_E_CLOSED);
         return c->error;
     }
     if (k == 0) {
