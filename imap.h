@@ -30,10 +30,20 @@ COMPILE-TIME OPTIONS (define before including, in the implementation TU)
                         (set by itself where neither __unix__ nor
                         __APPLE__ is defined: bare metal, Windows)
    IMAP_NO_WINSOCK      on Windows, drop the Winsock TCP transport
-   IMAP_NO_STDIO        drop the helpers that print to a FILE*
    IMAP_WITH_BEARSSL    TLS transport and the hash-based SASL mechanisms
    IMAP_WITH_ZLIB       COMPRESS=DEFLATE transport
+   IMAP_NO_SIMD         no SSE2 fast path in the parser
    IMAP_MAX_DEPTH       deepest list nesting the parser accepts (64)
+   IMAP_MAX_PENDING     commands outstanding at once (32)
+   IMAP_CMD_MAX_SEGMENTS  pieces of one command: lines and literals (16)
+   IMAP_CAPS_BYTES      room for the capability list (1024)
+   IMAP_READ_CHUNK      bytes read from a transport at a time (4096)
+   IMAP_DEBUG_LINES, IMAP_DEBUG_LINE_BYTES  the ring of recent lines (20, 120)
+   IMAP_SASL_BYTES      largest SASL message (1024; raise for OAuth tokens)
+   IMAP_INJECT_BYTES    room for SASL answers and DONE (2 * IMAP_SASL_BYTES)
+   IMAP_SCRAM_MAX_ITERATIONS  refuse costlier SCRAM (1000000)
+   IMAP_TLS_BUFSIZE     BearSSL record buffer (BR_SSL_BUFSIZE_BIDI)
+   IMAP_DEFLATE_LEVEL, IMAP_DEFLATE_OUT  COMPRESS tuning (section 8e)
    Defining IMAP_MALLOC or IMAP_FREE is an error: imap.h never allocates.
 
 MEMORY MODEL
@@ -1068,8 +1078,11 @@ typedef enum imap_state {
 #ifndef IMAP_READ_CHUNK
 #define IMAP_READ_CHUNK 4096  /* bytes read from the transport at a time */
 #endif
+#ifndef IMAP_SASL_BYTES
+#define IMAP_SASL_BYTES 1024  /* largest SASL challenge and answer (raw) */
+#endif
 #ifndef IMAP_INJECT_BYTES
-#define IMAP_INJECT_BYTES 2048 /* SASL responses and DONE */
+#define IMAP_INJECT_BYTES (2 * IMAP_SASL_BYTES) /* SASL responses and DONE */
 #endif
 #ifndef IMAP_DEBUG_LINES
 #define IMAP_DEBUG_LINES 20   /* protocol lines kept for an error report */
@@ -1099,9 +1112,18 @@ typedef struct imap_call {
 /* The SASL exchange of imap_authenticate (imaplib's authobject): called
    with each decoded server challenge; write the raw (not base64) answer
    into out (cap bytes) and return its length, or -1 to abort the
-   exchange (the engine sends "*"). */
+   exchange (the engine sends "*" and the call returns IMAP_E_AUTH).
+   With SASL-IR the first call, with an empty challenge, comes before the
+   command is sent; a mechanism without an initial response returns
+   IMAP_AUTH_NO_IR there. When the server answers OK the fn is called once
+   more with challenge NULL (out NULL, cap 0): returning IMAP_E_AUTH
+   refuses a success the mechanism did not reach (SCRAM's server
+   signature missing), the call returns IMAP_E_AUTH and the connection is
+   aborted (IMAP_E_PROTOCOL); any other value accepts. Section 9b has
+   ready-made mechanisms. */
 typedef int (*imap_auth_fn)(void *arg, const unsigned char *challenge,
                             size_t len, unsigned char *out, size_t cap);
+#define IMAP_AUTH_NO_IR (-2)
 
 /* Debug levels (imaplib2's debug and debug_buf_lvl): at or above
    IMAP_DEBUG_PROTOCOL each protocol line goes to the debug sink; below
@@ -1593,6 +1615,97 @@ IMAPDEF imap_result imap_tls_start(imap_tls *t, const imap_transport *lower,
 
 /* (8d TLS declarations end here) */
 
+#ifdef IMAP_WITH_ZLIB
+/* ---- 8e. COMPRESS=DEFLATE (RFC 4978) -----------------------------------
+
+   A transport layered over any other (TCP, TLS, a script): what the
+   client writes is deflated, each write ending in a Z_SYNC_FLUSH so the
+   server can act on it at once, and what the server sends is inflated.
+   Raw deflate (zlib windowBits -15, no header), as RFC 4978 §4 asks.
+   Build with zlib (link -lz); every TU that includes imap.h MUST define
+   IMAP_WITH_ZLIB alike (it changes what is declared).
+
+   MEMORY. zlib's allocations come from `mem` through an imap_arena (zlib
+   gets imap.h's zalloc; it never calls malloc), taken once at set-up:
+     inflate: a 32 KiB window (the server compresses with its own window,
+       up to 32 KiB, and RFC 4978 gives no way to ask for less) plus
+       zlib's state, ~7 KiB;
+     deflate: (1 << (windowBits + 2)) + (1 << (memLevel + 9)) bytes
+       (zconf.h's formula) plus its state, ~6 KiB: 256 KiB for zlib's
+       defaults (15, 8); our window may be smaller (RFC 4978 §4);
+     two buffers of IMAP_READ_CHUNK and IMAP_DEFLATE_OUT bytes.
+   The set-up takes the largest (windowBits, memLevel) that fits `cap`,
+   from (15, 8) down to (9, 1); IMAP_DEFLATE_MEM(w, m) is enough for a
+   given pair: IMAP_DEFLATE_MEM_DEFAULT (15, 8) is 319488 bytes (zlib
+   1.2.13 on x86-64 takes 316224), IMAP_DEFLATE_MEM_MIN (9, 1) is 60416.
+   Smaller settings cost compression of what the client sends (commands,
+   APPENDs) only. */
+
+#ifndef IMAP_DEFLATE_LEVEL
+#define IMAP_DEFLATE_LEVEL 6      /* zlib level 1 (fast) .. 9 (small) */
+#endif
+#ifndef IMAP_DEFLATE_OUT
+#define IMAP_DEFLATE_OUT 4096     /* compressed bytes kept for the lower write */
+#endif
+/* Enough memory for deflate settings (w, m); includes 16 KiB for zlib's
+   two state structs and alignment. */
+#define IMAP_DEFLATE_MEM(w, m) ((1ul << ((w) + 2)) + (1ul << ((m) + 9)) + 32768ul + \
+                                IMAP_READ_CHUNK + IMAP_DEFLATE_OUT + 16384ul)
+#define IMAP_DEFLATE_MEM_DEFAULT IMAP_DEFLATE_MEM(15, 8)
+#define IMAP_DEFLATE_MEM_MIN     IMAP_DEFLATE_MEM(9, 1)
+
+#include <zlib.h>
+
+typedef struct imap_deflate {
+    /* read-only */
+    int window_bits;          /* deflate window chosen, 9..15 */
+    int mem_level;            /* deflate memLevel chosen, 1..9 */
+    size_t mem_used;          /* bytes of mem taken (zlib and buffers) */
+    int error;                /* why the stream failed: IMAP_E_PROTOCOL
+                                 (the server's data does not inflate, or
+                                 its stream ended), IMAP_E_NOMEM (zlib) */
+    imap_u64 in_compressed;   /* bytes read from the lower transport */
+    imap_u64 in_plain;        /* ... and what they inflated to */
+    imap_u64 out_plain;       /* bytes the client wrote */
+    imap_u64 out_compressed;  /* ... and what went to the lower transport */
+    /* private */
+    imap_transport _lower;
+    imap_arena _arena;
+    z_stream _inf, _def;
+    unsigned char *_ibuf, *_obuf;
+    size_t _ioff, _ilen, _ooff, _olen, _chunk;
+    int _more;                /* inflate filled the caller's buffer: it
+                                 may hold more output */
+    int _ended;               /* the server's stream ended */
+    int _live;                /* the zlib streams are set up */
+} imap_deflate;
+
+/* Set up compression over `lower` (copied; the deflate transport owns
+   it from now: closing *out closes lower) in mem[0..cap), and fill *out
+   (ctx is z). Returns IMAP_OK or IMAP_E_NOMEM (cap below
+   IMAP_DEFLATE_MEM_MIN); IMAP_E_ARGS for NULL mem. */
+IMAPDEF imap_result imap_deflate_init(imap_deflate *z, const imap_transport *lower,
+                                      void *mem, size_t cap, imap_transport *out);
+/* Hand it compressed bytes that were already read from lower (what came
+   after the COMPRESS OK): they are inflated before anything new is read.
+   At most IMAP_READ_CHUNK bytes, before the first read: IMAP_E_NOMEM
+   otherwise. */
+IMAPDEF imap_result imap_deflate_input(imap_deflate *z, const void *data, size_t len);
+/* End the zlib streams and close lower (what the transport's close does).
+   Returns lower's close result (0 when it has none). */
+IMAPDEF int imap_deflate_close(imap_deflate *z);
+
+/* imaplib2's enable_compression: COMPRESS DEFLATE, then the session runs
+   over a deflate transport in z and mem[0..cap) (see MEMORY above; both
+   MUST stay valid while the connection lives). Blocking. Refused with
+   IMAP_E_CAPABILITY without COMPRESS=DEFLATE (Dovecot offers it after
+   login), IMAP_E_STATE without a transport (sans-I/O use: layer
+   imap_deflate_init yourself) or when compression is already on
+   (RFC 4978 §3), IMAP_E_NOMEM when cap is too small (nothing sent then).
+   On NO or BAD the session goes on uncompressed. */
+IMAPDEF int imap_enable_compression(imap_client *c, imap_deflate *z, void *mem, size_t cap);
+#endif /* IMAP_WITH_ZLIB */
+
 /* (8e deflate declarations end here) */
 
 /* (section 8 declarations end here) */
@@ -1606,6 +1719,8 @@ typedef struct imap__pending {
     unsigned long seq;            /* submission order; 0 = free slot */
     char tag[16];
     char name[24];                /* XATOM: the responses it takes */
+    char set[48];                 /* FETCH/STORE: its set ("" = any) */
+    int uid_set;                  /* the set holds UIDs */
     unsigned kind;                /* IMAP__K_* of the command */
     unsigned flags;               /* IMAP__F_* */
     imap_call call;
@@ -1656,9 +1771,11 @@ struct imap_client {
     size_t _rbuf_len, _rbuf_off;
     int _stop_feed;
     int _readonly_event;
+    const char *_route_set;       /* set of the command being queued */
+    int _route_uid;
     unsigned long _wait_seq;      /* the command a blocking call waits for */
     int _wait_done, _wait_result;
-    long long _quiet_clock;       /* time counted by waits, without a clock */               /* the transport changes after this response */
+    long long _quiet_clock;       /* time counted by waits, without a clock */
     long long (*_clock)(void *arg);
     void *_clock_arg;
     long long _last_rx;
@@ -1859,6 +1976,130 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count);
 IMAPDEF void imap_client_require_tls(imap_client *c, int on);
 /* Tell the client its transport is TLS (the TLS layer does this). */
 IMAPDEF void imap_client_mark_tls(imap_client *c, int on);
+
+/* ---- 9b. SASL mechanisms (RFC 4422) ------------------------------------
+
+   Ready-made authobjects for imap_authenticate. Each mechanism is an
+   imap_auth_fn whose arg is an imap_sasl in caller memory (a local
+   variable for a blocking call); the strings it points to are the
+   caller's, are not copied, and MUST stay valid until the exchange ends.
+
+       imap_sasl s;
+       imap_sasl_init(&s, "alice", "password");
+       rc = imap_authenticate(c, "SCRAM-SHA-256", imap_sasl_scram_sha256, &s, NULL);
+       imap_sasl_wipe(&s);
+
+   or, blocking, in one call: imap_login_sasl(c, "SCRAM-SHA-256", "alice",
+   "password", NULL). A mechanism that gives up (a malformed challenge,
+   an answer too large, a server that fails to prove itself) makes the
+   engine send "*" and records why in s.error; imap_authenticate then
+   returns IMAP_E_AUTH.
+
+   Strings go out as the caller's UTF-8 bytes, with no SASLprep (RFC 4013)
+   applied: an ASCII password without control characters is what SASLprep
+   would give anyway; a password with other characters MUST be given in
+   the form the server stored (NFKC-normalized, non-ASCII spaces mapped to
+   U+0020), or hash-based mechanisms fail where PLAIN would pass.
+   Answers are limited to IMAP_SASL_BYTES (1024) bytes: raise it for
+   bearer tokens longer than about 1000 bytes.
+
+   Mechanisms (name as in AUTH=..., fn, what the struct must hold):
+     PLAIN          imap_sasl_plain        user, secret [, authzid]  RFC 4616
+     LOGIN          imap_sasl_login        user, secret    draft-murchison-sasl-login
+     XOAUTH2        imap_sasl_xoauth2      user, secret = bearer token (Google, Microsoft)
+     OAUTHBEARER    imap_sasl_oauthbearer  secret = token [, authzid or user] [, host, port]  RFC 7628
+     EXTERNAL       imap_sasl_external     [authzid]       RFC 4422 App. A
+   with IMAP_WITH_BEARSSL (hashes from BearSSL, link -lbearssl):
+     CRAM-MD5       imap_sasl_cram_md5     user, secret    RFC 2195
+     SCRAM-SHA-1    imap_sasl_scram_sha1   user, secret [, authzid]  RFC 5802
+     SCRAM-SHA-256  imap_sasl_scram_sha256 user, secret [, authzid]  RFC 7677
+   SCRAM verifies the server's signature: a wrong or missing one fails the
+   login with IMAP_E_AUTH even when the server says OK (the connection is
+   then aborted). No channel binding ("n,," header; no -PLUS variants). */
+
+#ifndef IMAP_SCRAM_MAX_ITERATIONS
+#define IMAP_SCRAM_MAX_ITERATIONS 1000000ul /* i= above this is refused */
+#endif
+#define IMAP_SASL_NONCE_MAX 64             /* longest client nonce */
+
+typedef struct imap_sasl {
+    /* inputs: imap_sasl_init sets user and secret, the rest is zero */
+    const char *user;         /* authentication identity */
+    const char *secret;       /* password, or the OAuth 2.0 bearer token */
+    const char *authzid;      /* act as this user (NULL: as yourself) */
+    const char *host;         /* OAUTHBEARER host= (NULL: left out) */
+    unsigned port;            /* OAUTHBEARER port= (0: left out) */
+    /* SCRAM client nonce: `nonce` as given (printable ASCII but ",", at
+       most IMAP_SASL_NONCE_MAX; for tests), else 18 bytes from `random`
+       (return 0 on success) in base64, else from the system's source
+       through BearSSL's HMAC_DRBG */
+    const char *nonce;
+    int (*random)(void *arg, unsigned char *out, size_t len);
+    void *random_arg;
+    /* outputs */
+    int error;                /* 0, or why the mechanism gave up:
+                                 IMAP_E_SYNTAX malformed challenge,
+                                 IMAP_E_AUTH server failed to prove itself
+                                 or reported an error, IMAP_E_LIMIT SCRAM
+                                 iteration count over the limit,
+                                 IMAP_E_NOMEM answer too large,
+                                 IMAP_E_ARGS missing or bad input,
+                                 IMAP_E_UNSUPPORTED no random source */
+    int verified;             /* SCRAM: the server proved it knows the password */
+    /* private */
+    int _step;
+    size_t _nonce_len;
+    char _nonce[IMAP_SASL_NONCE_MAX + 1];
+    unsigned char _sig[32];   /* the ServerSignature we expect */
+} imap_sasl;
+
+/* Clear *s and point it at user and secret (either may be NULL where the
+   mechanism needs none). */
+IMAPDEF void imap_sasl_init(imap_sasl *s, const char *user, const char *secret);
+/* Overwrite the nonce and expected signature (call after the exchange). */
+IMAPDEF void imap_sasl_wipe(imap_sasl *s);
+
+/* The mechanisms, for imap_authenticate(c, "NAME", fn, &s, call). */
+IMAPDEF int imap_sasl_plain(void *s, const unsigned char *challenge, size_t len,
+                            unsigned char *out, size_t cap);
+IMAPDEF int imap_sasl_login(void *s, const unsigned char *challenge, size_t len,
+                            unsigned char *out, size_t cap);
+IMAPDEF int imap_sasl_xoauth2(void *s, const unsigned char *challenge, size_t len,
+                              unsigned char *out, size_t cap);
+IMAPDEF int imap_sasl_oauthbearer(void *s, const unsigned char *challenge, size_t len,
+                                  unsigned char *out, size_t cap);
+IMAPDEF int imap_sasl_external(void *s, const unsigned char *challenge, size_t len,
+                               unsigned char *out, size_t cap);
+#ifdef IMAP_WITH_BEARSSL
+IMAPDEF int imap_sasl_cram_md5(void *s, const unsigned char *challenge, size_t len,
+                               unsigned char *out, size_t cap);
+IMAPDEF int imap_sasl_scram_sha1(void *s, const unsigned char *challenge, size_t len,
+                                 unsigned char *out, size_t cap);
+IMAPDEF int imap_sasl_scram_sha256(void *s, const unsigned char *challenge, size_t len,
+                                   unsigned char *out, size_t cap);
+#endif
+
+/* The fn of a mechanism by name (case-insensitive), or NULL when it is
+   not built in. */
+IMAPDEF imap_auth_fn imap_sasl_mechanism(const char *name);
+
+/* Blocking AUTHENTICATE with a built-in mechanism. mech NULL picks the
+   strongest the server offers: SCRAM-SHA-256, SCRAM-SHA-1, then on TLS
+   PLAIN, LOGIN, CRAM-MD5, and without TLS CRAM-MD5, PLAIN, LOGIN. secret
+   is the password, or the token for XOAUTH2 and OAUTHBEARER. call may
+   carry on_data; on_done is refused (IMAP_E_ARGS): the mechanism's state
+   lives in this call, so for an asynchronous login give imap_authenticate
+   an imap_sasl of your own. Returns IMAP_OK, IMAP_E_CAPABILITY (the
+   server does not offer mech), IMAP_E_UNSUPPORTED (not built in),
+   IMAP_E_NO / IMAP_E_BAD (the server refused), IMAP_E_AUTH (the
+   exchange was cancelled or the server did not prove itself) or, when
+   the mechanism gave up before anything was sent, its reason. */
+IMAPDEF int imap_login_sasl(imap_client *c, const char *mech, const char *user,
+                            const char *secret, const imap_call *call);
+/* imaplib's login_cram_md5: imap_login_sasl(c, "CRAM-MD5", ...).
+   IMAP_E_UNSUPPORTED without IMAP_WITH_BEARSSL. */
+IMAPDEF int imap_login_cram_md5(imap_client *c, const char *user, const char *password,
+                                const imap_call *call);
 
 /* (9b SASL declarations end here) */
 
@@ -5241,6 +5482,7 @@ IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16])
 #define IMAP__F_DONE_SENT 0x20u
 #define IMAP__F_AUTH     0x40u  /* AUTHENTICATE continuation loop */
 #define IMAP__F_INTERNAL 0x80u  /* queued by the engine itself */
+#define IMAP__F_CANCELLED 0x100u /* AUTHENTICATE: the client sent "*" */
 
 enum {
     IMAP__K_OTHER = 0, IMAP__K_CAPABILITY, IMAP__K_NOOP, IMAP__K_LOGOUT,
@@ -5643,13 +5885,23 @@ IMAPDEF void imap_client_output_ack(imap_client *c, size_t n)
     imap__pending *p;
     if (c->_inject_off < c->_inject_len) {
         c->_inject_off += n;
-        if (c->_inject_off >= c->_inject_len) c->_inject_off = c->_inject_len = 0;
+        if (c->_inject_off >= c->_inject_len) {
+            /* SASL answers may carry a password: not kept once sent */
+            memset(c->_inject, 0, c->_inject_len);
+            c->_inject_off = c->_inject_len = 0;
+        }
         return;
     }
     p = imap__next_unsent(c);
     if (!p) return;
     p->cur_off += n;
     if (p->cur_off >= p->seg[p->cur_seg].len) {
+        const imap_segment *sg = &p->seg[p->cur_seg];
+        size_t at = (size_t)sg->ptr - (size_t)c->_out;
+        /* nor LOGIN's and AUTHENTICATE's lines in the output buffer */
+        if ((p->flags & IMAP__F_SECRET) && (size_t)sg->ptr >= (size_t)c->_out &&
+            at <= c->_out_cap && sg->len <= c->_out_cap - at)
+            memset(c->_out + at, 0, sg->len);
         if (p->seg[p->cur_seg].wait) p->flags |= IMAP__F_WAITING;
         p->cur_seg++;
         p->cur_off = 0;
@@ -5698,7 +5950,7 @@ static void imap__copy_text(imap_client *c, const imap_response *r)
 static void imap__tagged(imap_client *c, const imap_response *r)
 {
     imap__pending *p = imap__slot_by_tag(c, r->tag);
-    int result;
+    int result, distrust = 0;
     unsigned kind;
     imap_str code = imap_response_code_name(r);
     if (!p) {
@@ -5714,6 +5966,18 @@ static void imap__tagged(imap_client *c, const imap_response *r)
     imap__store_code(c, r);
     result = r->status == IMAP_STATUS_OK ? IMAP_OK :
              r->status == IMAP_STATUS_NO ? IMAP_E_NO : IMAP_E_BAD;
+    if (kind == IMAP__K_AUTHENTICATE) {
+        /* the mechanism has the last word on a success: SCRAM's server
+           signature (RFC 5802 §5.1) may be missing; after our "*" an OK
+           is no success either */
+        int refused = (p->flags & IMAP__F_CANCELLED) != 0;
+        if (result == IMAP_OK && !refused && p->auth &&
+            p->auth(p->auth_arg, NULL, 0, NULL, 0) == IMAP_E_AUTH) refused = 1;
+        if (refused) {
+            distrust = result == IMAP_OK;
+            result = IMAP_E_AUTH;
+        }
+    }
     if (result == IMAP_OK) {
         switch (kind) {
         case IMAP__K_LOGIN:
@@ -5750,6 +6014,8 @@ static void imap__tagged(imap_client *c, const imap_response *r)
     if (result == IMAP_OK && c->_readonly_event) result = IMAP_E_READONLY;
     c->_readonly_event = 0;
     imap__finish(c, p, result, r);
+    /* the server says we are in but could not prove who it is */
+    if (distrust) imap__abort(c, IMAP_E_PROTOCOL);
 }
 
 /* A "+": the command waiting at a synchronizing literal goes on; IDLE
@@ -5781,7 +6047,7 @@ static void imap__continuation(imap_client *c, const imap_response *r)
 /* One round of AUTHENTICATE: decode, ask the authobject, send base64. */
 static void imap__auth_step(imap_client *c, imap__pending *p, const imap_response *r)
 {
-    unsigned char challenge[1024], answer[1024];
+    unsigned char challenge[IMAP_SASL_BYTES], answer[IMAP_SASL_BYTES];
     long clen;
     int alen;
     size_t room;
@@ -5795,6 +6061,7 @@ static void imap__auth_step(imap_client *c, imap__pending *p, const imap_respons
     room = sizeof c->_inject - c->_inject_len;
     if (alen < 0) {
         /* RFC 3501 §6.2.2: "*" cancels the exchange */
+        p->flags |= IMAP__F_CANCELLED;
         if (room >= 3) {
             memcpy(c->_inject + c->_inject_len, "*\r\n", 3);
             c->_inject_len += 3;
@@ -5812,6 +6079,32 @@ static void imap__auth_step(imap_client *c, imap__pending *p, const imap_respons
     }
     memset(answer, 0, sizeof answer);
     imap__log(c, 'C', (const unsigned char *)"[SASL response hidden]", 22);
+}
+
+/* Does FETCH response r fall in the set of command p? A command without
+   a known set takes any; a UID set needs the response's UID item. */
+static int imap__fetch_in_set(const imap_response *r, const imap__pending *p)
+{
+    imap_seqset_iter it;
+    imap_u64 n, lo, hi;
+    int k;
+    if (!p->set[0]) return 1;
+    if (p->uid_set) {
+        const imap_value *u = imap_fetch_get(r, "UID");
+        if (!u || imap_value_u64(u, &n) != 0) return 0;
+    } else {
+        if (!r->has_number) return 0;
+        n = r->number;
+    }
+    imap_seqset_iter_init(&it, p->set, strlen(p->set));
+    while ((k = imap_seqset_next(&it, &lo, &hi)) == 1) {
+        /* "*" is the largest number in use: treat n:* as n and above */
+        if (hi == IMAP_SEQ_STAR && lo == IMAP_SEQ_STAR) return 1;
+        if (n >= lo && n <= hi) return 1;
+        if (hi == IMAP_SEQ_STAR && n >= lo) return 1;
+        if (lo == IMAP_SEQ_STAR && n >= hi) return 1;
+    }
+    return k < 0;                           /* an unparsable set takes any */
 }
 
 /* Untagged data: state first, then the command that asked, else the
@@ -5851,7 +6144,19 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
         if (!(imap__kinds[p->kind].route & bit)) continue;
         /* xatom takes responses of its own name only */
         if (p->kind == IMAP__K_XATOM && !imap_str_is(r->name, p->name)) continue;
+        /* pipelined FETCHes may be answered interleaved (Dovecot runs
+           them in parallel): a FETCH goes to the oldest command whose set
+           holds its number or UID, when that can be told */
+        if (bit == IMAP__R_FETCH && !imap__fetch_in_set(r, p)) continue;
         if (!to || p->seq < to->seq) to = p;
+    }
+    if (!to && bit == IMAP__R_FETCH) {
+        /* no set matched (a flag change the server volunteered): oldest */
+        for (i = 0; i < IMAP_MAX_PENDING; i++) {
+            imap__pending *p = &c->_q[i];
+            if (!p->seq || p->cur_seg == 0 || !(imap__kinds[p->kind].route & bit)) continue;
+            if (!to || p->seq < to->seq) to = p;
+        }
     }
     if (to && to->call.on_data) {
         to->call.on_data(to->call.arg, c, r);
@@ -7840,6 +8145,286 @@ IMAPDEF imap_result imap_tls_start(imap_tls *t, const imap_transport *lower,
 
 /* (8d TLS implementation ends here) */
 
+#ifdef IMAP_WITH_ZLIB
+/* -- 8e. COMPRESS=DEFLATE -- */
+
+/* zlib's allocator: the arena over the caller's memory. zlib frees only
+   at the end of a stream, so a bump allocator loses nothing. */
+static voidpf imap__zalloc(voidpf opaque, uInt items, uInt size)
+{
+    imap_arena *a = (imap_arena *)opaque;
+    if (size && items > (size_t)-1 / size) return Z_NULL;
+    return imap_arena_alloc(a, (size_t)items * size, 16);
+}
+
+static void imap__zfree(voidpf opaque, voidpf p)
+{
+    (void)opaque;
+    (void)p;
+}
+
+/* Send what deflate produced: 1 all gone, 0 the lower transport would
+   block (the rest waits in _obuf), -1 error. */
+static int imap__z_push(imap_deflate *z)
+{
+    while (z->_ooff < z->_olen) {
+        size_t n = z->_olen - z->_ooff;
+        int k = z->_lower.write(z->_lower.ctx, z->_obuf + z->_ooff, n);
+        if (k < 0) return -1;
+        if (k == 0) return 0;
+        if ((size_t)k > n) k = (int)n;
+        z->_ooff += (size_t)k;
+        z->out_compressed += (imap_u64)k;
+    }
+    z->_ooff = z->_olen = 0;
+    return 1;
+}
+
+static int imap__z_write(void *ctx, const unsigned char *buf, size_t len)
+{
+    imap_deflate *z = (imap_deflate *)ctx;
+    size_t take;
+    int rc;
+    if (z->error || !z->_live) return -1;
+    /* earlier output first: bytes must reach the server in order */
+    rc = imap__z_push(z);
+    if (rc <= 0) return rc;
+    /* _chunk bytes deflate to less than IMAP_DEFLATE_OUT, sync flush
+       included (deflateBound), so one call always completes */
+    take = len < z->_chunk ? len : z->_chunk;
+    z->_def.next_in = (Bytef *)(size_t)buf;
+    z->_def.avail_in = (uInt)take;
+    z->_def.next_out = z->_obuf;
+    z->_def.avail_out = IMAP_DEFLATE_OUT;
+    rc = deflate(&z->_def, Z_SYNC_FLUSH);
+    if (rc != Z_OK || z->_def.avail_in != 0 || z->_def.avail_out == 0) {
+        z->error = IMAP_E_NOMEM;
+        return -1;
+    }
+    z->_olen = IMAP_DEFLATE_OUT - z->_def.avail_out;
+    z->out_plain += take;
+    /* what does not go now goes on the next write, read or wait */
+    if (imap__z_push(z) < 0) return -1;
+    return (int)take;
+}
+
+static int imap__z_read(void *ctx, unsigned char *buf, size_t len)
+{
+    imap_deflate *z = (imap_deflate *)ctx;
+    int pass;
+    if (z->error || !z->_live) return -1;
+    if (z->_ended) {
+        z->error = IMAP_E_PROTOCOL;
+        return -1;
+    }
+    if (imap__z_push(z) < 0) return -1;
+    if (len > 0x7fffffff) len = 0x7fffffff;
+    /* inflate what we hold; if that gives nothing, read once from below
+       and inflate that: a bounded amount of work per call */
+    for (pass = 0; pass < 2; pass++) {
+        size_t made;
+        int rc;
+        if (pass == 1) {
+            int k = z->_lower.read(z->_lower.ctx, z->_ibuf, IMAP_READ_CHUNK);
+            if (k <= 0) return k;
+            if ((size_t)k > IMAP_READ_CHUNK) k = IMAP_READ_CHUNK;
+            z->_ioff = 0;
+            z->_ilen = (size_t)k;
+            z->in_compressed += (imap_u64)k;
+        }
+        if (z->_ioff == z->_ilen && !z->_more) continue;
+        z->_inf.next_in = z->_ibuf + z->_ioff;
+        z->_inf.avail_in = (uInt)(z->_ilen - z->_ioff);
+        z->_inf.next_out = buf;
+        z->_inf.avail_out = (uInt)len;
+        rc = inflate(&z->_inf, Z_SYNC_FLUSH);
+        z->_ioff = z->_ilen - z->_inf.avail_in;
+        made = len - z->_inf.avail_out;
+        z->_more = z->_inf.avail_out == 0;
+        z->in_plain += made;
+        if (rc == Z_STREAM_END) {
+            /* RFC 4978 has no end of the compressed stream: the session
+               cannot go on; hand out what came before it */
+            z->_ended = 1;
+            if (!made) {
+                z->error = IMAP_E_PROTOCOL;
+                return -1;
+            }
+        } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+            z->error = rc == Z_MEM_ERROR ? IMAP_E_NOMEM : IMAP_E_PROTOCOL;
+            return -1;
+        }
+        if (made) return (int)made;
+    }
+    return 0;
+}
+
+static int imap__z_wait(void *ctx, int for_write, long timeout_ms)
+{
+    imap_deflate *z = (imap_deflate *)ctx;
+    if (z->error || !z->_live) return -1;
+    if (!for_write) {
+        /* held input or output answers at once (or fails at once) */
+        if (z->_ioff < z->_ilen || z->_more || z->_ended) return 1;
+        /* our last bytes must reach the server before it can answer */
+        if (z->_ooff < z->_olen) {
+            int rc = imap__z_push(z);
+            if (rc < 0) return -1;
+            if (rc == 0) {
+                if (!z->_lower.wait) return 1;
+                rc = z->_lower.wait(z->_lower.ctx, 1, timeout_ms);
+                return rc < 0 ? -1 : rc;
+            }
+        }
+    }
+    if (!z->_lower.wait) return 1;
+    return z->_lower.wait(z->_lower.ctx, for_write, timeout_ms);
+}
+
+static int imap__z_close(void *ctx)
+{
+    return imap_deflate_close((imap_deflate *)ctx);
+}
+
+IMAPDEF int imap_deflate_close(imap_deflate *z)
+{
+    int rc = 0;
+    if (z->_live) {
+        inflateEnd(&z->_inf);
+        deflateEnd(&z->_def);
+        z->_live = 0;
+        if (z->_lower.close) rc = z->_lower.close(z->_lower.ctx);
+    }
+    return rc;
+}
+
+/* One try at (windowBits, memLevel) in the arena. */
+static int imap__z_setup(imap_deflate *z, int wbits, int mlevel)
+{
+    /* a stored block holding one byte: inflating it makes zlib take its
+       window now, not at the first server bytes (RFC 1951 §3.2.4) */
+    static const unsigned char prime[6] = { 0x00, 0x01, 0x00, 0xfe, 0xff, 'x' };
+    unsigned char sink[1];
+    imap_arena *a = &z->_arena;
+    imap_arena_release(a, 0);
+    z->_ibuf = (unsigned char *)imap_arena_alloc(a, IMAP_READ_CHUNK, 1);
+    z->_obuf = (unsigned char *)imap_arena_alloc(a, IMAP_DEFLATE_OUT, 1);
+    if (!z->_ibuf || !z->_obuf) return 0;
+    memset(&z->_inf, 0, sizeof z->_inf);
+    z->_inf.zalloc = imap__zalloc;
+    z->_inf.zfree = imap__zfree;
+    z->_inf.opaque = a;
+    if (inflateInit2(&z->_inf, -15) != Z_OK) return 0;
+    z->_inf.next_in = (Bytef *)(size_t)prime;
+    z->_inf.avail_in = sizeof prime;
+    z->_inf.next_out = sink;
+    z->_inf.avail_out = sizeof sink;
+    if (inflate(&z->_inf, Z_SYNC_FLUSH) != Z_OK || z->_inf.avail_out != 0 ||
+        inflateReset(&z->_inf) != Z_OK) {
+        inflateEnd(&z->_inf);
+        return 0;
+    }
+    memset(&z->_def, 0, sizeof z->_def);
+    z->_def.zalloc = imap__zalloc;
+    z->_def.zfree = imap__zfree;
+    z->_def.opaque = a;
+    if (deflateInit2(&z->_def, IMAP_DEFLATE_LEVEL, Z_DEFLATED, -wbits, mlevel,
+                     Z_DEFAULT_STRATEGY) != Z_OK) {
+        inflateEnd(&z->_inf);
+        return 0;
+    }
+    /* the most input whose deflate output, plus the flush marker, fits */
+    z->_chunk = IMAP_DEFLATE_OUT / 2;
+    while (z->_chunk > 64 && deflateBound(&z->_def, (uLong)z->_chunk) + 16 > IMAP_DEFLATE_OUT)
+        z->_chunk /= 2;
+    z->window_bits = wbits;
+    z->mem_level = mlevel;
+    z->mem_used = a->used;
+    return 1;
+}
+
+IMAPDEF imap_result imap_deflate_init(imap_deflate *z, const imap_transport *lower,
+                                      void *mem, size_t cap, imap_transport *out)
+{
+    /* from zlib's defaults down: each step about halves deflate's share */
+    static const signed char tries[][2] = {
+        { 15, 8 }, { 15, 7 }, { 14, 7 }, { 13, 6 }, { 12, 5 }, { 11, 4 },
+        { 10, 3 }, { 9, 2 }, { 9, 1 }
+    };
+    unsigned i;
+    memset(z, 0, sizeof *z);
+    if (!mem || !lower) return IMAP_E_ARGS;
+    z->_lower = *lower;
+    imap_arena_init(&z->_arena, mem, cap);
+    for (i = 0; i < sizeof tries / sizeof tries[0]; i++) {
+        /* skip the ones that clearly cannot fit */
+        if (i + 1 < sizeof tries / sizeof tries[0] &&
+            cap < IMAP_DEFLATE_MEM(tries[i][0], tries[i][1]) - 16384ul) continue;
+        if (imap__z_setup(z, tries[i][0], tries[i][1])) break;
+    }
+    if (i == sizeof tries / sizeof tries[0]) {
+        memset(z, 0, sizeof *z);
+        return IMAP_E_NOMEM;
+    }
+    z->_live = 1;
+    out->read = imap__z_read;
+    out->write = imap__z_write;
+    out->close = imap__z_close;
+    out->wait = imap__z_wait;
+    out->ctx = z;
+    return IMAP_OK;
+}
+
+IMAPDEF imap_result imap_deflate_input(imap_deflate *z, const void *data, size_t len)
+{
+    if (!len) return IMAP_OK;
+    if (!z->_live || z->_ilen != 0 || len > IMAP_READ_CHUNK) return IMAP_E_NOMEM;
+    memcpy(z->_ibuf, data, len);
+    z->_ioff = 0;
+    z->_ilen = len;
+    z->in_compressed += len;
+    return IMAP_OK;
+}
+
+/* section 9's command machinery, defined further down */
+static int imap__begin(imap_client *c, imap_cmd *cmd, char tag[16]);
+static int imap__drain_output(imap_client *c);
+static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned kind,
+                        const char *name, const imap_call *call,
+                        imap_auth_fn auth, void *auth_arg);
+
+IMAPDEF int imap_enable_compression(imap_client *c, imap_deflate *z, void *mem, size_t cap)
+{
+    imap_transport zt;
+    imap_str rest;
+    imap_cmd cmd;
+    char tag[16];
+    int rc;
+    if (c->error) return c->error;
+    if (!c->_has_t || c->_t.read == imap__z_read) return IMAP_E_STATE;
+    if (!imap_client_has_cap(c, "COMPRESS=DEFLATE")) return IMAP_E_CAPABILITY;
+    /* memory first: once the server said OK there is no way back */
+    rc = imap_deflate_init(z, &c->_t, mem, cap, &zt);
+    if (rc) return rc;
+    rc = imap__begin(c, &cmd, tag);
+    if (!rc) rc = imap_cmd_compress(&cmd, tag, "DEFLATE");
+    if (rc == IMAP_E_NOMEM && c->_out_len) {
+        if ((rc = imap__drain_output(c)) == 0 && (rc = imap__begin(c, &cmd, tag)) == 0)
+            rc = imap_cmd_compress(&cmd, tag, "DEFLATE");
+    }
+    if (!rc) rc = imap__submit(c, &cmd, tag, IMAP__K_COMPRESS, NULL, NULL, NULL, NULL);
+    if (rc != IMAP_OK) {
+        /* not compressing: the lower transport stays the client's */
+        z->_live = 0;
+        return rc;
+    }
+    /* the engine stopped reading at the OK (_stop_feed): what it holds
+       past it is the server's first compressed bytes */
+    imap_client_set_transport(c, &zt, &rest);
+    return imap_deflate_input(z, rest.ptr, rest.len);
+}
+#endif /* IMAP_WITH_ZLIB */
+
 /* (8e deflate implementation ends here) */
 
 /* (section 8 implementation ends here) */
@@ -7946,8 +8531,7 @@ static int imap__pump(imap_client *c, long timeout_ms)
         for (i = 0; i < IMAP_MAX_PENDING; i++)
             if (c->_q[i].seq && c->_q[i].kind == IMAP__K_LOGOUT) lo = &c->_q[i];
         if (lo && c->state == IMAP_STATE_LOGOUT) imap__finish(c, lo, IMAP_OK, NULL);
-        imap__abort(c, c->state == IMAP_STATE_LOGOUT && !imap__outstanding(c) ?
-                    IMAP_E_CLOSED : IMAP_E_CLOSED);
+        imap__abort(c, IMAP_E_CLOSED);
         return c->error;
     }
     if (k == 0) {
@@ -8047,8 +8631,18 @@ IMAPDEF void imap_client_set_transport(imap_client *c, const imap_transport *t,
     c->_stop_feed = 0;
 }
 
-/* Ready to build a command: a tag, a free slot, the output space. */
+static int imap__begin_(imap_client *c, imap_cmd *cmd, char tag[16]);
+
+/* Ready to build a command: a tag, a free slot, the output space. A
+   routing set left by a call that fails here must not reach the next. */
 static int imap__begin(imap_client *c, imap_cmd *cmd, char tag[16])
+{
+    int rc = imap__begin_(c, cmd, tag);
+    if (rc) c->_route_set = NULL;
+    return rc;
+}
+
+static int imap__begin_(imap_client *c, imap_cmd *cmd, char tag[16])
 {
     unsigned i;
     if (c->error) return c->error;
@@ -8107,6 +8701,20 @@ static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned
     }
     p->kind = kind;
     p->flags = imap__kinds[kind].flags;
+    if (c->_route_set) {
+        const char *set = c->_route_set;
+        size_t n = strlen(set);
+        if (n >= 2 && set[0] == '\'' && set[n - 1] == '\'') {
+            set++;                          /* imaplib's '...' quoting */
+            n -= 2;
+        }
+        if (n < sizeof p->set) {
+            memcpy(p->set, set, n);
+            p->set[n] = 0;
+        }
+        p->uid_set = c->_route_uid;
+        c->_route_set = NULL;
+    }
     if (call) p->call = *call;
     memcpy(p->seg, cmd->seg, sizeof p->seg[0] * cmd->nseg);
     p->nseg = cmd->nseg;
@@ -8194,7 +8802,7 @@ IMAPDEF int imap_authenticate(imap_client *c, const char *mech, imap_auth_fn aut
 {
     imap_cmd cmd;
     char tag[16];
-    char ir[1400];
+    char ir[(IMAP_SASL_BYTES + 2) / 3 * 4 + 1];
     const char *irp = NULL;
     int rc;
     if (!imap__may_send_secret(c, 0)) return IMAP_E_PLAINTEXT;
@@ -8203,7 +8811,7 @@ IMAPDEF int imap_authenticate(imap_client *c, const char *mech, imap_auth_fn aut
         /* the challenge is empty: point at a constant, not at the
            uninitialised answer buffer (gcc -O1+ -Wmaybe-uninitialized) */
         static const unsigned char none[1] = { 0 };
-        unsigned char raw[1024];
+        unsigned char raw[IMAP_SASL_BYTES];
         int n = auth(auth_arg, none, 0, raw, sizeof raw);
         if (n == 0) {
             ir[0] = '=';
@@ -8214,6 +8822,8 @@ IMAPDEF int imap_authenticate(imap_client *c, const char *mech, imap_auth_fn aut
             memset(raw, 0, sizeof raw);
             if (k < 0) return IMAP_E_NOMEM;
             irp = ir;
+        } else if (n == IMAP_AUTH_NO_IR) {
+            irp = NULL;                 /* LOGIN, CRAM-MD5: the server speaks first */
         } else {
             return IMAP_E_AUTH;
         }
@@ -8351,6 +8961,8 @@ IMAPDEF int imap_search(imap_client *c, const char *charset, const char *const *
 IMAPDEF int imap_fetch(imap_client *c, const char *set, const char *parts,
                        const imap_call *call)
 {
+    c->_route_set = set;
+    c->_route_uid = 0;
     IMAP__COMMAND(c, call, IMAP__K_FETCH, NULL, imap_cmd_fetch(&cmd_, tag_, set, parts));
 }
 
@@ -8364,6 +8976,8 @@ IMAPDEF int imap_partial(imap_client *c, const char *num, const char *part,
 IMAPDEF int imap_store(imap_client *c, const char *set, const char *command,
                        const char *flags, const imap_call *call)
 {
+    c->_route_set = set;
+    c->_route_uid = 0;
     IMAP__COMMAND(c, call, IMAP__K_FETCH, NULL,
                   imap_cmd_store(&cmd_, tag_, set, command, flags));
 }
@@ -8398,6 +9012,10 @@ static unsigned imap__uid_kind(const char *command)
 IMAPDEF int imap_uid(imap_client *c, const char *command, const char *const *args,
                      size_t nargs, const imap_call *call)
 {
+    if (imap__uid_kind(command) == IMAP__K_FETCH && nargs > 0) {
+        c->_route_set = args[0];
+        c->_route_uid = 1;
+    }
     IMAP__COMMAND(c, call, imap__uid_kind(command), NULL,
                   imap_cmd_uid(&cmd_, tag_, command, args, nargs));
 }
@@ -8515,6 +9133,609 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count)
     }
     if (rc != 1) return rc;
     return imap__parse_u64(buf, n, count) ? 1 : IMAP_E_SYNTAX;
+}
+
+/* ---- 9b. SASL mechanisms ------------------------------------------------ */
+
+/* Clear secrets with stores the compiler may not drop as dead. */
+static void imap__wipe(void *p, size_t n)
+{
+    volatile unsigned char *v = (volatile unsigned char *)p;
+    while (n--) *v++ = 0;
+}
+
+static void imap__out_n(imap__out *o, const void *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i;
+    for (i = 0; i < n; i++) imap__out_c(o, u[i]);
+}
+
+static void imap__out_s(imap__out *o, const char *s)
+{
+    if (s) imap__out_n(o, s, strlen(s));
+}
+
+/* saslname (RFC 5802 §5.1, also RFC 7628's gs2 header): "," and "=" go
+   as "=2C" and "=3D". */
+static void imap__out_saslname(imap__out *o, const char *s)
+{
+    for (; s && *s; s++) {
+        if (*s == ',') imap__out_n(o, "=2C", 3);
+        else if (*s == '=') imap__out_n(o, "=3D", 3);
+        else imap__out_c(o, (unsigned char)*s);
+    }
+}
+
+/* gs2-header without channel binding: "n," [ "a=" saslname ] "," */
+static void imap__out_gs2(imap__out *o, const char *authzid)
+{
+    imap__out_n(o, "n,", 2);
+    if (authzid && *authzid) {
+        imap__out_n(o, "a=", 2);
+        imap__out_saslname(o, authzid);
+    }
+    imap__out_c(o, ',');
+}
+
+/* No byte below 0x20: the \1 separators of the OAuth formats and the
+   line framing stay ours. */
+static int imap__sasl_clean(const char *s)
+{
+    for (; s && *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) return 0;
+    return 1;
+}
+
+static int imap__sasl_fail(imap_sasl *s, int code)
+{
+    if (!s->error) s->error = code;
+    return -1;
+}
+
+/* The answer's length, or -1 (IMAP_E_NOMEM) when it did not fit; a
+   partial answer may hold a password, so it is wiped. */
+static int imap__sasl_done(imap_sasl *s, imap__out *o)
+{
+    if (!o->p || o->len > o->cap || o->len > 0x7fffffffu) {
+        if (o->p) imap__wipe(o->p, o->cap);
+        return imap__sasl_fail(s, IMAP_E_NOMEM);
+    }
+    return (int)o->len;
+}
+
+IMAPDEF void imap_sasl_init(imap_sasl *s, const char *user, const char *secret)
+{
+    memset(s, 0, sizeof *s);
+    s->user = user;
+    s->secret = secret;
+}
+
+IMAPDEF void imap_sasl_wipe(imap_sasl *s)
+{
+    imap__wipe(s->_nonce, sizeof s->_nonce);
+    imap__wipe(s->_sig, sizeof s->_sig);
+    s->_nonce_len = 0;
+}
+
+/* A challenge NULL is the engine's "the server said OK" (section 7): the
+   mechanisms without a server proof accept it. */
+
+IMAPDEF int imap_sasl_plain(void *arg, const unsigned char *challenge, size_t len,
+                            unsigned char *out, size_t cap)
+{
+    imap_sasl *s = (imap_sasl *)arg;
+    imap__out o;
+    (void)len;
+    if (!challenge) return 0;
+    if (s->_step++) return imap__sasl_fail(s, IMAP_E_SYNTAX);   /* one round */
+    if (!s->user || !s->secret) return imap__sasl_fail(s, IMAP_E_ARGS);
+    /* RFC 4616 §2: [authzid] NUL authcid NUL passwd */
+    imap__out_init(&o, out, cap);
+    imap__out_s(&o, s->authzid);
+    imap__out_c(&o, 0);
+    imap__out_s(&o, s->user);
+    imap__out_c(&o, 0);
+    imap__out_s(&o, s->secret);
+    return imap__sasl_done(s, &o);
+}
+
+IMAPDEF int imap_sasl_login(void *arg, const unsigned char *challenge, size_t len,
+                            unsigned char *out, size_t cap)
+{
+    imap_sasl *s = (imap_sasl *)arg;
+    imap__out o;
+    if (!challenge) return 0;
+    /* the server prompts first (draft-murchison-sasl-login §2.1); the
+       prompts' text is ignored */
+    if (s->_step == 0 && len == 0) return IMAP_AUTH_NO_IR;
+    if (!s->user || !s->secret) return imap__sasl_fail(s, IMAP_E_ARGS);
+    if (s->_step > 1) return imap__sasl_fail(s, IMAP_E_SYNTAX);
+    imap__out_init(&o, out, cap);
+    imap__out_s(&o, s->_step++ == 0 ? s->user : s->secret);
+    return imap__sasl_done(s, &o);
+}
+
+/* Google's and Microsoft's XOAUTH2: user=U ^A auth=Bearer T ^A ^A. */
+IMAPDEF int imap_sasl_xoauth2(void *arg, const unsigned char *challenge, size_t len,
+                              unsigned char *out, size_t cap)
+{
+    imap_sasl *s = (imap_sasl *)arg;
+    imap__out o;
+    (void)len;
+    if (!challenge) return 0;
+    switch (s->_step++) {
+    case 0:
+        if (!s->user || !s->secret || !imap__sasl_clean(s->user) || !imap__sasl_clean(s->secret))
+            return imap__sasl_fail(s, IMAP_E_ARGS);
+        imap__out_init(&o, out, cap);
+        imap__out_n(&o, "user=", 5);
+        imap__out_s(&o, s->user);
+        imap__out_n(&o, "\001auth=Bearer ", 13);
+        imap__out_s(&o, s->secret);
+        imap__out_n(&o, "\001\001", 2);
+        return imap__sasl_done(s, &o);
+    case 1:
+        /* a JSON error instead of OK: an empty answer lets the server
+           end with NO */
+        s->error = IMAP_E_AUTH;
+        return 0;
+    default:
+        return imap__sasl_fail(s, IMAP_E_SYNTAX);
+    }
+}
+
+IMAPDEF int imap_sasl_oauthbearer(void *arg, const unsigned char *challenge, size_t len,
+                                  unsigned char *out, size_t cap)
+{
+    imap_sasl *s = (imap_sasl *)arg;
+    const char *who = s->authzid ? s->authzid : s->user;
+    imap__out o;
+    (void)len;
+    if (!challenge) return 0;
+    switch (s->_step++) {
+    case 0:
+        if (!s->secret || !imap__sasl_clean(s->secret) || !imap__sasl_clean(who) ||
+            !imap__sasl_clean(s->host))
+            return imap__sasl_fail(s, IMAP_E_ARGS);
+        /* RFC 7628 §3.1: gs2-header ^A [host=H ^A] [port=P ^A] auth=Bearer T ^A ^A */
+        imap__out_init(&o, out, cap);
+        imap__out_gs2(&o, who);
+        imap__out_c(&o, 1);
+        if (s->host) {
+            imap__out_n(&o, "host=", 5);
+            imap__out_s(&o, s->host);
+            imap__out_c(&o, 1);
+        }
+        if (s->port) {
+            char num[24];
+            imap__out_n(&o, "port=", 5);
+            imap__out_n(&o, num, imap__fmt_u64(num, s->port));
+            imap__out_c(&o, 1);
+        }
+        imap__out_n(&o, "auth=Bearer ", 12);
+        imap__out_s(&o, s->secret);
+        imap__out_n(&o, "\001\001", 2);
+        return imap__sasl_done(s, &o);
+    case 1:
+        /* RFC 7628 §3.2.3: after an error the client sends a lone ^A */
+        s->error = IMAP_E_AUTH;
+        if (cap < 1) return imap__sasl_fail(s, IMAP_E_NOMEM);
+        out[0] = 1;
+        return 1;
+    default:
+        return imap__sasl_fail(s, IMAP_E_SYNTAX);
+    }
+}
+
+IMAPDEF int imap_sasl_external(void *arg, const unsigned char *challenge, size_t len,
+                               unsigned char *out, size_t cap)
+{
+    imap_sasl *s = (imap_sasl *)arg;
+    imap__out o;
+    (void)len;
+    if (!challenge) return 0;
+    if (s->_step++) return imap__sasl_fail(s, IMAP_E_SYNTAX);
+    /* RFC 4422 Appendix A: the authzid, or nothing */
+    imap__out_init(&o, out, cap);
+    imap__out_s(&o, s->authzid);
+    return imap__sasl_done(s, &o);
+}
+
+#ifdef IMAP_WITH_BEARSSL
+#include <bearssl.h>
+
+static void imap__out_b64(imap__out *o, const void *d, size_t n)
+{
+    long k = -1;
+    if (o->p && o->len < o->cap)
+        k = imap_base64_encode(d, n, (char *)o->p + o->len, o->cap - o->len);
+    if (k < 0) o->len = o->cap + 1;       /* overflowed; the caller checks */
+    else o->len += (size_t)k;
+}
+
+static void imap__hmac(const br_hash_class *h, const void *key, size_t klen,
+                       const void *data, size_t n, unsigned char *out)
+{
+    br_hmac_key_context kc;
+    br_hmac_context hc;
+    br_hmac_key_init(&kc, h, key, klen);
+    br_hmac_init(&hc, &kc, 0);
+    br_hmac_update(&hc, data, n);
+    br_hmac_out(&hc, out);
+    imap__wipe(&kc, sizeof kc);
+    imap__wipe(&hc, sizeof hc);
+}
+
+IMAPDEF int imap_sasl_cram_md5(void *arg, const unsigned char *challenge, size_t len,
+                               unsigned char *out, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    imap_sasl *s = (imap_sasl *)arg;
+    unsigned char mac[16];
+    imap__out o;
+    size_t i;
+    int rc;
+    if (!challenge) return 0;
+    if (s->_step == 0 && len == 0) return IMAP_AUTH_NO_IR;    /* the server speaks first */
+    if (s->_step++) return imap__sasl_fail(s, IMAP_E_SYNTAX);
+    if (!s->user || !s->secret) return imap__sasl_fail(s, IMAP_E_ARGS);
+    /* RFC 2195 §2: user SP hex(HMAC-MD5(password, challenge)) */
+    imap__hmac(&br_md5_vtable, s->secret, strlen(s->secret), challenge, len, mac);
+    imap__out_init(&o, out, cap);
+    imap__out_s(&o, s->user);
+    imap__out_c(&o, ' ');
+    for (i = 0; i < sizeof mac; i++) {
+        imap__out_c(&o, (unsigned char)hex[mac[i] >> 4]);
+        imap__out_c(&o, (unsigned char)hex[mac[i] & 15]);
+    }
+    imap__wipe(mac, sizeof mac);
+    rc = imap__sasl_done(s, &o);
+    return rc;
+}
+
+/* ---- SCRAM (RFC 5802, RFC 7677) ---- */
+
+#define IMAP__SCRAM_SALT_MAX 128
+
+typedef struct imap__scram_first {
+    imap_str nonce;                     /* the whole r= value */
+    unsigned char salt[IMAP__SCRAM_SALT_MAX];
+    size_t salt_len;
+    unsigned long iter;
+} imap__scram_first;
+
+/* One attribute "a=value" at *p (RFC 5802 §7): a letter, "=", one or more
+   bytes but "," and NUL; *p moves past one "," that must have more after
+   it. */
+static int imap__scram_attr(const char **p, const char *e, char *name, imap_str *val)
+{
+    const char *s = *p, *v;
+    unsigned char a;
+    if (e - s < 3) return IMAP_E_SYNTAX;
+    a = (unsigned char)(s[0] | 32);
+    if (a < 'a' || a > 'z' || s[1] != '=') return IMAP_E_SYNTAX;
+    *name = s[0];
+    for (v = s = s + 2; s < e && *s != ','; s++)
+        if (*s == 0) return IMAP_E_SYNTAX;
+    if (s == v) return IMAP_E_SYNTAX;
+    val->ptr = v;
+    val->len = (size_t)(s - v);
+    if (s < e && ++s == e) return IMAP_E_SYNTAX;     /* a trailing "," */
+    *p = s;
+    return 0;
+}
+
+/* server-first-message, strictly: r= our nonce and more (printable), s=
+   base64 (1..128 bytes), i= 1..IMAP_SCRAM_MAX_ITERATIONS without leading
+   zeros, then only well-formed extensions. Returns 0, IMAP_E_SYNTAX,
+   IMAP_E_LIMIT (i= too large) or IMAP_E_AUTH (not our nonce, or the
+   mandatory-extension attribute m= of §5.1). */
+static int imap__scram_parse_first(const char *m, size_t n, const char *cnonce,
+                                   size_t cnlen, imap__scram_first *f)
+{
+    const char *p = m, *e = m + n;
+    imap_str v;
+    imap_u64 it = 0;
+    size_t i;
+    long k;
+    char a;
+    if (imap__scram_attr(&p, e, &a, &v)) return IMAP_E_SYNTAX;
+    if (a == 'm') return IMAP_E_AUTH;
+    if (a != 'r') return IMAP_E_SYNTAX;
+    for (i = 0; i < v.len; i++)
+        if ((unsigned char)v.ptr[i] < 0x21 || (unsigned char)v.ptr[i] > 0x7e) return IMAP_E_SYNTAX;
+    /* the server appends its part to ours (§5.1) */
+    if (v.len <= cnlen || memcmp(v.ptr, cnonce, cnlen) != 0) return IMAP_E_AUTH;
+    f->nonce = v;
+    if (p == e || imap__scram_attr(&p, e, &a, &v) || a != 's') return IMAP_E_SYNTAX;
+    k = imap_base64_decode(v.ptr, v.len, f->salt, sizeof f->salt);
+    if (k <= 0) return IMAP_E_SYNTAX;
+    f->salt_len = (size_t)k;
+    if (p == e || imap__scram_attr(&p, e, &a, &v) || a != 'i') return IMAP_E_SYNTAX;
+    if (v.len > 12 || v.ptr[0] < '1' || v.ptr[0] > '9') return IMAP_E_SYNTAX;
+    for (i = 0; i < v.len; i++) {
+        if (v.ptr[i] < '0' || v.ptr[i] > '9') return IMAP_E_SYNTAX;
+        it = it * 10 + (imap_u64)(v.ptr[i] - '0');
+    }
+    while (p < e)
+        if (imap__scram_attr(&p, e, &a, &v)) return IMAP_E_SYNTAX;
+    if (it > IMAP_SCRAM_MAX_ITERATIONS) return IMAP_E_LIMIT;
+    f->iter = (unsigned long)it;
+    return 0;
+}
+
+/* server-final-message: 1 when v= is `sig` (hl bytes), 0 when it is not;
+   IMAP_E_AUTH for the server's e=, IMAP_E_SYNTAX when malformed. */
+static int imap__scram_parse_final(const char *m, size_t n, const unsigned char *sig, size_t hl)
+{
+    const char *p = m, *e = m + n;
+    unsigned char got[64];
+    unsigned diff = 0;
+    imap_str v;
+    size_t i;
+    long k;
+    char a;
+    if (imap__scram_attr(&p, e, &a, &v)) return IMAP_E_SYNTAX;
+    if (a == 'e') return IMAP_E_AUTH;
+    if (a != 'v') return IMAP_E_SYNTAX;
+    k = imap_base64_decode(v.ptr, v.len, got, sizeof got);
+    if (k < 0) return IMAP_E_SYNTAX;
+    while (p < e)
+        if (imap__scram_attr(&p, e, &a, &v)) return IMAP_E_SYNTAX;
+    if ((size_t)k != hl) return 0;
+    for (i = 0; i < hl; i++) diff |= (unsigned)(got[i] ^ sig[i]);   /* no early exit */
+    return diff == 0;
+}
+
+/* The client nonce: given, or 18 random bytes in base64 (144 bits). */
+static int imap__scram_nonce(imap_sasl *s)
+{
+    size_t n, i;
+    if (s->nonce) {
+        n = strlen(s->nonce);
+        if (n == 0 || n > IMAP_SASL_NONCE_MAX) return IMAP_E_ARGS;
+        for (i = 0; i < n; i++)
+            if ((unsigned char)s->nonce[i] < 0x21 || (unsigned char)s->nonce[i] > 0x7e ||
+                s->nonce[i] == ',') return IMAP_E_ARGS;
+        memcpy(s->_nonce, s->nonce, n);
+    } else {
+        unsigned char raw[18];
+        if (s->random) {
+            if (s->random(s->random_arg, raw, sizeof raw) != 0) return IMAP_E_UNSUPPORTED;
+        } else {
+            br_hmac_drbg_context rng;
+            br_prng_seeder seeder = br_prng_seeder_system(NULL);
+            int ok;
+            if (!seeder) return IMAP_E_UNSUPPORTED;
+            br_hmac_drbg_init(&rng, &br_sha256_vtable, NULL, 0);
+            ok = seeder(&rng.vtable);
+            if (ok) br_hmac_drbg_generate(&rng, raw, sizeof raw);
+            imap__wipe(&rng, sizeof rng);
+            if (!ok) return IMAP_E_UNSUPPORTED;
+        }
+        n = (size_t)imap_base64_encode(raw, sizeof raw, s->_nonce, sizeof s->_nonce);
+        imap__wipe(raw, sizeof raw);
+    }
+    s->_nonce[n] = 0;
+    s->_nonce_len = n;
+    return 0;
+}
+
+/* client-first-message-bare: n=saslname,r=nonce */
+static void imap__scram_bare(imap__out *o, const imap_sasl *s)
+{
+    imap__out_n(o, "n=", 2);
+    imap__out_saslname(o, s->user);
+    imap__out_n(o, ",r=", 3);
+    imap__out_n(o, s->_nonce, s->_nonce_len);
+}
+
+/* Answer server-first (sf) with client-final; keep the ServerSignature
+   to expect (RFC 5802 §3). */
+static int imap__scram_final(imap_sasl *s, const br_hash_class *h, size_t hl,
+                             const unsigned char *sf, size_t sflen,
+                             unsigned char *out, size_t cap)
+{
+    imap__scram_first f;
+    br_hmac_key_context kc;
+    br_hmac_context hc, cs, ss;
+    br_hash_compat_context hh;
+    unsigned char salted[32], u[32], ckey[32], stored[32], skey[32], csig[32];
+    unsigned char gs2[256];
+    imap__out o, g;
+    unsigned long it;
+    size_t i;
+    int rc = imap__scram_parse_first((const char *)sf, sflen, s->_nonce, s->_nonce_len, &f);
+    if (rc) return imap__sasl_fail(s, rc);
+    imap__out_init(&g, gs2, sizeof gs2);
+    imap__out_gs2(&g, s->authzid);
+    if (g.len > sizeof gs2) return imap__sasl_fail(s, IMAP_E_ARGS);
+    /* SaltedPassword = Hi(password, salt, i): PBKDF2 of one block (§2.2) */
+    br_hmac_key_init(&kc, h, s->secret, strlen(s->secret));
+    br_hmac_init(&hc, &kc, 0);
+    br_hmac_update(&hc, f.salt, f.salt_len);
+    br_hmac_update(&hc, "\0\0\0\1", 4);
+    br_hmac_out(&hc, u);
+    memcpy(salted, u, hl);
+    for (it = 1; it < f.iter; it++) {
+        br_hmac_init(&hc, &kc, 0);
+        br_hmac_update(&hc, u, hl);
+        br_hmac_out(&hc, u);
+        for (i = 0; i < hl; i++) salted[i] ^= u[i];
+    }
+    imap__hmac(h, salted, hl, "Client Key", 10, ckey);
+    imap__hmac(h, salted, hl, "Server Key", 10, skey);
+    h->init(&hh.vtable);
+    h->update(&hh.vtable, ckey, hl);
+    h->out(&hh.vtable, stored);
+    /* AuthMessage = client-first-bare "," server-first "," client-final-
+       without-proof, fed to both signatures as it is written */
+    br_hmac_key_init(&kc, h, stored, hl);
+    br_hmac_init(&cs, &kc, 0);
+    br_hmac_key_init(&kc, h, skey, hl);
+    br_hmac_init(&ss, &kc, 0);
+    imap__out_init(&o, out, cap);
+    imap__scram_bare(&o, s);
+    rc = 0;
+    if (o.len > cap) {
+        rc = imap__sasl_fail(s, IMAP_E_NOMEM);
+    } else {
+        br_hmac_update(&cs, out, o.len);
+        br_hmac_update(&ss, out, o.len);
+        br_hmac_update(&cs, ",", 1);
+        br_hmac_update(&ss, ",", 1);
+        br_hmac_update(&cs, sf, sflen);
+        br_hmac_update(&ss, sf, sflen);
+        br_hmac_update(&cs, ",", 1);
+        br_hmac_update(&ss, ",", 1);
+        imap__out_init(&o, out, cap);
+        imap__out_n(&o, "c=", 2);
+        imap__out_b64(&o, gs2, g.len);
+        imap__out_n(&o, ",r=", 3);
+        imap__out_n(&o, f.nonce.ptr, f.nonce.len);
+        if (o.len > cap) {
+            rc = imap__sasl_fail(s, IMAP_E_NOMEM);
+        } else {
+            br_hmac_update(&cs, out, o.len);
+            br_hmac_update(&ss, out, o.len);
+            br_hmac_out(&cs, csig);
+            br_hmac_out(&ss, s->_sig);
+            /* ClientProof = ClientKey XOR ClientSignature */
+            for (i = 0; i < hl; i++) ckey[i] ^= csig[i];
+            imap__out_n(&o, ",p=", 3);
+            imap__out_b64(&o, ckey, hl);
+            rc = imap__sasl_done(s, &o);
+        }
+    }
+    imap__wipe(&kc, sizeof kc);
+    imap__wipe(&hc, sizeof hc);
+    imap__wipe(&cs, sizeof cs);
+    imap__wipe(&ss, sizeof ss);
+    imap__wipe(&hh, sizeof hh);
+    imap__wipe(salted, sizeof salted);
+    imap__wipe(u, sizeof u);
+    imap__wipe(ckey, sizeof ckey);
+    imap__wipe(stored, sizeof stored);
+    imap__wipe(skey, sizeof skey);
+    imap__wipe(csig, sizeof csig);
+    return rc;
+}
+
+static int imap__scram(imap_sasl *s, const br_hash_class *h, size_t hl,
+                       const unsigned char *ch, size_t len, unsigned char *out, size_t cap)
+{
+    imap__out o;
+    int rc;
+    /* the server's OK counts only after its signature checked out */
+    if (!ch) return s->verified ? 0 : IMAP_E_AUTH;
+    if (!s->user || !s->secret) return imap__sasl_fail(s, IMAP_E_ARGS);
+    switch (s->_step++) {
+    case 0:                                     /* client-first */
+        if ((rc = imap__scram_nonce(s)) != 0) return imap__sasl_fail(s, rc);
+        imap__out_init(&o, out, cap);
+        imap__out_gs2(&o, s->authzid);
+        imap__scram_bare(&o, s);
+        return imap__sasl_done(s, &o);
+    case 1:                                     /* server-first -> client-final */
+        return imap__scram_final(s, h, hl, ch, len, out, cap);
+    case 2:                                     /* server-final */
+        rc = imap__scram_parse_final((const char *)ch, len, s->_sig, hl);
+        if (rc == 1) {
+            s->verified = 1;
+            return 0;
+        }
+        return imap__sasl_fail(s, rc == 0 ? IMAP_E_AUTH : rc);
+    default:
+        return imap__sasl_fail(s, IMAP_E_SYNTAX);
+    }
+}
+
+IMAPDEF int imap_sasl_scram_sha1(void *s, const unsigned char *challenge, size_t len,
+                                 unsigned char *out, size_t cap)
+{
+    return imap__scram((imap_sasl *)s, &br_sha1_vtable, br_sha1_SIZE, challenge, len, out, cap);
+}
+
+IMAPDEF int imap_sasl_scram_sha256(void *s, const unsigned char *challenge, size_t len,
+                                   unsigned char *out, size_t cap)
+{
+    return imap__scram((imap_sasl *)s, &br_sha256_vtable, br_sha256_SIZE, challenge, len, out, cap);
+}
+#endif /* IMAP_WITH_BEARSSL */
+
+IMAPDEF imap_auth_fn imap_sasl_mechanism(const char *name)
+{
+    static const struct { const char *name; imap_auth_fn fn; } mechs[] = {
+        { "PLAIN", imap_sasl_plain }, { "LOGIN", imap_sasl_login },
+        { "XOAUTH2", imap_sasl_xoauth2 }, { "OAUTHBEARER", imap_sasl_oauthbearer },
+        { "EXTERNAL", imap_sasl_external },
+#ifdef IMAP_WITH_BEARSSL
+        { "CRAM-MD5", imap_sasl_cram_md5 }, { "SCRAM-SHA-1", imap_sasl_scram_sha1 },
+        { "SCRAM-SHA-256", imap_sasl_scram_sha256 },
+#endif
+    };
+    size_t i;
+    if (!name) return NULL;
+    for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++)
+        if (imap__ieq(name, strlen(name), mechs[i].name)) return mechs[i].fn;
+    return NULL;
+}
+
+/* Does the server offer AUTH=mech? (mech is one of ours: short) */
+static int imap__sasl_offered(const imap_client *c, const char *mech)
+{
+    char cap[32];
+    size_t n = strlen(mech);
+    if (n > sizeof cap - 6) return 0;
+    memcpy(cap, "AUTH=", 5);
+    memcpy(cap + 5, mech, n + 1);
+    return imap_client_has_cap(c, cap);
+}
+
+static const char *imap__sasl_pick(const imap_client *c)
+{
+    /* a password in the clear only over TLS; CRAM-MD5 hides it otherwise */
+    static const char *const tls[] = { "SCRAM-SHA-256", "SCRAM-SHA-1", "PLAIN", "LOGIN", "CRAM-MD5" };
+    static const char *const clear[] = { "SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN" };
+    const char *const *order = c->_tls ? tls : clear;
+    unsigned i;
+    for (i = 0; i < 5; i++)
+        if (imap_sasl_mechanism(order[i]) && imap__sasl_offered(c, order[i])) return order[i];
+    return NULL;
+}
+
+IMAPDEF int imap_login_sasl(imap_client *c, const char *mech, const char *user,
+                            const char *secret, const imap_call *call)
+{
+    imap_sasl s;
+    imap_auth_fn fn;
+    int rc;
+    if (call && call->on_done) return IMAP_E_ARGS;
+    if (c->error) return c->error;
+    if (!c->_has_t) return IMAP_E_STATE;     /* blocking only: s lives here */
+    if (c->_caps_stale && (rc = imap_capability(c, NULL)) != IMAP_OK) return rc;
+    if (!mech && !(mech = imap__sasl_pick(c))) return IMAP_E_CAPABILITY;
+    if (!(fn = imap_sasl_mechanism(mech))) return IMAP_E_UNSUPPORTED;
+    if (!imap__sasl_offered(c, mech)) return IMAP_E_CAPABILITY;
+    /* before anything goes out: every mechanism but EXTERNAL needs a
+       secret, and all but EXTERNAL and OAUTHBEARER a user */
+    if (fn != imap_sasl_external &&
+        (!secret || (!user && fn != imap_sasl_oauthbearer))) return IMAP_E_ARGS;
+    imap_sasl_init(&s, user, secret);
+    rc = imap_authenticate(c, mech, fn, &s, call);
+    /* our own inputs at fault: say so rather than "authentication failed" */
+    if (rc == IMAP_E_AUTH && (s.error == IMAP_E_ARGS || s.error == IMAP_E_NOMEM ||
+                              s.error == IMAP_E_UNSUPPORTED))
+        rc = s.error;
+    imap_sasl_wipe(&s);
+    return rc;
+}
+
+IMAPDEF int imap_login_cram_md5(imap_client *c, const char *user, const char *password,
+                                const imap_call *call)
+{
+    return imap_login_sasl(c, "CRAM-MD5", user, password, call);
 }
 
 /* (9b SASL implementation ends here) */

@@ -43,7 +43,8 @@ static long long now_ms(void *arg)
    - mailutils 3.15: APPEND answers BAD to keyword flags, and keeps
      neither the flags nor the date-time it is given; ID is answered OK
      with no untagged ID (RFC 2971 §3.1 says MUST); the OK that ends
-     AUTHENTICATE ends in a bare LF, not CRLF; expunges come as
+     AUTHENTICATE ends in a bare LF, not CRLF; CRAM-MD5 and SCRAM are
+     announced but fail; expunges come as
      "* n EXPUNGED" (RFC 3501 §7.4.1: EXPUNGE), then the new EXISTS; IDLE
      never reports mail another connection adds (it is seen after IDLE);
      SELECT after EXAMINE gives a message a new UID (RFC 3501 §2.3.1.1:
@@ -62,10 +63,12 @@ static int server_is(const char *name)
 
 static const char *must_have(void)
 {
-    if (server_is("mailutils")) return " IDLE ID NAMESPACE UNSELECT LITERAL+ AUTH=PLAIN ";
+    if (server_is("mailutils"))
+        return " IDLE ID NAMESPACE UNSELECT LITERAL+ AUTH=PLAIN AUTH=LOGIN ";
     /* dovecot, cyrus */
-    return " IDLE ID NAMESPACE UNSELECT LITERAL+ AUTH=PLAIN ENABLE CONDSTORE UIDPLUS MOVE SORT"
-           " THREAD=REFERENCES BINARY QUOTA ACL METADATA ";
+    return " IDLE ID NAMESPACE UNSELECT LITERAL+ AUTH=PLAIN AUTH=LOGIN AUTH=CRAM-MD5"
+           " AUTH=SCRAM-SHA-1 AUTH=SCRAM-SHA-256 ENABLE CONDSTORE UIDPLUS MOVE SORT"
+           " THREAD=REFERENCES BINARY QUOTA ACL METADATA COMPRESS=DEFLATE ";
 }
 
 /* Does the server announce cap? If not, the check that needs it is
@@ -147,39 +150,6 @@ TEST(login_with_awkward_password_and_capabilities)
     CHECK_EQ_INT(imap_login(&k.c, user, "wrong", NULL), IMAP_E_NO);
     CHECK_EQ_INT(k.c.state, IMAP_STATE_NONAUTH);
     CHECK_EQ_INT(imap_login(&k.c, user2, pass2, NULL), IMAP_OK);
-    conn_close(&k);
-}
-
-/* imaplib's authobject for PLAIN (RFC 4616): "\0user\0password". */
-static int plain_auth(void *arg, const unsigned char *challenge, size_t clen,
-                      unsigned char *out, size_t cap)
-{
-    const char *const *up = (const char *const *)arg;
-    size_t ul = strlen(up[0]), pl = strlen(up[1]);
-    (void)challenge;
-    (void)clen;
-    if (ul + pl + 2 > cap) return -1;
-    out[0] = 0;
-    memcpy(out + 1, up[0], ul);
-    out[ul + 1] = 0;
-    memcpy(out + ul + 2, up[1], pl);
-    return (int)(ul + pl + 2);
-}
-
-TEST(authenticate_plain)
-{
-    conn k;
-    const char *up[2];
-    up[0] = user;
-    up[1] = pass;
-    CHECK_EQ_INT(conn_open(&k, 1 << 16), IMAP_OK);
-    if (uses(&k.c, "AUTH=PLAIN")) {
-        CHECK_EQ_INT(imap_authenticate(&k.c, "PLAIN", plain_auth, (void *)up, NULL), IMAP_OK);
-        CHECK_EQ_INT(k.c.state, IMAP_STATE_AUTH);
-        /* the session goes on (mailutils ends that OK with a bare LF) */
-        CHECK_EQ_INT(imap_noop(&k.c, NULL), IMAP_OK);
-        CHECK(imap_client_has_cap(&k.c, "IDLE"));
-    }
     conn_close(&k);
 }
 
@@ -720,6 +690,156 @@ TEST(stream_transport_preauth)
 }
 #endif
 
+/* ---- SASL and COMPRESS (sections 9b, 8e) ---------------------------- */
+
+#ifdef IMAP_WITH_BEARSSL
+
+/* Lines of the private Dovecot's log holding `what`, or -1. */
+static int log_count(const char *what)
+{
+    char path[512], line[1024];
+    const char *dir = getenv("IMAP_TEST_DIR");
+    FILE *f;
+    int n = 0;
+    if (!dir) return -1;
+    snprintf(path, sizeof path, "%s/log", dir);
+    if (!(f = fopen(path, "r"))) return -1;
+    while (fgets(line, sizeof line, f))
+        if (strstr(line, what)) n++;
+    fclose(f);
+    return n;
+}
+
+TEST(sasl_every_mechanism_the_server_offers)
+{
+    static const char *const mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256" };
+    conn k;
+    size_t i;
+    for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
+        char cap[40];
+        sprintf(cap, "AUTH=%s", mechs[i]);
+        CHECK_EQ_INT(conn_open(&k, 1 << 16), IMAP_OK);
+        /* mailutils announces CRAM-MD5 and SCRAM but fails them */
+        if (!uses(&k.c, cap) || (server_is("mailutils") && i >= 2)) {
+            conn_close(&k);
+            continue;
+        }
+        if (imap_login_sasl(&k.c, mechs[i], user, pass, NULL) != IMAP_OK) {
+            printf("    %s: %s (%s)\n", mechs[i], imap_result_name(k.c.error), k.c.last_text);
+            CHECK(0);
+        }
+        CHECK_EQ_INT(k.c.state, IMAP_STATE_AUTH);
+        CHECK_EQ_INT(list_has(&k.c, 0, "INBOX"), 1);       /* really in */
+        CHECK_EQ_INT(imap_logout(&k.c, NULL), IMAP_OK);
+        conn_close(&k);
+        /* a wrong password is the server's NO, and the session goes on */
+        CHECK_EQ_INT(conn_open(&k, 1 << 16), IMAP_OK);
+        CHECK_EQ_INT(imap_login_sasl(&k.c, mechs[i], user, "wrong", NULL), IMAP_E_NO);
+        CHECK_EQ_INT(k.c.state, IMAP_STATE_NONAUTH);
+        CHECK_EQ_INT(imap_login_sasl(&k.c, mechs[i], user2, pass2, NULL), IMAP_OK);
+        conn_close(&k);
+    }
+    /* imaplib's login_cram_md5 */
+    CHECK_EQ_INT(conn_open(&k, 1 << 16), IMAP_OK);
+    if (uses(&k.c, "AUTH=CRAM-MD5") && !server_is("mailutils"))
+        CHECK_EQ_INT(imap_login_cram_md5(&k.c, user, pass, NULL), IMAP_OK);
+    conn_close(&k);
+}
+
+TEST(scram_proves_the_server_and_picks_the_strongest)
+{
+    conn k;
+    imap_sasl s;
+    CHECK_EQ_INT(conn_open(&k, 1 << 16), IMAP_OK);
+    CHECK(imap_client_has_cap(&k.c, "SASL-IR"));
+    imap_sasl_init(&s, user, pass);
+    CHECK_EQ_INT(imap_authenticate(&k.c, "SCRAM-SHA-256", imap_sasl_scram_sha256, &s, NULL), IMAP_OK);
+    CHECK_EQ_INT(s.verified, 1);
+    CHECK_EQ_INT(s.error, 0);
+    CHECK_EQ_INT(s._nonce_len, 24);                    /* from the system's source */
+    imap_sasl_wipe(&s);
+    conn_close(&k);
+    /* no mechanism named: SCRAM-SHA-256, as Dovecot's log tells */
+    {
+        int before = log_count("user=<bob>, method=SCRAM-SHA-256"), tries = 0;
+        CHECK(before >= 0);
+        CHECK_EQ_INT(conn_open(&k, 1 << 16), IMAP_OK);
+        CHECK_EQ_INT(imap_login_sasl(&k.c, NULL, user2, pass2, NULL), IMAP_OK);
+        CHECK_EQ_INT(imap_logout(&k.c, NULL), IMAP_OK);
+        conn_close(&k);
+        /* the log process writes on its own time: look for up to 10 s */
+        while (log_count("user=<bob>, method=SCRAM-SHA-256") == before && tries++ < 100) {
+            struct timespec ts = { 0, 100000000 };
+            nanosleep(&ts, NULL);
+        }
+        CHECK_EQ_INT(log_count("user=<bob>, method=SCRAM-SHA-256"), before + 1);
+    }
+}
+
+#endif /* IMAP_WITH_BEARSSL */
+
+#ifdef IMAP_WITH_ZLIB
+TEST(compress_five_megabytes_both_ways)
+{
+    conn k;
+    size_t n = 5u * 1000 * 1000, i, hdr;
+    char *m = (char *)malloc(n);
+    unsigned char *zm = (unsigned char *)malloc(IMAP_DEFLATE_MEM_DEFAULT);
+    big_sink b;
+    unsigned long long want = 0;
+    imap_deflate z;
+    char box[80];
+    memset(&b, 0, sizeof b);
+    hdr = (size_t)sprintf(m, "From: zip@example.org\r\nSubject: compressed\r\n\r\n");
+    for (i = hdr; i < n; i++) m[i] = (char)((i % 78 == 76) ? '\r' : (i % 78 == 77) ? '\n' : 'a' + (char)(i % 23));
+    for (i = 0; i < n; i++) want = want * 31 + (unsigned char)m[i];
+    CHECK_EQ_INT(conn_login(&k, user, pass), IMAP_OK);
+    if (!uses(&k.c, "COMPRESS=DEFLATE")) {
+        conn_close(&k);
+        free(zm);
+        free(m);
+        return;
+    }
+    CHECK_EQ_INT(imap_enable_compression(&k.c, &z, zm, IMAP_DEFLATE_MEM_DEFAULT), IMAP_OK);
+    CHECK_EQ_INT(z.window_bits, 15);
+    CHECK_EQ_INT(imap_enable_compression(&k.c, &z, zm, IMAP_DEFLATE_MEM_DEFAULT), IMAP_E_STATE);
+    sprintf(box, "%s-zip", mbox);
+    CHECK_EQ_INT(imap_create(&k.c, box, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_append(&k.c, box, NULL, NULL, m, n, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_select(&k.c, box, 1, NULL), IMAP_OK);
+    CHECK(k.c.exists == 1);
+    imap_parser_set_sink(imap_client_parser(&k.c), 64 * 1024, on_big, &b);
+    CHECK_EQ_INT(imap_fetch(&k.c, "1", "(BODY.PEEK[])", NULL), IMAP_OK);
+    CHECK_EQ_INT(b.got, n);
+    CHECK(b.sum == want);
+    /* both directions really were compressed (the text is repetitive) */
+    CHECK(z.out_plain > n && z.out_compressed < z.out_plain / 10);
+    CHECK(z.in_plain > n && z.in_compressed < z.in_plain / 10);
+    CHECK(z.mem_used <= IMAP_DEFLATE_MEM_DEFAULT);
+    printf("    COMPRESS: sent %llu bytes as %llu, received %llu as %llu; zlib memory %lu bytes\n",
+           z.out_plain, z.out_compressed, z.in_plain, z.in_compressed, (unsigned long)z.mem_used);
+    CHECK_EQ_INT(imap_logout(&k.c, NULL), IMAP_OK);
+    conn_close(&k);
+    /* the least memory: a 512-byte deflate window (windowBits 9) that the
+       server inflates fine; the inflater still has its 32 KiB */
+    CHECK_EQ_INT(conn_login(&k, user, pass), IMAP_OK);
+    CHECK_EQ_INT(imap_enable_compression(&k.c, &z, zm, IMAP_DEFLATE_MEM_MIN), IMAP_OK);
+    CHECK_EQ_INT(z.window_bits, 9);
+    CHECK_EQ_INT(imap_append(&k.c, box, NULL, NULL, m, 200000, NULL), IMAP_OK);
+    CHECK_EQ_INT(imap_select(&k.c, box, 1, NULL), IMAP_OK);
+    CHECK(k.c.exists == 2);
+    memset(&b, 0, sizeof b);
+    imap_parser_set_sink(imap_client_parser(&k.c), 64 * 1024, on_big, &b);
+    CHECK_EQ_INT(imap_fetch(&k.c, "2", "(BODY.PEEK[])", NULL), IMAP_OK);
+    CHECK_EQ_INT(b.got, 200000);
+    for (want = 0, i = 0; i < 200000; i++) want = want * 31 + (unsigned char)m[i];
+    CHECK(b.sum == want);
+    conn_close(&k);
+    free(zm);
+    free(m);
+}
+#endif /* IMAP_WITH_ZLIB */
+
 
 #ifdef IMAP_WITH_BEARSSL
 /* ---- TLS ---------------------------------------------------------------- */
@@ -1011,7 +1131,6 @@ int main(void)
     sprintf(mbox, "t%ld", (long)time(NULL) % 100000);
 #endif
     RUN(login_with_awkward_password_and_capabilities);
-    RUN(authenticate_plain);
     RUN(mailbox_management);
     RUN(append_select_fetch_search_store_copy_move_expunge);
     RUN(five_megabyte_message_through_the_sink);
@@ -1035,6 +1154,14 @@ int main(void)
         RUN(tls_over_a_nonblocking_socket);
         RUN(tls_five_megabytes_each_way);
     }
+#endif
+#ifdef IMAP_WITH_BEARSSL
+    RUN(sasl_every_mechanism_the_server_offers);
+    /* it reads Dovecot's log */
+    if (server_is("dovecot")) RUN(scram_proves_the_server_and_picks_the_strongest);
+#endif
+#ifdef IMAP_WITH_ZLIB
+    RUN(compress_five_megabytes_both_ways);
 #endif
     if (skipped[0]) printf("note: %s does not announce%s(those checks skipped)\n", server, skipped);
     rc = test_summary();

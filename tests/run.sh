@@ -69,7 +69,9 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # ---- 1. imap.h builds clean everywhere, and never calls the heap ------------
 # Plain, with the optional TLS layer, and TLS without POSIX (firmware).
 printf '#define IMAP_IMPLEMENTATION\n#include "imap.h"\n' > "$B/impl.c"
-for feat in "" "-DIMAP_WITH_BEARSSL" "-DIMAP_WITH_BEARSSL -DIMAP_NO_POSIX"; do
+# zlib allocates through imap.h's arena, never the heap: nm checks that too.
+for feat in "" "-DIMAP_WITH_BEARSSL" "-DIMAP_WITH_BEARSSL -DIMAP_NO_POSIX" \
+    "-DIMAP_WITH_BEARSSL -DIMAP_WITH_ZLIB"; do
     tagname=${feat:+ $feat}
     suf=$(printf '%s' "$feat" | tr -c 'A-Za-z0-9' '_')
     for cc in gcc clang; do
@@ -320,8 +322,7 @@ else
         pass "private Dovecot started"
         STOP_SERVERS+=("dovecot:$SRV")
         WIN_ENV=$SRV/env
-        if gcc -std=c99 $WARN $SAN -DIMAP_WITH_BEARSSL -I"$ROOT" tests/it_dovecot.c \
-            -o "$B/it_dovecot" -lbearssl 2> "$B/err"; then
+        if gcc -std=c99 $WARN $SAN -DIMAP_WITH_BEARSSL -DIMAP_WITH_ZLIB -I"$ROOT" tests/it_dovecot.c -o "$B/it_dovecot" -lbearssl -lz 2> "$B/err"; then
             ( . "$SRV/env" && exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot" cat "$B/it.out"
         else
@@ -368,16 +369,19 @@ fi
 run_counted windows bash tests/windows/build.sh ${WIN_ENV:-}
 
 # ---- 5. fuzzing ------------------------------------------------------------
+# fuzz_target NAME SOURCE CORPUS [DICT [LIBS...]]
 fuzz_target() {
-    local name=$1 src=$2 corpus=$3
+    local name=$1 src=$2 corpus=$3 dict=${4:-fuzz/imap.dict}
+    shift 3
+    [ $# -gt 0 ] && shift
     if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-        -I"$ROOT" "$src" -o "$B/$name" 2> "$B/err"; then
+        -I"$ROOT" "$src" -o "$B/$name" "$@" 2> "$B/err"; then
         fail "fuzz $name builds"; cat "$B/err"; return
     fi
     mkdir -p "$B/corpus-$name"
     cp "$corpus"/* "$B/corpus-$name"/ 2>/dev/null
     if "$B/$name" -max_total_time="$FUZZ_SECONDS" -max_len=8192 -timeout=10 \
-        -dict=fuzz/imap.dict -artifact_prefix="$B/crash-" \
+        -dict="$dict" -artifact_prefix="$B/crash-" \
         "$B/corpus-$name" > "$B/fuzz.log" 2>&1; then
         pass "fuzz $name for ${FUZZ_SECONDS}s: $(grep -o 'Done [0-9]* runs' "$B/fuzz.log" | tail -n 1)"
     else
@@ -394,6 +398,7 @@ for in in tests/golden/*.in fuzz/corpus/parser/*; do
 done
 fuzz_target fuzz_parser fuzz/fuzz_parser.c "$B/seed-parser"
 fuzz_target fuzz_cmd fuzz/fuzz_cmd.c fuzz/corpus/cmd
+fuzz_target fuzz_sasl fuzz/fuzz_sasl.c fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

@@ -458,6 +458,36 @@ TEST(imap4rev2_after_enable)
     CHECK_EQ_INT(a.result, IMAP_OK);
 }
 
+TEST(interleaved_fetches_go_to_their_own_command)
+{
+    done_log a, b;
+    imap_call ca, cb;
+    char t1[16], t2[16], line[160];
+    const char *args[] = { "300:310", "(FLAGS)" };
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    start("* PREAUTH [CAPABILITY IMAP4rev1] x\r\n");
+    memset(&ca, 0, sizeof ca);
+    ca.on_done = on_done;
+    ca.on_data = on_data;
+    ca.arg = &a;
+    cb = ca;
+    cb.arg = &b;
+    imap_fetch(&cl, "1", "(FLAGS)", &ca);
+    imap_uid(&cl, "FETCH", args, 2, &cb);
+    CHECK(sscanf(sent(&cl), "%15s FETCH 1 (FLAGS)\r\n%15s UID FETCH", t1, t2) == 2);
+    /* the UID FETCH is answered first, then the FETCH of message 1 */
+    feed(&cl, "* 7 FETCH (FLAGS () UID 305)\r\n");
+    CHECK_EQ_INT(b.data, 1);
+    CHECK_EQ_INT(a.data, 0);
+    feed(&cl, "* 1 FETCH (FLAGS (\\Seen))\r\n");
+    CHECK_EQ_INT(a.data, 1);
+    sprintf(line, "%s OK\r\n%s OK\r\n", t2, t1);
+    feed(&cl, line);
+    CHECK_EQ_INT(a.result, IMAP_OK);
+    CHECK_EQ_INT(b.result, IMAP_OK);
+}
+
 int main(void)
 {
     RUN(greeting_sets_state_and_caps);
@@ -471,5 +501,6 @@ int main(void)
     RUN(readonly_event_and_rejected_tagged);
     RUN(xatom_and_unsolicited);
     RUN(imap4rev2_after_enable);
+    RUN(interleaved_fetches_go_to_their_own_command);
     return test_summary();
 }

@@ -13,7 +13,8 @@
 # master runs as the system user "cyrus" (group mail; created when
 # missing) through setpriv. Listens on 127.0.0.1 only: plain IMAP with
 # STARTTLS on IMAP_TEST_PORT, implicit TLS on IMAP_TEST_SSL_PORT. Users
-# (sasldb, realm localhost): alice and bob; INBOX appears at first login
+# (sasldb, realm localhost, so PLAIN, LOGIN, CRAM-MD5 and SCRAM-SHA-1/256
+# all work): alice and bob; INBOX appears at first login
 # with a 100 MB storage quota. No stdin/stdout mode. Cyrus logs only to
 # syslog (/dev/log), which these machines lack: its log is lost.
 # DIR/env has the variables of tests/server/dovecot.sh (no
@@ -59,7 +60,8 @@ ensure_cyrus() {
         /usr/lib/x86_64-linux-gnu/libical.so.3:libical3 \
         /usr/lib/x86_64-linux-gnu/libxapian.so.30:libxapian30 \
         /usr/lib/x86_64-linux-gnu/libsasl2.so.2:libsasl2-2 \
-        /usr/lib/x86_64-linux-gnu/sasl2/libsasldb.so.2:libsasl2-modules-db
+        /usr/lib/x86_64-linux-gnu/sasl2/libsasldb.so.2:libsasl2-modules-db \
+        /usr/lib/x86_64-linux-gnu/sasl2/libscram.so.2:libsasl2-modules
     if [ ! -f "$ROOT/.done" ]; then
         [ "$(id -u)" = 0 ] || imaph_die "need root to unpack Cyrus into $ROOT"
         (
@@ -102,7 +104,7 @@ admins: cyrus
 sasl_pwcheck_method: auxprop
 sasl_auxprop_plugin: sasldb
 sasl_sasldb_path: $d/sasldb2
-sasl_mech_list: PLAIN LOGIN
+sasl_mech_list: PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256
 allowplaintext: yes
 unixhierarchysep: yes
 altnamespace: yes
