@@ -185,19 +185,7 @@ for flags in "" "-DNO_PRINTF"; do
         fail "examples/embedded.c ${flags:+($flags) }builds with sanitizers"; cat "$B/err"
     fi
 done
-# and it compiles for a Cortex-M4 with newlib-nano, when that toolchain is here
-# (gcc-arm-none-eabi + libnewlib-arm-none-eabi: ~800 MB, so not installed for this)
-if command -v arm-none-eabi-gcc >/dev/null 2>&1; then
-    ARM="arm-none-eabi-gcc -mcpu=cortex-m4 -mthumb -Os --specs=nano.specs"
-    if $ARM -std=c99 $WARN -DNO_PRINTF -I"$ROOT" -c examples/embedded.c -o "$B/embedded-m4.o" 2> "$B/err" &&
-        $ARM --specs=nosys.specs "$B/embedded-m4.o" -o "$B/embedded-m4.elf" 2>> "$B/err"; then
-        pass "examples/embedded.c compiles and links for Cortex-M4 (newlib-nano): $(arm-none-eabi-size "$B/embedded-m4.elf" | awk 'NR==2 {print $1 " text, " $3 " bss"}')"
-    else
-        fail "examples/embedded.c for Cortex-M4"; cat "$B/err"
-    fi
-else
-    echo "note: arm-none-eabi-gcc not installed: the Cortex-M4 build of examples/embedded.c is skipped"
-fi
+# (its Cortex-M4 firmware image is built in step 2b)
 
 # ---- 4b. the examples against the private Dovecot (called from 4) ---------
 # imapcat round trips, exit codes, streaming, IDLE; fetch_all; idle.
