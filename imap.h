@@ -5057,7 +5057,9 @@ IMAPDEF int imap_client_output(imap_client *c, const unsigned char **ptr, size_t
     imap__pending *p;
     *ptr = NULL;
     *len = 0;
-    if (c->error) return 0;
+    /* after STARTTLS's or COMPRESS's OK nothing goes out until the new
+       transport is in place (it would go out in plaintext) */
+    if (c->error || c->_stop_feed) return 0;
     imap__idle_yield(c);
     if (c->_inject_off < c->_inject_len) {
         *ptr = c->_inject + c->_inject_off;
@@ -5098,10 +5100,23 @@ IMAPDEF void imap_client_output_ack(imap_client *c, size_t n)
 
 /* ---- completion and aborts ------------------------------------------- */
 
+/* A SASL answer or DONE still queued belongs to a command that has just
+   finished: sending it now would put a stray line before the next command
+   (a hostile server answers before reading it). A line already begun is
+   finished, or the stream would break mid-line. */
+static void imap__drop_inject(imap_client *c)
+{
+    size_t e = c->_inject_off;
+    while (e > 0 && e < c->_inject_len && c->_inject[e - 1] != '\n') e++;
+    c->_inject_len = e;
+    if (c->_inject_off >= c->_inject_len) c->_inject_off = c->_inject_len = 0;
+}
+
 static void imap__finish(imap_client *c, imap__pending *p, int result,
                          const imap_response *tagged)
 {
     imap_call call = p->call;
+    if (p->flags & (IMAP__F_AUTH | IMAP__F_IDLE)) imap__drop_inject(c);
     if (p->seq == c->_wait_seq) {
         c->_wait_done = 1;
         c->_wait_result = result;
@@ -5132,13 +5147,22 @@ static void imap__copy_text(imap_client *c, const imap_response *r)
     c->last_text[n] = 0;
 }
 
+/* A server answers a command once it has read all of it, or refuses a
+   synchronizing literal instead of sending "+" (RFC 3501 §7.5). An answer
+   to a command not wholly sent would leave the rest of its bytes unsent
+   or glued to the next command: such a tag was never (fully) sent. */
+static int imap__answerable(const imap__pending *p)
+{
+    return p->cur_seg == p->nseg || (p->flags & IMAP__F_WAITING);
+}
+
 static void imap__tagged(imap_client *c, const imap_response *r)
 {
     imap__pending *p = imap__slot_by_tag(c, r->tag);
     int result;
     unsigned kind;
     imap_str code = imap_response_code_name(r);
-    if (!p) {
+    if (!p || !imap__answerable(p)) {
         /* RFC 3501 §2.2.2: a tag we never sent. */
         imap__abort(c, IMAP_E_PROTOCOL);
         return;
@@ -5391,7 +5415,7 @@ IMAPDEF int imap_client_feed(imap_client *c, const void *data, size_t len, size_
                 tag.ptr = line.ptr;
                 tag.len = t;
                 p = t ? imap__slot_by_tag(c, tag) : NULL;
-                if (p) imap__finish(c, p, rc, NULL);
+                if (p && imap__answerable(p)) imap__finish(c, p, rc, NULL);
             }
         }
     }
