@@ -6256,7 +6256,7 @@ static int imap__pump(imap_client *c, long timeout_ms)
 {
     const unsigned char *out;
     size_t n;
-    int k;
+    int k, retries = 0, timed_out = 0;
     if (c->error) return c->error;
     while (imap_client_output(c, &out, &n)) {
         if (n > 0x7fffffff) n = 0x7fffffff;
@@ -6266,12 +6266,17 @@ static int imap__pump(imap_client *c, long timeout_ms)
             return c->error;
         }
         if (k == 0) {
-            if (c->_t.wait && c->_t.wait(c->_t.ctx, 1, timeout_ms) < 0) {
+            int w = c->_t.wait ? c->_t.wait(c->_t.ctx, 1, timeout_ms) : 1;
+            if (w < 0) {
                 imap__abort(c, IMAP_E_IO);
                 return c->error;
             }
+            /* writable again: go on writing rather than wait to read
+               while the server waits for the rest of the command */
+            if (w > 0 && ++retries < 8) continue;
             break;
         }
+        retries = 0;
         imap_client_output_ack(c, (size_t)k);
     }
     if (c->error) return c->error;
@@ -6284,8 +6289,17 @@ static int imap__pump(imap_client *c, long timeout_ms)
     }
     if (c->_stop_feed) return IMAP_OK;
     k = 1;
-    if (c->_t.wait) k = c->_t.wait(c->_t.ctx, 0, timeout_ms);
-    if (k > 0) k = c->_t.read(c->_t.ctx, c->_rbuf, sizeof c->_rbuf);
+    if (c->_t.wait) {
+        k = c->_t.wait(c->_t.ctx, 0, timeout_ms);
+        timed_out = k == 0;
+    }
+    if (k > 0) {
+        k = c->_t.read(c->_t.ctx, c->_rbuf, sizeof c->_rbuf);
+        /* without wait, read's own wait timed out; with it, a read that
+           finds nothing after wait said ready (a partial TLS record, a
+           spurious wake-up) took no time */
+        if (k == 0 && !c->_t.wait) timed_out = 1;
+    }
     if (k < 0) {
         imap__pending *lo = NULL;
         unsigned i;
@@ -6299,7 +6313,7 @@ static int imap__pump(imap_client *c, long timeout_ms)
     }
     if (k == 0) {
         /* quiet: account for the time that passed without a clock */
-        if (!c->_clock && timeout_ms > 0) c->_quiet_clock += timeout_ms;
+        if (!c->_clock && timeout_ms > 0 && timed_out) c->_quiet_clock += timeout_ms;
     } else {
         size_t used = 0;
         c->_rbuf_len = (size_t)k;
@@ -6318,7 +6332,9 @@ static int imap__pump(imap_client *c, long timeout_ms)
                 imap__idle_done(c, p);
         }
     }
-    if (c->timeout_ms > 0 && imap__outstanding(c) > 0 && !c->error) {
+    /* the greeting is a response too: a server that accepts and never
+       speaks must not hang imap_client_open */
+    if (c->timeout_ms > 0 && (imap__outstanding(c) > 0 || !c->_greeted) && !c->error) {
         int idling = 0;
         unsigned i;
         for (i = 0; i < IMAP_MAX_PENDING; i++)
