@@ -1434,7 +1434,10 @@ IMAPDEF int imap_client_pop_untagged(imap_client *c, char *name, size_t ncap,
    Every call takes `call` last (NULL: blocking, data kept in the store).
    Blocking, a call returns IMAP_OK for a tagged OK, IMAP_E_NO or
    IMAP_E_BAD (text in c->last_text), IMAP_E_READONLY when the mailbox
-   turned read-only meanwhile, or an abort-class code. With
+   turned read-only meanwhile, the parser's code (IMAP_E_NOMEM,
+   IMAP_E_LIMIT, IMAP_E_SYNTAX, IMAP_E_SINK) when a response of its own
+   was rejected (the command is complete, its data is not; the session
+   goes on), or an abort-class code. With
    call->on_done it returns IMAP_OK once queued (imaplib2's callback).
    Untagged data goes to call->on_data as it arrives, else to the store:
    imap_client_response(c, "SEARCH", ...) gives imaplib's data strings.
@@ -1944,6 +1947,16 @@ static void imap__line_append(imap_parser *p, const unsigned char *s, size_t n)
             size_t have = p->_line_len < keep ? p->_line_len : keep;
             memcpy(p->_tail, p->arena.base + p->arena.used - have, have);
             p->_tail_len = have;
+            if (p->_line_len == 0) {
+                /* keep the line's start too: the report (error_line)
+                   shows it, and a tagged response rejected whole still
+                   names its command by the tag */
+                size_t head = n < room ? n : room;
+                if (head > limit) head = limit;
+                memcpy(p->arena.base + p->arena.used, s, head);
+                p->arena.used += head;
+                if (p->arena.used > p->arena.high) p->arena.high = p->arena.used;
+            }
         }
         if (n >= keep) {
             memcpy(p->_tail, s + n - keep, keep);
@@ -5209,6 +5222,7 @@ static void imap__tagged(imap_client *c, const imap_response *r)
         if (c->state == IMAP_STATE_SELECTED) c->state = IMAP_STATE_AUTH;
     }
     if (result == IMAP_OK && c->_readonly_event) result = IMAP_E_READONLY;
+    if (result == IMAP_OK && p->result < 0) result = p->result;   /* imap__lost */
     c->_readonly_event = 0;
     imap__finish(c, p, result, r);
 }
@@ -5370,6 +5384,33 @@ static void imap__greeting(imap_client *c, const imap_response *r)
     imap__store_code(c, r);
 }
 
+/* Untagged data that was rejected (too large, over a limit, malformed)
+   belonged to some command: it completes with that code instead of OK,
+   so a caller never takes a partial answer for a whole one. The name is
+   read from the start of the line ("* 12 FETCH ...", "* SEARCH ..."). */
+static void imap__lost(imap_client *c, imap_str line, int rc)
+{
+    size_t i = 2, b;
+    imap_str name;
+    imap__pending *to = NULL;
+    unsigned bit, k;
+    while (i < line.len && line.ptr[i] >= '0' && line.ptr[i] <= '9') i++;
+    if (i > 2 && i < line.len && line.ptr[i] == ' ') i++;
+    b = i;
+    while (i < line.len && line.ptr[i] != ' ' && line.ptr[i] != '(' && line.ptr[i] != '[') i++;
+    name.ptr = line.ptr + b;
+    name.len = i - b;
+    if (b > line.len || name.len == 0) return;
+    bit = imap__route_bit(name);
+    for (k = 0; k < IMAP_MAX_PENDING; k++) {
+        imap__pending *p = &c->_q[k];
+        if (!p->seq || p->cur_seg == 0 || !(imap__kinds[p->kind].route & bit)) continue;
+        if (p->kind == IMAP__K_XATOM && !imap_str_is(name, p->name)) continue;
+        if (!to || p->seq < to->seq) to = p;
+    }
+    if (to && to->result == 0) to->result = rc;
+}
+
 static void imap__dispatch(imap_client *c, const imap_response *r)
 {
     {
@@ -5416,6 +5457,7 @@ IMAPDEF int imap_client_feed(imap_client *c, const void *data, size_t len, size_
                 tag.len = t;
                 p = t ? imap__slot_by_tag(c, tag) : NULL;
                 if (p && imap__answerable(p)) imap__finish(c, p, rc, NULL);
+                else if (t == 1 && line.ptr[0] == '*') imap__lost(c, line, rc);
             }
         }
     }

@@ -166,7 +166,11 @@ static void on_done(void *arg, imap_client *c, int result, const imap_response *
         FZ_CHECK(tagged->kind == IMAP_RESP_TAGGED);
         FZ_CHECK(tagged->tag.len == strlen(p->tag) && memcmp(tagged->tag.ptr, p->tag, tagged->tag.len) == 0);
         FZ_CHECK(result == IMAP_OK || result == IMAP_E_NO || result == IMAP_E_BAD ||
-                 result == IMAP_E_READONLY);
+                 result == IMAP_E_READONLY ||
+                 /* OK, but a response of its own was rejected */
+                 (tagged->status == IMAP_STATUS_OK &&
+                  (result == IMAP_E_NOMEM || result == IMAP_E_LIMIT ||
+                   result == IMAP_E_SYNTAX || result == IMAP_E_SINK)));
         FZ_CHECK(p->sent > 0);
         if (i == S_STARTTLS && result == IMAP_OK) F.tls_ok = 1;
     }
