@@ -6599,8 +6599,9 @@ IMAPDEF int imap_authenticate(imap_client *c, const char *mech, imap_auth_fn aut
     if (!imap__may_send_secret(c, 0)) return IMAP_E_PLAINTEXT;
     if (imap_client_has_cap(c, "SASL-IR") && auth) {
         /* RFC 4959: the first answer rides on the command line */
+        static const unsigned char no_challenge[1] = { 0 };
         unsigned char raw[1024];
-        int n = auth(auth_arg, raw, 0, raw, sizeof raw);
+        int n = auth(auth_arg, no_challenge, 0, raw, sizeof raw);
         if (n == 0) {
             ir[0] = '=';
             ir[1] = 0;
