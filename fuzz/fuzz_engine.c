@@ -522,8 +522,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         fprintf(stderr, "cmd %d %s sent %zu/%zu done %d result %s\n", F.order[k],
                 F.cmd[F.order[k]].tag, F.cmd[F.order[k]].sent, F.cmd[F.order[k]].len,
                 F.cmd[F.order[k]].done, imap_result_name(F.cmd[F.order[k]].result));
-    fprintf(stderr, "error %s state %d conts %lu used %lu\n", imap_result_name(cl.error),
-            cl.state, F.conts, F.conts_used);
+    fprintf(stderr, "error %s state %d conts %lu used %lu tls %d done_sent %d auth_rounds %d\n",
+            imap_result_name(cl.error), cl.state, F.conts, F.conts_used, F.tls_ok,
+            F.cmd[S_IDLE].done_sent, F.auth_rounds);
 #endif
     for (k = 0; k < F.nqueued; k++) {
         const fz_cmd *p = &F.cmd[F.order[k]];
