@@ -1849,7 +1849,10 @@ IMAPDEF int imap_client_pop_untagged(imap_client *c, char *name, size_t ncap,
    Every call takes `call` last (NULL: blocking, data kept in the store).
    Blocking, a call returns IMAP_OK for a tagged OK, IMAP_E_NO or
    IMAP_E_BAD (text in c->last_text), IMAP_E_READONLY when the mailbox
-   turned read-only meanwhile, or an abort-class code. With
+   turned read-only meanwhile, the parser's code (IMAP_E_NOMEM,
+   IMAP_E_LIMIT, IMAP_E_SYNTAX, IMAP_E_SINK) when a response of its own
+   was rejected (the command is complete, its data is not; the session
+   goes on), or an abort-class code. With
    call->on_done it returns IMAP_OK once queued (imaplib2's callback).
    Untagged data goes to call->on_data as it arrives, else to the store:
    imap_client_response(c, "SEARCH", ...) gives imaplib's data strings.
@@ -2548,6 +2551,16 @@ static void imap__line_append(imap_parser *p, const unsigned char *s, size_t n)
             size_t have = p->_line_len < keep ? p->_line_len : keep;
             memcpy(p->_tail, p->arena.base + p->arena.used - have, have);
             p->_tail_len = have;
+            if (p->_line_len == 0) {
+                /* keep the line's start too: the report (error_line)
+                   shows it, and a tagged response rejected whole still
+                   names its command by the tag */
+                size_t head = n < room ? n : room;
+                if (head > limit) head = limit;
+                memcpy(p->arena.base + p->arena.used, s, head);
+                p->arena.used += head;
+                if (p->arena.used > p->arena.high) p->arena.high = p->arena.used;
+            }
         }
         if (n >= keep) {
             memcpy(p->_tail, s + n - keep, keep);
@@ -5862,7 +5875,9 @@ IMAPDEF int imap_client_output(imap_client *c, const unsigned char **ptr, size_t
     imap__pending *p;
     *ptr = NULL;
     *len = 0;
-    if (c->error) return 0;
+    /* after STARTTLS's or COMPRESS's OK nothing goes out until the new
+       transport is in place (it would go out in plaintext) */
+    if (c->error || c->_stop_feed) return 0;
     imap__idle_yield(c);
     if (c->_inject_off < c->_inject_len) {
         *ptr = c->_inject + c->_inject_off;
@@ -5913,10 +5928,23 @@ IMAPDEF void imap_client_output_ack(imap_client *c, size_t n)
 
 /* ---- completion and aborts ------------------------------------------- */
 
+/* A SASL answer or DONE still queued belongs to a command that has just
+   finished: sending it now would put a stray line before the next command
+   (a hostile server answers before reading it). A line already begun is
+   finished, or the stream would break mid-line. */
+static void imap__drop_inject(imap_client *c)
+{
+    size_t e = c->_inject_off;
+    while (e > 0 && e < c->_inject_len && c->_inject[e - 1] != '\n') e++;
+    c->_inject_len = e;
+    if (c->_inject_off >= c->_inject_len) c->_inject_off = c->_inject_len = 0;
+}
+
 static void imap__finish(imap_client *c, imap__pending *p, int result,
                          const imap_response *tagged)
 {
     imap_call call = p->call;
+    if (p->flags & (IMAP__F_AUTH | IMAP__F_IDLE)) imap__drop_inject(c);
     if (p->seq == c->_wait_seq) {
         c->_wait_done = 1;
         c->_wait_result = result;
@@ -5947,13 +5975,22 @@ static void imap__copy_text(imap_client *c, const imap_response *r)
     c->last_text[n] = 0;
 }
 
+/* A server answers a command once it has read all of it, or refuses a
+   synchronizing literal instead of sending "+" (RFC 3501 §7.5). An answer
+   to a command not wholly sent would leave the rest of its bytes unsent
+   or glued to the next command: such a tag was never (fully) sent. */
+static int imap__answerable(const imap__pending *p)
+{
+    return p->cur_seg == p->nseg || (p->flags & IMAP__F_WAITING);
+}
+
 static void imap__tagged(imap_client *c, const imap_response *r)
 {
     imap__pending *p = imap__slot_by_tag(c, r->tag);
     int result, distrust = 0;
     unsigned kind;
     imap_str code = imap_response_code_name(r);
-    if (!p) {
+    if (!p || !imap__answerable(p)) {
         /* RFC 3501 §2.2.2: a tag we never sent. */
         imap__abort(c, IMAP_E_PROTOCOL);
         return;
@@ -6012,6 +6049,7 @@ static void imap__tagged(imap_client *c, const imap_response *r)
         if (c->state == IMAP_STATE_SELECTED) c->state = IMAP_STATE_AUTH;
     }
     if (result == IMAP_OK && c->_readonly_event) result = IMAP_E_READONLY;
+    if (result == IMAP_OK && p->result < 0) result = p->result;   /* imap__lost */
     c->_readonly_event = 0;
     imap__finish(c, p, result, r);
     /* the server says we are in but could not prove who it is */
@@ -6222,6 +6260,33 @@ static void imap__greeting(imap_client *c, const imap_response *r)
     imap__store_code(c, r);
 }
 
+/* Untagged data that was rejected (too large, over a limit, malformed)
+   belonged to some command: it completes with that code instead of OK,
+   so a caller never takes a partial answer for a whole one. The name is
+   read from the start of the line ("* 12 FETCH ...", "* SEARCH ..."). */
+static void imap__lost(imap_client *c, imap_str line, int rc)
+{
+    size_t i = 2, b;
+    imap_str name;
+    imap__pending *to = NULL;
+    unsigned bit, k;
+    while (i < line.len && line.ptr[i] >= '0' && line.ptr[i] <= '9') i++;
+    if (i > 2 && i < line.len && line.ptr[i] == ' ') i++;
+    b = i;
+    while (i < line.len && line.ptr[i] != ' ' && line.ptr[i] != '(' && line.ptr[i] != '[') i++;
+    name.ptr = line.ptr + b;
+    name.len = i - b;
+    if (b > line.len || name.len == 0) return;
+    bit = imap__route_bit(name);
+    for (k = 0; k < IMAP_MAX_PENDING; k++) {
+        imap__pending *p = &c->_q[k];
+        if (!p->seq || p->cur_seg == 0 || !(imap__kinds[p->kind].route & bit)) continue;
+        if (p->kind == IMAP__K_XATOM && !imap_str_is(name, p->name)) continue;
+        if (!to || p->seq < to->seq) to = p;
+    }
+    if (to && to->result == 0) to->result = rc;
+}
+
 static void imap__dispatch(imap_client *c, const imap_response *r)
 {
     {
@@ -6267,7 +6332,8 @@ IMAPDEF int imap_client_feed(imap_client *c, const void *data, size_t len, size_
                 tag.ptr = line.ptr;
                 tag.len = t;
                 p = t ? imap__slot_by_tag(c, tag) : NULL;
-                if (p) imap__finish(c, p, rc, NULL);
+                if (p && imap__answerable(p)) imap__finish(c, p, rc, NULL);
+                else if (t == 1 && line.ptr[0] == '*') imap__lost(c, line, rc);
             }
         }
     }
@@ -8494,7 +8560,7 @@ static int imap__pump(imap_client *c, long timeout_ms)
 {
     const unsigned char *out;
     size_t n;
-    int k;
+    int k, retries = 0, timed_out = 0;
     if (c->error) return c->error;
     while (imap_client_output(c, &out, &n)) {
         if (n > 0x7fffffff) n = 0x7fffffff;
@@ -8504,12 +8570,17 @@ static int imap__pump(imap_client *c, long timeout_ms)
             return c->error;
         }
         if (k == 0) {
-            if (c->_t.wait && c->_t.wait(c->_t.ctx, 1, timeout_ms) < 0) {
+            int w = c->_t.wait ? c->_t.wait(c->_t.ctx, 1, timeout_ms) : 1;
+            if (w < 0) {
                 imap__abort(c, IMAP_E_IO);
                 return c->error;
             }
+            /* writable again: go on writing rather than wait to read
+               while the server waits for the rest of the command */
+            if (w > 0 && ++retries < 8) continue;
             break;
         }
+        retries = 0;
         imap_client_output_ack(c, (size_t)k);
     }
     if (c->error) return c->error;
@@ -8522,8 +8593,17 @@ static int imap__pump(imap_client *c, long timeout_ms)
     }
     if (c->_stop_feed) return IMAP_OK;
     k = 1;
-    if (c->_t.wait) k = c->_t.wait(c->_t.ctx, 0, timeout_ms);
-    if (k > 0) k = c->_t.read(c->_t.ctx, c->_rbuf, sizeof c->_rbuf);
+    if (c->_t.wait) {
+        k = c->_t.wait(c->_t.ctx, 0, timeout_ms);
+        timed_out = k == 0;
+    }
+    if (k > 0) {
+        k = c->_t.read(c->_t.ctx, c->_rbuf, sizeof c->_rbuf);
+        /* without wait, read's own wait timed out; with it, a read that
+           finds nothing after wait said ready (a partial TLS record, a
+           spurious wake-up) took no time */
+        if (k == 0 && !c->_t.wait) timed_out = 1;
+    }
     if (k < 0) {
         imap__pending *lo = NULL;
         unsigned i;
@@ -8536,7 +8616,7 @@ static int imap__pump(imap_client *c, long timeout_ms)
     }
     if (k == 0) {
         /* quiet: account for the time that passed without a clock */
-        if (!c->_clock && timeout_ms > 0) c->_quiet_clock += timeout_ms;
+        if (!c->_clock && timeout_ms > 0 && timed_out) c->_quiet_clock += timeout_ms;
     } else {
         size_t used = 0;
         c->_rbuf_len = (size_t)k;
@@ -8555,7 +8635,9 @@ static int imap__pump(imap_client *c, long timeout_ms)
                 imap__idle_done(c, p);
         }
     }
-    if (c->timeout_ms > 0 && imap__outstanding(c) > 0 && !c->error) {
+    /* the greeting is a response too: a server that accepts and never
+       speaks must not hang imap_client_open */
+    if (c->timeout_ms > 0 && (imap__outstanding(c) > 0 || !c->_greeted) && !c->error) {
         int idling = 0;
         unsigned i;
         for (i = 0; i < IMAP_MAX_PENDING; i++)

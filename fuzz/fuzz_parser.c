@@ -152,6 +152,21 @@ static int run(const unsigned char *d, size_t n, unsigned char *mem, size_t cap,
                     const imap_value *c = r->args;
                     imap_u64 x;
                     while (imap_numbers_next(&c, &x) == 1) {}
+                    (void)imap_search_modseq(r, &x);
+                }
+                {
+                    /* the seeds' helpers that read a response */
+                    imap_tm tm;
+                    long long secs;
+                    imap_flags_iter fi;
+                    imap_str fl;
+                    int k = 0;
+                    (void)imap_fetch_internaldate(r, &tm, &secs);
+                    if (imap_parse_flags(r, &fi) == 0)
+                        while (imap_flags_next(&fi, &fl) == 1 && ++k < 100000) {}
+                    (void)imap_response_code_arg(r);
+                    (void)imap_caps_has(r->args, "IMAP4rev1");
+                    (void)imap_fetch_get(r, "BODY[]");
                 }
             }
         } else if (rc < 0) {

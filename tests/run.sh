@@ -7,14 +7,16 @@
 # runs the integration suite against a private Dovecot, GNU Mailutils and
 # Cyrus IMAP. Also: the compile matrix (tests/compile.sh), a Cortex-M4
 # firmware build (tests/firmware/build.sh) and Windows (mingw-w64, tests
-# under wine: tests/windows/build.sh). The last line is
+# under wine: tests/windows/build.sh), the integration suite again under
+# valgrind, the guard-page test without sanitizers, the committed fuzz
+# corpora replayed and each fuzz target run. The last line is
 # "N passed, N failed". Environment:
-#   FUZZ_SECONDS   seconds per fuzz target (default 30)
+#   FUZZ_SECONDS   seconds per fuzz target (default 60)
 #   IMAP_SKIP_SERVER=1  skip the real-server tests (not in CI)
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-FUZZ_SECONDS=${FUZZ_SECONDS:-30}
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
 B=$(mktemp -d /tmp/imaph-build.XXXXXX)
 STOP_SERVERS=()         # "script:DIR" of each server started, stopped at exit
 cleanup() {
@@ -53,7 +55,7 @@ run_counted() {
 # ---- set-up ---------------------------------------------------------------
 . tests/server/common.sh
 imaph_ensure_pkgs /usr/bin/gcc:gcc /usr/bin/g++:g++ /usr/bin/clang:clang \
-    /usr/bin/nm:binutils /usr/bin/make:make \
+    /usr/bin/nm:binutils /usr/bin/make:make /usr/bin/valgrind:valgrind \
     /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev \
     /usr/include/bearssl.h:libbearssl-dev /usr/include/zlib.h:zlib1g-dev \
     /etc/ssl/certs/ca-certificates.crt:ca-certificates \
@@ -117,6 +119,14 @@ for t in tests/test_*.c; do
         fi
     done
 done
+
+# the guard-page test once more without any sanitizer: an over-read must
+# fault by itself
+if gcc -std=c99 $WARN -O2 -I"$ROOT" tests/test_guard.c -o "$B/test_guard-O2" 2> "$B/err"; then
+    run_counted "test_guard/gcc -O2 (no sanitizer)" "$B/test_guard-O2"
+else
+    fail "test_guard/gcc -O2 builds"; cat "$B/err"
+fi
 
 # the unit tests built as C++17 too: imap.h is used from C++ as well
 for t in tests/test_parser.c tests/test_cmd.c tests/test_engine.c; do
@@ -316,6 +326,22 @@ else
         else
             fail "tests/it_dovecot.c builds"; cat "$B/err"
         fi
+        # the same suite under valgrind memcheck, built without sanitizers
+        if gcc -std=c99 $WARN -g -O1 -I"$ROOT" tests/it_dovecot.c -o "$B/it_dovecot-vg" 2> "$B/err"; then
+            t0=$(date +%s)
+            ( . "$SRV/env" && exec valgrind -q --error-exitcode=1 --leak-check=full \
+                --show-leak-kinds=all --errors-for-leak-kinds=all "$B/it_dovecot-vg" ) > "$B/vg.out" 2>&1
+            vrc=$?
+            run_counted "it_dovecot under valgrind ($(( $(date +%s) - t0 ))s)" cat "$B/vg.out"
+            if [ "$vrc" = 0 ]; then
+                pass "valgrind: no memcheck errors in it_dovecot"
+            else
+                fail "valgrind: memcheck errors in it_dovecot (exit $vrc)"
+                grep -E '^==[0-9]+==' "$B/vg.out" | head -n 40
+            fi
+        else
+            fail "tests/it_dovecot.c builds without sanitizers"; cat "$B/err"
+        fi
         examples_vs_dovecot
     else
         fail "private Dovecot started"; cat "$B/srv.log"
@@ -357,11 +383,26 @@ fi
 run_counted windows bash tests/windows/build.sh ${WIN_ENV:-}
 
 # ---- 5. fuzzing ------------------------------------------------------------
+# Each target: the committed corpus (or seeds) replayed through the plain
+# driver (fuzz/main.c, sanitizers on), then libFuzzer for FUZZ_SECONDS from
+# it. fuzz/README tells the longer campaigns.
 # fuzz_target NAME SOURCE CORPUS [DICT [LIBS...]]
 fuzz_target() {
-    local name=$1 src=$2 corpus=$3 dict=${4:-fuzz/imap.dict}
+    local name=$1 src=$2 corpus=$3 dict=${4:-fuzz/imap.dict} n
     shift 3
     [ $# -gt 0 ] && shift
+    if ! clang -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all \
+        -I"$ROOT" "$src" fuzz/main.c -o "$B/$name-replay" "$@" 2> "$B/err"; then
+        fail "fuzz $name replay driver builds"; cat "$B/err"; return
+    fi
+    n=$(find "$corpus" -type f 2>/dev/null | wc -l)
+    if [ "$n" -gt 0 ]; then
+        if find "$corpus" -type f -print0 | xargs -0 "$B/$name-replay" > "$B/replay.log" 2>&1; then
+            pass "fuzz $name: corpus of $n inputs replays clean"
+        else
+            fail "fuzz $name: corpus replay"; tail -n 30 "$B/replay.log"
+        fi
+    fi
     if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
         -I"$ROOT" "$src" -o "$B/$name" "$@" 2> "$B/err"; then
         fail "fuzz $name builds"; cat "$B/err"; return
@@ -382,10 +423,15 @@ fuzz_target() {
 mkdir -p "$B/seed-parser"
 for in in tests/golden/*.in fuzz/corpus/parser/*; do
     [ -f "$in" ] || continue
-    { printf '\x10\x00\x07\x00'; cat "$in"; } > "$B/seed-parser/$(basename "$in")"
+    case $in in
+        fuzz/*) cp "$in" "$B/seed-parser/c-$(basename "$in")" ;;
+        *) { printf '\x10\x00\x07\x00'; cat "$in"; } > "$B/seed-parser/$(basename "$in")" ;;
+    esac
 done
-fuzz_target fuzz_parser fuzz/fuzz_parser.c "$B/seed-parser"
-fuzz_target fuzz_cmd fuzz/fuzz_cmd.c fuzz/corpus/cmd
+cat fuzz/imap.dict fuzz/engine.dict > "$B/engine.dict"
+fuzz_target fuzz_parser fuzz/fuzz_parser.c "$B/seed-parser" fuzz/imap.dict
+fuzz_target fuzz_cmd fuzz/fuzz_cmd.c fuzz/corpus/cmd fuzz/imap.dict
+fuzz_target fuzz_engine fuzz/fuzz_engine.c fuzz/corpus/engine "$B/engine.dict"
 fuzz_target fuzz_sasl fuzz/fuzz_sasl.c fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
 
 echo "$PASSED passed, $FAILED failed"
