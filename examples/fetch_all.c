@@ -111,16 +111,15 @@ static void on_fetched(void *arg, imap_client *c, int result, const imap_respons
 {
     job *j = (job *)arg;
     (void)tagged;
-    if (result != IMAP_OK) {
-        fprintf(stderr, "fetch_all: FETCH %llu: %s %s\n", (unsigned long long)j->num,
-                imap_result_str(result), c->last_text);
-        j->all->failed = 1;
-    } else if (!j->all->shown[j->num]) {
-        /* (its data, if any, came before this tagged OK: RFC 3501 §7) */
-        /* the parser rejected the response: bigger than its buffer (see
+    if (result == IMAP_E_NOMEM || (result == IMAP_OK && !j->all->shown[j->num])) {
+        /* the parser skipped the response: bigger than its buffer (see
            imapcat.c for streaming any size through the literal sink) */
         printf("Message %llu: (not shown: larger than the buffer)\n\n",
                (unsigned long long)j->num);
+    } else if (result != IMAP_OK) {
+        fprintf(stderr, "fetch_all: FETCH %llu: %s %s\n", (unsigned long long)j->num,
+                imap_result_str(result), c->last_text);
+        j->all->failed = 1;
     }
 }
 
