@@ -118,6 +118,7 @@ static int fz_auth(void *arg, const unsigned char *ch, size_t len, unsigned char
 {
     size_t n = len < 40 ? len : 40;
     (void)arg;
+    if (!ch) return 0;          /* the final word on a tagged OK: accept */
     if (F.in_submit) {
         if (cap < 3) return -1;
         memcpy(out, "zIR", 3);
@@ -167,6 +168,8 @@ static void on_done(void *arg, imap_client *c, int result, const imap_response *
         FZ_CHECK(tagged->tag.len == strlen(p->tag) && memcmp(tagged->tag.ptr, p->tag, tagged->tag.len) == 0);
         FZ_CHECK(result == IMAP_OK || result == IMAP_E_NO || result == IMAP_E_BAD ||
                  result == IMAP_E_READONLY ||
+                 /* a cancelled or unproven AUTHENTICATE (section 9b) */
+                 (i == S_AUTHENTICATE && result == IMAP_E_AUTH) ||
                  /* OK, but a response of its own was rejected */
                  (tagged->status == IMAP_STATUS_OK &&
                   (result == IMAP_E_NOMEM || result == IMAP_E_LIMIT ||
