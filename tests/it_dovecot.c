@@ -1094,6 +1094,42 @@ TEST(tls_five_megabytes_each_way)
     conn_close(&k);
     free(m);
 }
+
+/* Each SASL mechanism the server offers, over implicit TLS and over
+   STARTTLS (issue 5's done-when), with the test CA. */
+TEST(sasl_every_mechanism_over_tls_and_starttls)
+{
+    static const char *const mechs[] = { "PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256" };
+    int starttls;
+    size_t i;
+    int logged_in = 0;
+    for (starttls = 0; starttls < 2; starttls++) {
+        for (i = 0; i < sizeof mechs / sizeof mechs[0]; i++) {
+            conn k;
+            imap_tls_config c = tls_cfg();
+            char cap[40];
+            sprintf(cap, "AUTH=%s", mechs[i]);
+            CHECK_EQ_INT(tls_open(&k, &c, "localhost", starttls), IMAP_OK);
+            /* mailutils announces CRAM-MD5 and SCRAM but fails them */
+            if (!imap_client_has_cap(&k.c, cap) || (server_is("mailutils") && i >= 2)) {
+                conn_close(&k);
+                continue;
+            }
+            if (imap_login_sasl(&k.c, mechs[i], user, pass, NULL) != IMAP_OK) {
+                printf("    %s over %s: %s (%s)\n", mechs[i], starttls ? "STARTTLS" : "TLS",
+                       imap_result_name(k.c.error), k.c.last_text);
+                CHECK(0);
+            } else {
+                logged_in++;
+            }
+            CHECK_EQ_INT(k.c.state, IMAP_STATE_AUTH);
+            CHECK_EQ_INT(imap_logout(&k.c, NULL), IMAP_OK);
+            conn_close(&k);
+        }
+    }
+    printf("    %d TLS/STARTTLS logins by SASL\n", logged_in);
+    CHECK(logged_in >= 2);
+}
 #endif
 
 int main(void)
@@ -1153,6 +1189,7 @@ int main(void)
         RUN(tls_cert_verify_cb);
         RUN(tls_over_a_nonblocking_socket);
         RUN(tls_five_megabytes_each_way);
+        RUN(sasl_every_mechanism_over_tls_and_starttls);
     }
 #endif
 #ifdef IMAP_WITH_BEARSSL
