@@ -1185,7 +1185,15 @@ typedef struct imap_transport {
    When the last step is done, reads return 0 and any write mismatches.
    wait() never sleeps: it returns 1 when the next call would make
    progress or fail at once, 0 when the script is stalled or waiting for
-   the client (an engine then sees a timeout). */
+   the client (an engine then sees a timeout).
+
+   With the `ahead` knob the two directions are separate streams, as on a
+   real socket: writes are checked against the EXPECT steps in order,
+   whatever REPLY steps lie between (a pipelining client may send before
+   reading), and a REPLY becomes readable once every EXPECT before it has
+   been written (the server answered what it had received). A recorded
+   session replays this way whatever the client's read sizes; `step`
+   then follows the reads. */
 typedef enum imap_script_kind {
     IMAP_SCRIPT_EXPECT = 0,  /* the client writes these bytes */
     IMAP_SCRIPT_REPLY,       /* the server sends these bytes */
@@ -1212,6 +1220,8 @@ typedef struct imap_script {
     size_t close_at;         /* drop the connection once the client has
                                 read this many server bytes in all (a read
                                 stops there); IMAP_SCRIPT_NEVER by default */
+    int ahead;               /* nonzero: writes may run ahead of REPLY
+                                steps (see above) */
     /* what happened (read-only) */
     size_t step;             /* index of the current step */
     size_t step_off;         /* bytes of it already read or written */
@@ -1234,6 +1244,7 @@ typedef struct imap_script {
     const imap_script_step *_steps;
     size_t _n;
     unsigned long _reads, _writes;
+    size_t _wstep, _woff;    /* ahead: the write cursor */
 } imap_script;
 
 /* Start a script over steps[0..n) and fill *out with its callbacks (read,
@@ -1778,6 +1789,8 @@ struct imap_client {
     long long _quiet_clock;       /* time counted by waits, without a clock */
     long long (*_clock)(void *arg);
     void *_clock_arg;
+    int (*_random)(void *arg, unsigned char *out, size_t len);
+    void *_random_arg;
     long long _last_rx;
     long _idle_timeout_ms;
     long long _idle_start;
@@ -1797,6 +1810,13 @@ IMAPDEF void imap_client_init(imap_client *c, void *mem, size_t cap);
 /* Time source in milliseconds (monotonic). Without one, timeouts count
    the time spent waiting on the transport. */
 IMAPDEF void imap_client_set_clock(imap_client *c, long long (*now_ms)(void *arg), void *arg);
+/* Entropy for what the client makes up itself: the SCRAM client nonce of
+   imap_login_sasl. fn fills out with len random bytes and returns 0, or
+   nonzero when it has none (the login then fails, IMAP_E_UNSUPPORTED).
+   Without one: the system's source through BearSSL's seeder; firmware
+   where BearSSL has no seeder MUST give one for SCRAM. */
+IMAPDEF void imap_client_set_random(imap_client *c,
+    int (*fn)(void *arg, unsigned char *out, size_t len), void *arg);
 IMAPDEF void imap_client_set_debug(imap_client *c, int level, imap_debug_fn fn, void *arg);
 /* Abort (IMAP_E_TIMEOUT) when a response is overdue by this long. */
 IMAPDEF void imap_client_set_timeout(imap_client *c, long timeout_ms);
@@ -6361,7 +6381,10 @@ static void imap__script_settle(imap_script *s)
 {
     while (s->step < s->_n && !s->closed) {
         const imap_script_step *st = &s->_steps[s->step];
-        if (st->kind == IMAP_SCRIPT_CLOSE) {
+        if (s->ahead && st->kind == IMAP_SCRIPT_EXPECT) {
+            /* reads pass an EXPECT step once it has been written whole */
+            if (s->step >= s->_wstep && imap__step_len(st) != 0) break;
+        } else if (st->kind == IMAP_SCRIPT_CLOSE) {
             s->closed = 1;
         } else if (st->kind == IMAP_SCRIPT_STALL) {
             s->stalled = 1;
@@ -6430,12 +6453,13 @@ static int imap__script_write(void *ctx, const unsigned char *buf, size_t len)
     if (len > (size_t)INT_MAX) len = (size_t)INT_MAX;
     /* Check every byte offered, not just the ones taken: bytes handed
        over before the server asked for them are the bug to catch. */
-    step = s->step;
-    off = s->step_off;
+    step = s->ahead ? s->_wstep : s->step;
+    off = s->ahead ? s->_woff : s->step_off;
     while (i < len) {
         const imap_script_step *st = step < s->_n ? &s->_steps[step] : NULL;
         size_t sl, k, j;
-        if (st && (st->kind == IMAP_SCRIPT_STALL || imap__step_len(st) == 0)) {
+        if (st && (st->kind == IMAP_SCRIPT_STALL || imap__step_len(st) == 0 ||
+                   (s->ahead && st->kind != IMAP_SCRIPT_EXPECT))) {
             step++;
             off = 0;
             continue;
@@ -6463,6 +6487,27 @@ static int imap__script_write(void *ctx, const unsigned char *buf, size_t len)
     take = len;
     if (s->max_write && take > s->max_write) take = s->max_write;
     s->bytes_written += take;
+    if (s->ahead) {
+        /* move the write cursor; the read cursor may pass what was written */
+        for (i = take; i > 0;) {
+            const imap_script_step *st = &s->_steps[s->_wstep];
+            size_t k = imap__step_len(st) - s->_woff;
+            if (st->kind != IMAP_SCRIPT_EXPECT || k == 0) {
+                s->_wstep++;
+                s->_woff = 0;
+                continue;
+            }
+            if (k > i) k = i;
+            s->_woff += k;
+            i -= k;
+            if (s->_woff == imap__step_len(st)) {
+                s->_wstep++;
+                s->_woff = 0;
+            }
+        }
+        imap__script_settle(s);
+        return (int)take;
+    }
     for (i = take; i > 0;) {
         const imap_script_step *st = &s->_steps[s->step];
         size_t k = imap__step_len(st) - s->step_off;
@@ -6512,6 +6557,7 @@ IMAPDEF void imap_script_init(imap_script *s, const imap_script_step *steps,
 
 IMAPDEF int imap_script_done(const imap_script *s)
 {
+    /* ahead: the read cursor passes an EXPECT step only once written */
     return s->step >= s->_n && !s->mismatch;
 }
 
@@ -8542,6 +8588,13 @@ IMAPDEF void imap_client_on_untagged(imap_client *c,
     c->_on_untagged_arg = arg;
 }
 
+IMAPDEF void imap_client_set_random(imap_client *c,
+    int (*fn)(void *arg, unsigned char *out, size_t len), void *arg)
+{
+    c->_random = fn;
+    c->_random_arg = arg;
+}
+
 IMAPDEF void imap_client_seed_tags(imap_client *c, unsigned long seed)
 {
     imap_tagger_init(&c->_tagger, seed);
@@ -9805,6 +9858,8 @@ IMAPDEF int imap_login_sasl(imap_client *c, const char *mech, const char *user,
     if (fn != imap_sasl_external &&
         (!secret || (!user && fn != imap_sasl_oauthbearer))) return IMAP_E_ARGS;
     imap_sasl_init(&s, user, secret);
+    s.random = c->_random;
+    s.random_arg = c->_random_arg;
     rc = imap_authenticate(c, mech, fn, &s, call);
     /* our own inputs at fault: say so rather than "authentication failed" */
     if (rc == IMAP_E_AUTH && (s.error == IMAP_E_ARGS || s.error == IMAP_E_NOMEM ||

@@ -400,6 +400,28 @@ TEST(script_scram_sha1_without_sasl_ir)
     CHECK_EQ_INT(c.state, IMAP_STATE_AUTH);
     CHECK(imap_script_done(&sc));
     show_mismatch(&sc);
+    /* imap_login_sasl takes its nonce from the client's random source */
+    {
+        int calls = 0;
+        CHECK_EQ_INT(open_script(&c, &sc, st, 9), IMAP_OK);
+        imap_client_set_random(&c, fixed_random, &calls);
+        CHECK_EQ_INT(imap_login_sasl(&c, "SCRAM-SHA-1", "user", "pencil", NULL), IMAP_OK);
+        CHECK_EQ_INT(calls, 1);
+        CHECK_EQ_INT(c.state, IMAP_STATE_AUTH);
+        CHECK(imap_script_done(&sc));
+        show_mismatch(&sc);
+        /* a source with nothing to give: the exchange is cancelled (no
+           SASL-IR: the nonce is made at the first challenge) and the
+           reason is ours, not "authentication failed" */
+        st[3].data = "*\r\n";
+        st[4].data = "BAAA0 BAD AUTHENTICATE cancelled\r\n";
+        CHECK_EQ_INT(open_script(&c, &sc, st, 5), IMAP_OK);
+        imap_client_set_random(&c, failing_random, NULL);
+        CHECK_EQ_INT(imap_login_sasl(&c, "SCRAM-SHA-1", "user", "pencil", NULL), IMAP_E_UNSUPPORTED);
+        CHECK_EQ_INT(c.state, IMAP_STATE_NONAUTH);
+        CHECK(imap_script_done(&sc));
+        show_mismatch(&sc);
+    }
 }
 
 /* SCRAM-SHA-256 with SASL-IR; the server's last word is `final` (NULL:

@@ -120,6 +120,61 @@ TEST(script_reads_span_steps_and_max_read)
     CHECK_EQ_INT(s.step_off, 5);
 }
 
+/* ahead: the client sends a pipeline before reading; replies come only
+   after what they answer; a wrong byte is still caught */
+TEST(script_ahead_lets_writes_pass_replies)
+{
+    static const imap_script_step steps[] = {
+        { IMAP_SCRIPT_REPLY, "* OK hi\r\n", 0 },
+        { IMAP_SCRIPT_EXPECT, "A1 NOOP\r\n", 0 },
+        { IMAP_SCRIPT_REPLY, "A1 OK\r\n", 0 },
+        { IMAP_SCRIPT_EXPECT, "A2 NOOP\r\n", 0 },
+        { IMAP_SCRIPT_REPLY, "A2 OK\r\n", 0 },
+        { IMAP_SCRIPT_STALL, NULL, 0 },
+        { IMAP_SCRIPT_EXPECT, "DONE\r\n", 0 },
+    };
+    imap_script s;
+    imap_transport tr;
+    char buf[64];
+    imap_script_init(&s, steps, 7, &tr);
+    s.ahead = 1;
+    /* the whole pipeline before the greeting is read */
+    CHECK_EQ_INT(w(&tr, "A1 NOOP\r\nA2 NO", 14), 14);
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 16);         /* greeting + A1 OK */
+    CHECK_BYTES(buf, "* OK hi\r\nA1 OK\r\n");
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 0);          /* A2 not all sent */
+    CHECK_EQ_INT(tr.wait(tr.ctx, 0, 0), 0);
+    CHECK_EQ_INT(w(&tr, "OP\r\n", 4), 4);
+    CHECK_EQ_INT(tr.wait(tr.ctx, 0, 0), 1);
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 7);
+    CHECK_BYTES(buf, "A2 OK\r\n");
+    CHECK(s.stalled);
+    CHECK(!imap_script_done(&s));
+    CHECK_EQ_INT(w(&tr, "DONE\r\n", 6), 6);        /* past the stall */
+    CHECK(imap_script_done(&s));
+    CHECK_EQ_INT(s.bytes_written, 24);
+    /* a byte the script does not expect, ahead or not, is a mismatch */
+    imap_script_init(&s, steps, 7, &tr);
+    s.ahead = 1;
+    CHECK_EQ_INT(w(&tr, "A1 NOOP\r\nA2 NOOQ", 16), -1);
+    CHECK(s.mismatch);
+    CHECK_EQ_INT(s.mismatch_offset, 15);
+    CHECK_EQ_INT(s.mismatch_step, 3);
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), -1);
+    /* with max_write a step is taken in pieces; replies wait for all */
+    imap_script_init(&s, steps, 7, &tr);
+    s.ahead = 1;
+    s.max_write = 4;
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 9);
+    CHECK_EQ_INT(w(&tr, "A1 NOOP\r\n", 9), 4);
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 0);
+    CHECK_EQ_INT(w(&tr, "OOP\r\nA2 NOOP\r\n", 14), 4);
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 0);
+    CHECK_EQ_INT(w(&tr, "\nA2 NOOP\r\n", 10), 4);  /* A1's last byte */
+    CHECK_EQ_INT(r(&tr, buf, sizeof buf), 7);
+    CHECK_BYTES(buf, "A1 OK\r\n");
+}
+
 TEST(script_max_write_takes_a_few_bytes)
 {
     static const imap_script_step steps[] = {
@@ -965,6 +1020,7 @@ int main(void)
 #endif
     RUN(script_plain_exchange);
     RUN(script_reads_span_steps_and_max_read);
+    RUN(script_ahead_lets_writes_pass_replies);
     RUN(script_max_write_takes_a_few_bytes);
     RUN(script_would_block_every_other_call);
     RUN(script_close_at_server_offset);
