@@ -115,6 +115,45 @@ TEST(scram_sha256_rfc7677)
     CHECK_EQ_INT(imap_sasl_scram_sha256(&s, NULL, 0, NULL, 0), 0);
 }
 
+/* The cache gives the same answers without PBKDF2; it is used only for
+   the same hash, user, password, salt and count. */
+static int scram_with(imap_auth_fn fn, const char *user, const char *pw, const char *nonce,
+                      const char *sf, imap_scram_cache *cache)
+{
+    imap_sasl s;
+    imap_sasl_init(&s, user, pw);
+    s.nonce = nonce;
+    s.cache = cache;
+    step(fn, &s, "");
+    return step(fn, &s, sf);
+}
+
+TEST(scram_cache_skips_pbkdf2_only_for_the_same_inputs)
+{
+    imap_scram_cache cache;
+    unsigned char id[32];
+    memset(&cache, 0, sizeof cache);
+    CHECK_ANS(scram_with(imap_sasl_scram_sha1, "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL", SHA1_SF, &cache), SHA1_CF);
+    CHECK_EQ_INT(cache._valid, 1);
+    memcpy(id, cache._id, 32);
+    /* again from the cache: the same proof */
+    CHECK_ANS(scram_with(imap_sasl_scram_sha1, "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL", SHA1_SF, &cache), SHA1_CF);
+    /* the cache really is what is used: spoil it and the proof changes */
+    cache._salted[0] ^= 1;
+    CHECK(scram_with(imap_sasl_scram_sha1, "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL", SHA1_SF, &cache) > 0);
+    CHECK(memcmp(ans, SHA1_CF, strlen(SHA1_CF)) != 0);
+    /* another password, user or hash: computed afresh (and kept) */
+    CHECK(scram_with(imap_sasl_scram_sha1, "user", "pencil2", "fyko+d2lbbFgONRv9qkxdawL", SHA1_SF, &cache) > 0);
+    CHECK(memcmp(cache._id, id, 32) != 0);
+    CHECK_ANS(scram_with(imap_sasl_scram_sha1, "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL", SHA1_SF, &cache), SHA1_CF);
+    CHECK_ANS(scram_with(imap_sasl_scram_sha256, "user", "pencil", "rOprNGfwEbeRWgbNEkqO", SHA256_SF, &cache), SHA256_CF);
+    CHECK_ANS(scram_with(imap_sasl_scram_sha256, "user", "pencil", "rOprNGfwEbeRWgbNEkqO", SHA256_SF, &cache), SHA256_CF);
+    CHECK(memcmp(cache._id, id, 32) != 0);
+    imap_scram_cache_wipe(&cache);
+    CHECK_EQ_INT(cache._valid, 0);
+    CHECK_EQ_INT(cache._salted[0] | cache._salted[31] | cache._id[0], 0);
+}
+
 /* The RFC 5802 nonce is base64 of these 18 bytes. */
 static int fixed_random(void *arg, unsigned char *out, size_t len)
 {
@@ -657,6 +696,7 @@ int main(void)
     RUN(cram_md5_rfc2195);
     RUN(scram_sha1_rfc5802);
     RUN(scram_sha256_rfc7677);
+    RUN(scram_cache_skips_pbkdf2_only_for_the_same_inputs);
     RUN(scram_nonce_sources);
     RUN(scram_names_are_escaped_and_authzid_in_gs2);
     RUN(scram_server_first_is_parsed_strictly);
