@@ -406,7 +406,8 @@ IMAPDEF int imap_str_is(imap_str s, const char *cstr);
 /* Child i of a list (0-based), or NULL. */
 IMAPDEF const imap_value *imap_list_at(const imap_value *list, unsigned i);
 /* The bytes of an atom, number or string; NIL gives {NULL,0}. Returns 0
-   on success, IMAP_E_SYNTAX for a list. */
+   on success, IMAP_E_SYNTAX for a list, IMAP_E_SINK (and {NULL,0}) for a
+   literal whose bytes went to the sink (IMAP_VF_SUNK). */
 IMAPDEF int imap_value_str(const imap_value *v, imap_str *out);
 /* A number (also an atom of digits); IMAP_E_SYNTAX otherwise. */
 IMAPDEF int imap_value_u64(const imap_value *v, imap_u64 *out);
@@ -3274,6 +3275,7 @@ IMAPDEF int imap_value_str(const imap_value *v, imap_str *out)
     out->len = 0;
     if (!v || v->type == IMAP_LIST) return IMAP_E_SYNTAX;
     if (v->type == IMAP_NIL) return 0;
+    if (v->flags & IMAP_VF_SUNK) return IMAP_E_SINK;   /* bytes not here */
     out->ptr = v->str ? v->str : "";
     out->len = v->len;
     return 0;
@@ -3302,7 +3304,8 @@ IMAPDEF imap_str imap_response_code_name(const imap_response *r)
     imap_str s;
     s.ptr = NULL;
     s.len = 0;
-    if (r->code && r->code->child) {
+    /* a sunk literal has no bytes here (str NULL, len its length) */
+    if (r->code && r->code->child && r->code->child->str) {
         s.ptr = r->code->child->str;
         s.len = r->code->child->len;
     }

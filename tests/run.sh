@@ -321,7 +321,9 @@ else
         STOP_SERVERS+=("dovecot:$SRV")
         WIN_ENV=$SRV/env
         if gcc -std=c99 $WARN $SAN -DIMAP_WITH_BEARSSL -DIMAP_WITH_ZLIB -I"$ROOT" tests/it_dovecot.c -o "$B/it_dovecot" -lbearssl -lz 2> "$B/err"; then
-            ( . "$SRV/env" && exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
+            # IMAP_TEST_FAULTS: each session recorded, then replayed with
+            # one-byte I/O, would-block, a drop and a stall at every offset
+            ( . "$SRV/env" && IMAP_TEST_FAULTS=1 exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot" cat "$B/it.out"
         else
             fail "tests/it_dovecot.c builds"; cat "$B/err"

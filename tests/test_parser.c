@@ -319,6 +319,39 @@ TEST(literal_sink_gets_context_and_all_bytes)
     CHECK(imap_parser_high_water(&p) < 1024);
 }
 
+/* A value whose bytes went to the sink has none to give: the decoders
+   say so rather than read 10 bytes from nowhere (fuzz_parser found
+   INTERNALDATE sent as a literal over the threshold reading past ""). */
+TEST(sunk_literal_values_have_no_bytes)
+{
+    static unsigned char buf[1024];
+    static const char s[] =
+        "* 3 FETCH (INTERNALDATE {26}\r\n17-Jul-1996 02:44:25 -0700 UID 5)\r\n";
+    imap_parser p;
+    sink_log log;
+    size_t used;
+    imap_response *r = NULL;
+    imap_str str;
+    imap_tm tm;
+    memset(&log, 0, sizeof log);
+    imap_parser_init(&p, buf, sizeof buf);
+    imap_parser_set_sink(&p, 10, log_sink, &log);
+    CHECK_EQ_INT(imap_parser_feed(&p, s, sizeof s - 1, &used, &r), IMAP_OK);
+    CHECK_EQ_INT(log.got, 26);
+    CHECK(r != NULL);
+    if (!r) return;
+    str.ptr = "x";
+    CHECK_EQ_INT(imap_value_str(imap_fetch_get(r, "INTERNALDATE"), &str), IMAP_E_SINK);
+    CHECK(str.ptr == NULL && str.len == 0);
+    CHECK_EQ_INT(imap_fetch_internaldate(r, &tm, NULL), IMAP_E_SYNTAX);
+    CHECK(imap_fetch_get(r, "UID") && imap_fetch_get(r, "UID")->num == 5);
+    /* under the threshold the same response decodes */
+    imap_parser_init(&p, buf, sizeof buf);
+    CHECK_EQ_INT(imap_parser_feed(&p, s, sizeof s - 1, &used, &r), IMAP_OK);
+    CHECK_EQ_INT(imap_fetch_internaldate(r, &tm, NULL), IMAP_OK);
+    CHECK_EQ_INT(tm.year, 1996);
+}
+
 TEST(fetch_attributes_and_sections)
 {
     imap_parser p;
@@ -652,6 +685,7 @@ int main(void)
     RUN(response_too_large_is_skipped);
     RUN(limits);
     RUN(literal_sink_gets_context_and_all_bytes);
+    RUN(sunk_literal_values_have_no_bytes);
     RUN(fetch_attributes_and_sections);
     RUN(envelope_with_groups);
     RUN(bodystructure_nested);
