@@ -16,7 +16,11 @@
    is LOGOUT; the client never writes a byte the server did not expect
    (no desynchronisation); and a fresh connection afterwards completes
    the whole session. alarm() bounds the program: a hang fails it. The
-   engine fixes the fuzzer found have their regression tests at the end. */
+   engine fixes the fuzzer found have their regression tests at the end.
+   These sessions need no server and run everywhere, the quiet clock
+   included; the integration suite's own transcripts, recorded against
+   the real server, get the same four faults in tests/it_dovecot.c
+   (IMAP_TEST_FAULTS=1). */
 #define _POSIX_C_SOURCE 200809L
 #define IMAP_IMPLEMENTATION
 #include "../imap.h"
