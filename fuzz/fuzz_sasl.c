@@ -18,10 +18,11 @@
         DA0ODxAREhM=" (plus extensions).
      2  base64: what decodes re-encodes to the same text (strict is
         canonical); encode then decode gives the bytes back.
-     3  a whole SCRAM exchange: byte 1 picks SHA-1 or SHA-256 and the
-        output room, then challenges separated by 0xFF; answers never
-        pass the room, and the server's OK is refused unless its
-        signature checked out. The iteration limit is 64 here, so the
+     3  a whole SCRAM exchange: byte 1 picks SHA-1 or SHA-256, the key
+        cache and the output room, then challenges separated by 0xFF;
+        answers never pass the room, the server's OK is refused unless
+        its signature checked out, and with the cache (filled, then hit)
+        every answer is the same as without. The iteration limit is 64 here, so the
         fuzzer spends its time on parsing, not PBKDF2.
      4  the other mechanisms the same way (byte 0 / 6 picks one).
      5  the engine's AUTHENTICATE loop, sans-I/O: SCRAM-SHA-1 with SASL-IR
@@ -96,12 +97,14 @@ static void base64(const unsigned char *d, size_t n)
 }
 
 /* Feed challenges split at 0xFF to fn; answers must fit the room. */
-static void exchange(imap_auth_fn fn, imap_sasl *s, const unsigned char *d, size_t n,
-                     size_t room, int is_scram)
+/* Returns a digest of every answer, so runs can be compared. */
+static unsigned long exchange(imap_auth_fn fn, imap_sasl *s, const unsigned char *d, size_t n,
+                              size_t room, int is_scram)
 {
     static unsigned char out[IMAP_SASL_BYTES + 16];
     size_t start = 0, i;
     int rounds = 0;
+    unsigned long h = 5381;
     for (i = 0; i <= n && rounds < 8; i++) {
         if (i < n && d[i] != 0xff) continue;
         {
@@ -112,6 +115,8 @@ static void exchange(imap_auth_fn fn, imap_sasl *s, const unsigned char *d, size
             if (memcmp(out + room, "\x5a\x5a\x5a\x5a\x5a\x5a\x5a\x5a", 8) != 0) abort();
             if (k < 0 && k != -1 && k != IMAP_AUTH_NO_IR) abort();
             if (k == -1 && s->error == 0) abort();        /* a reason is kept */
+            h = h * 33 + (unsigned long)(k + 3);
+            for (k = k > 0 ? k : 0; k > 0; k--) h = h * 33 + out[k - 1];
         }
         start = i + 1;
         rounds++;
@@ -119,6 +124,7 @@ static void exchange(imap_auth_fn fn, imap_sasl *s, const unsigned char *d, size
     /* the server says OK: SCRAM agrees only when it verified */
     if (is_scram && (fn(s, NULL, 0, NULL, 0) == 0) != (s->verified == 1)) abort();
     imap_sasl_wipe(s);
+    return h * 33 + (unsigned long)s->verified;
 }
 
 /* done[0]: 1 OK, 2 failed; done[1]: the state right then (later bytes
@@ -187,8 +193,20 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         imap_sasl_init(&s, "us,er=", "pencil");
         s.nonce = "fyko+d2lbbFgONRv9qkxdawL";
         if (data[0] % 6 == 3) {
-            exchange((data[1] & 1) ? imap_sasl_scram_sha256 : imap_sasl_scram_sha1,
-                     &s, data + 2, size - 2, room, 1);
+            /* with the key cache (shared by all inputs: it is filled, then
+               hit), the answers are the very same */
+            static imap_scram_cache cache;
+            imap_auth_fn fn = (data[1] & 1) ? imap_sasl_scram_sha256 : imap_sasl_scram_sha1;
+            unsigned long h = exchange(fn, &s, data + 2, size - 2, room, 1);
+            if (data[1] & 2) {
+                int twice;
+                for (twice = 0; twice < 2; twice++) {
+                    imap_sasl_init(&s, "us,er=", "pencil");
+                    s.nonce = "fyko+d2lbbFgONRv9qkxdawL";
+                    s.cache = &cache;
+                    if (exchange(fn, &s, data + 2, size - 2, room, 1) != h) abort();
+                }
+            }
         } else {
             static const imap_auth_fn fns[] = {
                 imap_sasl_plain, imap_sasl_login, imap_sasl_xoauth2,
