@@ -13,6 +13,7 @@
 # corpora replayed and each fuzz target run. The last line is
 # "N passed, N failed". Environment:
 #   FUZZ_SECONDS   seconds per fuzz target (default 60)
+#   AFL_SECONDS    seconds per target under AFL++ (default 10)
 #   IMAP_SKIP_SERVER=1  skip the real-server tests (not in CI)
 set -u
 cd "$(dirname "$0")/.."
@@ -58,6 +59,7 @@ run_counted() {
 imaph_ensure_pkgs /usr/bin/gcc:gcc /usr/bin/g++:g++ /usr/bin/clang:clang \
     /usr/bin/nm:binutils /usr/bin/make:make /usr/bin/valgrind:valgrind \
     /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a:libclang-rt-14-dev \
+    /usr/bin/afl-fuzz:afl++ \
     /usr/include/bearssl.h:libbearssl-dev /usr/include/zlib.h:zlib1g-dev \
     /etc/ssl/certs/ca-certificates.crt:ca-certificates \
     /usr/bin/arm-none-eabi-gcc:gcc-arm-none-eabi \
@@ -436,6 +438,38 @@ fuzz_target fuzz_parser fuzz/fuzz_parser.c "$B/seed-parser" fuzz/imap.dict
 fuzz_target fuzz_cmd fuzz/fuzz_cmd.c fuzz/corpus/cmd fuzz/imap.dict
 fuzz_target fuzz_engine fuzz/fuzz_engine.c fuzz/corpus/engine "$B/engine.dict"
 fuzz_target fuzz_sasl fuzz/fuzz_sasl.c fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
+
+# The same targets under AFL++ (its libFuzzer-compatible driver), built and
+# fuzzed for AFL_SECONDS each from the committed corpus: they must build,
+# and AFL++ must save no crash.
+afl_target() {
+    local name=$1 corpus=$2 dict=$3 out=$B/afl-$1
+    shift 3
+    if ! AFL_QUIET=1 afl-clang-fast -g -O1 -fsanitize=fuzzer -I"$ROOT" "fuzz/$name.c" \
+        -o "$B/$name-afl" "$@" > "$B/err" 2>&1; then
+        fail "AFL++: $name builds"; tail -n 20 "$B/err"; return
+    fi
+    if AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
+        AFL_NO_AFFINITY=1 timeout $((AFL_SECONDS + 120)) afl-fuzz -V "$AFL_SECONDS" \
+        -i "$corpus" -o "$out" -x "$dict" -- "$B/$name-afl" > "$B/afl.log" 2>&1 &&
+        [ -f "$out/default/fuzzer_stats" ]; then
+        local execs crashes
+        execs=$(sed -n 's/^execs_done *: //p' "$out/default/fuzzer_stats")
+        crashes=$(sed -n 's/^saved_crashes *: //p' "$out/default/fuzzer_stats")
+        if [ "$crashes" = 0 ]; then
+            pass "AFL++ $name for ${AFL_SECONDS}s: $execs executions, no crash"
+        else
+            fail "AFL++ $name saved $crashes crash(es)"; ls "$out/default/crashes"
+        fi
+    else
+        fail "AFL++ $name runs"; tail -n 20 "$B/afl.log"
+    fi
+}
+AFL_SECONDS=${AFL_SECONDS:-10}
+afl_target fuzz_parser fuzz/corpus/parser fuzz/imap.dict
+afl_target fuzz_cmd fuzz/corpus/cmd fuzz/imap.dict
+afl_target fuzz_engine fuzz/corpus/engine "$B/engine.dict"
+afl_target fuzz_sasl fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
