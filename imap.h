@@ -6467,6 +6467,29 @@ static void imap__script_mismatch(imap_script *s, size_t step, const char *exp,
     s->mismatch_got_len = got_len;
 }
 
+/* Move a cursor (the one cursor, or with `ahead` the write cursor, which
+   steps over all but EXPECT) past n bytes the client wrote. */
+static void imap__script_take(imap_script *s, size_t *step, size_t *off, size_t n)
+{
+    while (n > 0) {
+        const imap_script_step *st = &s->_steps[*step];
+        size_t k = imap__step_len(st) - *off;
+        if (s->ahead && (st->kind != IMAP_SCRIPT_EXPECT || k == 0)) {
+            (*step)++;
+            *off = 0;
+            continue;
+        }
+        if (k > n) k = n;
+        *off += k;
+        n -= k;
+        if (*off == imap__step_len(st)) {
+            (*step)++;
+            *off = 0;
+            if (!s->ahead) imap__script_settle(s);
+        }
+    }
+}
+
 static int imap__script_write(void *ctx, const unsigned char *buf, size_t len)
 {
     imap_script *s = (imap_script *)ctx;
@@ -6515,37 +6538,11 @@ static int imap__script_write(void *ctx, const unsigned char *buf, size_t len)
     if (s->max_write && take > s->max_write) take = s->max_write;
     s->bytes_written += take;
     if (s->ahead) {
-        /* move the write cursor; the read cursor may pass what was written */
-        for (i = take; i > 0;) {
-            const imap_script_step *st = &s->_steps[s->_wstep];
-            size_t k = imap__step_len(st) - s->_woff;
-            if (st->kind != IMAP_SCRIPT_EXPECT || k == 0) {
-                s->_wstep++;
-                s->_woff = 0;
-                continue;
-            }
-            if (k > i) k = i;
-            s->_woff += k;
-            i -= k;
-            if (s->_woff == imap__step_len(st)) {
-                s->_wstep++;
-                s->_woff = 0;
-            }
-        }
+        /* the read cursor may pass what was written */
+        imap__script_take(s, &s->_wstep, &s->_woff, take);
         imap__script_settle(s);
-        return (int)take;
-    }
-    for (i = take; i > 0;) {
-        const imap_script_step *st = &s->_steps[s->step];
-        size_t k = imap__step_len(st) - s->step_off;
-        if (k > i) k = i;
-        s->step_off += k;
-        i -= k;
-        if (s->step_off == imap__step_len(st)) {
-            s->step++;
-            s->step_off = 0;
-            imap__script_settle(s);
-        }
+    } else {
+        imap__script_take(s, &s->step, &s->step_off, take);
     }
     return (int)take;
 }
