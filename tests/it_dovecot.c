@@ -112,10 +112,10 @@ static int uses(imap_client *c, const char *cap)
    abort class (IMAP_E_CLOSED or IMAP_E_IO for a drop, IMAP_E_TIMEOUT for
    a stall); no connection writes a byte its transcript does not hold;
    and a clean replay right after (fresh connections, same memory
-   pattern) passes again. A transcript whose server output passes
-   TAP_FULL bytes (the five-megabyte and thousand-FETCH sessions) is
-   faulted at every offset of its first and last TAP_EDGE bytes and at
-   TAP_MID offsets spread evenly between: every offset would take hours. */
+   pattern) passes again. Offsets inside a literal's payload of over
+   4 KiB are sampled (tap_offsets), and a transcript with more than
+   TAP_FULL offsets left (the thousand-FETCH session) is sampled too,
+   unless IMAP_TEST_FAULTS=2: each run replays the whole test. */
 
 #ifndef TAP_FULL
 #define TAP_FULL (64u * 1024)
@@ -495,29 +495,75 @@ static int replay_clean(void (*fn)(void), size_t rd, size_t wr, int block, const
     return replay_once(fn, what, rd);
 }
 
-/* The offsets a transcript is faulted at: all, or for a long one its
-   edges and an even spread. Returns how many; *next gives them in turn. */
-static size_t tap_offset(size_t total, size_t i)
+static int faults_wanted;   /* IMAP_TEST_FAULTS: 1, or 2 for every offset however long */
+
+/* Append offset `at` to a growing array. */
+static void tap_push(size_t **v, size_t *n, size_t *cap, size_t at)
 {
-    size_t mid;
-    if (total <= TAP_FULL) return i;
-    if (i < TAP_EDGE) return i;
-    if (i < 2 * TAP_EDGE) return total - 2 * TAP_EDGE + i;
-    mid = total - 2 * TAP_EDGE;
-    return TAP_EDGE + (i - 2 * TAP_EDGE) * (mid / TAP_MID) + 1;
+    if (*n == *cap) {
+        *cap = *cap ? 2 * *cap : 1024;
+        *v = (size_t *)realloc(*v, *cap * sizeof **v);
+    }
+    (*v)[(*n)++] = at;
 }
 
-static size_t tap_offsets(size_t total)
+/* The offsets of the server's output a transcript is faulted at, into
+   *out (malloc'd); returns how many. Every offset, but inside a literal's
+   payload of over 4 KiB (bytes all alike to the parser) only its first
+   and last TAP_EDGE and TAP_MID spread between; and when more than
+   TAP_FULL remain (unless IMAP_TEST_FAULTS=2), only their first and last
+   TAP_EDGE and TAP_MID spread between. */
+static size_t tap_offsets(const tap *t, size_t *total, size_t **out)
 {
-    return total <= TAP_FULL ? total : 2 * TAP_EDGE + TAP_MID;
+    unsigned char *b;
+    size_t n = tap_server_bytes(t), i, k, cap = 0, ps = 0, pe = 0, m = 0, cnt = 0, *v = NULL;
+    b = (unsigned char *)malloc(n ? n : 1);
+    for (i = 0; i < t->nseg; i++)
+        if (t->seg[i].kind == IMAP_SCRIPT_REPLY) {
+            memcpy(b + m, t->bytes + t->seg[i].off, t->seg[i].len);
+            m += t->seg[i].len;
+        }
+    *total = n;
+    for (i = 0; i < n; i++) {
+        if (i >= pe && i > 0 && b[i - 1] == '\n') {
+            /* a line ended: does it announce a literal? "{N}" then CRLF */
+            size_t j = i - 1, len = 0, mul = 1;
+            if (j > 0 && b[j - 1] == '\r') j--;
+            if (j > 0 && b[j - 1] == '}') {
+                for (k = j - 1; k > 0 && b[k - 1] >= '0' && b[k - 1] <= '9' && mul < 100000000000ull; k--) {
+                    len += (size_t)(b[k - 1] - '0') * mul;
+                    mul *= 10;
+                }
+                if (k > 0 && k < j - 1 && b[k - 1] == '{' && len > 4096) {
+                    ps = i;
+                    pe = len < n - i ? i + len : n;
+                }
+            }
+        }
+        if (i >= ps && i < pe && i - ps >= TAP_EDGE && pe - i > TAP_EDGE &&
+            (i - ps) % ((pe - ps) / TAP_MID) != 0)
+            continue;
+        tap_push(&v, &cnt, &cap, i);
+    }
+    free(b);
+    m = cnt;
+    if (m > TAP_FULL && faults_wanted < 2) {
+        /* keep the edges and an even spread of the middle */
+        size_t keep = 0, stride = (m - 2 * TAP_EDGE) / TAP_MID;
+        for (i = 0; i < m; i++)
+            if (i < TAP_EDGE || m - i <= TAP_EDGE || (i - TAP_EDGE) % stride == 0) v[keep++] = v[i];
+        m = keep;
+    }
+    *out = v;
+    return m;
 }
 
 /* Record fn live, then replay it clean and with every fault. */
 static void replay_sweep(const char *name, void (*fn)(void))
 {
     int c, bad = 0, stall;
-    unsigned long runs = 0, drops = 0, stalls = 0;
-    size_t full = 0, sampled = 0;
+    unsigned long runs = 0;
+    size_t offsets = 0, bytes = 0;
     char line[300];
     clock_t t0 = clock();
     if (tap_mode != TAP_OFF || test__cur_failed) return;
@@ -532,21 +578,20 @@ static void replay_sweep(const char *name, void (*fn)(void))
     if (!replay_clean(fn, 0, 0, 1, "would-block")) bad++;
     /* c) and d) */
     for (c = 0; c < ntaps_live && bad < 3; c++) {
-        size_t total = tap_server_bytes(&taps[c]), n = tap_offsets(total), i;
-        if (total <= TAP_FULL) full++; else sampled++;
+        size_t total, *at, n = tap_offsets(&taps[c], &total, &at), i;
+        offsets += n;
+        bytes += total;
         for (stall = 0; stall <= 1 && bad < 3; stall++) {
             for (i = 0; i < n && bad < 3; i++) {
-                size_t at = tap_offset(total, i);
                 /* byte-sized reads too, where they cost little */
-                knob_read = at % 3 == 2 && total <= TAP_FULL ? 1 : 0;
+                knob_read = at[i] % 3 == 2 && total <= TAP_FULL ? 1 : 0;
                 knob_write = 0;
-                knob_block = (int)(at & 4) && !stall;
+                knob_block = (int)(at[i] & 4) && !stall;
                 fault_conn = c;
-                fault_at = at;
+                fault_at = at[i];
                 fault_stall = stall;
-                if (!replay_once(fn, stall ? "stall at" : "drop at", at)) bad++;
+                if (!replay_once(fn, stall ? "stall at" : "drop at", at[i])) bad++;
                 runs++;
-                if (stall) stalls++; else drops++;
                 /* then fresh connections do it all */
                 if (i % 16 == 15 || i == n - 1) {
                     runs++;
@@ -554,11 +599,12 @@ static void replay_sweep(const char *name, void (*fn)(void))
                 }
             }
         }
+        free(at);
     }
     fault_conn = -1;
-    sprintf(line, "%s replayed with faults: %lu runs (%lu drops, %lu stalls; %lu connection(s) "
-            "at every offset, %lu sampled) in %.1f s",
-            name, runs, drops, stalls, (unsigned long)full, (unsigned long)sampled,
+    sprintf(line, "%s replayed with faults: %lu runs (%d connection(s); a drop and a stall at "
+            "%lu of %lu server byte offsets) in %.1f s",
+            name, runs, ntaps_live, (unsigned long)offsets, (unsigned long)bytes,
             (double)(clock() - t0) / CLOCKS_PER_SEC);
     if (bad) {
         test__failed++;
@@ -568,8 +614,6 @@ static void replay_sweep(const char *name, void (*fn)(void))
         printf("ok   %s\n", line);
     }
 }
-
-static int faults_wanted;
 
 /* RUN, recording; then the replays, when IMAP_TEST_FAULTS is set. */
 #define RUN_REPLAYED(name) do { \
@@ -1675,7 +1719,7 @@ int main(void)
         return 1;
     }
     port = (unsigned)atoi(p);
-    faults_wanted = getenv("IMAP_TEST_FAULTS") && atoi(getenv("IMAP_TEST_FAULTS")) > 0;
+    faults_wanted = getenv("IMAP_TEST_FAULTS") ? atoi(getenv("IMAP_TEST_FAULTS")) : 0;
     rnd_state = (unsigned long long)time(NULL);
 #ifdef _WIN32
     sprintf(mbox, "w%ld", (long)time(NULL) % 100000);
