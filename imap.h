@@ -2438,7 +2438,12 @@ static int imap__line_literal(const unsigned char *s, size_t n,
     if (s[end - 1] == '+') end--;              /* LITERAL+ form, tolerated */
     i = end;
     while (i > 0 && s[i - 1] >= '0' && s[i - 1] <= '9') i--;
-    if (i == end || i == 0 || s[i - 1] != '{') return 0;
+    if (i == end) return 0;
+    /* Over 20 digits (leading zeros or not) is no length we frame; past
+       the buffer the line keeps only its 32-byte tail, where the '{' of
+       such a run is gone: either way the answer must be the same. */
+    if (end - i > 20 && (i == 0 || s[i - 1] == '{')) return -1;
+    if (i == 0 || s[i - 1] != '{') return 0;
     *binary = (i >= 2 && s[i - 2] == '~');
     if (!imap__parse_u64((const char *)s + i, end - i, out)) return -1;
     return 1;

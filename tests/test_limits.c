@@ -199,6 +199,34 @@ TEST(literal_lengths_of_2_32_and_2_64)
         CHECK_EQ_INT(used, 3);
         CHECK(!imap_parser_idle(&P));
     }
+    {
+        /* over 20 digits, even a small value behind leading zeros, is no
+           length: unframeable, so the line ends the response, whether the
+           line is in the buffer or too long for it and only its last 32
+           bytes are kept (fuzz_parser: the two used to disagree) */
+        static const char z[] = "* 1 FETCH (BODY[] {0000000000000000000000000005}\r\n";
+        static const char ok20[] = "* 1 FETCH (BODY[] {00000000000000000003}\r\nabc)\r\n";
+        static char longline[6000];
+        size_t used, n;
+        fresh(sizeof pmem);
+        CHECK_EQ_INT(feed1(z, sizeof z - 1, &used), IMAP_E_LIMIT);
+        CHECK(imap_parser_idle(&P));
+        CHECK(next_parses());
+        fresh(sizeof pmem);
+        n = (size_t)sprintf(longline, "* 1 FETCH (X-LONG \"");
+        memset(longline + n, 'a', 5000);
+        n += 5000;
+        n += (size_t)sprintf(longline + n, "\" BODY[] {0000000000000000000000000005}\r\n");
+        CHECK_EQ_INT(feed1(longline, n, &used), IMAP_E_NOMEM);
+        CHECK_EQ_INT(used, n);
+        /* the line ended the response: what follows is a new one */
+        CHECK(imap_parser_idle(&P));
+        CHECK(next_parses());
+        /* 20 digits with leading zeros still frame */
+        fresh(sizeof pmem);
+        CHECK_EQ_INT(feed1(ok20, sizeof ok20 - 1, &used), IMAP_OK);
+        CHECK_EQ_INT(used, sizeof ok20 - 1);
+    }
 }
 
 /* "* SEARCH 1 2 ... 10000000" (78,888,897 bytes in one line). */
