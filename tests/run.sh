@@ -449,8 +449,9 @@ afl_target() {
         -o "$B/$name-afl" "$@" > "$B/err" 2>&1; then
         fail "AFL++: $name builds"; tail -n 20 "$B/err"; return
     fi
-    if AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 \
-        AFL_NO_AFFINITY=1 timeout $((AFL_SECONDS + 120)) afl-fuzz -V "$AFL_SECONDS" \
+    # (the target has no ASan: the runner's ASAN_OPTIONS would stop afl-fuzz)
+    if env -u ASAN_OPTIONS AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 \
+        AFL_NO_UI=1 AFL_NO_AFFINITY=1 timeout $((AFL_SECONDS + 120)) afl-fuzz -V "$AFL_SECONDS" \
         -i "$corpus" -o "$out" -x "$dict" -- "$B/$name-afl" > "$B/afl.log" 2>&1 &&
         [ -f "$out/default/fuzzer_stats" ]; then
         local execs crashes
