@@ -6506,7 +6506,7 @@ static int imap__script_write(void *ctx, const unsigned char *buf, size_t len)
        before the server asked for them are the bug to catch. 4 KiB past
        is enough to see them, and keeps a 5 MB literal written a byte at
        a time from costing 5 MB of compares per byte. */
-    if (s->max_write && len - s->max_write > 4096 && len > s->max_write)
+    if (s->max_write && len > s->max_write && len - s->max_write > 4096)
         len = s->max_write + 4096;
     step = s->ahead ? s->_wstep : s->step;
     off = s->ahead ? s->_woff : s->step_off;
@@ -9728,12 +9728,13 @@ static int imap__scram_final(imap_sasl *s, const br_hash_class *h, size_t hl,
     /* the cache's key: everything SaltedPassword depends on, NUL-separated
        (neither name nor password holds a NUL) */
     if (s->cache) {
-        unsigned char n[5];
+        unsigned char n[9];
+        imap_u64 iter = f.iter;
         br_sha256_context id;
         n[0] = (unsigned char)hl;
-        for (i = 0; i < 4; i++) n[1 + i] = (unsigned char)(f.iter >> (24 - 8 * i));
+        for (i = 0; i < 8; i++) n[1 + i] = (unsigned char)(iter >> (56 - 8 * i));
         br_sha256_init(&id);
-        br_sha256_update(&id, n, 5);
+        br_sha256_update(&id, n, 9);
         br_sha256_update(&id, s->user, strlen(s->user) + 1);
         br_sha256_update(&id, s->secret, strlen(s->secret) + 1);
         br_sha256_update(&id, f.salt, f.salt_len);
