@@ -163,6 +163,17 @@ static size_t fault_at = TAP_NEVER;
 static long long fake_ms;
 static unsigned long long rnd_state;
 
+/* realloc, or the end of the run: a test without memory cannot go on */
+static void *grow(void *p, size_t n)
+{
+    void *q = realloc(p, n);
+    if (!q) {
+        printf("out of memory\n0 passed, 1 failed\n");
+        exit(1);
+    }
+    return q;
+}
+
 static long long fake_clock(void *arg)
 {
     (void)arg;
@@ -180,7 +191,7 @@ static void tap_append(tap *t, int kind, const void *p, size_t n)
             if (&taps[j] != t) dep[j] = taps[j].written;
     if (t->len + n > t->cap) {
         while (t->len + n > t->cap) t->cap = t->cap ? 2 * t->cap : 65536;
-        t->bytes = (unsigned char *)realloc(t->bytes, t->cap);
+        t->bytes = (unsigned char *)grow(t->bytes, t->cap);
     }
     memcpy(t->bytes + t->len, p, n);
     if (s && s->kind == kind && memcmp(s->dep, dep, sizeof dep) == 0) {
@@ -188,7 +199,7 @@ static void tap_append(tap *t, int kind, const void *p, size_t n)
     } else {
         if (t->nseg == t->segcap) {
             t->segcap = t->segcap ? 2 * t->segcap : 64;
-            t->seg = (tap_seg *)realloc(t->seg, t->segcap * sizeof *t->seg);
+            t->seg = (tap_seg *)grow(t->seg, t->segcap * sizeof *t->seg);
         }
         s = &t->seg[t->nseg++];
         s->kind = kind;
@@ -317,8 +328,8 @@ static void tap_steps(tap *t, size_t at)
 {
     size_t i, n = 0, seen = 0;
     int stalled = 0;
-    t->steps = (imap_script_step *)realloc(t->steps, (t->nseg + 2) * sizeof *t->steps);
-    t->step_seg = (size_t *)realloc(t->step_seg, (t->nseg + 2) * sizeof *t->step_seg);
+    t->steps = (imap_script_step *)grow(t->steps, (t->nseg + 2) * sizeof *t->steps);
+    t->step_seg = (size_t *)grow(t->step_seg, (t->nseg + 2) * sizeof *t->step_seg);
     for (i = 0; i < t->nseg; i++) {
         const tap_seg *s = &t->seg[i];
         size_t len = s->len;
@@ -502,7 +513,7 @@ static void tap_push(size_t **v, size_t *n, size_t *cap, size_t at)
 {
     if (*n == *cap) {
         *cap = *cap ? 2 * *cap : 1024;
-        *v = (size_t *)realloc(*v, *cap * sizeof **v);
+        *v = (size_t *)grow(*v, *cap * sizeof **v);
     }
     (*v)[(*n)++] = at;
 }
