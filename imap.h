@@ -1566,7 +1566,7 @@ typedef struct imap_tls {
     imap_transport _lower;
     unsigned char *_mem;
     size_t _cap, _end, _front, _nta;
-    int _over, _ready, _insecure, _cb_failed, _handshaken;
+    int _over, _ready, _insecure, _cb_failed, _handshaken, _cert_extra;
     imap_tls_verify_fn _cb;
     void *_cb_arg;
     unsigned char *_peer;
@@ -7453,6 +7453,7 @@ typedef struct imap__tls_load {
     size_t mark;              /* t->_front when the object began */
     size_t found;             /* objects this source gave */
     int err;                  /* a hard failure (imap_result), 0 none */
+    int extra;                /* bytes came after the object's DER */
     unsigned char chunk[512];
 #ifndef IMAP_NO_POSIX
     char path[1024];
@@ -7561,14 +7562,26 @@ static void imap__tls_put_cb(void *ctx, const void *buf, size_t len)
     imap__tls_put((imap_tls *)ctx, buf, len);
 }
 
+/* The decoders stop at the end of their DER object or at an error, and
+   must not be pushed more (BearSSL's machine has nowhere to go: a PEM
+   body with bytes after its certificate crashed it; fuzz_tls). Bytes
+   after the end make the object damaged, however the lines fell. */
 static void imap__tls_dec_cb(void *ctx, const void *buf, size_t len)
 {
-    br_x509_decoder_push((br_x509_decoder_context *)ctx, buf, len);
+    imap__tls_load *L = (imap__tls_load *)ctx;
+    if (br_x509_decoder_last_error(&L->dec) == BR_ERR_X509_TRUNCATED)
+        br_x509_decoder_push(&L->dec, buf, len);
+    else if (len)
+        L->extra = 1;
 }
 
 static void imap__tls_skey_cb(void *ctx, const void *buf, size_t len)
 {
-    br_skey_decoder_push((br_skey_decoder_context *)ctx, buf, len);
+    imap__tls_load *L = (imap__tls_load *)ctx;
+    if (br_skey_decoder_last_error(&L->sk) == BR_ERR_X509_TRUNCATED)
+        br_skey_decoder_push(&L->sk, buf, len);
+    else if (len)
+        L->extra = 1;
 }
 
 /* A decoded certificate becomes an anchor: its DN is already at
@@ -7581,7 +7594,7 @@ static void imap__tls_add_anchor(imap_tls *t, imap__tls_load *L)
     br_x509_pkey *pk = br_x509_decoder_get_pkey(&L->dec);
     br_x509_trust_anchor ta;
     size_t i, used;
-    if (!pk) {
+    if (!pk || L->extra) {
         t->_front = L->mark;
         return;
     }
@@ -7668,9 +7681,10 @@ static void imap__tls_obj_begin(imap_tls *t, imap__tls_load *L, const char *name
               strcmp(name, "PRIVATE KEY") == 0;
     L->obj = IMAP__TLS_OBJ_NONE;
     L->mark = t->_front;
+    L->extra = 0;
     if (cert && (L->want & IMAP__TLS_WANT_ANCHORS)) {
         br_x509_decoder_init(&L->dec, imap__tls_put_cb, t);
-        br_pem_decoder_setdest(&L->pem, imap__tls_dec_cb, &L->dec);
+        br_pem_decoder_setdest(&L->pem, imap__tls_dec_cb, L);
         L->obj = IMAP__TLS_OBJ_ANCHOR;
     } else if (cert && (L->want & IMAP__TLS_WANT_CHAIN)) {
         if (t->_nchain >= IMAP_TLS_MAX_CHAIN) {
@@ -7681,7 +7695,7 @@ static void imap__tls_obj_begin(imap_tls *t, imap__tls_load *L, const char *name
         }
     } else if (key && (L->want & IMAP__TLS_WANT_KEY) && !t->_key_type) {
         br_skey_decoder_init(&L->sk);
-        br_pem_decoder_setdest(&L->pem, imap__tls_skey_cb, &L->sk);
+        br_pem_decoder_setdest(&L->pem, imap__tls_skey_cb, L);
         L->obj = IMAP__TLS_OBJ_KEY;
     } else if ((L->want & IMAP__TLS_WANT_KEY) && !t->_key_type &&
                strcmp(name, "ENCRYPTED PRIVATE KEY") == 0) {
@@ -7703,7 +7717,7 @@ static void imap__tls_obj_end(imap_tls *t, imap__tls_load *L)
         L->found++;
         break;
     case IMAP__TLS_OBJ_KEY:
-        if (br_skey_decoder_last_error(&L->sk) == 0) imap__tls_add_key(t, L);
+        if (br_skey_decoder_last_error(&L->sk) == 0 && !L->extra) imap__tls_add_key(t, L);
         else L->err = IMAP_E_ARGS;
         break;
     default:
@@ -7860,6 +7874,7 @@ static void imap__tls_x_start_chain(const br_x509_class **ctx, const char *serve
     imap_tls *t = imap__tls_of(ctx);
     t->_ncert = 0;
     t->_peer_len = 0;
+    t->_cert_extra = 0;
     t->_peer_over = 0;
     t->_cb_failed = 0;
     if (t->_insecure) br_x509_decoder_init(&t->_x.dec, 0, 0);
@@ -7883,7 +7898,13 @@ static void imap__tls_x_append(const br_x509_class **ctx, const unsigned char *b
         } else {
             t->_peer_over = 1;
         }
-        if (t->_insecure) br_x509_decoder_push(&t->_x.dec, buf, len);
+        /* not past its end (a DER shorter than the record's length for
+           it crashed BearSSL's decoder: a hostile server's; fuzz_tls);
+           such bytes fail the chain as the verifying engine does */
+        if (t->_insecure && br_x509_decoder_last_error(&t->_x.dec) == BR_ERR_X509_TRUNCATED)
+            br_x509_decoder_push(&t->_x.dec, buf, len);
+        else if (t->_insecure && len)
+            t->_cert_extra = 1;
     }
     if (!t->_insecure) t->_x.xc.vtable->append(&t->_x.xc.vtable, buf, len);
 }
@@ -7902,6 +7923,7 @@ static unsigned imap__tls_x_end_chain(const br_x509_class **ctx)
     unsigned err;
     if (t->_insecure)
         err = t->_ncert == 0 ? (unsigned)BR_ERR_X509_EMPTY_CHAIN :
+              t->_cert_extra ? (unsigned)BR_ERR_X509_EXTRA_ELEMENT :
               (unsigned)br_x509_decoder_last_error(&t->_x.dec);
     else
         err = t->_x.xc.vtable->end_chain(&t->_x.xc.vtable);

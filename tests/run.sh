@@ -438,6 +438,7 @@ fuzz_target fuzz_parser fuzz/fuzz_parser.c "$B/seed-parser" fuzz/imap.dict
 fuzz_target fuzz_cmd fuzz/fuzz_cmd.c fuzz/corpus/cmd fuzz/imap.dict
 fuzz_target fuzz_engine fuzz/fuzz_engine.c fuzz/corpus/engine "$B/engine.dict"
 fuzz_target fuzz_sasl fuzz/fuzz_sasl.c fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
+fuzz_target fuzz_tls fuzz/fuzz_tls.c fuzz/corpus/tls fuzz/tls.dict -lbearssl
 
 # The same targets under AFL++ (its libFuzzer-compatible driver), built and
 # fuzzed for AFL_SECONDS each from the committed corpus: they must build,
@@ -471,6 +472,7 @@ afl_target fuzz_parser fuzz/corpus/parser fuzz/imap.dict
 afl_target fuzz_cmd fuzz/corpus/cmd fuzz/imap.dict
 afl_target fuzz_engine fuzz/corpus/engine "$B/engine.dict"
 afl_target fuzz_sasl fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
+afl_target fuzz_tls fuzz/corpus/tls fuzz/tls.dict -lbearssl
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

@@ -133,6 +133,7 @@ typedef struct srv {
     unsigned vmin, vmax;        /* restrict its versions */
     int want_client_cert;       /* require a client certificate */
     size_t big;                 /* FETCH answers with a literal this long */
+    size_t cert_pad;            /* zero bytes after its certificate's DER */
     /* state */
     br_ssl_server_context sc;
     br_skey_decoder_context sk;
@@ -341,6 +342,7 @@ static void srv_start(srv *s, imap_transport *t)
 {
     s->cert = pem_obj(s->rsa ? SRV_RSA_PEM : SRV_EC_PEM, 0);
     s->key = pem_obj(s->rsa ? SRV_RSA_KEY : SRV_EC_KEY, 0);
+    while (s->cert.n && s->cert_pad-- > 0) der_put(&s->cert, "", 1);
     br_skey_decoder_init(&s->sk);
     br_skey_decoder_push(&s->sk, s->key.p, s->key.n);
     s->chain.data = s->cert.p;
@@ -626,6 +628,61 @@ TEST(handshake_verifies_and_carries_data)
     CHECK_EQ_INT(handshake(&S, &tls, &c, "localhost", &t), IMAP_OK);
     CHECK(is_secure_suite(tls.suite));
     CHECK_EQ_INT(roundtrip(&t, "a2 NOOP\r\n", "a2 OK\r\n"), 0);
+    srv_free(&S);
+}
+
+/* Bytes after a certificate's DER (in a PEM body, or in the server's
+   Certificate message) once drove BearSSL's decoder past its end, a
+   crash fuzz_tls found. Now such a certificate is refused, however the
+   PEM lines fall, and insecure or not. */
+TEST(bytes_after_a_certificate_are_refused)
+{
+    static char b64[4096], pem[4096];
+    static unsigned char raw[2048];
+    imap_tls_config c;
+    imap_transport t;
+    der d = pem_obj(CA_PEM, 0);
+    size_t n, i;
+    int k, lines;
+    CHECK(d.n > 0 && d.n + 16 <= sizeof raw);
+    memcpy(raw, d.p, d.n);
+    memset(raw + d.n, 0, 16);
+    k = imap_base64_encode(raw, d.n + 16, b64, sizeof b64);
+    CHECK(k > 0);
+    for (lines = 0; lines < 4; lines++) {
+        /* one long line, then lines of 64 (the DER then ends mid-push);
+           then the same with a broken first byte (the decoder fails on
+           the first line and later lines must not reach it) */
+        if (lines == 2) {
+            raw[0] ^= 0x01;
+            k = imap_base64_encode(raw, d.n + 16, b64, sizeof b64);
+        }
+        n = (size_t)sprintf(pem, "-----BEGIN CERTIFICATE-----\n");
+        for (i = 0; i < (size_t)(k > 0 ? k : 0); i++) {
+            pem[n++] = b64[i];
+            if (lines & 1 && i % 64 == 63) pem[n++] = '\n';
+        }
+        sprintf(pem + n, "\n-----END CERTIFICATE-----\n");
+        c = cfg_ca(pem);
+        CHECK_EQ_INT(imap_tls_init(&tls, &c, tamem, sizeof tamem), IMAP_E_ARGS);
+        CHECK_EQ_INT(tls.anchors, 0);
+    }
+    free(d.p);
+    /* the server's certificate with 16 bytes after it */
+    for (i = 0; i < 2; i++) {
+        srv_init(&S);
+        S.cert_pad = 16;
+        c = cfg_ca(CA_PEM);
+        c.insecure = (int)i;
+        k = handshake(&S, &tls, &c, "localhost", &t);
+        CHECK(k != IMAP_OK && imap_result_class_of(k) == IMAP_CLASS_ABORT);
+        srv_free(&S);
+    }
+    /* unpadded, insecure still connects */
+    srv_init(&S);
+    c = cfg_ca(CA_PEM);
+    c.insecure = 1;
+    CHECK_EQ_INT(handshake(&S, &tls, &c, "localhost", &t), IMAP_OK);
     srv_free(&S);
 }
 
@@ -1315,6 +1372,7 @@ int main(void)
     RUN(init_refuses_bad_options);
     RUN(system_bundle_and_directories);
     RUN(handshake_verifies_and_carries_data);
+    RUN(bytes_after_a_certificate_are_refused);
     RUN(handshake_a_byte_at_a_time_with_would_block);
     RUN(each_certificate_failure_has_its_code);
     RUN(cert_verify_cb_sees_the_certificate_and_may_refuse);
