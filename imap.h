@@ -1565,7 +1565,7 @@ typedef struct imap_tls {
     } _io;
     imap_transport _lower;
     unsigned char *_mem;
-    size_t _cap, _end, _front, _nta;
+    size_t _cap, _end, _front, _nta, _peak;
     int _over, _ready, _insecure, _cb_failed, _handshaken, _cert_extra;
     imap_tls_verify_fn _cb;
     void *_cb_arg;
@@ -7536,6 +7536,15 @@ static br_x509_trust_anchor *imap__tls_anchors(imap_tls *t)
     return (br_x509_trust_anchor *)(void *)(t->_mem + t->_end) - t->_nta;
 }
 
+/* The most the front and the anchors took at once: an object dropped
+   after it was written still needed its room (`needed` counts it). */
+static void imap__tls_peak(imap_tls *t)
+{
+    size_t a = t->_nta * sizeof(br_x509_trust_anchor);
+    size_t u = t->_front <= (size_t)-1 - a ? t->_front + a : (size_t)-1;
+    if (u > t->_peak) t->_peak = u;
+}
+
 static unsigned char *imap__tls_take(imap_tls *t, size_t len)
 {
     size_t used = t->_nta * sizeof(br_x509_trust_anchor);
@@ -7546,6 +7555,7 @@ static unsigned char *imap__tls_take(imap_tls *t, size_t len)
     else
         t->_over = 1;
     t->_front = len <= (size_t)-1 - t->_front ? t->_front + len : (size_t)-1;
+    imap__tls_peak(t);
     return p;
 }
 
@@ -7617,6 +7627,7 @@ static void imap__tls_add_anchor(imap_tls *t, imap__tls_load *L)
     if (!t->_over && (used > t->_end || t->_front > t->_end - used)) t->_over = 1;
     if (t->_over) {
         t->_nta++;                      /* counted for `needed` */
+        imap__tls_peak(t);
         return;
     }
     ta.dn.data = t->_mem + L->mark;
@@ -7639,6 +7650,7 @@ static void imap__tls_add_anchor(imap_tls *t, imap__tls_load *L)
         }
     }
     t->_nta++;
+    imap__tls_peak(t);
     *imap__tls_anchors(t) = ta;
 }
 
@@ -8053,11 +8065,12 @@ IMAPDEF imap_result imap_tls_init(imap_tls *t, const imap_tls_config *cfg,
         t->_peer = imap__tls_take(t, t->_peer_max);
     }
     if (t->_over) {
-        t->needed = t->_front + t->_nta * sizeof(br_x509_trust_anchor) + IMAP__TLS_ALIGN;
+        t->needed = t->_peak <= (size_t)-1 - IMAP__TLS_ALIGN ? t->_peak + IMAP__TLS_ALIGN
+                                                            : (size_t)-1;
         t->anchors = t->_nta;
         return imap__tls_fail(t, IMAP_E_NOMEM, 0);
     }
-    t->needed = t->_front + t->_nta * sizeof(br_x509_trust_anchor) + (t->_cap - t->_end);
+    t->needed = t->_peak + (t->_cap - t->_end);
     t->anchors = t->_nta;
 
     br_ssl_client_init_full(&t->cc, &t->_x.xc, imap__tls_anchors(t), t->_nta);
