@@ -111,8 +111,10 @@ static int uses(imap_client *c, const char *cap)
    faulted connection ends in state LOGOUT with nothing pending and the
    abort class (IMAP_E_CLOSED or IMAP_E_IO for a drop, IMAP_E_TIMEOUT for
    a stall); no connection writes a byte its transcript does not hold;
-   and a clean replay right after (fresh connections, same memory
-   pattern) passes again. Offsets inside a literal's payload of over
+   and fresh connections work afterwards: each faulted run's part before
+   its fault is one, and a whole clean replay follows every 16th faulted
+   run and the last. A connection opened after the fault finds the
+   network down. Offsets inside a literal's payload of over
    4 KiB are sampled (tap_offsets), and a transcript with more than
    TAP_FULL offsets left (the thousand-FETCH session) is sampled too,
    unless IMAP_TEST_FAULTS=2: each run replays the whole test. */
