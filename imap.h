@@ -224,7 +224,8 @@ typedef enum imap_value_type {
 #define IMAP_VF_LITERAL  0x02u /* a literal {n} */
 #define IMAP_VF_BINARY   0x04u /* a literal8 ~{n} (RFC 3516) */
 #define IMAP_VF_SUNK     0x08u /* literal bytes went to the sink: str is
-                                  NULL, len is the literal's length */
+                                  NULL, num is the literal's length (len
+                                  too, saturated where size_t is 32 bits) */
 #define IMAP_VF_CODE     0x10u /* the list is a response code [ ... ] */
 
 /* One node of a parsed response. Lists keep their children as a chain:
@@ -272,7 +273,7 @@ typedef struct imap_response {
     imap_value *args;       /* untagged data: first item after the name */
     imap_u64 number;        /* "* 5 EXISTS": 5 */
     int has_number;
-    size_t offset;          /* stream offset of the response's first byte */
+    imap_u64 offset;        /* stream offset of the response's first byte */
     size_t raw_len;         /* bytes the response held in the buffer */
 } imap_response;
 
@@ -316,15 +317,15 @@ typedef struct imap_parser {
     void *number_ctx;
     /* last rejected response (valid until the next feed) */
     int error;                /* imap_result of the last rejection */
-    size_t error_offset;      /* absolute stream offset of the fault */
+    imap_u64 error_offset;    /* absolute stream offset of the fault */
     imap_str error_line;      /* start of its first line, for a log */
     /* private */
     int _state;
     int _fail;                /* pending rejection of this response */
     int _reported;            /* _fail was already returned */
-    size_t _fail_off;
-    size_t _stream_off;       /* absolute offset of the next byte */
-    size_t _resp_off;
+    imap_u64 _fail_off;       /* stream offsets pass 4 GiB on 32-bit size_t */
+    imap_u64 _stream_off;     /* absolute offset of the next byte */
+    imap_u64 _resp_off;
     size_t _line_start;       /* buffer offset of the current line */
     size_t _line_len;         /* bytes seen of the current line */
     int _first_line;
@@ -348,6 +349,9 @@ typedef struct imap_parser {
     size_t _num_name_len;
     unsigned char _tail[32];  /* end of a line too long to keep */
     size_t _tail_len;
+    /* a response rejected for want of room: what keeping it would take */
+    int _need_on, _need_tok;
+    imap_u64 _need_raw, _need_nodes;
     imap_response _resp;
     imap_value *_stack[IMAP_MAX_DEPTH + 1];
     imap_value *_last[IMAP_MAX_DEPTH + 1];
@@ -385,7 +389,9 @@ IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
 /* 1 when the parser is between responses (EOF here is clean), else 0. */
 IMAPDEF int imap_parser_idle(const imap_parser *p);
 
-/* Most buffer bytes any response has needed so far. */
+/* Most buffer bytes any response has needed so far, counting those
+   rejected with IMAP_E_NOMEM: a buffer this large keeps them all (for a
+   rejected response an upper bound, within a few nodes). */
 IMAPDEF size_t imap_parser_high_water(const imap_parser *p);
 
 /* Forget any partial response (after a reconnect). Settings stay. */
@@ -1825,7 +1831,9 @@ IMAPDEF void imap_client_set_scram_cache(imap_client *c, struct imap_scram_cache
 IMAPDEF void imap_client_set_debug(imap_client *c, int level, imap_debug_fn fn, void *arg);
 /* Abort (IMAP_E_TIMEOUT) when a response is overdue by this long. */
 IMAPDEF void imap_client_set_timeout(imap_client *c, long timeout_ms);
-/* Untagged responses no command asked for (EXISTS during IDLE, ALERTs). */
+/* Untagged responses no command asked for (ALERTs, EXISTS between
+   commands), and those an IDLE without on_data ends on (EXISTS during a
+   blocking imap_idle). */
 IMAPDEF void imap_client_on_untagged(imap_client *c,
     void (*fn)(void *arg, imap_client *c, const imap_response *r), void *arg);
 /* Seed the tag generator (tests want fixed tags). */
@@ -2328,8 +2336,11 @@ static int imap__parse_u64(const char *s, size_t n, imap_u64 *out)
     return 1;
 }
 
+static void imap__need_finish(imap_parser *p);
+
 IMAPDEF void imap_parser_reset(imap_parser *p)
 {
+    if (p->_need_on) imap__need_finish(p);
     p->arena.used = 0;
     p->_state = IMAP__P_LINE;
     p->_fail = 0;
@@ -2476,12 +2487,108 @@ static imap_str imap__literal_item(const unsigned char *s, size_t n)
     return r;
 }
 
-static void imap__fail(imap_parser *p, int code, size_t off)
+static void imap__fail(imap_parser *p, int code, imap_u64 off)
 {
     if (!p->_fail) {
         p->_fail = code;
         p->_fail_off = off;
     }
+}
+
+/* ---- what a rejected response needs (imap_parser_high_water) ----------
+
+   Once a response is rejected with IMAP_E_NOMEM its bytes are no longer
+   kept, so the room it needs is counted as it passes: its raw bytes
+   (lines and stored literals) plus one node per token, an upper bound of
+   the nodes imap__parse would make (a section or response code counts
+   each word in it). Only rejected responses pay for this. */
+
+/* Line bytes (never literal data): count token starts. */
+static void imap__need_scan(imap_parser *p, const unsigned char *s, size_t n)
+{
+    int st = p->_need_tok;
+    imap_u64 nodes = 0;
+    size_t i;
+    p->_need_raw += n;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = s[i];
+        if (ch == '\n') {
+            st = 0;
+            continue;
+        }
+        switch (st) {
+        case 0:                         /* between tokens */
+            if (ch == ' ' || ch == '\r' || ch == ')') break;
+            nodes++;
+            if (ch == '"') st = 2;
+            else if (ch == '[') { nodes++; st = 5; }
+            else if (ch != '(') st = 1;
+            break;
+        case 1:                         /* in an atom */
+            if (ch == '[') { nodes++; st = 5; }
+            else if (ch == ' ' || ch == '\r' || ch == ')') st = 0;
+            else if (ch == '(' || ch == '"') { nodes++; st = ch == '"' ? 2 : 0; }
+            break;
+        case 2:                         /* in a quoted string */
+            if (ch == '\\') st = 3;
+            else if (ch == '"') st = 0;
+            break;
+        case 3:
+            st = 2;
+            break;
+        default:                        /* in [ ]: 4 in a word, 5 between */
+            if (ch == ']') st = 1;
+            else if (ch == ' ' || ch == ')') st = 5;
+            else if (ch == '(') { nodes++; st = 5; }
+            else if (st == 5) { nodes++; st = 4; }
+            break;
+        }
+    }
+    p->_need_tok = st;
+    p->_need_nodes += nodes;
+}
+
+/* The first rejection for room: count what the buffer holds already,
+   the response's stored bytes [0, stored), line by line. */
+static void imap__need_start(imap_parser *p, size_t stored)
+{
+    const unsigned char *b = p->arena.base;
+    size_t pos = 0;
+    int first = 1;
+    p->_need_on = 1;
+    p->_need_tok = 0;
+    p->_need_raw = 0;
+    p->_need_nodes = 0;
+    while (pos < stored) {
+        const unsigned char *lf = (const unsigned char *)memchr(b + pos, '\n', stored - pos);
+        size_t n = lf ? (size_t)(lf - (b + pos)) + 1 : stored - pos, body;
+        imap_u64 lit = 0;
+        int binary;
+        imap__need_scan(p, b + pos, n);
+        body = imap__line_body(b + pos, n);
+        if (lf && !(first && imap__line_is_text(b + pos, body)) &&
+            imap__line_literal(b + pos, body, &lit, &binary) == 1 && !imap__sinks(p, lit)) {
+            size_t have = stored - (pos + n);
+            p->_need_raw += lit;
+            pos += n + ((imap_u64)have < lit ? have : (size_t)lit);
+        } else {
+            pos += n;
+        }
+        first = 0;
+    }
+}
+
+/* The response ended: raw bytes, the first node's alignment, the nodes. */
+static void imap__need_finish(imap_parser *p)
+{
+    const imap_u64 align = sizeof(imap_u64) > sizeof(void *) ? sizeof(imap_u64) : sizeof(void *);
+    const imap_u64 max = (imap_u64)(size_t)-1, node = sizeof(imap_value);
+    imap_u64 need = p->_need_raw + align - 1;
+    p->_need_on = 0;
+    if (p->_need_raw > max || p->_need_nodes > (max - need) / node) need = max;
+    else need += p->_need_nodes * node;
+    if (need > max) need = max;
+    if ((size_t)need > p->arena.needed) p->arena.needed = (size_t)need;
 }
 
 /* Hand literal bytes to the sink with their context. */
@@ -2545,6 +2652,7 @@ static void imap__line_done(imap_parser *p)
     p->_lit_left = lit;
     p->_lit_binary = binary;
     if (p->_fail) {
+        if (p->_need_on && !imap__sinks(p, lit)) p->_need_raw += lit;
         p->_lit_mode = IMAP__LIT_SKIP;
     } else if (lit > imap__max_literal(p)) {
         imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
@@ -2553,6 +2661,7 @@ static void imap__line_done(imap_parser *p)
         p->_lit_mode = IMAP__LIT_SINK;
     } else if (lit > (imap_u64)(p->arena.cap - p->arena.used)) {
         imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+        imap__need_start(p, p->arena.used);    /* counts this literal too */
         p->_lit_mode = IMAP__LIT_SKIP;
     } else {
         p->_lit_mode = IMAP__LIT_STORE;
@@ -2591,7 +2700,9 @@ static void imap__line_append(imap_parser *p, const unsigned char *s, size_t n)
             size_t want = p->arena.used + n;
             if (want > p->arena.needed) p->arena.needed = want;
             imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+            imap__need_start(p, p->arena.used);
         }
+        if (p->_need_on) imap__need_scan(p, s, n);
         if (p->_tail_len == 0 && p->_line_len == p->arena.used - p->_line_start) {
             /* start the tail from what the buffer holds of this line */
             size_t have = p->_line_len < keep ? p->_line_len : keep;
@@ -2876,13 +2987,13 @@ typedef struct imap__cursor {
     const char *base;       /* buffer start */
     const char *s;          /* current position */
     const char *end;        /* buffer end */
-    size_t sunk;            /* sunk literal bytes before s (for offsets) */
+    imap_u64 sunk;          /* sunk literal bytes before s (for offsets) */
     unsigned lit_index;
 } imap__cursor;
 
 static int imap__err(imap__cursor *c, int code, const char *at)
 {
-    imap__fail(c->p, code, c->p->_resp_off + (size_t)(at - c->base) + c->sunk);
+    imap__fail(c->p, code, c->p->_resp_off + (imap_u64)(at - c->base) + c->sunk);
     return code;
 }
 
@@ -2893,7 +3004,10 @@ static imap_value *imap__node(imap__cursor *c, int type)
                                                    sizeof(imap_u64) > sizeof(void *) ?
                                                    sizeof(imap_u64) : sizeof(void *));
     if (!v) {
-        imap__fail(c->p, IMAP_E_NOMEM, c->p->_resp_off);
+        if (!c->p->_fail) {
+            imap__fail(c->p, IMAP_E_NOMEM, c->p->_resp_off);
+            imap__need_start(c->p, c->p->_resp.raw_len);
+        }
         return NULL;
     }
     memset(v, 0, sizeof *v);
@@ -3045,8 +3159,9 @@ static int imap__scan_literal(imap__cursor *c, imap_value *v)
     if (imap__sinks(c->p, n)) {
         v->flags |= IMAP_VF_SUNK;
         v->str = NULL;
-        v->len = (size_t)n;
-        c->sunk += (size_t)n;
+        v->num = n;             /* a 5 GiB literal must not read as 1 GiB */
+        v->len = n > (imap_u64)(size_t)-1 ? (size_t)-1 : (size_t)n;
+        c->sunk += n;
     } else {
         if ((imap_u64)(e - s) < n) return imap__err(c, IMAP_E_SYNTAX, s);
         v->str = s;
@@ -6249,7 +6364,9 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
         return;
     }
     imap__store_response(c, r);
-    if (!to && c->_on_untagged) c->_on_untagged(c->_on_untagged_arg, c, r);
+    /* what IDLE waits for is news to the caller too (the header says so) */
+    if ((!to || to->kind == IMAP__K_IDLE) && c->_on_untagged)
+        c->_on_untagged(c->_on_untagged_arg, c, r);
 }
 
 static void imap__untagged_status(imap_client *c, const imap_response *r)
