@@ -114,10 +114,10 @@ void Reset_Handler(void)
     fw_exit(main());
 }
 
+typedef void (*fw_vec)(void);
+#define FH Fault_Handler
 __attribute__((section(".isr_vector"), used))
-static void *const vectors[16] = {
-    &_estack, (void *)Reset_Handler, (void *)Fault_Handler, (void *)Fault_Handler,
-    (void *)Fault_Handler, (void *)Fault_Handler, (void *)Fault_Handler, 0,
-    0, 0, 0, (void *)Fault_Handler, (void *)Fault_Handler, 0,
-    (void *)Fault_Handler, (void *)Fault_Handler,
+static const fw_vec vectors[16] = {
+    (fw_vec)(unsigned long)&_estack, Reset_Handler, FH, FH, FH, FH, FH, 0,
+    0, 0, 0, FH, FH, 0, FH, FH,
 };
