@@ -2958,6 +2958,7 @@ IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
             }
         }
         if (p->_state == IMAP__P_DONE && !p->_fail) imap__parse(p);
+        if (p->_state == IMAP__P_DONE && p->_need_on) imap__need_finish(p);
         if (p->_fail && !p->_reported) {
             /* Report a rejection at once, even mid-response: a client may
                rather drop a connection than skip a 4 GiB literal. The rest

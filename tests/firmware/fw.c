@@ -22,7 +22,7 @@
 #ifdef FW_SMALL
 #define IMAP_MAX_PENDING 4
 #define IMAP_CMD_MAX_SEGMENTS 4
-#define IMAP_CAPS_BYTES 640         /* Dovecot's list after login is ~400 */
+#define IMAP_CAPS_BYTES 1024        /* Dovecot's list after login: ~400, Cyrus's 924 */
 #define IMAP_READ_CHUNK 64
 #define IMAP_INJECT_BYTES 32
 #define IMAP_SASL_BYTES 64

@@ -85,6 +85,17 @@ for f in b1 b2 b3 b4; do
     done < "$B/$f"
 done
 
+# ---- host checks of the fixes (ASan + UBSan) --------------------------------
+if gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -fsanitize=address,undefined -g \
+    $F/host.c -o "$B/host" 2> "$B/host.err"; then
+    out=$("$B/host" 2>&1)
+    printf '%s\n' "$out" | grep -v '^[0-9]* passed, [0-9]* failed$'
+    PASSED=$((PASSED + $(printf '%s\n' "$out" | grep -c '^ok ')))
+    FAILED=$((FAILED + $(printf '%s\n' "$out" | grep -c '^FAIL ')))
+else
+    fail "tests/firmware/host.c builds"; head -n 20 "$B/host.err"
+fi
+
 # ---- sizes -------------------------------------------------------------------
 # .text of imap.h's functions in each image: every imap_/imap__ symbol
 text_of() {
@@ -207,9 +218,9 @@ finish() {   # name [quiet]: sets RC
     kill "${SP[$name]}" 2>/dev/null
     wait "${SP[$name]}" 2>/dev/null
     echo "note: $name took $(( ($(date +%s%N) - ${T0[$name]}) / 1000000 )) ms of real time (qemu exit $RC)"
-    grep -v '^figure:' "$B/$name.log" | sed "s|^|  [$name] |"
     grep '^figure:' "$B/$name.log"
 }
+report() { grep -v '^figure:' "$B/$1.log" | sed "s|^|  [$1] |"; }   # the firmware's lines
 
 # a firmware line's value: fwval NAME REGEX (first capture group)
 fwval() { sed -n "s/$2/\1/p" "$B/$1.log" | head -n 1; }
@@ -220,10 +231,11 @@ check_session() {   # name rc want("bytes cksum")
         pass "$name: the firmware's Dovecot session passes its checks (exit 0)"
     else
         fail "$name: firmware session (exit $rc; 3 is a fault, 124 the timeout)"
-        grep -E '^(FAIL|FAULT)' "$B/$name.log" | head -n 10
+        report "$name"
     fi
     sum=$(sed -n 's/^fw: body uid=[0-9]* bytes=\([0-9]*\) cksum=\([0-9]*\).*/\1 \2/p' "$B/$name.log" | head -n 1)
     uid=$(fwval "$name" '^fw: body uid=\([0-9]*\).*')
+    grep -E '^fw: (FETCH 1:\*|skipped|idle [a-z])' "$B/$name.log" | sed "s|^|note: $name |"
     if [ "$uid" = "$BIGUID" ] && [ "$sum" = "$want" ]; then
         pass "$name: UID FETCH $uid BODY.PEEK[] through the sink: $sum (bytes, cksum) as the host computes"
     else
@@ -309,10 +321,9 @@ for name in $EDGES; do
         pass "$name: every check on the target passed"
     else
         fail "$name (exit $RC)"
-        grep -E '^(FAIL|FAULT)' "$B/$name.log" | head -n 10
+        report "$name"
         sed 's/^/  [srv] /' "$B/$name.srv" | tail -n 5
     fi
-    grep '^  \[.*\] fw: ' "$B/$name.report" | grep -v 'mode \|ok (0 failed)'
 done
 if [ -n "${QP[m4-u64]:-}" ]; then
     wait "${QP[m4-u64]}"
@@ -322,7 +333,7 @@ if [ -n "${QP[m4-u64]:-}" ]; then
     else
         fail "m4-u64 (exit $rc)"; grep -E '^(FAIL|FAULT)' "$B/m4-u64.log"
     fi
-    grep '^fw: u64' "$B/m4-u64.log" | sed 's|^|  [m4-u64] |'
+    grep '^fw: u64' "$B/m4-u64.log" | sed 's|^|note: |'
 fi
 
 echo "$PASSED passed, $FAILED failed"
