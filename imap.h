@@ -2504,12 +2504,11 @@ static void imap__fail(imap_parser *p, int code, imap_u64 off)
    each word in it). Only rejected responses pay for this. */
 
 /* Line bytes (never literal data): count token starts. */
-static void imap__need_scan(imap_parser *p, const unsigned char *s, size_t n)
+static void imap__need_tokens(imap_parser *p, const unsigned char *s, size_t n)
 {
     int st = p->_need_tok;
     imap_u64 nodes = 0;
     size_t i;
-    p->_need_raw += n;
     for (i = 0; i < n; i++) {
         unsigned char ch = s[i];
         if (ch == '\n') {
@@ -2548,31 +2547,42 @@ static void imap__need_scan(imap_parser *p, const unsigned char *s, size_t n)
     p->_need_nodes += nodes;
 }
 
-/* The first rejection for room: count what the buffer holds already,
-   the response's stored bytes [0, stored), line by line. */
-static void imap__need_start(imap_parser *p, size_t stored)
+static void imap__need_scan(imap_parser *p, const unsigned char *s, size_t n)
+{
+    p->_need_raw += n;
+    imap__need_tokens(p, s, n);
+}
+
+/* The first rejection for room: the response's `stored` bytes are in the
+   buffer; count the tokens of [from, stored) (untouched by the tree
+   builder, which unescapes in place), line by line, skipping stored
+   literals, on top of `nodes` already built. */
+static void imap__need_start(imap_parser *p, size_t from, size_t stored, imap_u64 nodes)
 {
     const unsigned char *b = p->arena.base;
-    size_t pos = 0;
-    int first = 1;
+    size_t pos = from;
+    int first = from == 0;
     p->_need_on = 1;
     p->_need_tok = 0;
-    p->_need_raw = 0;
-    p->_need_nodes = 0;
+    p->_need_raw = stored;
+    p->_need_nodes = nodes;
     while (pos < stored) {
         const unsigned char *lf = (const unsigned char *)memchr(b + pos, '\n', stored - pos);
         size_t n = lf ? (size_t)(lf - (b + pos)) + 1 : stored - pos, body;
         imap_u64 lit = 0;
         int binary;
-        imap__need_scan(p, b + pos, n);
+        imap__need_tokens(p, b + pos, n);
         body = imap__line_body(b + pos, n);
-        if (lf && !(first && imap__line_is_text(b + pos, body)) &&
-            imap__line_literal(b + pos, body, &lit, &binary) == 1 && !imap__sinks(p, lit)) {
-            size_t have = stored - (pos + n);
-            p->_need_raw += lit;
-            pos += n + ((imap_u64)have < lit ? have : (size_t)lit);
-        } else {
-            pos += n;
+        pos += n;
+        if (lf && !(first && imap__line_is_text(b + pos - n, body)) &&
+            imap__line_literal(b + pos - n, body, &lit, &binary) == 1 && !imap__sinks(p, lit)) {
+            size_t have = stored - pos;
+            if ((imap_u64)have < lit) {
+                p->_need_raw += lit - have;     /* the part not stored */
+                pos = stored;
+            } else {
+                pos += (size_t)lit;
+            }
         }
         first = 0;
     }
@@ -2661,7 +2671,7 @@ static void imap__line_done(imap_parser *p)
         p->_lit_mode = IMAP__LIT_SINK;
     } else if (lit > (imap_u64)(p->arena.cap - p->arena.used)) {
         imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
-        imap__need_start(p, p->arena.used);    /* counts this literal too */
+        imap__need_start(p, 0, p->arena.used, 0);  /* counts this literal too */
         p->_lit_mode = IMAP__LIT_SKIP;
     } else {
         p->_lit_mode = IMAP__LIT_STORE;
@@ -2700,7 +2710,7 @@ static void imap__line_append(imap_parser *p, const unsigned char *s, size_t n)
             size_t want = p->arena.used + n;
             if (want > p->arena.needed) p->arena.needed = want;
             imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
-            imap__need_start(p, p->arena.used);
+            imap__need_start(p, 0, p->arena.used, 0);
         }
         if (p->_need_on) imap__need_scan(p, s, n);
         if (p->_tail_len == 0 && p->_line_len == p->arena.used - p->_line_start) {
@@ -3006,8 +3016,13 @@ static imap_value *imap__node(imap__cursor *c, int type)
                                                    sizeof(imap_u64) : sizeof(void *));
     if (!v) {
         if (!c->p->_fail) {
-            imap__fail(c->p, IMAP_E_NOMEM, c->p->_resp_off);
-            imap__need_start(c->p, c->p->_resp.raw_len);
+            /* the nodes built so far, this one and what is left (+1: a
+               response code's fallback atom is past the cursor) */
+            imap_parser *p = c->p;
+            size_t raw = p->_resp.raw_len;
+            imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+            imap__need_start(p, (size_t)(c->s - c->base), raw,
+                             (p->arena.used - raw) / sizeof(imap_value) + 1);
         }
         return NULL;
     }

@@ -104,6 +104,51 @@ TEST(high_water_covers_rejected_responses)
     }
 }
 
+/* Random responses of every token shape, parsed with a random small
+   buffer: whenever one is rejected for room, the reported high-water
+   keeps it. Covers the three ways to run out: the line, a literal, the
+   tree (raw bytes fit, nodes do not; quoted strings before it were
+   unescaped in place). */
+TEST(high_water_random_responses)
+{
+    static const char *const tok[] = {
+        "a", "NIL", "12345", "\"q\\\"x\\\\\"", "\"\"", "(", ")", "{3}\r\nabc",
+        "~{2}\r\nhi", "BODY[HEADER.FIELDS (A B)]<0>", "\\Seen", "[X Y]", "{0}\r\n"
+    };
+    unsigned long seed = 12345;
+    int iter, bad = 0;
+    for (iter = 0; iter < 400; iter++) {
+        size_t k = 0, cap, high, high2;
+        int depth = 0, t, ntok, ok, nomem, ok2, nomem2;
+        seed = seed * 1103515245u + 12345u;
+        ntok = (int)(seed >> 16) % 900;
+        k += (size_t)sprintf(big + k, "* %d FETCH (", iter + 1);
+        for (t = 0; t < ntok && k < sizeof big - 200; t++) {
+            unsigned w;
+            seed = seed * 1103515245u + 12345u;
+            w = (unsigned)(seed >> 16) % (sizeof tok / sizeof tok[0]);
+            if (w == 5 && depth >= 10) w = 0;
+            if (w == 6 && depth == 0) w = 1;
+            depth += w == 5 ? 1 : w == 6 ? -1 : 0;
+            k += (size_t)sprintf(big + k, "%s ", tok[w]);
+        }
+        while (depth-- > 0) big[k++] = ')';
+        k += (size_t)sprintf(big + k, ")\r\n* 1 EXISTS\r\n");
+        big[k] = 0;
+        seed = seed * 1103515245u + 12345u;
+        cap = 256 + (size_t)(seed >> 16) % 3840;
+        parse_all(big, cap, 1 + iter % 700, &ok, &nomem, &high);
+        if (!nomem) continue;
+        parse_all(big, high, 4096, &ok2, &nomem2, &high2);
+        if (nomem2 || ok2 != ok + nomem) {
+            if (bad++ < 3)
+                printf("    iteration %d: %d tokens, %lu-byte buffer: reported %lu, still rejected\n",
+                       iter, ntok, (unsigned long)cap, (unsigned long)high);
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+}
+
 /* ---- IDLE's EXISTS reaches on_untagged ----------------------------- */
 
 static unsigned char mem[1 << 16];
@@ -175,6 +220,7 @@ TEST(idle_exists_reaches_on_untagged)
 int main(void)
 {
     RUN(high_water_covers_rejected_responses);
+    RUN(high_water_random_responses);
     RUN(idle_exists_reaches_on_untagged);
     return test_summary();
 }

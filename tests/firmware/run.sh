@@ -151,17 +151,30 @@ perl -e '
         "Message-ID: <many-1\@example.org>\r\n\r\nhello\r\n";' > "$MD/Maildir/cur/1764586800.M101P1Q101.fw:2,"
 chown -R 65534:65534 "$MD/Maildir"
 
+# host_imap FILE COMMANDS: Dovecot's answers to COMMANDS (then LOGOUT) in
+# FILE; stdin stays open until the LOGOUT's OK (at EOF Dovecot may drop
+# output not yet written)
+host_imap() {
+    local out=$1 cmds=$2
+    : > "$out"
+    { printf "${cmds}z LOGOUT\r\n"
+      for _ in $(seq 300); do grep -q '^z OK' "$out" && break; sleep 0.1; done
+    } | timeout 60 sh -c "$CMD" > "$out" 2>/dev/null
+}
 # the largest message's UID and the POSIX cksum of its BODY[], from the host
 host_sum() {
-    printf 'a SELECT INBOX\r\nb FETCH 1:* (UID RFC822.SIZE)\r\nc LOGOUT\r\n' | sh -c "$CMD" 2>/dev/null |
-        perl -ne 'if (/^\* \d+ FETCH \(UID (\d+) RFC822\.SIZE (\d+)\)/ && $2 > $m) { $m = $2; $u = $1 } END { print "$u\n" }' > "$B/biguid"
-    BIGUID=$(cat "$B/biguid")
-    printf 'a SELECT INBOX\r\nb UID FETCH %s (BODY.PEEK[])\r\nc LOGOUT\r\n' "$BIGUID" | sh -c "$CMD" 2>/dev/null |
-        perl -0777 -ne 'print substr($_, $+[0], $1) if /BODY\[\] \{(\d+)\}\r\n/' > "$B/big.body"
+    host_imap "$B/h1" 'a SELECT INBOX\r\nb FETCH 1:* (UID RFC822.SIZE)\r\n'
+    BIGUID=$(perl -ne 'if (/^\* \d+ FETCH \(UID (\d+) RFC822\.SIZE (\d+)\)/ && $2 > $m) { $m = $2; $u = $1 } END { print "$u\n" }' "$B/h1")
+    host_imap "$B/h2" "a SELECT INBOX\\r\\nb UID FETCH $BIGUID (BODY.PEEK[])\\r\\n"
+    perl -0777 -ne 'print substr($_, $+[0], $1) if /BODY\[\] \{(\d+)\}\r\n/' "$B/h2" > "$B/big.body"
     HOSTSUM="$(wc -c < "$B/big.body") $(cksum < "$B/big.body" | cut -d' ' -f1)"
     HOSTSUM_PART="131072 $(head -c 131072 "$B/big.body" | cksum | cut -d' ' -f1)"
 }
 host_sum
+# Dovecot's capability list as the host reads it: the firmware must hold it
+# whole (IMAP_CAPS_BYTES)
+host_imap "$B/h3" 'a CAPABILITY\r\n'
+CAPLEN=$(perl -ne 'if (/^\* CAPABILITY (.*?)\r?$/) { print length($1), "\n"; exit }' "$B/h3")
 echo "note: the largest message: UID $BIGUID, $HOSTSUM (bytes, cksum) as the host fetched it"
 
 # deliver a message into the Maildir (as its owner): Dovecot then pushes
@@ -232,6 +245,13 @@ check_session() {   # name rc want("bytes cksum")
     else
         fail "$name: firmware session (exit $rc; 3 is a fault, 124 the timeout)"
         report "$name"
+    fi
+    local caps
+    caps=$(fwval "$name" '^fw: capabilities \([0-9]*\) bytes.*')
+    if [ -n "$CAPLEN" ] && [ "$caps" = "$CAPLEN" ]; then
+        pass "$name: the capability list kept whole: $caps bytes, as the host reads it"
+    else
+        fail "$name: capability list $caps bytes kept, the host reads $CAPLEN"
     fi
     sum=$(sed -n 's/^fw: body uid=[0-9]* bytes=\([0-9]*\) cksum=\([0-9]*\).*/\1 \2/p' "$B/$name.log" | head -n 1)
     uid=$(fwval "$name" '^fw: body uid=\([0-9]*\).*')
