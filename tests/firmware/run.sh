@@ -317,11 +317,15 @@ if [ -f "$B/m0.elf" ]; then
     check_session m0 $RC "$HOSTSUM_PART"
     grep -q '^FAULT' "$B/m0.log" || pass "m0: ARMv6-M code with unaligned and divide-by-zero traps on, client memory at an odd address: no fault"
 fi
-st=$(sed -n 's/^figure: m4 stack high-water \([0-9]*\) bytes.*/\1/p' "$B/m4.log" 2>/dev/null)
-if [ -n "$st" ]; then
-    read -r _ d b _ < <(arm-none-eabi-size "$B/m4.elf" | awk 'NR == 2 {print $1, $2, $3}')
-    echo "figure: m4 RAM in all $((d + b + st)) bytes (.data $d + .bss $b + stack $st; .bss holds a 160 KiB recording and a second client for the figures)"
-fi
+# the session's RAM: .data + .bss + stack, less what only the figures use
+# (the recording, the replay client and its memory)
+for img in m4 m0; do
+    st=$(sed -n "s/^figure: $img stack high-water \([0-9]*\) bytes.*/\1/p" "$B/$img.log" 2>/dev/null)
+    [ -n "$st" ] || continue
+    read -r _ d b _ < <(arm-none-eabi-size "$B/$img.elf" | awk 'NR == 2 {print $1, $2, $3}')
+    fig=$(arm-none-eabi-nm -S -t d "$B/$img.elf" | awk '$4 ~ /^(rec|rmem|rclient|rparser|chunk)$/ {s += $2} END {print s + 0}')
+    echo "figure: $img RAM in all $((d + b - fig + st)) bytes (.data $d + .bss $((b - fig)) + stack $st; client memory 64 KiB; the figures' own $fig bytes not counted)"
+done
 
 # ---- 2. examples/embedded.c on the target ---------------------------------
 if [ -f "$B/embedded.elf" ]; then
