@@ -79,13 +79,24 @@ static void fw_hex(char *o, unsigned long v)
     }
 }
 
+/* Byte stores only: an M4 build's string copies may be unaligned loads,
+   which fault again here when the traps are on. */
+static void fw_put_hex(const char *label, unsigned long v)
+{
+    char h[10];
+    fw_hex(h, v);
+    h[8] = ' ';
+    h[9] = 0;
+    fw_puts(label);
+    fw_puts(h);
+}
+
 void fw_fault(unsigned long *frame)
 {
-    char line[] = "FAULT CFSR=xxxxxxxx HFSR=xxxxxxxx PC=xxxxxxxx\n";
-    fw_hex(line + 11, SCB_CFSR);
-    fw_hex(line + 25, SCB_HFSR);
-    fw_hex(line + 37, frame[6]);
-    fw_puts(line);
+    fw_put_hex("FAULT CFSR=", SCB_CFSR);
+    fw_put_hex("HFSR=", SCB_HFSR);
+    fw_put_hex("PC=", frame[6]);
+    fw_puts("\n");
     fw_exit(3);
 }
 

@@ -74,16 +74,17 @@ build() {   # name arch flags... (sources last); prints ok/FAIL, counted below
     head -n 20 "$B/$name.err"
     return 1
 }
-# two at a time (the machine has two cores); each prints its own result
+# two at a time (the machine has two cores), in the background while the
+# host checks and the Maildir are made; each prints its own result
+(
 { build m4 "$M4" -DFW_CPU='"m4"' $F/fw_start.c $F/fw.c > "$B/b1" & 
   build small "$M4" -DFW_CPU='"m4-small"' -DFW_SMALL $F/fw_start.c $F/fw.c > "$B/b2"; wait; }
 { build m0 "$M0" -DFW_CPU='"m0"' -DFW_TRAPS=1 -DFW_MISALIGN $F/fw_start.c $F/fw.c > "$B/b3" &
   build embedded "$M4" -DNO_PRINTF $F/fw_start.c examples/embedded.c > "$B/b4"; wait; }
-for f in b1 b2 b3 b4; do
-    while IFS= read -r l; do
-        case $l in "ok   "*) pass "${l#ok   }" ;; "FAIL "*) fail "${l#FAIL }" ;; *) echo "$l" ;; esac
-    done < "$B/$f"
-done
+{ build fault-unaligned "$M0" -DFW_TRAPS=1 -DFAULT_UNALIGNED $F/fw_start.c $F/fault.c > "$B/b5" &
+  build fault-div0 "$M4" -DFW_TRAPS=1 $F/fw_start.c $F/fault.c > "$B/b6"; wait; }
+) &
+BUILDS=$!
 
 # ---- host checks of the fixes (ASan + UBSan) --------------------------------
 if gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -fsanitize=address,undefined -g \
@@ -95,27 +96,6 @@ if gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -fsanitize=address,undefined -g
 else
     fail "tests/firmware/host.c builds"; head -n 20 "$B/host.err"
 fi
-
-# ---- sizes -------------------------------------------------------------------
-# .text of imap.h's functions in each image: every imap_/imap__ symbol
-text_of() {
-    arm-none-eabi-nm -S -t d --size-sort "$B/$1.elf" 2>/dev/null |
-        awk '$3 ~ /^[tT]$/ && $4 ~ /^imap_/ {s += $2; n++} END {printf "%d bytes in %d functions", s, n}'
-}
-for img in m4 small m0 embedded; do
-    [ -f "$B/$img.elf" ] || continue
-    read -r t d b _ < <(arm-none-eabi-size "$B/$img.elf" | awk 'NR == 2 {print $1, $2, $3}')
-    echo "figure: $img image .text $t .data $d .bss $b; imap.h functions linked $(text_of $img)"
-done
-
-qemu() {   # name image mode [icount]: runs in the background, pid in QPID
-    local name=$1 img=$2 mode=$3
-    shift 3
-    timeout "$QEMU_T" qemu-system-arm -M mps2-an386 -display none -monitor none \
-        -semihosting-config enable=on,target=native "$@" \
-        -kernel "$B/$img.elf" -append "$mode" > "$B/$name.log" 2>&1 &
-    QPID=$!
-}
 
 # ---- the private Maildir ----------------------------------------------------
 # demo-maildir.sh's messages, plus a ~500 KB multipart (30 parts) whose
@@ -263,6 +243,34 @@ check_session() {   # name rc want("bytes cksum")
     fi
 }
 
+wait $BUILDS
+for f in b1 b2 b3 b4 b5 b6; do
+    while IFS= read -r l; do
+        case $l in "ok   "*) pass "${l#ok   }" ;; "FAIL "*) fail "${l#FAIL }" ;; *) echo "$l" ;; esac
+    done < "$B/$f"
+done
+
+# ---- sizes -------------------------------------------------------------------
+# .text of imap.h's functions in each image: every imap_/imap__ symbol
+text_of() {
+    arm-none-eabi-nm -S -t d --size-sort "$B/$1.elf" 2>/dev/null |
+        awk '$3 ~ /^[tT]$/ && $4 ~ /^imap_/ {s += $2; n++} END {printf "%d bytes in %d functions", s, n}'
+}
+for img in m4 small m0 embedded; do
+    [ -f "$B/$img.elf" ] || continue
+    read -r t d b _ < <(arm-none-eabi-size "$B/$img.elf" | awk 'NR == 2 {print $1, $2, $3}')
+    echo "figure: $img image .text $t .data $d .bss $b; imap.h functions linked $(text_of $img)"
+done
+
+qemu() {   # name image mode [icount]: runs in the background, pid in QPID
+    local name=$1 img=$2 mode=$3
+    shift 3
+    timeout "$QEMU_T" qemu-system-arm -M mps2-an386 -display none -monitor none \
+        -semihosting-config enable=on,target=native "$@" \
+        -kernel "$B/$img.elf" -append "$mode" > "$B/$name.log" 2>&1 &
+    QPID=$!
+}
+
 # ---- 1. everything on the target at once -------------------------------------
 [ -f "$B/m4.elf" ] && start m4 m4 dovecot "$CMD" -icount shift=7
 [ -f "$B/small.elf" ] && start small small dovecot "$CMD" -icount shift=7
@@ -284,6 +292,11 @@ if [ -f "$B/embedded.elf" ]; then
     qemu embedded embedded run -serial null
     QP[embedded]=$QPID
 fi
+for img in fault-unaligned fault-div0; do
+    [ -f "$B/$img.elf" ] || continue
+    qemu $img $img run -serial null
+    QP[$img]=$QPID
+done
 watch_sessions
 
 if [ -f "$B/m4.elf" ]; then
@@ -337,6 +350,20 @@ if [ -f "$B/embedded.elf" ]; then
         fail "examples/embedded.c on the target: exit $rc"; head -n 5 "$B/embedded.log"
     fi
 fi
+
+# ---- the fault handler: a trap ends the run with its registers -------------
+for img in fault-unaligned:01000000 fault-div0:02000000; do
+    cfsr=${img#*:}
+    img=${img%%:*}
+    [ -n "${QP[$img]:-}" ] || continue
+    wait "${QP[$img]}"
+    rc=$?
+    if [ "$rc" = 3 ] && grep -q "^FAULT CFSR=$cfsr " "$B/$img.log"; then
+        pass "$img: the trap is on and the fault handler reports it: $(grep '^FAULT' "$B/$img.log") (exit 3)"
+    else
+        fail "$img: exit $rc, $(head -c 200 "$B/$img.log")"
+    fi
+done
 
 # ---- 3. the 32-bit edges ----------------------------------------------------
 for name in $EDGES; do
