@@ -1790,7 +1790,7 @@ struct imap_client {
     char _caps[IMAP_CAPS_BYTES];
     size_t _caps_len;
     int _caps_stale;
-    int _greeted;
+    int _greeted, _started;
     int _literal_mode;
     int _utf8;
     int _require_tls;
@@ -5938,7 +5938,7 @@ static long imap__resp_timeout(const imap_client *c)
 {
     const imap__pending *o = NULL;
     unsigned i;
-    if (!c->_greeted) return c->timeout_ms > 0 ? c->timeout_ms : -1;
+    if (!c->_greeted) return c->timeout_ms > 0 && c->_started ? c->timeout_ms : -1;
     for (i = 0; i < c->_q_hi; i++)
         if (imap__awaits(&c->_q[i]) && (!o || c->_q[i].seq < o->seq)) o = &c->_q[i];
     return o && o->timeout_ms > 0 ? o->timeout_ms : -1;
@@ -6313,7 +6313,7 @@ static int imap__reissue(imap_client *c, imap__pending *p)
     size_t n;
     for (i = 0; i < c->_q_hi; i++)
         if (c->_q[i].seq > p->seq) return 0;
-    if (imap_tagger_next(&c->_tagger, tag) != IMAP_OK) return 0;
+    imap_tagger_next(&c->_tagger, tag);
     n = strlen(tag);
     memcpy(p->tag, tag, n + 1);
     memcpy(p->line, tag, n);
@@ -9025,6 +9025,7 @@ IMAPDEF int imap_client_start(imap_client *c)
     if (!c) return IMAP_E_ARGS;
     if (c->_depth) return IMAP_E_STATE;
     c->_greeted = 0;
+    c->_started = 1;
     imap__refresh(c);
     c->_resp_start = imap__stamp(c);
     return c->error;
