@@ -5954,9 +5954,9 @@ static void imap__arm(imap_client *c)
     c->_resp_start = imap__stamp(c);
 }
 
-/* Fire what is due at c->_now; return the milliseconds to the next
-   timer, -1 if none runs. */
-static long imap__timers(imap_client *c)
+/* Fire what is due at c->_now (unless peek); return the milliseconds to
+   the next timer (0: due), -1 if none runs. */
+static long imap__timers_(imap_client *c, int peek)
 {
     long long now, due = -1;
     long t;
@@ -5971,7 +5971,9 @@ static long imap__timers(imap_client *c)
             c->_idle_start == IMAP__UNSTAMPED) continue;
         seg = p->idle_ms < IMAP__IDLE_MAX ? p->idle_ms : IMAP__IDLE_MAX;
         end = c->_idle_start + seg;
-        if (now >= end) {
+        if (now >= end && peek) {
+            due = now;
+        } else if (now >= end) {
             if (p->idle_ms > seg) {
                 p->idle_ms -= seg;
                 p->flags |= IMAP__F_REISSUE;
@@ -5984,6 +5986,7 @@ static long imap__timers(imap_client *c)
     t = imap__resp_timeout(c);
     if (t > 0 && c->_resp_start != IMAP__UNSTAMPED) {
         long long end = c->_resp_start + t;
+        if (now >= end && peek) return 0;
         if (now >= end) {
             imap__abort(c, IMAP_E_TIMEOUT);
             return -1;
@@ -5991,8 +5994,11 @@ static long imap__timers(imap_client *c)
         if (due < 0 || end < due) due = end;
     }
     if (due < 0) return -1;
+    if (due <= now) return 0;
     return due - now > 0x7fffffffL ? 0x7fffffffL : (long)(due - now);
 }
+
+static long imap__timers(imap_client *c) { return imap__timers_(c, 0); }
 
 IMAPDEF long imap_client_tick(imap_client *c, long long now_ms)
 {
@@ -8919,10 +8925,11 @@ static int imap__timeless(const imap_client *c)
 }
 
 /* How long one pump may wait: up to `limit` (-1: no limit) and never past
-   the next timer, which it fires first. */
+   the next timer. A timer that is due fires after the read: an answer
+   already waiting in the transport came in time. */
 static long imap__wait_ms(imap_client *c, long limit)
 {
-    long next = imap__timers(c);
+    long next = imap__timers_(c, 1);
     if (next < 0) return limit;
     return limit < 0 || next < limit ? next : limit;
 }

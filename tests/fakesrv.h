@@ -28,6 +28,7 @@ typedef struct fsrv {
     const char *endless;        /* once the greeting is out: these bytes forever */
     long endless_ms;            /* time each read of them takes */
     size_t lit_bytes;           /* FETCH literal size */
+    long read_ms;               /* time each read that returns bytes takes */
     /* state */
     char out[FS_OUT];
     size_t out_len, out_off;
@@ -191,6 +192,7 @@ static int fs_read(void *ctx, unsigned char *buf, size_t len)
     if (s->max_read && n > s->max_read) n = s->max_read;
     memcpy(buf, s->out + s->out_off, n);
     s->out_off += n;
+    s->now += s->read_ms;
     return (int)n;
 }
 
