@@ -2215,6 +2215,13 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 
 #define IMAP__U64_MAX (~(imap_u64)0)
 
+/* For the few small helpers of the parser's inner loop. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define IMAP__HOT static __inline__ __attribute__((always_inline))
+#else
+#define IMAP__HOT static
+#endif
+
 /* ---- 2. results ------------------------------------------------------ */
 
 IMAPDEF const char *imap_result_name(int r)
@@ -2995,7 +3002,7 @@ static const char *imap__quoted_stop_scalar(const char *s, const char *e)
 #define IMAP__SIMD "sse2"
 /* 16 bytes at a time, never reading past e; the scalar path does the
    rest. */
-static const char *imap__quoted_stop(const char *s, const char *e)
+IMAP__HOT const char *imap__quoted_stop(const char *s, const char *e)
 {
     const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
     const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
@@ -3088,8 +3095,14 @@ static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
     const char *s = c->s, *e = c->end;
     imap_u64 num = 0;
     /* digits first: most atoms in FETCH data are numbers or NIL */
-    while (s < e && (unsigned)(unsigned char)*s - '0' <= 9 && s - b < 19)
-        num = num * 10 + (unsigned)((unsigned char)*s++ - '0');
+    {
+        const char *lim = e - b > 19 ? b + 19 : e;  /* 19 digits cannot overflow */
+        unsigned d;
+        while (s < lim && (d = (unsigned)(unsigned char)*s - '0') <= 9) {
+            num = num * 10 + d;         /* stops at the LF sentinel */
+            s++;
+        }
+    }
     if (s > b && (s >= e || imap__atom_stop((unsigned char)*s, in_code))) {
         c->s = s;
         v->str = b;
@@ -3222,8 +3235,8 @@ static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
     p->_stack[0] = parent;
     for (;;) {
         unsigned char ch;
-        while (s < e && *s == ' ') s++;
         if (s >= e) break;
+        while (*s == ' ') s++;          /* stops at the LF sentinel */
         ch = (unsigned char)*s;
         if (ch == ')') {
             if (depth == 0) return imap__err(c, IMAP_E_SYNTAX, s);
@@ -3387,6 +3400,9 @@ static int imap__parse(imap_parser *p)
     memset(r, 0, sizeof *r);
     r->offset = p->_resp_off;
     r->raw_len = p->arena.used;
+    /* Framing ends every response with its LF; the scanners rely on it
+       as a sentinel (every loop that skips spaces or digits stops there). */
+    if (c.end == c.s || c.end[-1] != '\n') return imap__err(&c, IMAP_E_SYNTAX, c.s);
     if (*c.s == '+') {
         r->kind = IMAP_RESP_CONTINUE;
         r->tag.ptr = c.s;
