@@ -3087,37 +3087,12 @@ static const char *imap__atom_end(const char *s, const char *e, int in_code)
 #endif
 
 /* Scan an atom at c->s; a '[' opens a section that runs to its ']' and may
-   hold spaces and lists (BODY[HEADER.FIELDS (A B)]<0>). A run of digits
-   ending the atom is a number (no second pass over the digits). */
+   hold spaces and lists (BODY[HEADER.FIELDS (A B)]<0>). (NIL and short
+   numbers are read by imap__parse_items itself.) */
 static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
 {
     const char *b = c->s;
     const char *s = c->s, *e = c->end;
-    imap_u64 num = 0;
-    /* digits first: most atoms in FETCH data are numbers or NIL */
-    {
-        const char *lim = e - b > 19 ? b + 19 : e;  /* 19 digits cannot overflow */
-        unsigned d;
-        while (s < lim && (d = (unsigned)(unsigned char)*s - '0') <= 9) {
-            num = num * 10 + d;         /* stops at the LF sentinel */
-            s++;
-        }
-    }
-    if (s > b && (s >= e || imap__atom_stop((unsigned char)*s, in_code))) {
-        c->s = s;
-        v->str = b;
-        v->len = (size_t)(s - b);
-        v->type = IMAP_NUMBER;
-        v->num = num;
-        return 0;
-    }
-    if (s == b && e - s >= 3 && (s[0] | 0x20) == 'n' && (s[1] | 0x20) == 'i' &&
-        (s[2] | 0x20) == 'l' && (e - s == 3 || imap__atom_stop((unsigned char)s[3], in_code))) {
-        c->s = s + 3;
-        v->str = b;
-        v->len = 3;
-        return 0;                       /* NIL (the node's type already) */
-    }
     for (;;) {
         s = imap__atom_end(s, e, in_code);
         if (s < e && *s == '[' && !in_code) {
@@ -3218,17 +3193,33 @@ static int imap__scan_literal(imap__cursor *c, imap_value *v)
     return 0;
 }
 
+/* Every field of a node, stored once. */
+IMAP__HOT void imap__set(imap_value *v, int type, unsigned flags, const char *str,
+                         size_t len, imap_u64 num)
+{
+    v->type = (unsigned char)type;
+    v->flags = (unsigned char)flags;
+    v->count = 0;
+    v->len = len;
+    v->str = str;
+    v->num = num;
+    v->next = NULL;
+    v->child = NULL;
+}
+
 /* Parse data items up to the end of the line, or (in_code) up to the ']'
    that closes a response code at depth 0. Appends to `parent`. The open
    lists are on p->_stack; `link` is where the next item hangs (a closed
    list is the last child of its parent, so its `next` is the link). The
-   common items (lists, quoted strings without escapes, numbers, NIL) are
-   read here without a call; the rest by the imap__scan_* above. */
+   common items (lists, quoted strings without escapes, NIL, numbers of up
+   to 19 digits) are read here without a call; the rest by the
+   imap__scan_* above. Every loop stops at the response's final LF. */
 static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
 {
     imap_parser *p = c->p;
     imap_arena *a = &p->arena;
     const char *s = c->s, *e = c->end;
+    const unsigned stop = in_code ? IMAP__A_STOP | IMAP__A_RBRACKET : IMAP__A_STOP;
     int depth = 0, r;
     imap_value *top = parent, *v;
     imap_value **link = &parent->child;
@@ -3236,7 +3227,7 @@ static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
     for (;;) {
         unsigned char ch;
         if (s >= e) break;
-        while (*s == ' ') s++;          /* stops at the LF sentinel */
+        while (*s == ' ') s++;
         ch = (unsigned char)*s;
         if (ch == ')') {
             if (depth == 0) return imap__err(c, IMAP_E_SYNTAX, s);
@@ -3261,33 +3252,42 @@ static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
             imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
             return IMAP_E_NOMEM;
         }
-        v->flags = 0;
-        v->count = 0;
-        v->len = 0;
-        v->str = NULL;
-        v->num = 0;
-        v->next = NULL;
-        v->child = NULL;
         *link = v;
         link = &v->next;
         top->count++;
         if (ch == '"') {
             const char *q = imap__quoted_stop(s + 1, e);
-            v->type = IMAP_STRING;
-            v->flags = IMAP_VF_QUOTED;
             if (q < e && *q == '"') {
-                v->str = s + 1;
-                v->len = (size_t)(q - (s + 1));
+                imap__set(v, IMAP_STRING, IMAP_VF_QUOTED, s + 1, (size_t)(q - (s + 1)), 0);
                 s = q + 1;
                 continue;
             }
+            imap__set(v, IMAP_STRING, IMAP_VF_QUOTED, NULL, 0, 0);
             c->s = s;
             if ((r = imap__scan_quoted(c, v)) != 0) return r;
             s = c->s;
             continue;
         }
-        if (ch == '(') {
-            v->type = IMAP_LIST;
+        if ((unsigned)ch - '0' <= 9u) {
+            const char *d = s, *lim = e - s > 19 ? s + 19 : e;   /* no overflow */
+            imap_u64 num = 0;
+            unsigned dig;
+            while (d < lim && (dig = (unsigned)(unsigned char)*d - '0') <= 9) {
+                num = num * 10 + dig;
+                d++;
+            }
+            if (d < e && (imap__atom_cls[(unsigned char)*d] & stop)) {
+                imap__set(v, IMAP_NUMBER, 0, s, (size_t)(d - s), num);
+                s = d;
+                continue;
+            }
+        } else if ((ch | 0x20) == 'n' && (s[1] | 0x20) == 'i' && (s[2] | 0x20) == 'l' &&
+                   (imap__atom_cls[(unsigned char)s[3]] & stop)) {
+            imap__set(v, IMAP_NIL, 0, s, 3, 0);
+            s += 3;
+            continue;
+        } else if (ch == '(') {
+            imap__set(v, IMAP_LIST, 0, NULL, 0, 0);
             s++;
             if (depth >= IMAP_MAX_DEPTH) {
                 imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
@@ -3298,7 +3298,7 @@ static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
             link = &v->child;
             continue;
         }
-        v->type = IMAP_NIL;
+        imap__set(v, IMAP_NIL, 0, NULL, 0, 0);
         c->s = s;
         if (ch == '{' || (ch == '~' && s + 1 < e && s[1] == '{')) {
             if ((r = imap__scan_literal(c, v)) != 0) return r;
