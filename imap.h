@@ -2685,6 +2685,22 @@ static void imap__num_decide(imap_parser *p)
     }
 }
 
+/* How many of s[0..n) to store (the line holding `len` bytes already)
+   to reach the byte imap__num_decide decides at; n if none is there. */
+static size_t imap__num_probe(size_t len, const unsigned char *s, size_t n)
+{
+    size_t j;
+    for (j = 0; j < n; j++) {
+        size_t have = len + j + 1;
+        if (have == 1) {
+            if (s[j] != '*') return 1;
+        } else if (have >= 3 && (s[j] == ' ' || s[j] == '\r' || s[j] == '\n' || have > 14)) {
+            return j + 1;
+        }
+    }
+    return n;
+}
+
 /* One number or range of a set ends: hand it to the sink. */
 static void imap__num_emit(imap_parser *p)
 {
@@ -2719,8 +2735,19 @@ static void imap__line_bytes(imap_parser *p, const unsigned char *s, size_t n)
         return;
     }
     while (p->_num_mode == 0 && i < n) {
-        imap__line_append(p, s + i, 1);
-        i++;
+        /* up to the byte imap__num_decide decides at, in one append when
+           that fits (the same as appending them one by one: before that
+           byte the decision changes nothing) */
+        size_t m = imap__num_probe(p->_line_len, s + i, n - i);
+        if (m > 1 && m <= p->arena.cap - p->arena.used &&
+            p->_line_len == p->arena.used - p->_line_start &&
+            (!p->max_line || p->_line_len + m <= p->max_line)) {
+            imap__line_append(p, s + i, m);
+            i += m;
+        } else {
+            imap__line_append(p, s + i, 1);
+            i++;
+        }
         imap__num_decide(p);
         if (p->_fail) p->_num_mode = 2;
     }
@@ -3220,6 +3247,9 @@ static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
     imap_arena *a = &p->arena;
     const char *s = c->s, *e = c->end;
     const unsigned stop = in_code ? IMAP__A_STOP | IMAP__A_RBRACKET : IMAP__A_STOP;
+    unsigned char *const base = a->base;
+    const size_t cap = a->cap;
+    size_t used = a->used, high = a->high;
     int depth = 0, r;
     imap_value *top = parent, *v;
     imap_value **link = &parent->child;
@@ -3241,16 +3271,21 @@ static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
             c->s = s + 1;
             return 0;
         }
-        /* the node, from the arena's next aligned slot */
-        if ((((size_t)a->base + a->used) & (IMAP__VALIGN - 1)) == 0 &&
-            a->cap - a->used >= sizeof(imap_value)) {
-            v = (imap_value *)(void *)(a->base + a->used);
-            a->used += sizeof(imap_value);
-            if (a->used > a->high) a->high = a->used;
+        /* the node, from the arena's next aligned slot (the arena's
+           fields in locals: node stores could alias them otherwise) */
+        if ((((size_t)base + used) & (IMAP__VALIGN - 1)) == 0 &&
+            cap - used >= sizeof(imap_value)) {
+            v = (imap_value *)(void *)(base + used);
+            used += sizeof(imap_value);
+            a->used = used;
+            if (used > high) a->high = high = used;
         } else if ((v = (imap_value *)imap_arena_alloc(a, sizeof(imap_value),
                                                        IMAP__VALIGN)) == NULL) {
             imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
             return IMAP_E_NOMEM;
+        } else {
+            used = a->used;
+            high = a->high;
         }
         *link = v;
         link = &v->next;
