@@ -351,7 +351,6 @@ typedef struct imap_parser {
     size_t _tail_len;
     imap_response _resp;
     imap_value *_stack[IMAP_MAX_DEPTH + 1];
-    imap_value *_last[IMAP_MAX_DEPTH + 1];
 } imap_parser;
 
 /* Give the parser its buffer: raw response bytes and value trees live in
@@ -2260,6 +2259,9 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 #include <string.h>
 #if defined(__SSE2__) && defined(__GNUC__) && !defined(IMAP_NO_SIMD)
 #include <emmintrin.h>
+#elif (defined(__ARM_NEON) || defined(__ARM_NEON__)) && defined(__GNUC__) && \
+    !defined(IMAP_NO_SIMD)
+#include <arm_neon.h>
 #endif
 
 #ifndef IMAP_ASSERT
@@ -2268,6 +2270,13 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 #endif
 
 #define IMAP__U64_MAX (~(imap_u64)0)
+
+/* For the few small helpers of the parser's inner loop. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define IMAP__HOT static __inline__ __attribute__((always_inline))
+#else
+#define IMAP__HOT static
+#endif
 
 /* ---- 2. results ------------------------------------------------------ */
 
@@ -2341,14 +2350,21 @@ IMAPDEF void imap_arena_release(imap_arena *a, size_t mark)
 enum { IMAP__P_LINE = 0, IMAP__P_LITERAL, IMAP__P_DONE };
 enum { IMAP__LIT_STORE = 0, IMAP__LIT_SINK, IMAP__LIT_SKIP };
 
-static int imap__lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
-
+/* ASCII case-insensitive a[0..alen) == the C string b. Equal bytes go on
+   (a NUL in b ends it); unequal ones match only as the two cases of one
+   letter. */
 static int imap__ieq(const char *a, size_t alen, const char *b)
 {
     size_t i;
-    for (i = 0; i < alen; i++)
-        if (b[i] == 0 || imap__lower((unsigned char)a[i]) != imap__lower((unsigned char)b[i]))
-            return 0;
+    for (i = 0; i < alen; i++) {
+        unsigned x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x == y) {
+            if (y == 0) return 0;
+        } else {
+            x |= 0x20;
+            if (x != (y | 0x20) || x - 'a' > 25u) return 0;
+        }
+    }
     return b[alen] == 0;
 }
 
@@ -2453,11 +2469,22 @@ static int imap__sinks(const imap_parser *p, imap_u64 n)
 /* Is the status word at s[0..n) one of RFC 3501 §7.1's? */
 static int imap__status_word(const char *s, size_t n)
 {
-    if (imap__ieq(s, n, "OK")) return IMAP_STATUS_OK;
-    if (imap__ieq(s, n, "NO")) return IMAP_STATUS_NO;
-    if (imap__ieq(s, n, "BAD")) return IMAP_STATUS_BAD;
-    if (imap__ieq(s, n, "BYE")) return IMAP_STATUS_BYE;
-    if (imap__ieq(s, n, "PREAUTH")) return IMAP_STATUS_PREAUTH;
+    /* by length first: this runs for every response */
+    switch (n) {
+    case 2:
+        if (imap__ieq(s, n, "OK")) return IMAP_STATUS_OK;
+        if (imap__ieq(s, n, "NO")) return IMAP_STATUS_NO;
+        break;
+    case 3:
+        if (imap__ieq(s, n, "BAD")) return IMAP_STATUS_BAD;
+        if (imap__ieq(s, n, "BYE")) return IMAP_STATUS_BYE;
+        break;
+    case 7:
+        if (imap__ieq(s, n, "PREAUTH")) return IMAP_STATUS_PREAUTH;
+        break;
+    default:
+        break;
+    }
     return IMAP_STATUS_NONE;
 }
 
@@ -2714,6 +2741,22 @@ static void imap__num_decide(imap_parser *p)
     }
 }
 
+/* How many of s[0..n) to store (the line holding `len` bytes already)
+   to reach the byte imap__num_decide decides at; n if none is there. */
+static size_t imap__num_probe(size_t len, const unsigned char *s, size_t n)
+{
+    size_t j;
+    for (j = 0; j < n; j++) {
+        size_t have = len + j + 1;
+        if (have == 1) {
+            if (s[j] != '*') return 1;
+        } else if (have >= 3 && (s[j] == ' ' || s[j] == '\r' || s[j] == '\n' || have > 14)) {
+            return j + 1;
+        }
+    }
+    return n;
+}
+
 /* One number or range of a set ends: hand it to the sink. */
 static void imap__num_emit(imap_parser *p)
 {
@@ -2748,8 +2791,19 @@ static void imap__line_bytes(imap_parser *p, const unsigned char *s, size_t n)
         return;
     }
     while (p->_num_mode == 0 && i < n) {
-        imap__line_append(p, s + i, 1);
-        i++;
+        /* up to the byte imap__num_decide decides at, in one append when
+           that fits (the same as appending them one by one: before that
+           byte the decision changes nothing) */
+        size_t m = imap__num_probe(p->_line_len, s + i, n - i);
+        if (m > 1 && m <= p->arena.cap - p->arena.used &&
+            p->_line_len == p->arena.used - p->_line_start &&
+            (!p->max_line || p->_line_len + m <= p->max_line)) {
+            imap__line_append(p, s + i, m);
+            i += m;
+        } else {
+            imap__line_append(p, s + i, 1);
+            i++;
+        }
         imap__num_decide(p);
         if (p->_fail) p->_num_mode = 2;
     }
@@ -2942,18 +2996,32 @@ static int imap__err(imap__cursor *c, int code, const char *at)
     return code;
 }
 
+/* imap_u64 wants 8-byte alignment on 32-bit ARM EABI too */
+#define IMAP__VALIGN (sizeof(imap_u64) > sizeof(void *) ? sizeof(imap_u64) : sizeof(void *))
+
+/* A node with every field stored (no memset call: on a Cortex-M4 that
+   call was 18% of the parse). */
+static void imap__node_set(imap_value *v, int type, unsigned flags)
+{
+    v->type = (unsigned char)type;
+    v->flags = (unsigned char)flags;
+    v->count = 0;
+    v->len = 0;
+    v->str = NULL;
+    v->num = 0;
+    v->next = NULL;
+    v->child = NULL;
+}
+
 static imap_value *imap__node(imap__cursor *c, int type)
 {
-    /* imap_u64 wants 8-byte alignment on 32-bit ARM EABI too */
     imap_value *v = (imap_value *)imap_arena_alloc(&c->p->arena, sizeof(imap_value),
-                                                   sizeof(imap_u64) > sizeof(void *) ?
-                                                   sizeof(imap_u64) : sizeof(void *));
+                                                   IMAP__VALIGN);
     if (!v) {
         imap__fail(c->p, IMAP_E_NOMEM, c->p->_resp_off);
         return NULL;
     }
-    memset(v, 0, sizeof *v);
-    v->type = (unsigned char)type;
+    imap__node_set(v, type, 0);
     return v;
 }
 
@@ -2969,26 +3037,56 @@ static void imap__skip_sp(imap__cursor *c)
 }
 
 /* Bytes that end an atom (RFC 3501 §9 atom-specials, less the ones real
-   servers put in atoms: '%', '*', '\\', ']' outside a response code). */
-#define IMAP__STOP_LO (0x1FFFFFFFFull | (1ull << '"') | (1ull << '(') | (1ull << ')'))
-#define IMAP__STOP_HI ((1ull << ('{' - 64)) | (1ull << (0x7f - 64)))
-#define IMAP__STOP_CODE (1ull << (']' - 64))
+   servers put in atoms: '%', '*', '\\', ']' outside a response code):
+   class 1. ']' (class 2) ends one inside a response code; '[' (class 4)
+   opens a section outside one. Class 8: the bytes that end the fast path
+   of a quoted string. A table: one load per byte, and no 64-bit shifts
+   on a 32-bit core. */
+#define IMAP__A_STOP 1u
+#define IMAP__A_RBRACKET 2u
+#define IMAP__A_LBRACKET 4u
+#define IMAP__Q_STOP 8u
+static const unsigned char imap__atom_cls[256] = {
+    9, 1, 1, 1, 1, 1, 1, 1, 1, 1, 9, 1, 1, 9, 1, 1,     /* CTL; NUL LF CR */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 0, 9, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0,     /* SP " ( ) */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 8, 2, 0, 0,     /* [ \ ] */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1      /* { DEL */
+};
 
-/* One shift and a mask per byte: this runs for every atom byte. */
 static int imap__atom_stop(unsigned char ch, int in_code)
 {
-    if (ch < 64) return (int)((IMAP__STOP_LO >> ch) & 1u);
-    if (ch < 128)
-        return (int)(((IMAP__STOP_HI | (in_code ? IMAP__STOP_CODE : 0)) >> (ch - 64)) & 1u);
-    return 0;
+    return (imap__atom_cls[ch] & (in_code ? IMAP__A_STOP | IMAP__A_RBRACKET : IMAP__A_STOP)) != 0;
+}
+
+/* The first byte in [s, e) that ends an atom run: class 1, and ']' in a
+   response code or '[' outside one; e if none. The scalar path is the
+   definition; the SIMD paths must give the same answer for every input
+   (fuzz/fuzz_simd.c checks). */
+static const char *imap__atom_end_scalar(const char *s, const char *e, int in_code)
+{
+    unsigned mask = IMAP__A_STOP | (in_code ? IMAP__A_RBRACKET : IMAP__A_LBRACKET);
+    while (s < e && !(imap__atom_cls[(unsigned char)*s] & mask)) s++;
+    return s;
 }
 
 /* The first byte in [s, e) that ends the fast path of a quoted string:
-   '"', '\\', CR, LF or NUL; e if none. 16 bytes at a time with SSE2, never
-   reading past e. */
-static const char *imap__quoted_stop(const char *s, const char *e)
+   '"', '\\', CR, LF or NUL; e if none. */
+static const char *imap__quoted_stop_scalar(const char *s, const char *e)
 {
+    while (s < e && !(imap__atom_cls[(unsigned char)*s] & IMAP__Q_STOP)) s++;
+    return s;
+}
+
 #if defined(__SSE2__) && defined(__GNUC__) && !defined(IMAP_NO_SIMD)
+#define IMAP__SIMD "sse2"
+/* 16 bytes at a time, never reading past e; the scalar path does the
+   rest. */
+IMAP__HOT const char *imap__quoted_stop(const char *s, const char *e)
+{
     const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
     const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
     const __m128i nul = _mm_setzero_si128();
@@ -3002,20 +3100,85 @@ static const char *imap__quoted_stop(const char *s, const char *e)
         if (mask) return s + __builtin_ctz((unsigned)mask);
         s += 16;
     }
-#endif
-    while (s < e && *s != '"' && *s != '\\' && *s != '\r' && *s != '\n' && *s != 0) s++;
-    return s;
+    return imap__quoted_stop_scalar(s, e);
 }
 
+static const char *imap__atom_end(const char *s, const char *e, int in_code)
+{
+    const __m128i sp = _mm_set1_epi8(' '), paren = _mm_set1_epi8(')');
+    const __m128i one = _mm_set1_epi8(1), dq = _mm_set1_epi8('"');
+    const __m128i brace = _mm_set1_epi8('{'), del = _mm_set1_epi8(0x7f);
+    const __m128i br = _mm_set1_epi8(in_code ? ']' : '[');
+    while (e - s >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+        __m128i m = _mm_cmpeq_epi8(_mm_min_epu8(x, sp), x);            /* <= ' ' */
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_or_si128(x, one), paren)); /* ( ) */
+        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, brace)));
+        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, del), _mm_cmpeq_epi8(x, br)));
+        {
+            int mask = _mm_movemask_epi8(m);
+            if (mask) return s + __builtin_ctz((unsigned)mask);
+        }
+        s += 16;
+    }
+    return imap__atom_end_scalar(s, e, in_code);
+}
+#elif (defined(__ARM_NEON) || defined(__ARM_NEON__)) && defined(__GNUC__) && \
+    !defined(IMAP_NO_SIMD)
+#define IMAP__SIMD "neon"
+/* ARMv7-A and ARMv8: 16 bytes at a time; the first match from the narrowed mask
+   (4 bits a byte). */
+static const char *imap__neon_first(uint8x16_t m, const char *s)
+{
+    uint64_t bits = vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(m), 4)), 0);
+    return bits ? s + (__builtin_ctzll(bits) >> 2) : NULL;
+}
+
+static const char *imap__quoted_stop(const char *s, const char *e)
+{
+    while (e - s >= 16) {
+        uint8x16_t x = vld1q_u8((const uint8_t *)s), m;
+        const char *hit;
+        m = vorrq_u8(vceqq_u8(x, vdupq_n_u8('"')), vceqq_u8(x, vdupq_n_u8('\\')));
+        m = vorrq_u8(m, vorrq_u8(vceqq_u8(x, vdupq_n_u8('\r')), vceqq_u8(x, vdupq_n_u8('\n'))));
+        m = vorrq_u8(m, vceqq_u8(x, vdupq_n_u8(0)));
+        if ((hit = imap__neon_first(m, s)) != NULL) return hit;
+        s += 16;
+    }
+    return imap__quoted_stop_scalar(s, e);
+}
+
+static const char *imap__atom_end(const char *s, const char *e, int in_code)
+{
+    const uint8x16_t br = vdupq_n_u8(in_code ? ']' : '[');
+    while (e - s >= 16) {
+        uint8x16_t x = vld1q_u8((const uint8_t *)s), m;
+        const char *hit;
+        m = vcleq_u8(x, vdupq_n_u8(' '));
+        m = vorrq_u8(m, vceqq_u8(vorrq_u8(x, vdupq_n_u8(1)), vdupq_n_u8(')')));
+        m = vorrq_u8(m, vorrq_u8(vceqq_u8(x, vdupq_n_u8('"')), vceqq_u8(x, vdupq_n_u8('{'))));
+        m = vorrq_u8(m, vorrq_u8(vceqq_u8(x, vdupq_n_u8(0x7f)), vceqq_u8(x, br)));
+        if ((hit = imap__neon_first(m, s)) != NULL) return hit;
+        s += 16;
+    }
+    return imap__atom_end_scalar(s, e, in_code);
+}
+#else
+#define IMAP__SIMD "none"
+#define imap__quoted_stop imap__quoted_stop_scalar
+#define imap__atom_end imap__atom_end_scalar
+#endif
+
 /* Scan an atom at c->s; a '[' opens a section that runs to its ']' and may
-   hold spaces and lists (BODY[HEADER.FIELDS (A B)]<0>). */
+   hold spaces and lists (BODY[HEADER.FIELDS (A B)]<0>). (NIL and short
+   numbers are read by imap__parse_items itself.) */
 static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
 {
     const char *b = c->s;
     const char *s = c->s, *e = c->end;
-    while (s < e) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '[' && !in_code) {
+    for (;;) {
+        s = imap__atom_end(s, e, in_code);
+        if (s < e && *s == '[' && !in_code) {
             /* a section runs to its ']'; without one, '[' is an atom
                character like any other (a mailbox named "foo[bar") */
             const char *q = s + 1;
@@ -3023,8 +3186,7 @@ static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
             s = (q < e && *q == ']') ? q + 1 : s + 1;
             continue;
         }
-        if (imap__atom_stop(ch, in_code)) break;
-        s++;
+        break;
     }
     if (s == b) return imap__err(c, IMAP_E_SYNTAX, s);
     c->s = s;
@@ -3032,8 +3194,8 @@ static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
     v->len = (size_t)(s - b);
     if (v->len == 3 && (b[0] | 0x20) == 'n' && (b[1] | 0x20) == 'i' && (b[2] | 0x20) == 'l') {
         v->type = IMAP_NIL;
-    } else if (imap__parse_u64(b, v->len, &v->num)) {
-        v->type = IMAP_NUMBER;
+    } else if ((unsigned)(unsigned char)b[0] - '0' <= 9 && imap__parse_u64(b, v->len, &v->num)) {
+        v->type = IMAP_NUMBER;           /* 20 digits, or leading zeros */
     } else {
         v->type = IMAP_ATOM;
     }
@@ -3114,67 +3276,133 @@ static int imap__scan_literal(imap__cursor *c, imap_value *v)
     return 0;
 }
 
+/* Every field of a node, stored once. */
+IMAP__HOT void imap__set(imap_value *v, int type, unsigned flags, const char *str,
+                         size_t len, imap_u64 num)
+{
+    v->type = (unsigned char)type;
+    v->flags = (unsigned char)flags;
+    v->count = 0;
+    v->len = len;
+    v->str = str;
+    v->num = num;
+    v->next = NULL;
+    v->child = NULL;
+}
+
 /* Parse data items up to the end of the line, or (in_code) up to the ']'
-   that closes a response code at depth 0. Appends to `parent`. */
+   that closes a response code at depth 0. Appends to `parent`. The open
+   lists are on p->_stack; `link` is where the next item hangs (a closed
+   list is the last child of its parent, so its `next` is the link). The
+   common items (lists, quoted strings without escapes, NIL, numbers of up
+   to 19 digits) are read here without a call; the rest by the
+   imap__scan_* above. Every loop stops at the response's final LF. */
 static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
 {
     imap_parser *p = c->p;
-    int depth = 0;
-    imap_value *v;
+    imap_arena *a = &p->arena;
+    const char *s = c->s, *e = c->end;
+    const unsigned stop = in_code ? IMAP__A_STOP | IMAP__A_RBRACKET : IMAP__A_STOP;
+    unsigned char *const base = a->base;
+    const size_t cap = a->cap;
+    size_t used = a->used, high = a->high;
+    int depth = 0, r;
+    imap_value *top = parent, *v;
+    imap_value **link = &parent->child;
     p->_stack[0] = parent;
-    p->_last[0] = NULL;
     for (;;) {
         unsigned char ch;
-        imap_value *top;
-        int r;
-        imap__skip_sp(c);
-        if (imap__at_eol(c)) {
-            if (depth > 0 || in_code) return imap__err(c, IMAP_E_SYNTAX, c->s);
-            return 0;
-        }
-        ch = (unsigned char)*c->s;
+        if (s >= e) break;
+        while (*s == ' ') s++;
+        ch = (unsigned char)*s;
         if (ch == ')') {
-            if (depth == 0) return imap__err(c, IMAP_E_SYNTAX, c->s);
-            depth--;
-            c->s++;
+            if (depth == 0) return imap__err(c, IMAP_E_SYNTAX, s);
+            s++;
+            link = &top->next;
+            top = p->_stack[--depth];
             continue;
         }
+        if (ch == '\n' || (ch == '\r' && (s + 1 >= e || s[1] == '\n'))) break;
         if (ch == ']' && in_code && depth == 0) {
-            c->s++;
+            c->s = s + 1;
             return 0;
         }
-        v = imap__node(c, IMAP_NIL);
-        if (!v) return IMAP_E_NOMEM;
-        if (ch == '(') {
-            v->type = IMAP_LIST;
-            c->s++;
-        } else if (ch == '"') {
-            v->type = IMAP_STRING;
-            v->flags = IMAP_VF_QUOTED;
-            if ((r = imap__scan_quoted(c, v)) != 0) return r;
-        } else if (ch == '{' || (ch == '~' && c->s + 1 < c->end && c->s[1] == '{')) {
-            if ((r = imap__scan_literal(c, v)) != 0) return r;
-        } else if (ch < ' ' || ch == 0x7f) {
-            return imap__err(c, IMAP_E_SYNTAX, c->s);
+        /* the node, from the arena's next aligned slot (the arena's
+           fields in locals: node stores could alias them otherwise) */
+        if ((((size_t)base + used) & (IMAP__VALIGN - 1)) == 0 &&
+            cap - used >= sizeof(imap_value)) {
+            v = (imap_value *)(void *)(base + used);
+            used += sizeof(imap_value);
+            a->used = used;
+            if (used > high) a->high = high = used;
+        } else if ((v = (imap_value *)imap_arena_alloc(a, sizeof(imap_value),
+                                                       IMAP__VALIGN)) == NULL) {
+            imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+            return IMAP_E_NOMEM;
         } else {
-            if ((r = imap__scan_atom(c, in_code, v)) != 0) return r;
+            used = a->used;
+            high = a->high;
         }
-        /* append v to the innermost open list */
-        top = p->_stack[depth];
-        if (p->_last[depth]) p->_last[depth]->next = v;
-        else top->child = v;
-        p->_last[depth] = v;
+        *link = v;
+        link = &v->next;
         top->count++;
-        if (v->type == IMAP_LIST) {
+        if (ch == '"') {
+            const char *q = imap__quoted_stop(s + 1, e);
+            if (q < e && *q == '"') {
+                imap__set(v, IMAP_STRING, IMAP_VF_QUOTED, s + 1, (size_t)(q - (s + 1)), 0);
+                s = q + 1;
+                continue;
+            }
+            imap__set(v, IMAP_STRING, IMAP_VF_QUOTED, NULL, 0, 0);
+            c->s = s;
+            if ((r = imap__scan_quoted(c, v)) != 0) return r;
+            s = c->s;
+            continue;
+        }
+        if ((unsigned)ch - '0' <= 9u) {
+            const char *d = s, *lim = e - s > 19 ? s + 19 : e;   /* no overflow */
+            imap_u64 num = 0;
+            unsigned dig;
+            while (d < lim && (dig = (unsigned)(unsigned char)*d - '0') <= 9) {
+                num = num * 10 + dig;
+                d++;
+            }
+            if (d < e && (imap__atom_cls[(unsigned char)*d] & stop)) {
+                imap__set(v, IMAP_NUMBER, 0, s, (size_t)(d - s), num);
+                s = d;
+                continue;
+            }
+        } else if ((ch | 0x20) == 'n' && (s[1] | 0x20) == 'i' && (s[2] | 0x20) == 'l' &&
+                   (imap__atom_cls[(unsigned char)s[3]] & stop)) {
+            imap__set(v, IMAP_NIL, 0, s, 3, 0);
+            s += 3;
+            continue;
+        } else if (ch == '(') {
+            imap__set(v, IMAP_LIST, 0, NULL, 0, 0);
+            s++;
             if (depth >= IMAP_MAX_DEPTH) {
                 imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
                 return IMAP_E_LIMIT;
             }
-            depth++;
-            p->_stack[depth] = v;
-            p->_last[depth] = NULL;
+            p->_stack[++depth] = v;
+            top = v;
+            link = &v->child;
+            continue;
         }
+        imap__set(v, IMAP_NIL, 0, NULL, 0, 0);
+        c->s = s;
+        if (ch == '{' || (ch == '~' && s + 1 < e && s[1] == '{')) {
+            if ((r = imap__scan_literal(c, v)) != 0) return r;
+        } else if (ch < ' ' || ch == 0x7f) {
+            return imap__err(c, IMAP_E_SYNTAX, s);
+        } else {
+            if ((r = imap__scan_atom(c, in_code, v)) != 0) return r;
+        }
+        s = c->s;
     }
+    c->s = s;
+    if (depth > 0 || in_code) return imap__err(c, IMAP_E_SYNTAX, s);
+    return 0;
 }
 
 /* resp-text (RFC 3501 §9): optional "[code]", then text to end of line.
@@ -3263,6 +3491,9 @@ static int imap__parse(imap_parser *p)
     memset(r, 0, sizeof *r);
     r->offset = p->_resp_off;
     r->raw_len = p->arena.used;
+    /* Framing ends every response with its LF; the scanners rely on it
+       as a sentinel (every loop that skips spaces or digits stops there). */
+    if (c.end == c.s || c.end[-1] != '\n') return imap__err(&c, IMAP_E_SYNTAX, c.s);
     if (*c.s == '+') {
         r->kind = IMAP_RESP_CONTINUE;
         r->tag.ptr = c.s;
@@ -3396,7 +3627,10 @@ static int imap__fetch_key(const imap_value *key, imap_fetch_attr *a)
     a->section.ptr = NULL;
     a->section.len = 0;
     b = s;
-    while (s < e && *s != '[') s++;
+    if (s < e) {
+        const char *q = (const char *)memchr(s, '[', (size_t)(e - s));
+        s = q ? q : e;
+    }
     a->name.ptr = b;
     a->name.len = (size_t)(s - b);
     if (s < e) {
