@@ -54,7 +54,7 @@ cleanup() {
 }
 trap cleanup EXIT
 F=tests/firmware
-QEMU_T=150      # seconds per QEMU run, at most
+QEMU_T=200      # seconds per QEMU run, at most
 
 # ---- images ---------------------------------------------------------------
 M4="-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16"
