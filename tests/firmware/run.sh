@@ -204,7 +204,7 @@ watch_sessions() {
         sleep 0.1
     done
 }
-finish() {   # name [quiet]: sets RC
+finish() {   # name: sets RC
     local name=$1
     wait "${QP[$name]}"
     RC=$?
@@ -269,6 +269,7 @@ qemu() {   # name image mode [icount]: runs in the background, pid in QPID
         -semihosting-config enable=on,target=native "$@" \
         -kernel "$B/$img.elf" -append "$mode" > "$B/$name.log" 2>&1 &
     QPID=$!
+    PIDS="$PIDS $QPID"
 }
 
 # ---- 1. everything on the target at once -------------------------------------
