@@ -2076,9 +2076,9 @@ IMAPDEF int imap_setquota(imap_client *c, const char *root, const char *limits,
    FETCH, RECENT), timeout_ms passes (0: 29 minutes), or another command
    is issued (then DONE goes first). Blocking, it returns when IDLE ends. */
 IMAPDEF int imap_idle(imap_client *c, long timeout_ms, const imap_call *call);
-/* imaplib's recent(): the RECENT count kept from the server, else ask
-   with NOOP. Returns 1 with *count, 0 if the server reported none, or an
-   error. */
+/* imaplib's recent(): the newest RECENT count kept from the server (all
+   kept RECENT data is taken), else ask with NOOP. Returns 1 with *count,
+   0 if the server reported none, or an error. */
 IMAPDEF int imap_recent(imap_client *c, imap_u64 *count);
 /* Refuse to send any credential unless the transport is TLS, and a
    PREAUTH greeting on a transport that is not (IMAP_E_PLAINTEXT). */
@@ -9714,14 +9714,17 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count)
 {
     char buf[32];
     size_t n;
-    int rc = imap_client_response(c, "RECENT", buf, sizeof buf, &n);
-    if (rc == 0) {
-        rc = imap_noop(c, NULL);
+    int rc, found = 0, k;
+    /* imaplib's data[-1]: the newest of the RECENT responses kept */
+    for (k = 0; k < 2 && !found; k++) {
+        if (k == 1 && (rc = imap_noop(c, NULL)) < 0) return rc;
+        while ((rc = imap_client_response(c, "RECENT", buf, sizeof buf, &n)) == 1) {
+            found = 1;
+            if (!imap__parse_u64(buf, n, count)) return IMAP_E_SYNTAX;
+        }
         if (rc < 0) return rc;
-        rc = imap_client_response(c, "RECENT", buf, sizeof buf, &n);
     }
-    if (rc != 1) return rc;
-    return imap__parse_u64(buf, n, count) ? 1 : IMAP_E_SYNTAX;
+    return found;
 }
 
 /* ---- 9b. SASL mechanisms ------------------------------------------------ */
