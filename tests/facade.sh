@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 SRV=$1
 . "$SRV/env"
+. tests/server/common.sh
+imaph_ensure_pkgs /usr/bin/python3:python3 /usr/lib/python3/dist-packages/imaplib2.py:python3-imaplib2 > /dev/null
 B=$(mktemp -d /tmp/imaph-facade.XXXXXX)
 trap 'rm -rf "$B"' EXIT
 P=0 F=0
