@@ -458,6 +458,35 @@ TEST(built_commands_through_the_client)
     CHECK(imap_script_done(&sc));
 }
 
+TEST(xatom_of_a_known_name_tracks_state)
+{
+    static unsigned char mem[65536];
+    static const imap_script_step steps[] = {
+        { IMAP_SCRIPT_REPLY, "* PREAUTH [CAPABILITY IMAP4rev1] hi\r\n", 0 },
+        { IMAP_SCRIPT_EXPECT, "BAAA0 SELECT INBOX\r\n", 0 },
+        { IMAP_SCRIPT_REPLY, "* 3 EXISTS\r\n* FLAGS (\\Seen)\r\nBAAA0 OK [READ-ONLY] done\r\n", 0 },
+        { IMAP_SCRIPT_EXPECT, "BAAA1 UNSELECT\r\n", 0 },
+        { IMAP_SCRIPT_REPLY, "BAAA1 OK done\r\n", 0 },
+    };
+    const char *inbox[] = { "INBOX" };
+    names k;
+    imap_call call;
+    memset(&k, 0, sizeof k);
+    memset(&call, 0, sizeof call);
+    call.on_data = on_name;
+    call.arg = &k;
+    CHECK_EQ_INT(open_script(steps, sizeof steps / sizeof steps[0], mem, sizeof mem), IMAP_OK);
+    CHECK_EQ_INT(imap_xatom(&cl, "SELECT", inbox, 1, &call), IMAP_OK);
+    CHECK_EQ_INT(cl.state, IMAP_STATE_SELECTED);
+    CHECK_EQ_INT(cl.readonly, 1);
+    CHECK(cl.exists == 3);
+    CHECK(strcmp(k.list, "EXISTS FLAGS") == 0);
+    CHECK_EQ_INT(imap_xatom(&cl, "UNSELECT", NULL, 0, NULL), IMAP_OK);
+    CHECK_EQ_INT(cl.state, IMAP_STATE_AUTH);
+    script_report();
+    CHECK(imap_script_done(&sc));
+}
+
 int main(void)
 {
     RUN(blocking_fetch_over_the_store_is_not_ok);
@@ -468,5 +497,6 @@ int main(void)
     RUN(on_done_has_its_data);
     RUN(data_next_splits_like_imaplib);
     RUN(built_commands_through_the_client);
+    RUN(xatom_of_a_known_name_tracks_state);
     return test_summary();
 }
