@@ -24,6 +24,9 @@ KNOWN = {
     ("imaplib2", "enable"): "imaplib2 2.57's enable() keeps its state-change lock (the next "
                             "command hangs): not called",
     ("imaplib2", "unselect"): "imaplib2 has no unselect()",
+    ("imaplib", "id"): "imaplib has no id() (imaplib2's; compared there)",
+    ("imaplib", "idle"): "imaplib has no idle() (imaplib2's; compared there)",
+    ("imaplib", "fetch-callback"): "imaplib has no callback= (imaplib2's; compared there)",
 }
 
 

@@ -125,6 +125,21 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* imaplib2's callback: ((typ, data), cb_arg, error); data at hand here */
+static void on_fetched(void *arg, imap_client *cl, int result, const imap_response *tagged)
+{
+    (void)arg;
+    (void)tagged;
+    if (result != IMAP_OK) {
+        text_call("fetch-callback", result);
+        return;
+    }
+    begin("fetch-callback", "OK");
+    (void)cl;
+    entries("FETCH");
+    putchar('\n');
+}
+
 static const char MSG1[] =
     "From: Alice <alice@example.org>\r\nTo: Bob <bob@example.org>\r\n"
     "Subject: first\r\nMessage-ID: <d1@example.org>\r\n"
@@ -209,6 +224,17 @@ int main(int argc, char **argv)
         const char *all[] = { "ALL" }, *subj[] = { "SUBJECT", "first" };
         data_call("search", imap_search(&c, NULL, all, 1, NULL), "SEARCH");
         data_call("search-subject", imap_search(&c, NULL, subj, 2, NULL), "SEARCH");
+    }
+    {
+        /* imaplib2's id, idle and callback= */
+        const char *id[] = { "name", "imaph-diff" };
+        imap_call call;
+        data_call("id", imap_id(&c, id, 2, NULL), "ID");
+        text_call("idle", imap_idle(&c, 1000, NULL));
+        memset(&call, 0, sizeof call);
+        call.on_done = on_fetched;
+        if (imap_fetch(&c, "1", "(RFC822.SIZE FLAGS)", &call) == IMAP_OK)
+            imap_client_wait_all(&c);
     }
     data_call("fetch-flags", imap_fetch(&c, "1:*", "(FLAGS INTERNALDATE)", NULL), "FETCH");
     data_call("fetch-rfc822", imap_fetch(&c, "1", "(RFC822)", NULL), "FETCH");

@@ -93,6 +93,23 @@ call("noop", M.noop)
 call("check", M.check)
 call("search", M.search, None, "ALL")
 call("search-subject", M.search, None, "SUBJECT", "first")
+# imaplib2's own: ID, IDLE and the callback form (imaplib has none)
+if modname == "imaplib2":
+    import threading
+    call("id", M.id, "name", "imaph-diff")
+    call("idle", M.idle, 1)
+    done = threading.Event()
+    got = []
+    def cb(cb_arg_list):
+        response, cb_arg, error = cb_arg_list
+        got.append(response if response else ("error", []))
+        done.set()
+    M.fetch("1", "(RFC822.SIZE FLAGS)", callback=cb, cb_arg="x")
+    done.wait(30)
+    emit("fetch-callback", *(got[0] if got else ("timeout", [])))
+else:
+    for step in ("id", "idle", "fetch-callback"):
+        emit(step, "missing", [])
 call("fetch-flags", M.fetch, "1:*", "(FLAGS INTERNALDATE)")
 call("fetch-rfc822", M.fetch, "1", "(RFC822)")
 call("fetch-header", M.fetch, "2", "(UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
