@@ -1991,7 +1991,8 @@ IMAPDEF int imap_data_next(const char **cursor, const char *end, imap_str *text,
    turned read-only meanwhile, the parser's code (IMAP_E_NOMEM,
    IMAP_E_LIMIT, IMAP_E_SYNTAX, IMAP_E_SINK) when a response of its own
    was rejected (the command is complete, its data is not; the session
-   goes on), or an abort-class code. With
+   goes on), IMAP_E_DROPPED when its data did not fit the store
+   (c->store_needed; see imap_client_response), or an abort-class code. With
    call->on_done it returns IMAP_OK once queued (imaplib2's callback).
    Untagged data goes to call->on_data as it arrives, else to the store:
    imap_client_response(c, "SEARCH", ...) gives imaplib's data strings.
