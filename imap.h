@@ -10471,7 +10471,22 @@ IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st)
     if (reset && s->on_reset) s->on_reset(s->arg, uv);
     full = !st->uidvalidity || reset;
     if (full) s->_old.uidnext = 0;          /* every message is new */
-    if (!(use_q && !reset && method == IMAP_SYNC_QRESYNC)) {
+    if (use_q && !reset && method == IMAP_SYNC_QRESYNC) {
+        /* with known UIDs the answer to SELECT covers those only
+           (RFC 7162 §3.2.5): the new messages are asked for by UID */
+        if (c->exists > 0 && un > st->uidnext) {
+            char set[32];
+            const char *args[2];
+            imap_seqset ss;
+            imap_seqset_init(&ss, set, sizeof set);
+            imap_seqset_range(&ss, st->uidnext ? st->uidnext : 1, IMAP_SEQ_STAR);
+            args[0] = set;
+            args[1] = items;
+            if (ss.error) return IMAP_E_PROTOCOL;
+            rc = imap_uid(c, "FETCH", args, 2, &call);
+            if (rc != IMAP_OK) return rc;
+        }
+    } else {
         /* expunges: compare the UIDs held with the server's */
         if (has_known && !reset && (rc = imap__sync_search(c, s, &call)) != IMAP_OK) return rc;
         if (c->exists > 0) {

@@ -39,7 +39,9 @@ enum {
     XC_AUTH = 3,        /* login refused, or no password */
     XC_SERVER = 4,      /* the server answered NO or BAD */
     XC_NOTFOUND = 5,    /* no such mailbox or message */
-    XC_LOCAL = 6        /* local I/O: reading FILE, writing stdout */
+    XC_LOCAL = 6,       /* local I/O: reading FILE, writing stdout */
+    XC_PIPE = 7,        /* stdout was closed by its reader (| head) */
+    XC_INTERRUPTED = 8  /* Ctrl-C during sync: run it again to finish */
 };
 
 static const char usage_text[] =
@@ -62,6 +64,9 @@ static const char usage_text[] =
 "                      tells it (UIDPLUS)\n"
 "  idle                a line per new message (UID, From, Subject, TAB\n"
 "                      separated) until Ctrl-C or --timeout\n"
+"  sync DIR            pull the URL's mailbox (all of them when it names\n"
+"                      none) into Maildir DIR, only what changed since the\n"
+"                      last sync (QRESYNC, CONDSTORE or plain: --sync-method)\n"
 "\n"
 "Options:\n"
 "  --stream CMD        speak IMAP over CMD's stdin/stdout (run by sh -c)\n"
@@ -69,6 +74,7 @@ static const char usage_text[] =
 "                      --stream 'ssh mail.example.org /usr/lib/dovecot/imap'\n"
 "  --headers           fetch: only the message header\n"
 "  --timeout SECONDS   idle: stop after this long (default: never)\n"
+"  --sync-method M     sync: use no better than M (qresync, condstore, plain)\n"
 "  imaps://            implicit TLS (port 993); needs a build with TLS\n"
 "  --starttls          upgrade with STARTTLS; refuses a server without it\n"
 "  --cafile FILE       trust these CA certificates (default: the system bundle)\n"
@@ -88,7 +94,9 @@ static const char usage_text[] =
 "  3  authentication: login refused, or no password\n"
 "  4  the server answered NO or BAD\n"
 "  5  not found: no such mailbox, no message with that UID\n"
-"  6  local I/O error: reading FILE, writing stdout\n";
+"  6  local I/O error: reading FILE, writing stdout\n"
+"  7  stdout closed by its reader (imapcat ... | head): the rest is dropped\n"
+"  8  sync interrupted (Ctrl-C): what is on disk is whole; sync again\n";
 
 /* ---- what the command line asked for ---------------------------------- */
 
@@ -102,6 +110,7 @@ typedef struct target {
     char mailbox[1024];         /* UTF-8 */
     unsigned long uidvalidity;  /* 0: not given */
     unsigned long uid;          /* 0: not given */
+    int has_mailbox;            /* the URL named one */
 } target;
 
 typedef struct options {
@@ -282,6 +291,7 @@ static const char *parse_url(const char *url, target *tg)
         if (mb_end > mb &&
             pct_decode(mb, (size_t)(mb_end - mb), tg->mailbox, sizeof tg->mailbox) != 0)
             return "bad percent-encoding in the mailbox";
+        tg->has_mailbox = mb_end > mb;
         p = mb_end;
         if (prefix_ci(p, ";UIDVALIDITY=")) {
             size_t n;
@@ -1011,6 +1021,8 @@ static void cmd_idle(session *s, const target *tg, const options *o, int argc)
     /* a pending IDLE gets its DONE before LOGOUT (the engine does it) */
 }
 
+#include "imapcat_sync.c"
+
 /* ---- main ------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1042,6 +1054,12 @@ int main(int argc, char **argv)
             o.starttls = 1;
         } else if (strcmp(a, "--insecure") == 0) {
             o.insecure = 1;
+        } else if (strcmp(a, "--sync-method") == 0 && i + 1 < argc) {
+            const char *m = argv[++i];
+            sync_method_cap = strcmp(m, "qresync") == 0 ? IMAP_SYNC_QRESYNC :
+                              strcmp(m, "condstore") == 0 ? IMAP_SYNC_CONDSTORE :
+                              strcmp(m, "plain") == 0 ? IMAP_SYNC_PLAIN : -1;
+            if (sync_method_cap < 0) usage_error("--sync-method: qresync, condstore or plain");
         } else if (strcmp(a, "--stream") == 0 || strcmp(a, "--cafile") == 0 ||
                    strcmp(a, "--timeout") == 0) {
             if (i + 1 >= argc) {
@@ -1082,9 +1100,10 @@ int main(int argc, char **argv)
     if (i >= npos) usage_error("expected a command: list, stat, search, fetch, append or idle");
     cmd = pos[i++];
     if (strcmp(cmd, "list") && strcmp(cmd, "stat") && strcmp(cmd, "search") &&
-        strcmp(cmd, "fetch") && strcmp(cmd, "append") && strcmp(cmd, "idle")) {
+        strcmp(cmd, "fetch") && strcmp(cmd, "append") && strcmp(cmd, "idle") &&
+        strcmp(cmd, "sync")) {
         fprintf(stderr, "imapcat: unknown command %s\n", cmd);
-        usage_error("commands: list, stat, search, fetch, append, idle");
+        usage_error("commands: list, stat, search, fetch, append, idle, sync");
     }
     if (strcmp(cmd, "fetch") != 0 && o.headers) usage_error("--headers goes with fetch");
     if (strcmp(cmd, "idle") != 0 && o.timeout_s) usage_error("--timeout goes with idle");
@@ -1096,6 +1115,7 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "search") == 0) cmd_search(&sess, &tg, npos - i, pos + i);
     else if (strcmp(cmd, "fetch") == 0) cmd_fetch(&sess, &tg, &o, npos - i, pos + i);
     else if (strcmp(cmd, "append") == 0) cmd_append(&sess, &tg, npos - i, pos + i);
+    else if (strcmp(cmd, "sync") == 0) cmd_sync(&sess, &tg, npos - i, pos + i);
     else cmd_idle(&sess, &tg, &o, npos - i);
 
     if (fflush(stdout) != 0) die(XC_LOCAL, "writing stdout: %s", strerror(errno));

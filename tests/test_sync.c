@@ -213,7 +213,11 @@ static void script_incr_qresync(const model *m)
     S("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] UIDs valid\r\n* OK [UIDNEXT 6] next\r\n"
       "* OK [HIGHESTMODSEQ 26] mod\r\n* VANISHED (EARLIER) 2\r\n"
       "* 2 FETCH (UID 4 FLAGS (\\Flagged \\Seen) MODSEQ (25))\r\n"
-      "* 3 FETCH (UID 5 FLAGS () MODSEQ (26))\r\n%s OK [READ-WRITE] done\r\n", t);
+      "%s OK [READ-WRITE] done\r\n", t);
+    /* the new message is not among the known UIDs: asked for by UID */
+    t = next_tag();
+    C("%s UID FETCH 5:* (UID FLAGS)\r\n", t);
+    S("* 3 FETCH (UID 5 FLAGS () MODSEQ (26))\r\n%s OK fetched\r\n", t);
 }
 
 static void script_incr_condstore(const model *m)
