@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# imapcat sync against a private Dovecot: tests/sync/run.sh SRV_DIR IMAPCAT
+#
+# On the account IMAP_TEST_USER2 (bob; alice is the other tests'): a first
+# sync of several folders and a few hundred messages, then about 1% changed
+# on the server (new, flags, expunged) and an incremental sync, by each
+# path (QRESYNC, CONDSTORE, plain); after each, tests/sync/mailbox.py
+# (Python's imaplib, not imap.h) checks that the Maildir holds the server's
+# messages byte for byte with the same flags. Then interrupted syncs: the
+# server's imap process killed (kill -9) after several byte offsets of its
+# output (tests/sync/cut.py), and Ctrl-C (SIGINT) mid-pull; each
+# resumed by a plain `imapcat sync` must end in the same Maildir. Prints
+# ok/FAIL lines and "N passed, N failed".
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+SRV=$1
+CAT=$2
+. "$SRV/env"
+export IMAP_TEST_USER=$IMAP_TEST_USER2 IMAP_TEST_PASS=$IMAP_TEST_PASS2
+export IMAP_PASSWORD=$IMAP_TEST_PASS
+STREAM=$(printf '%s' "$IMAP_TEST_STREAM_CMD" | sed "s/alice/$IMAP_TEST_USER/g")
+URL="imap://$IMAP_TEST_USER@$IMAP_TEST_HOST:$IMAP_TEST_PORT"
+W=$(mktemp -d /tmp/imaph-sync.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+P=0
+F=0
+ck() { if [ "$1" = 0 ]; then P=$((P + 1)); echo "ok   $2"; else F=$((F + 1)); echo "FAIL $2"; shift 2; [ $# = 0 ] || printf '  %s\n' "$@"; fi; }
+verify() { python3 "$here/mailbox.py" verify "$1" > "$W/verify.out" 2>&1; }
+
+python3 "$here/mailbox.py" populate 300 > "$W/pop.out" 2>&1
+ck $? "sync: account set up (300 messages in 5 folders)" "$(cat "$W/pop.out")"
+
+t0=$(date +%s%N)
+"$CAT" "$URL" sync "$W/md" > "$W/out" 2>&1; rc=$?
+t1=$(date +%s%N)
+verify "$W/md"; ck $(( rc || $? )) "imapcat sync: first pull equals the server ($(( (t1 - t0) / 1000000 )) ms; $(tail -n 1 "$W/verify.out"))" \
+    "exit $rc" "$(cat "$W/out")" "$(cat "$W/verify.out")"
+n=$(find "$W/md" -name '*.imapcat,U=*' | wc -l)
+[ -f "$W/md/.Work.Projects/maildirfolder" ] && [ -f "$W/md/imapcat-sync.state" ] && [ "$n" -ge 300 ]
+ck $? "imapcat sync: Maildir++ folders, a state file, $n message files"
+
+for m in qresync condstore plain; do
+    python3 "$here/mailbox.py" change 1 > "$W/chg.out" 2>&1
+    IMAPCAT_SYNC_VERBOSE=1 "$CAT" --sync-method "$m" "$URL" sync "$W/md" > "$W/out" 2>&1; rc=$?
+    grep -q "($(printf '%s' "$m" | tr a-z A-Z | sed 's/PLAIN/plain/'))" "$W/out"; used=$?
+    verify "$W/md"; ck $(( rc || used || $? )) "imapcat sync --sync-method $m: incremental after $(sed 's/^changed: //' "$W/chg.out") equals the server" \
+        "exit $rc" "$(cat "$W/out")" "$(cat "$W/verify.out")"
+done
+# an incremental sync with nothing changed fetches no body
+IMAPCAT_SYNC_VERBOSE=1 "$CAT" "$URL" sync "$W/md" > "$W/out" 2>&1; rc=$?
+! grep -v ' 0 new, 0 flag changes, 0 removed' "$W/out" | grep -q .; ck $(( rc || $? )) "imapcat sync: nothing changed, nothing done" "$(cat "$W/out")"
+
+# a connection cut at several offsets of a first pull, then resumed
+total=$(du -sb "$W/md" | cut -f1)
+for cut in 200 2000 $((total / 5)) $((total / 2)) $((total * 4 / 5)); do
+    rm -rf "$W/cut"
+    "$CAT" --stream "{ $STREAM <&3 & echo \$! > $W/pid; wait; } 3<&0 | python3 $here/cut.py $cut $W/pid" sync "$W/cut" > "$W/out" 2>&1; rc1=$?
+    "$CAT" "$URL" sync "$W/cut" > "$W/out2" 2>&1; rc=$?
+    verify "$W/cut"; ck $(( (rc1 != 2) || rc || $? )) "imapcat sync cut after $cut server bytes (exit $rc1), resumed: equals the server" \
+        "exit $rc1 then $rc" "$(cat "$W/out")" "$(cat "$W/out2")" "$(cat "$W/verify.out")"
+done
+# and an incremental one cut short
+cp -a "$W/md" "$W/cut2"
+python3 "$here/mailbox.py" change 2 > "$W/chg.out" 2>&1
+"$CAT" --stream "{ $STREAM <&3 & echo \$! > $W/pid; wait; } 3<&0 | python3 $here/cut.py 3000 $W/pid" sync "$W/cut2" > "$W/out" 2>&1; rc1=$?
+"$CAT" "$URL" sync "$W/cut2" > "$W/out2" 2>&1; rc=$?
+verify "$W/cut2"; ck $(( rc || $? )) "imapcat sync: an incremental pull cut short (exit $rc1), resumed: equals the server" \
+    "$(cat "$W/out")" "$(cat "$W/out2")" "$(cat "$W/verify.out")"
+
+# Ctrl-C: SIGINT while the bodies come in slowly, then resumed
+rm -rf "$W/int"
+"$CAT" --stream "$STREAM | python3 $here/slow.py" sync "$W/int" > "$W/out" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+    [ "$(find "$W/int" -name '*.imapcat,U=*' 2> /dev/null | wc -l)" -ge 20 ] && break
+    sleep 0.1
+done
+kill -INT "$pid" 2> /dev/null
+wait "$pid"; rc1=$?
+partial=$(find "$W/int" -name '*.imapcat,U=*' | wc -l)
+"$CAT" "$URL" sync "$W/int" > "$W/out2" 2>&1; rc=$?
+verify "$W/int"; ck $(( (rc1 != 8) || rc || $? )) "imapcat sync interrupted by SIGINT (exit $rc1, $partial files), resumed: equals the server" \
+    "exit $rc1 then $rc" "$(cat "$W/out")" "$(cat "$W/out2")" "$(cat "$W/verify.out")"
+[ -z "$(find "$W/int/tmp" "$W/md/tmp" -type f)" ]; ck $? "imapcat sync leaves nothing in tmp/"
+
+echo "$P passed, $F failed"
+[ "$F" = 0 ]
