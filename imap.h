@@ -2315,7 +2315,8 @@ IMAPDEF int imap_client_reconnect(imap_client *c, void *mem, size_t cap, imap_re
 /* One round of a long-running watcher, the pattern that loses no change:
      connected? else imap_client_reconnect (backoff, login);
      imap_sync_mailbox from *st (re-selects with QRESYNC after a drop);
-     on_synced(arg, st): the caller stores *st;
+     on_synced(s->arg, st): the caller stores *st (a nonzero return
+       skips the IDLE: the caller wants to stop);
      IDLE (RFC 2177) until the server reports a change or idle_ms passes;
      a change that came between the sync and the IDLE skips the IDLE.
    Call it in a loop. It returns IMAP_OK after each round, an abort-class
@@ -2324,7 +2325,7 @@ IMAPDEF int imap_client_reconnect(imap_client *c, void *mem, size_t cap, imap_re
    NOOP every idle_ms (0: 29 minutes). */
 IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnect *r,
                             imap_sync *s, imap_sync_state *st, long idle_ms,
-                            void (*on_synced)(void *arg, const imap_sync_state *st));
+                            int (*on_synced)(void *arg, const imap_sync_state *st));
 
 /* (9d sync declarations end here) */
 
@@ -10600,7 +10601,7 @@ static void imap__watch_done(void *arg, imap_client *c, int result, const imap_r
 
 IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnect *r,
                             imap_sync *s, imap_sync_state *st, long idle_ms,
-                            void (*on_synced)(void *arg, const imap_sync_state *st))
+                            int (*on_synced)(void *arg, const imap_sync_state *st))
 {
     imap__watch w;
     imap_call call, noop;
@@ -10615,7 +10616,7 @@ IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnec
     mark = c->_changes;
     rc = imap_sync_mailbox(c, s, st);
     if (rc != IMAP_OK) return rc;
-    if (on_synced) on_synced(s->arg, st);
+    if (on_synced && on_synced(s->arg, st) != 0) return IMAP_OK;
     /* a change that no command took came during the sync: sync again
        rather than IDLE past it */
     if (c->_changes != mark) return IMAP_OK;

@@ -351,7 +351,7 @@ else
         # imapcat sync: first and incremental pulls by each path, cut short
         # and resumed, checked against the server with Python's imaplib
         imaph_ensure_pkgs /usr/bin/python3:python3
-        [ -x "$B/imapcat" ] && run_counted sync bash tests/sync/run.sh "$SRV" "$B/imapcat"
+        [ -x "$B/imapcat" ] && run_counted sync bash tests/sync/run.sh "$SRV" "$B/imapcat" "$B/idle"
     else
         fail "private Dovecot started"; cat "$B/srv.log"
     fi

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# imapcat sync against a private Dovecot: tests/sync/run.sh SRV_DIR IMAPCAT
+# imapcat sync against a private Dovecot: tests/sync/run.sh SRV_DIR IMAPCAT [IDLE]
 #
 # On the account IMAP_TEST_USER2 (bob; alice is the other tests'): a first
 # sync of several folders and a few hundred messages, then about 1% changed
@@ -9,12 +9,15 @@
 # messages byte for byte with the same flags. Then interrupted syncs: the
 # server's imap process killed (kill -9) after several byte offsets of its
 # output (tests/sync/cut.py), and Ctrl-C (SIGINT) mid-pull; each
-# resumed by a plain `imapcat sync` must end in the same Maildir. Prints
+# resumed by a plain `imapcat sync` must end in the same Maildir. With IDLE
+# (examples/idle.c built): the notifier's connection killed between two new
+# messages; it reconnects and reports both. Prints
 # ok/FAIL lines and "N passed, N failed".
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 SRV=$1
 CAT=$2
+IDLE=${3:-}
 . "$SRV/env"
 export IMAP_TEST_USER=$IMAP_TEST_USER2 IMAP_TEST_PASS=$IMAP_TEST_PASS2
 export IMAP_PASSWORD=$IMAP_TEST_PASS
@@ -82,6 +85,29 @@ partial=$(find "$W/int" -name '*.imapcat,U=*' | wc -l)
 verify "$W/int"; ck $(( (rc1 != 8) || rc || $? )) "imapcat sync interrupted by SIGINT (exit $rc1, $partial files), resumed: equals the server" \
     "exit $rc1 then $rc" "$(cat "$W/out")" "$(cat "$W/out2")" "$(cat "$W/verify.out")"
 [ -z "$(find "$W/int/tmp" "$W/md/tmp" -type f)" ]; ck $? "imapcat sync leaves nothing in tmp/"
+
+# examples/idle.c survives its connection being killed
+if [ -n "$IDLE" ]; then
+    "$IDLE" -t 60 -n 2 "$IMAP_TEST_HOST" "$IMAP_TEST_PORT" "$IMAP_TEST_USER" > "$W/idle.out" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do grep -q '^Waiting' "$W/idle.out" && break; sleep 0.1; done
+    printf 'From: One <one@example.org>\r\nSubject: before the drop\r\n\r\nx\r\n' > "$W/m1.eml"
+    printf 'From: Two <two@example.org>\r\nSubject: while it was down\r\n\r\ny\r\n' > "$W/m2.eml"
+    "$CAT" "$URL/INBOX" append "$W/m1.eml" > /dev/null 2>&1
+    for _ in $(seq 100); do grep -q 'before the drop' "$W/idle.out" && break; sleep 0.1; done
+    # kill the server's imap process of that connection (this test's only one)
+    master=$(cat "$IMAP_TEST_DIR/run/master.pid")
+    for p in $(pgrep -P "$master" -x imap); do kill -9 "$p"; done
+    "$CAT" "$URL/INBOX" append "$W/m2.eml" > /dev/null 2>&1
+    for _ in $(seq 150); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+    kill "$pid" 2> /dev/null
+    wait "$pid"; rc=$?
+    grep -q '^New message [0-9]* from One <one@example.org>: before the drop$' "$W/idle.out" &&
+        grep -q 'reconnect' "$W/idle.out" &&
+        grep -q '^New message [0-9]* from Two <two@example.org>: while it was down$' "$W/idle.out"
+    ck $(( rc || $? )) "examples/idle.c: its connection killed, it reconnects and reports the mail that came meanwhile" \
+        "exit $rc" "$(cat "$W/idle.out")"
+fi
 
 echo "$P passed, $F failed"
 [ "$F" = 0 ]
