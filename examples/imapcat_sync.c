@@ -320,7 +320,9 @@ static void sync_on_body(void *arg, imap_client *c, const imap_response *r)
             f->error = errno ? errno : EIO;
             return;
         }
-        if ((v.len && fwrite(v.ptr, 1, v.len, fp) != v.len) | (fclose(fp) != 0)) {
+        int bad = v.len && fwrite(v.ptr, 1, v.len, fp) != v.len;
+        if (fclose(fp) != 0) bad = 1;
+        if (bad) {
             f->error = errno ? errno : EIO;
             return;
         }

@@ -86,6 +86,36 @@ verify "$W/int"; ck $(( (rc1 != 8) || rc || $? )) "imapcat sync interrupted by S
     "exit $rc1 then $rc" "$(cat "$W/out")" "$(cat "$W/out2")" "$(cat "$W/verify.out")"
 [ -z "$(find "$W/int/tmp" "$W/md/tmp" -type f)" ]; ck $? "imapcat sync leaves nothing in tmp/"
 
+# imapcat fetch of a UID set (mboxrd, -o DIR), a closed pipe, ~/.netrc,
+# and the RFC 5092 URL parts ;AUTH= ;SECTION= ;PARTIAL= ?search
+printf 'From: q@example.org\r\nSubject: quoting %s\r\n\r\nFrom the start\r\n>From quoted\r\nFro not\r\nend' "$$" > "$W/q.eml"
+quid=$("$CAT" "$URL/Lists" append "$W/q.eml" 2> /dev/null)
+"$CAT" "$URL/Lists" fetch "$quid,$quid" > "$W/q.mbox" 2>&1; rc=$?
+printf 'From: q@example.org\nSubject: quoting %s\n\n>From the start\n>>From quoted\nFro not\nend\n\n' "$$" | cmp -s - <(sed 1d "$W/q.mbox")
+ck $(( rc || $? )) "imapcat fetch SET: mboxrd on stdout (LF, >From quoted, a blank line after)" "exit $rc" "$(cat -A "$W/q.mbox")"
+"$CAT" -o "$W/o" "$URL/Lists" fetch "1:*" > /dev/null 2>&1; rc=$?
+n=$(ls "$W/o" | wc -l); cmp -s "$W/q.eml" "$W/o/$quid.eml"
+ck $(( rc || $? )) "imapcat -o DIR fetch 1:*: one file each ($n), bytes as on the server" "exit $rc"
+"$CAT" "$URL" fetch "1:*" | head -c 100 > /dev/null; rc=${PIPESTATUS[0]}
+[ "$rc" = 7 ]; ck $? "imapcat fetch | head: exit 7 (reader gone), not 141" "exit $rc"
+mkdir -p "$W/home"
+printf 'machine elsewhere login %s password wrong\nmachine %s\n login %s\n password "%s"\n' \
+    "$IMAP_TEST_USER" "$IMAP_TEST_HOST" "$IMAP_TEST_USER" "$(printf '%s' "$IMAP_TEST_PASS" | sed 's/["\\]/\\&/g')" > "$W/home/.netrc"
+chmod 600 "$W/home/.netrc"
+out=$(env -u IMAP_PASSWORD HOME="$W/home" "$CAT" "$URL" stat < /dev/null 2>&1); rc=$?
+ck $rc "imapcat takes the password from ~/.netrc" "$out"
+chmod 644 "$W/home/.netrc"
+out=$(env -u IMAP_PASSWORD HOME="$W/home" "$CAT" "$URL" stat < /dev/null 2>&1); rc=$?
+[ $rc = 3 ] && printf '%s' "$out" | grep -q 'read by others'; ck $? "imapcat ignores a ~/.netrc others may read" "exit $rc" "$out"
+out=$("$CAT" -v "imap://$IMAP_TEST_USER;AUTH=PLAIN@$IMAP_TEST_HOST:$IMAP_TEST_PORT" stat 2>&1); rc=$?
+printf '%s' "$out" | grep -q 'AUTHENTICATE'; ck $(( rc || $? )) "imapcat URL ;AUTH=PLAIN logs in by AUTHENTICATE" "exit $rc" "$out"
+out=$("$CAT" "$URL/Lists/;UID=$quid/;SECTION=TEXT/;PARTIAL=5.9" fetch 2>&1); rc=$?
+[ "$out" = "the start" ]; ck $(( rc || $? )) "imapcat URL /;SECTION=TEXT/;PARTIAL=5.9 fetches that range" "exit $rc, got '$out'"
+out=$("$CAT" "$URL/Lists?SUBJECT%20%22quoting%20$$%22" search 2>&1); rc=$?
+[ "$out" = "$quid" ]; ck $(( rc || $? )) "imapcat URL ?SUBJECT \"...\" searches" "exit $rc, got '$out'"
+"$CAT" "$URL/Lists?SUBJECT%0D%0AX%20LOGOUT" search > /dev/null 2>&1; rc=$?
+[ $rc = 1 ]; ck $? "imapcat URL ?search with a CRLF is refused (no injection)" "exit $rc"
+
 # examples/idle.c survives its connection being killed
 if [ -n "$IDLE" ]; then
     "$IDLE" -t 60 -n 2 "$IMAP_TEST_HOST" "$IMAP_TEST_PORT" "$IMAP_TEST_USER" > "$W/idle.out" 2>&1 &
