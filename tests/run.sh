@@ -364,6 +364,8 @@ else
             pass "private $server started"
             ( . "$D/env" && IMAP_TEST_FAULTS=1 exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot/$server" cat "$B/it.out"
+            # imapcat sync by the best path it offers (Cyrus QRESYNC, Mailutils plain)
+            [ -x "$B/imapcat" ] && run_counted "sync/$server" bash tests/sync/run.sh "$D" "$B/imapcat"
         else
             fail "private $server started"; cat "$B/srv.log"
         fi

@@ -17,14 +17,26 @@ import random
 import re
 import sys
 
-FOLDERS = ["INBOX", "Work", "Work.Projects", "Archive", "Lists"]
+BASE = ["Work", "Work/Projects", "Archive", "Lists"]
+FOLDERS = ["INBOX"]      # filled in by connect(): the server's prefix and delimiter
+DELIM = "."
 SYSFLAGS = [("\\Draft", "D"), ("\\Flagged", "F"), ("$Forwarded", "P"),
             ("\\Answered", "R"), ("\\Seen", "S"), ("\\Deleted", "T")]
 
 
 def connect():
+    global DELIM
     m = imaplib.IMAP4(os.environ["IMAP_TEST_HOST"], int(os.environ["IMAP_TEST_PORT"]))
     m.login(os.environ["IMAP_TEST_USER"], os.environ["IMAP_TEST_PASS"])
+    # the personal namespace: (("" ".")) on Dovecot, (("INBOX." ".")) on
+    # Cyrus, (("" "/")) on Mailutils
+    prefix, DELIM = "", "."
+    typ, data = m.namespace()
+    mm = re.match(rb'\(\("([^"]*)" "(.)"', data[0] or b"")
+    if mm:
+        prefix, DELIM = mm.group(1).decode(), mm.group(2).decode()
+    del FOLDERS[1:]
+    FOLDERS.extend(prefix + f.replace("/", DELIM) for f in BASE)
     return m
 
 
@@ -41,18 +53,29 @@ def message(rng, n):
 
 
 def flags_for(rng):
-    f = [name for name, _ in SYSFLAGS[:5] if rng.random() < 0.3]
+    # system flags only: Mailutils refuses a keyword such as $Forwarded
+    f = [name for name, _ in SYSFLAGS[:5] if name[0] == "\\" and rng.random() < 0.3]
     return "(" + " ".join(f) + ")"
+
+
+def settle(m):
+    # Mailutils gives a message appended to a Maildir its UID when a
+    # session scans the folder, and does not keep it after an EXAMINE: the
+    # next session numbers it again. A read-write SELECT fixes the UIDs.
+    for f in FOLDERS:
+        m.select('"%s"' % f)
+        m.close()
 
 
 def populate(n):
     rng = random.Random(19)
     m = connect()
     for f in FOLDERS[1:]:
-        m.create(f)
+        m.create('"%s"' % f)
     for i in range(n):
         folder = FOLDERS[0] if i % 2 == 0 else rng.choice(FOLDERS[1:])
-        m.append(folder, flags_for(rng), None, message(rng, i))
+        m.append('"%s"' % folder, flags_for(rng), None, message(rng, i))
+    settle(m)
     m.logout()
 
 
@@ -61,18 +84,18 @@ def change(percent):
     m = connect()
     total = 0
     for f in FOLDERS:
-        typ, data = m.status(f, "(MESSAGES)")
+        typ, data = m.status('"%s"' % f, "(MESSAGES)")
         total += int(re.search(rb"MESSAGES (\d+)", data[0]).group(1))
     k = max(1, int(total * percent / 100))
     done = {"new": 0, "flags": 0, "expunged": 0}
     for j in range(k):
         f = rng.choice(FOLDERS)
-        m.append(f, flags_for(rng), None, message(rng, 100000 + j))
+        m.append('"%s"' % f, flags_for(rng), None, message(rng, 100000 + j))
         done["new"] += 1
     for what in ("flags", "expunged"):
         for j in range(k):
             f = rng.choice(FOLDERS)
-            m.select(f)
+            m.select('"%s"' % f)
             typ, data = m.uid("SEARCH", None, "ALL")
             uids = data[0].split()
             if not uids:
@@ -85,6 +108,7 @@ def change(percent):
                 m.expunge()
             done[what] += 1
             m.close()
+    settle(m)
     m.logout()
     print("changed: %(new)d new, %(flags)d flag changes, %(expunged)d expunged" % done)
 
@@ -134,7 +158,7 @@ def verify(top):
     count = 0
     for f in FOLDERS:
         srv = server_state(m, f)
-        d = top if f == "INBOX" else os.path.join(top, "." + f)
+        d = top if f == "INBOX" else os.path.join(top, "." + f.replace(DELIM, "."))
         loc = local_state(d)
         count += len(srv)
         for uid in sorted(set(srv) | set(loc)):
