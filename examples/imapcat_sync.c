@@ -523,7 +523,9 @@ static int sync_folder(session *s, const char *mailbox, const char *dir)
         scan_local_reset(&f);
         uids = local_set(&f);
     }
-    state_save(dir, &st, uids);
+    /* nothing changed: the state file stays as it is (no fsync) */
+    if (memcmp(&old, &st, sizeof st) != 0 || f.added || f.removed || f.renamed || f.nw)
+        state_save(dir, &st, uids);
     free(uids);
     if (isatty(2) || getenv("IMAPCAT_SYNC_VERBOSE"))
         fprintf(stderr, "%s: %lu new, %lu flag changes, %lu removed (%s)\n", mailbox, f.added,
