@@ -2258,8 +2258,10 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
    any failure *st is unchanged. The SEARCH answer is streamed through the
    parser's number sink (restored after), so a mailbox of any size needs
    no buffer; the server's UIDs must come in ascending order, as every
-   server sends them (otherwise: IMAP_E_UNSUPPORTED, nothing reported as
-   vanished). known_uids MUST be ascending and without "*". */
+   server we know sends them. When they do not, the sync stops with
+   IMAP_E_UNSUPPORTED and UIDs reported vanished before that may be
+   wrong: start over from a zero state. known_uids MUST be ascending and
+   without "*". The callbacks MUST NOT issue commands on c. */
 typedef struct imap_sync_state {
     imap_u64 uidvalidity;           /* 0: nothing stored (a first sync) */
     imap_u64 highestmodseq;         /* 0: none (NOMODSEQ, or unknown) */
@@ -2322,7 +2324,8 @@ IMAPDEF int imap_client_reconnect(imap_client *c, void *mem, size_t cap, imap_re
    Call it in a loop. It returns IMAP_OK after each round, an abort-class
    code when the connection broke (the next call reconnects), or what
    imap_client_reconnect could not get past. Without IDLE it waits by
-   NOOP every idle_ms (0: 29 minutes). */
+   NOOP every idle_ms (0: 29 minutes; the wait is r->sleep_ms, which
+   firmware without POSIX MUST give). */
 IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnect *r,
                             imap_sync *s, imap_sync_state *st, long idle_ms,
                             int (*on_synced)(void *arg, const imap_sync_state *st));
@@ -10369,7 +10372,9 @@ static int imap__sync_numbers(void *ctx, imap_str name, imap_u64 lo, imap_u64 hi
         if (s->on_vanished) s->on_vanished(s->arg, lo, hi);
         return 0;
     }
-    if (!imap_str_is(name, "SEARCH") || s->_unordered) return 0;
+    /* under IMAP4rev2 the answer is ESEARCH; its ALL set streams alike */
+    if ((!imap_str_is(name, "SEARCH") && !imap_str_is(name, "ESEARCH")) || s->_unordered)
+        return 0;
     if (lo < s->_next) {
         s->_unordered = 1;                  /* no more verdicts */
         return 0;
@@ -10418,10 +10423,11 @@ IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st)
     imap_call call;
     imap_qresync q;
     imap_u64 uv = 0, hms = 0, un = 0;
-    int method = s->max_method ? s->max_method : IMAP_SYNC_QRESYNC;
-    int rc, use_q, nomodseq, reset, full, has_known;
+    int method, rc, use_q, nomodseq, reset, full, has_known;
     const char *items = "(UID FLAGS)";
-    if (!s || !st || method < IMAP_SYNC_QRESYNC || method > IMAP_SYNC_PLAIN) return IMAP_E_ARGS;
+    if (!s || !st) return IMAP_E_ARGS;
+    method = s->max_method ? s->max_method : IMAP_SYNC_QRESYNC;
+    if (method < IMAP_SYNC_QRESYNC || method > IMAP_SYNC_PLAIN) return IMAP_E_ARGS;
     s->_old = *st;
     s->method = 0;
     s->exists = 0;
@@ -10541,30 +10547,44 @@ IMAPDEF int imap_client_reconnect(imap_client *c, void *mem, size_t cap, imap_re
     r->tries = 0;
     if (!r->connect) return IMAP_E_ARGS;
     for (;;) {
-        /* what the caller set up survives the new start */
-        imap_client keep;
+        /* what the caller set up survives the new start (field by field:
+           a copy of the whole client would cost firmware its stack) */
         imap_parser *p = &c->_parser;
+        long timeout_ms = c->timeout_ms;
+        int debug = c->debug, require_tls = c->_require_tls;
+        imap_debug_fn debug_fn = c->_debug_fn;
+        void *debug_arg = c->_debug_arg, *clock_arg = c->_clock_arg;
+        long long (*clock)(void *) = c->_clock;
+        int (*random)(void *, unsigned char *, size_t) = c->_random;
+        void *random_arg = c->_random_arg;
+        struct imap_scram_cache *scram = c->_scram_cache;
+        void (*on_untagged)(void *, imap_client *, const imap_response *) = c->_on_untagged;
+        void *on_untagged_arg = c->_on_untagged_arg;
+        imap_tagger tagger = c->_tagger;
+        size_t max_line = p->max_line, threshold = p->sink_threshold;
+        imap_u64 max_literal = p->max_literal;
+        imap_literal_sink sink = p->sink;
+        void *sink_ctx = p->sink_ctx, *number_ctx = p->number_ctx;
+        imap_number_sink number_sink = p->number_sink;
         if (c->_has_t) imap_client_close(c);
-        memcpy(&keep, c, sizeof keep);
         imap_client_init(c, mem, cap);
-        c->timeout_ms = keep.timeout_ms;
-        c->debug = keep.debug;
-        c->_debug_fn = keep._debug_fn;
-        c->_debug_arg = keep._debug_arg;
-        c->_clock = keep._clock;
-        c->_clock_arg = keep._clock_arg;
-        c->_random = keep._random;
-        c->_random_arg = keep._random_arg;
-        c->_scram_cache = keep._scram_cache;
-        c->_require_tls = keep._require_tls;
-        c->_on_untagged = keep._on_untagged;
-        c->_on_untagged_arg = keep._on_untagged_arg;
-        c->_tagger = keep._tagger;
-        p->max_line = keep._parser.max_line;
-        p->max_literal = keep._parser.max_literal;
-        imap_parser_set_sink(p, keep._parser.sink_threshold, keep._parser.sink,
-                             keep._parser.sink_ctx);
-        imap_parser_set_number_sink(p, keep._parser.number_sink, keep._parser.number_ctx);
+        c->timeout_ms = timeout_ms;
+        c->debug = debug;
+        c->_debug_fn = debug_fn;
+        c->_debug_arg = debug_arg;
+        c->_clock = clock;
+        c->_clock_arg = clock_arg;
+        c->_random = random;
+        c->_random_arg = random_arg;
+        c->_scram_cache = scram;
+        c->_require_tls = require_tls;
+        c->_on_untagged = on_untagged;
+        c->_on_untagged_arg = on_untagged_arg;
+        c->_tagger = tagger;
+        p->max_line = max_line;
+        p->max_literal = max_literal;
+        imap_parser_set_sink(p, threshold, sink, sink_ctx);
+        imap_parser_set_number_sink(p, number_sink, number_ctx);
         rc = r->connect(r->arg, c);
         r->tries++;
         if (rc == IMAP_OK && !c->error) return IMAP_OK;

@@ -407,6 +407,29 @@ TEST(search_out_of_order_is_refused)
     CHECK_EQ_INT(m.st.uidnext, 5);              /* nothing committed */
 }
 
+TEST(esearch_answer_counts_as_search)
+{
+    model m;
+    imap_script sc;
+    const char *t;
+    first_state(&m);
+    script_reset(G_PLAIN);
+    t = next_tag();
+    C("%s SELECT INBOX\r\n", t);
+    select_reply(t, 3, 6, "X-NONE");
+    t = next_tag();
+    C("%s UID SEARCH ALL\r\n", t);
+    /* IMAP4rev2 (RFC 9051 §7.3.4) answers with ESEARCH */
+    S("* ESEARCH (TAG \"%s\") UID ALL 1,4:5\r\n%s OK searched\r\n", t, t);
+    t = next_tag();
+    C("%s UID FETCH 1:* (UID FLAGS)\r\n", t);
+    S("* 1 FETCH (UID 1 FLAGS (\\Seen))\r\n* 2 FETCH (UID 4 FLAGS (\\Flagged \\Seen))\r\n"
+      "* 3 FETCH (UID 5 FLAGS ())\r\n%s OK fetched\r\n", t);
+    CHECK_EQ_INT(run_sync(&m, 0, IMAP_SCRIPT_NEVER, &sc), IMAP_OK);
+    CHECK(imap_script_done(&sc));
+    check_second(&m);
+}
+
 /* A drop after every byte of the server's answers, at every point of the
    session: the sync fails with an abort and commits nothing, and the next
    (clean) sync from there gives the state of an uninterrupted run. */
@@ -682,6 +705,7 @@ int main(void)
     RUN(nomodseq_falls_back_to_plain);
     RUN(uidvalidity_change_starts_over);
     RUN(search_out_of_order_is_refused);
+    RUN(esearch_answer_counts_as_search);
     RUN(drop_at_every_offset_qresync);
     RUN(drop_at_every_offset_condstore);
     RUN(drop_at_every_offset_plain);
