@@ -9794,14 +9794,7 @@ IMAPDEF int imap_namespace(imap_client *c, const imap_call *call)
 IMAPDEF int imap_select(imap_client *c, const char *mailbox, int readonly,
                         const imap_call *call)
 {
-    int rc = imap__may_call(c, call);
-    if (rc) return rc;
-    /* imaplib: SELECT flushes the untagged responses of the last mailbox */
-    c->_store_len = 0;
-    c->exists = 0;
-    c->recent = 0;
-    IMAP__COMMAND(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL,
-                  imap_cmd_select(&cmd_, tag_, mailbox, readonly, 0, NULL));
+    return imap_select_ext(c, mailbox, readonly, 0, NULL, call);
 }
 
 IMAPDEF int imap_examine(imap_client *c, const char *mailbox, const imap_call *call)
@@ -9919,7 +9912,10 @@ IMAPDEF int imap_select_ext(imap_client *c, const char *mailbox, int readonly,
                             int condstore, const imap_qresync *qresync,
                             const imap_call *call)
 {
-    c->_store_len = 0;                      /* as imap_select */
+    int rc = imap__may_call(c, call);
+    if (rc) return rc;
+    /* imaplib: SELECT flushes the untagged responses of the last mailbox */
+    c->_store_len = 0;
     c->exists = 0;
     c->recent = 0;
     IMAP__COMMAND(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL,
@@ -9930,20 +9926,24 @@ IMAPDEF int imap_fetch_changedsince(imap_client *c, int uid, const char *set,
                                     const char *items, imap_u64 modseq, int vanished,
                                     const imap_call *call)
 {
-    c->_route_set = set;
-    c->_route_uid = uid != 0;
-    IMAP__COMMAND(c, call, vanished ? IMAP__K_FETCH_VANISHED : IMAP__K_FETCH, NULL,
-                  imap_cmd_fetch_changedsince(&cmd_, tag_, uid, set, items, modseq, vanished));
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    x.route_set = set;
+    x.route_uid = uid != 0;
+    IMAP__COMMAND_X(c, call, vanished ? IMAP__K_FETCH_VANISHED : IMAP__K_FETCH, NULL, &x,
+                    imap_cmd_fetch_changedsince(&cmd_, tag_, uid, set, items, modseq, vanished));
 }
 
 IMAPDEF int imap_store_unchangedsince(imap_client *c, int uid, const char *set,
                                       imap_u64 modseq, const char *command,
                                       const char *flags, const imap_call *call)
 {
-    c->_route_set = set;
-    c->_route_uid = uid != 0;
-    IMAP__COMMAND(c, call, IMAP__K_FETCH, NULL,
-                  imap_cmd_store_unchangedsince(&cmd_, tag_, uid, set, modseq, command, flags));
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    x.route_set = set;
+    x.route_uid = uid != 0;
+    IMAP__COMMAND_X(c, call, IMAP__K_FETCH, NULL, &x,
+                    imap_cmd_store_unchangedsince(&cmd_, tag_, uid, set, modseq, command, flags));
 }
 
 IMAPDEF int imap_copy(imap_client *c, const char *set, const char *mailbox,
