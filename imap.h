@@ -11133,9 +11133,9 @@ IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnec
                             int (*on_synced)(void *arg, const imap_sync_state *st))
 {
     imap__watch w;
-    imap_call call, noop;
+    imap_call call;
     unsigned long mark;
-    int rc, nudged = 0;
+    int rc;
     if (idle_ms <= 0) idle_ms = 29L * 60 * 1000;
     if (c->error || c->state == IMAP_STATE_LOGOUT || !c->_has_t ||
         c->state == IMAP_STATE_NONAUTH) {
@@ -11164,14 +11164,14 @@ IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnec
         rc = imap_client_poll(c, 1000);
         if (rc != IMAP_OK) return rc;
         /* a change reported before the server's "+" does not end IDLE by
-           itself: a NOOP behind it makes the engine send DONE */
-        if (w.changed && !nudged) {
-            memset(&noop, 0, sizeof noop);
-            noop.on_done = imap__watch_done;
-            noop.arg = &w;
-            nudged = 1;
-            rc = imap_noop(c, &noop);
-            if (rc != IMAP_OK) return rc;
+           itself (the engine ends it on changes while idling): once the
+           "+" is in, DONE goes */
+        if (w.changed) {
+            unsigned i;
+            for (i = 0; i < IMAP_MAX_PENDING; i++) {
+                imap__pending *p = &c->_q[i];
+                if (p->seq && (p->flags & IMAP__F_IDLING)) imap__idle_done(c, p);
+            }
         }
     }
     rc = imap_client_wait_all(c);

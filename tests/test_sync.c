@@ -695,6 +695,144 @@ TEST(reconnect_backs_off_and_keeps_settings)
     imap_client_close(&cl);
 }
 
+/* ---- imap_watch_step: sync, IDLE, a drop, reconnect, catch up --------- */
+
+typedef struct watch_ctx {
+    int attempts;
+    size_t a_first, a_n, b_first, b_n;
+    imap_script sc;
+    model *m;
+    int stop_after, rounds;
+} watch_ctx;
+
+static int watch_connect(void *arg, imap_client *c)
+{
+    watch_ctx *w = (watch_ctx *)arg;
+    imap_transport t;
+    w->attempts++;
+    if (w->attempts == 1) imap_script_init(&w->sc, steps + w->a_first, w->a_n, &t);
+    else imap_script_init(&w->sc, steps + w->b_first, w->b_n, &t);
+    return imap_client_open(c, &t);
+}
+
+static int watch_synced(void *arg, const imap_sync_state *st)
+{
+    model *m = (model *)arg;
+    m->st = *st;                            /* "stored" */
+    return m->resets == 99;                 /* never: the test stops by rounds */
+}
+
+static watch_ctx *g_watch;
+static long long fake_now;
+
+static long long fake_clock(void *arg)
+{
+    (void)arg;
+    return fake_now += 100;                 /* time passes as the engine looks */
+}
+
+static int watch_synced_stop(void *arg, const imap_sync_state *st)
+{
+    watch_synced(arg, st);
+    return ++g_watch->rounds >= g_watch->stop_after;
+}
+
+TEST(watch_step_idles_survives_a_drop_and_catches_up)
+{
+    static model m;
+    watch_ctx w;
+    imap_reconnect r;
+    imap_sync s;
+    imap_sync_state st;
+    const char *t;
+    memset(&m, 0, sizeof m);
+    memset(&w, 0, sizeof w);
+    /* connection A */
+    script_reset("* PREAUTH [CAPABILITY IMAP4rev1 CONDSTORE QRESYNC ENABLE IDLE] hi\r\n");
+    t = next_tag();
+    C("%s ENABLE QRESYNC\r\n", t);
+    S("* ENABLED QRESYNC\r\n%s OK enabled\r\n", t);
+    t = next_tag();
+    C("%s EXAMINE INBOX (QRESYNC (7 20))\r\n", t);
+    select_reply(t, 3, 5, "HIGHESTMODSEQ 20");
+    t = next_tag();
+    C("%s IDLE\r\n", t);
+    /* the change comes before the "+": IDLE must still end at once */
+    S("* 4 EXISTS\r\n+ idling\r\n");
+    C("DONE\r\n");
+    S("%s OK idle done\r\n", t);
+    t = next_tag();
+    C("%s EXAMINE INBOX (QRESYNC (7 20))\r\n", t);
+    S("* 4 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 6] n\r\n* OK [HIGHESTMODSEQ 21] m\r\n"
+      "* 4 FETCH (UID 5 FLAGS () MODSEQ (21))\r\n%s OK [READ-ONLY] done\r\n", t);
+    t = next_tag();
+    C("%s UID FETCH 5:* (UID FLAGS)\r\n", t);
+    S("* 4 FETCH (UID 5 FLAGS () MODSEQ (21))\r\n%s OK fetched\r\n", t);
+    t = next_tag();
+    C("%s IDLE\r\n", t);
+    S("+ idling\r\n");
+    step(IMAP_SCRIPT_CLOSE, "%s", "");
+    w.a_first = 0;
+    w.a_n = nsteps;
+    /* connection B: the tags go on */
+    w.b_first = nsteps;
+    steps[nsteps].kind = IMAP_SCRIPT_REPLY;
+    steps[nsteps].data = G_QRESYNC;
+    steps[nsteps++].len = 0;
+    t = next_tag();
+    C("%s ENABLE QRESYNC\r\n", t);
+    S("* ENABLED QRESYNC\r\n%s OK enabled\r\n", t);
+    t = next_tag();
+    C("%s EXAMINE INBOX (QRESYNC (7 21))\r\n", t);
+    select_reply(t, 5, 7, "HIGHESTMODSEQ 22");
+    t = next_tag();
+    C("%s UID FETCH 6:* (UID FLAGS)\r\n", t);
+    S("* 5 FETCH (UID 6 FLAGS (\\Seen))\r\n%s OK fetched\r\n", t);
+    w.b_n = nsteps - w.b_first;
+
+    memset(&r, 0, sizeof r);
+    r.connect = watch_connect;
+    r.sleep_ms = sleep_fn;
+    r.arg = &w;
+    memset(&s, 0, sizeof s);
+    s.mailbox = "INBOX";
+    s.readonly = 1;
+    s.on_message = on_message;
+    s.on_vanished = on_vanished;
+    s.on_reset = on_reset;
+    s.arg = &m;
+    memset(&st, 0, sizeof st);
+    st.uidvalidity = 7;
+    st.highestmodseq = 20;
+    st.uidnext = 5;
+    g_watch = &w;
+    w.stop_after = 3;
+    imap_client_init(&cl, mem, sizeof mem);
+    imap_client_seed_tags(&cl, SEED);
+    imap_client_set_clock(&cl, fake_clock, NULL);
+    fake_now = 0;
+    /* round 1: connect, sync (nothing new), IDLE ends on EXISTS */
+    CHECK_EQ_INT(imap_watch_step(&cl, mem, sizeof mem, &r, &s, &st, 60000, watch_synced_stop), IMAP_OK);
+    CHECK_EQ_INT(m.n, 0);
+    CHECK(fake_now < 20000);                /* DONE at once, not at the 60 s IDLE timeout */
+    if (w.sc.mismatch) printf("    mismatch at step %u: got '%.*s'\n", (unsigned)w.sc.mismatch_step,
+                              (int)w.sc.mismatch_got_len, w.sc.mismatch_got);
+    /* round 2: the new message, then the connection drops in IDLE */
+    CHECK(imap_result_class_of(imap_watch_step(&cl, mem, sizeof mem, &r, &s, &st, 60000,
+                                               watch_synced_stop)) == IMAP_CLASS_ABORT);
+    CHECK_EQ_INT(m.n, 1);
+    CHECK_EQ_INT(m.st.highestmodseq, 21);
+    /* round 3: reconnect, catch up from the stored state, stop */
+    CHECK_EQ_INT(imap_watch_step(&cl, mem, sizeof mem, &r, &s, &st, 60000, watch_synced_stop), IMAP_OK);
+    CHECK(imap_script_done(&w.sc));
+    CHECK_EQ_INT(w.attempts, 2);
+    CHECK_EQ_INT(m.n, 2);
+    CHECK_EQ_INT(m.m[1].uid, 6);
+    CHECK_EQ_INT(st.uidnext, 7);
+    CHECK_EQ_INT(st.highestmodseq, 22);
+    imap_client_close(&cl);
+}
+
 int main(void)
 {
     RUN(first_sync_takes_every_message);
@@ -713,5 +851,6 @@ int main(void)
     RUN(fetch_changedsince_vanished_and_store_unchangedsince);
     RUN(views);
     RUN(reconnect_backs_off_and_keeps_settings);
+    RUN(watch_step_idles_survives_a_drop_and_catches_up);
     return test_summary();
 }
