@@ -70,8 +70,12 @@ static const char usage_text[] =
 "  idle                a line per new message (UID, From, Subject, TAB\n"
 "                      separated) until Ctrl-C or --timeout\n"
 "  sync DIR            pull the URL's mailbox (all of them when it names\n"
-"                      none) into Maildir DIR, only what changed since the\n"
-"                      last sync (QRESYNC, CONDSTORE or plain: --sync-method)\n"
+"                      none: INBOX in DIR, the others as Maildir++ DIR/.Name)\n"
+"                      into Maildir DIR, only what changed since the last\n"
+"                      sync (QRESYNC, CONDSTORE or plain: --sync-method);\n"
+"                      flags in the file names, expunged messages removed,\n"
+"                      DIR/imapcat-sync.state written last, so Ctrl-C or a\n"
+"                      drop loses nothing: sync again to finish\n"
 "\n"
 "Options:\n"
 "  --stream CMD        speak IMAP over CMD's stdin/stdout (run by sh -c)\n"
@@ -1179,7 +1183,7 @@ int main(int argc, char **argv)
     } else if (!tg.host[0]) {
         usage_error("the URL has no host");
     }
-    if (i >= npos) usage_error("expected a command: list, stat, search, fetch, append or idle");
+    if (i >= npos) usage_error("expected a command: list, stat, search, fetch, append, idle or sync");
     cmd = pos[i++];
     if (strcmp(cmd, "list") && strcmp(cmd, "stat") && strcmp(cmd, "search") &&
         strcmp(cmd, "fetch") && strcmp(cmd, "append") && strcmp(cmd, "idle") &&
