@@ -362,6 +362,9 @@ else
             fail "tests/it_dovecot.c builds without sanitizers"; cat "$B/err"
         fi
         examples_vs_dovecot
+        # issue 13: README's C blocks, fetch_all vs a hostile server, the
+        # store and per-call sink on 3,000 messages, the imaplib diff test
+        run_counted "facade (tests/facade.sh)" bash tests/facade.sh "$SRV"
         # imapcat sync: first and incremental pulls by each path, cut short
         # and resumed, checked against the server with Python's imaplib
         imaph_ensure_pkgs /usr/bin/python3:python3
