@@ -578,6 +578,29 @@ IMAPDEF int imap_namespace_decode(const imap_response *r, imap_namespace_info *o
 IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix,
                                 int *delimiter);
 
+/* CONDSTORE / QRESYNC (RFC 7162). "* VANISHED [(EARLIER)] uid-set"
+   (§3.2.10): earlier is 1 for the answer to a QRESYNC SELECT or a UID
+   FETCH ... VANISHED, 0 for an expunge as it happens; walk uids with
+   imap_seqset_iter. With a number sink set (imap_parser_set_number_sink)
+   the set went there and uids is empty. */
+typedef struct imap_vanished {
+    int earlier;
+    imap_str uids;
+} imap_vanished;
+
+IMAPDEF int imap_vanished_decode(const imap_response *r, imap_vanished *out);
+/* MODSEQ of a "* n FETCH (... MODSEQ (m) ...)" (§3.1.4.1): 0 with *out,
+   IMAP_E_SYNTAX when there is none. */
+IMAPDEF int imap_fetch_modseq(const imap_response *r, imap_u64 *out);
+/* A status response's code [NAME number] ("HIGHESTMODSEQ", "UIDVALIDITY",
+   "UIDNEXT", "UNSEEN"): 1 with *out, 0 if the code is another one (or
+   none: [NOMODSEQ] is imap_response_code_name), IMAP_E_SYNTAX if the
+   number is bad. */
+IMAPDEF int imap_response_code_u64(const imap_response *r, const char *name, imap_u64 *out);
+/* A code [NAME set] ("MODIFIED" on a STORE UNCHANGEDSINCE's tagged OK or
+   NO, §3.1.3): 1 with the set's text in *set, 0 if the code is another. */
+IMAPDEF int imap_response_code_set(const imap_response *r, const char *name, imap_str *set);
+
 /* ======================================================================
    6. COMMAND BUILDERS AND QUOTING
    ====================================================================== */
@@ -1864,6 +1887,8 @@ struct imap_client {
     unsigned _ring_next, _ring_count;
     void (*_on_untagged)(void *arg, imap_client *c, const imap_response *r);
     void *_on_untagged_arg;
+    unsigned _enabled;            /* ENABLED: 1 CONDSTORE, 2 QRESYNC (RFC 7162) */
+    unsigned long _changes;       /* EXISTS, EXPUNGE, VANISHED, FETCH seen */
 };
 
 /* Give the client its memory, carved into the output buffer (1/8), the
@@ -2071,6 +2096,31 @@ IMAPDEF int imap_partial(imap_client *c, const char *num, const char *part,
 /* STORE set command flags (§6.4.6): command is syntax ("+FLAGS"). */
 IMAPDEF int imap_store(imap_client *c, const char *set, const char *command,
                        const char *flags, const imap_call *call);
+/* CONDSTORE / QRESYNC (RFC 7162). ENABLE QRESYNC is imap_enable(c,
+   "QRESYNC", call), in the authenticated state (RFC 5161 §3.1).
+   imap_select_ext: SELECT (EXAMINE when readonly) with "(CONDSTORE)"
+   and/or "(QRESYNC (uidvalidity modseq [known-uids [seq-match]]))"
+   (qresync NULL: none), as imap_cmd_select builds it. Like imap_select
+   it sets the state to SELECTED on OK; the FETCH (UID FLAGS MODSEQ) and
+   "VANISHED (EARLIER)" that answer a QRESYNC go to call->on_data (else
+   the store); [HIGHESTMODSEQ n] / [NOMODSEQ] / [UIDVALIDITY n] are in
+   the store (imap_client_response(c, "HIGHESTMODSEQ", ...)). */
+IMAPDEF int imap_select_ext(imap_client *c, const char *mailbox, int readonly,
+                            int condstore, const imap_qresync *qresync,
+                            const imap_call *call);
+/* [UID] FETCH set items (CHANGEDSINCE modseq [VANISHED]) (§3.1.4,
+   §3.2.6; vanished needs uid and QRESYNC enabled): FETCHes and the
+   VANISHED (EARLIER) go to call->on_data. */
+IMAPDEF int imap_fetch_changedsince(imap_client *c, int uid, const char *set,
+                                    const char *items, imap_u64 modseq, int vanished,
+                                    const imap_call *call);
+/* [UID] STORE set (UNCHANGEDSINCE modseq) command flags (§3.1.3). The
+   messages not stored because they changed come back as [MODIFIED set]
+   on the tagged response: in the store as "MODIFIED", or from on_done's
+   tagged response with imap_response_code_set(t, "MODIFIED", &set). */
+IMAPDEF int imap_store_unchangedsince(imap_client *c, int uid, const char *set,
+                                      imap_u64 modseq, const char *command,
+                                      const char *flags, const imap_call *call);
 IMAPDEF int imap_copy(imap_client *c, const char *set, const char *mailbox,
                       const imap_call *call);                              /* §6.4.7 */
 IMAPDEF int imap_move(imap_client *c, const char *set, const char *mailbox,
@@ -2320,6 +2370,111 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 #endif
 
 /* (9c TLS client declarations end here) */
+
+/* ---- 9d. keeping a mailbox in sync; resuming after a drop ----------------
+
+   imap_sync_mailbox brings a local copy up to date (RFC 4549's steps),
+   with no memory of its own: the caller keeps what it has stored (an
+   imap_sync_state, and the set of UIDs it holds) and gets each change
+   through callbacks. It takes the best path the server offers:
+     QRESYNC    ENABLE QRESYNC, SELECT ... (QRESYNC (uidvalidity modseq
+                known-uids)): the server answers with the changed
+                messages' FLAGS and the expunged UIDs (RFC 7162 §3.2.5);
+     CONDSTORE  SELECT ... (CONDSTORE), UID FETCH 1:* (UID FLAGS)
+                (CHANGEDSINCE modseq), and UID SEARCH ALL for the
+                expunges (RFC 7162 §3.1);
+     PLAIN      SELECT, UID SEARCH ALL, UID FETCH 1:* (UID FLAGS).
+   A first sync (uidvalidity 0), a changed UIDVALIDITY (after on_reset)
+   or a mailbox with [NOMODSEQ] fetches every message's flags.
+
+   The callbacks may see a message more than once (a sync cut short and
+   run again reports it again): handle them idempotently. on_message:
+   message uid exists with these flags (a FLAGS list; walk ->child);
+   is_new when uid >= the stored uidnext, i.e. one the caller cannot have
+   had. on_vanished: the UIDs lo..hi are gone (some may be ones the caller
+   never had). on_reset: UIDVALIDITY changed (RFC 3501 §2.3.1.1): drop
+   everything held for the mailbox; every message follows as new.
+
+   On IMAP_OK *st holds the state to store, and the mailbox stays
+   selected. Store it only once the callbacks' work is safe on disk: then
+   a drop or a crash anywhere loses nothing and the next sync from the
+   old state ends in the same place (imapcat's sync works this way). On
+   any failure *st is unchanged. The SEARCH answer is streamed through the
+   parser's number sink (restored after), so a mailbox of any size needs
+   no buffer; the server's UIDs must come in ascending order, as every
+   server we know sends them. When they do not, the sync stops with
+   IMAP_E_UNSUPPORTED and UIDs reported vanished before that may be
+   wrong: start over from a zero state. known_uids MUST be ascending and
+   without "*". The callbacks MUST NOT issue commands on c. */
+typedef struct imap_sync_state {
+    imap_u64 uidvalidity;           /* 0: nothing stored (a first sync) */
+    imap_u64 highestmodseq;         /* 0: none (NOMODSEQ, or unknown) */
+    imap_u64 uidnext;               /* UIDs from here on are new */
+} imap_sync_state;
+
+#define IMAP_SYNC_QRESYNC   1
+#define IMAP_SYNC_CONDSTORE 2
+#define IMAP_SYNC_PLAIN     3
+
+typedef struct imap_sync {
+    const char *mailbox;            /* UTF-8; NULL: INBOX */
+    int readonly;                   /* EXAMINE instead of SELECT */
+    int max_method;                 /* 0: the best offered; else no better
+                                       than IMAP_SYNC_CONDSTORE / _PLAIN */
+    const char *known_uids;         /* the UIDs held: "1:40,42" (NULL: none) */
+    void (*on_reset)(void *arg, imap_u64 uidvalidity);
+    void (*on_message)(void *arg, imap_u64 uid, const imap_value *flags, int is_new);
+    void (*on_vanished)(void *arg, imap_u64 lo, imap_u64 hi);
+    void *arg;
+    /* out */
+    int method;                     /* IMAP_SYNC_* taken */
+    imap_u64 exists;                /* messages in the mailbox */
+    /* private */
+    imap_sync_state _old;
+    imap_seqset_iter _known;
+    imap_u64 _klo, _khi, _next;
+    int _kstate, _unordered, _fetched_all;
+} imap_sync;
+
+IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st);
+
+/* Reconnect after a drop, with exponential backoff: close what is left,
+   give the client its memory again (keeping the clock, timeout, debug,
+   random, SCRAM cache, require-TLS and unsolicited-response settings),
+   and call connect() to open a transport, imap_client_open and log in.
+   Tries until connect returns IMAP_OK (returns IMAP_OK), a failure that
+   retrying cannot cure (IMAP_E_AUTH, E_NO, E_BAD, E_PLAINTEXT, E_ARGS,
+   E_CAPABILITY, E_TLS_*: returned at once), or max_tries (the last
+   failure). The waits double from min_ms to max_ms (defaults 500 ms and
+   60 s); sleep_ms NULL sleeps with nanosleep (POSIX; firmware gives one). */
+typedef struct imap_reconnect {
+    int (*connect)(void *arg, imap_client *c);
+    void (*sleep_ms)(void *arg, long ms);
+    void *arg;
+    long min_ms, max_ms;
+    unsigned max_tries;             /* 0: no limit */
+    unsigned tries;                 /* out: attempts of the last call */
+} imap_reconnect;
+
+IMAPDEF int imap_client_reconnect(imap_client *c, void *mem, size_t cap, imap_reconnect *r);
+
+/* One round of a long-running watcher, the pattern that loses no change:
+     connected? else imap_client_reconnect (backoff, login);
+     imap_sync_mailbox from *st (re-selects with QRESYNC after a drop);
+     on_synced(s->arg, st): the caller stores *st (a nonzero return
+       skips the IDLE: the caller wants to stop);
+     IDLE (RFC 2177) until the server reports a change or idle_ms passes;
+     a change that came between the sync and the IDLE skips the IDLE.
+   Call it in a loop. It returns IMAP_OK after each round, an abort-class
+   code when the connection broke (the next call reconnects), or what
+   imap_client_reconnect could not get past. Without IDLE it waits by
+   NOOP every idle_ms (0: 29 minutes; the wait is r->sleep_ms, which
+   firmware without POSIX MUST give). */
+IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnect *r,
+                            imap_sync *s, imap_sync_state *st, long idle_ms,
+                            int (*on_synced)(void *arg, const imap_sync_state *st));
+
+/* (9d sync declarations end here) */
 
 /* (section 9 declarations end here) */
 
@@ -4263,6 +4418,51 @@ IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix, int
     return 1;
 }
 
+IMAPDEF int imap_vanished_decode(const imap_response *r, imap_vanished *out)
+{
+    const imap_value *v;
+    out->earlier = 0;
+    out->uids.ptr = NULL;
+    out->uids.len = 0;
+    if (!imap_response_is(r, "VANISHED")) return IMAP_E_SYNTAX;
+    v = r->args;
+    if (v && v->type == IMAP_LIST) {
+        if (!imap_value_is(v->child, "EARLIER")) return IMAP_E_SYNTAX;
+        out->earlier = 1;
+        v = v->next;
+    }
+    if (!v) return 0;                       /* the set went to a number sink */
+    if (v->type != IMAP_ATOM && v->type != IMAP_NUMBER) return IMAP_E_SYNTAX;
+    return imap_value_str(v, &out->uids);
+}
+
+IMAPDEF int imap_fetch_modseq(const imap_response *r, imap_u64 *out)
+{
+    const imap_value *v = imap_fetch_get(r, "MODSEQ");
+    /* MODSEQ (n): a list of one number (RFC 7162 §3.1.4.1) */
+    if (!v || v->type != IMAP_LIST || v->count != 1) return IMAP_E_SYNTAX;
+    return imap_value_u64(v->child, out) ? IMAP_E_SYNTAX : 0;
+}
+
+IMAPDEF int imap_response_code_u64(const imap_response *r, const char *name, imap_u64 *out)
+{
+    const imap_value *a;
+    if (!imap_str_is(imap_response_code_name(r), name)) return 0;
+    a = imap_response_code_arg(r);
+    if (!a || a->next || imap_value_u64(a, out)) return IMAP_E_SYNTAX;
+    return 1;
+}
+
+IMAPDEF int imap_response_code_set(const imap_response *r, const char *name, imap_str *set)
+{
+    const imap_value *a;
+    if (!imap_str_is(imap_response_code_name(r), name)) return 0;
+    a = imap_response_code_arg(r);
+    if (!a || (a->type != IMAP_ATOM && a->type != IMAP_NUMBER) || imap_value_str(a, set))
+        return IMAP_E_SYNTAX;
+    return 1;
+}
+
 /* ---- 6. command builders and quoting --------------------------------- */
 
 #define IMAP__LONG_MAX ((long)(~0ul >> 1))
@@ -6071,7 +6271,7 @@ enum {
     IMAP__K_ID, IMAP__K_ENABLE, IMAP__K_GETACL, IMAP__K_LISTRIGHTS,
     IMAP__K_MYRIGHTS, IMAP__K_GETQUOTA, IMAP__K_GETQUOTAROOT,
     IMAP__K_METADATA, IMAP__K_ANNOTATION, IMAP__K_IDLE, IMAP__K_COMPRESS,
-    IMAP__K_XATOM, IMAP__K_COUNT
+    IMAP__K_XATOM, IMAP__K_FETCH_VANISHED, IMAP__K_COUNT
 };
 
 static const struct imap__kind_info {
@@ -6085,8 +6285,12 @@ static const struct imap__kind_info {
     { 0, IMAP__F_BARRIER },                                     /* STARTTLS */
     { IMAP__R_CAPABILITY, IMAP__F_BARRIER | IMAP__F_SECRET | IMAP__F_AUTH },
     { IMAP__R_CAPABILITY, IMAP__F_BARRIER | IMAP__F_SECRET },   /* LOGIN */
-    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT, IMAP__F_BARRIER },
-    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT, IMAP__F_BARRIER },
+    /* SELECT, EXAMINE; with QRESYNC they also answer with FETCH and
+       VANISHED (EARLIER) (RFC 7162 §3.2.5) */
+    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_FETCH | IMAP__R_EXPUNGE,
+      IMAP__F_BARRIER },
+    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_FETCH | IMAP__R_EXPUNGE,
+      IMAP__F_BARRIER },
     { 0, 0 },                                                   /* CREATE... */
     { IMAP__R_LIST | IMAP__R_STATUS, 0 },
     { IMAP__R_LSUB, 0 },
@@ -6110,7 +6314,8 @@ static const struct imap__kind_info {
     { IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_EXPUNGE | IMAP__R_FETCH,
       IMAP__F_BARRIER | IMAP__F_IDLE },                         /* IDLE */
     { 0, IMAP__F_BARRIER },                                     /* COMPRESS */
-    { IMAP__R_OTHER, 0 }                                        /* XATOM */
+    { IMAP__R_OTHER, 0 },                                       /* XATOM */
+    { IMAP__R_FETCH | IMAP__R_EXPUNGE, 0 }      /* UID FETCH ... VANISHED */
 };
 
 static unsigned imap__route_bit(imap_str name)
@@ -6988,6 +7193,21 @@ static int imap__fetch_in_set(const imap_response *r, imap_u64 msgno, int has_ms
     return k < 0;                           /* an unparsable set takes any */
 }
 
+/* "* VANISHED uids" without EARLIER: those messages are gone now
+   (RFC 7162 §3.2.10), as that many EXPUNGEs would say. */
+static void imap__vanished_now(imap_client *c, const imap_response *r)
+{
+    imap_vanished v;
+    imap_seqset_iter it;
+    imap_u64 lo, hi;
+    if (imap_vanished_decode(r, &v) != 0 || v.earlier || !v.uids.ptr) return;
+    imap_seqset_iter_init(&it, v.uids.ptr, v.uids.len);
+    while (imap_seqset_next(&it, &lo, &hi) == 1 && hi != IMAP_SEQ_STAR) {
+        imap_u64 n = hi - lo + 1;
+        c->exists = n < c->exists ? c->exists - n : 0;
+    }
+}
+
 /* The untagged responses command p takes. */
 static unsigned imap__routes(const imap__pending *p)
 {
@@ -7087,8 +7307,12 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
     case IMAP__R_RECENT: c->recent = r->number; break;
     case IMAP__R_EXPUNGE:
         if (r->has_number && c->exists) c->exists--;
+        else if (!r->has_number) imap__vanished_now(c, r);
         break;
     case IMAP__R_ENABLED:
+        /* RFC 7162 §3.2.3: QRESYNC implies CONDSTORE */
+        if (imap_caps_has(r->args, "CONDSTORE")) c->_enabled |= 1u;
+        if (imap_caps_has(r->args, "QRESYNC")) c->_enabled |= 3u;
         if (imap_caps_has(r->args, "IMAP4rev2")) {
             c->protocol = 2;
             c->_utf8 = 1;
@@ -7106,6 +7330,8 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
         }
     }
     to = imap__route(c, bit, r, r->number, r->has_number);
+    /* a change no command took: imap_watch_step syncs again before IDLE */
+    if (!to && (bit & (IMAP__R_EXISTS | IMAP__R_EXPUNGE | IMAP__R_FETCH))) c->_changes++;
     if (to && to->call.on_data) {
         to->call.on_data(to->call.arg, c, r);
         return;
@@ -9976,11 +10202,7 @@ static void imap__selecting(imap_client *c)
 IMAPDEF int imap_select(imap_client *c, const char *mailbox, int readonly,
                         const imap_call *call)
 {
-    int rc = imap__may_call(c, call);
-    if (rc) return rc;
-    imap__selecting(c);
-    IMAP__COMMAND(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL,
-                  imap_cmd_select(&cmd_, tag_, mailbox, readonly, 0, NULL));
+    return imap_select_ext(c, mailbox, readonly, 0, NULL, call);
 }
 
 IMAPDEF int imap_examine(imap_client *c, const char *mailbox, const imap_call *call)
@@ -10092,6 +10314,41 @@ IMAPDEF int imap_store(imap_client *c, const char *set, const char *command,
     x.route_set = set;
     IMAP__COMMAND_X(c, call, IMAP__K_FETCH, NULL, &x,
                     imap_cmd_store(&cmd_, tag_, set, command, flags));
+}
+
+IMAPDEF int imap_select_ext(imap_client *c, const char *mailbox, int readonly,
+                            int condstore, const imap_qresync *qresync,
+                            const imap_call *call)
+{
+    int rc = imap__may_call(c, call);
+    if (rc) return rc;
+    imap__selecting(c);
+    IMAP__COMMAND(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL,
+                  imap_cmd_select(&cmd_, tag_, mailbox, readonly, condstore, qresync));
+}
+
+IMAPDEF int imap_fetch_changedsince(imap_client *c, int uid, const char *set,
+                                    const char *items, imap_u64 modseq, int vanished,
+                                    const imap_call *call)
+{
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    x.route_set = set;
+    x.route_uid = uid != 0;
+    IMAP__COMMAND_X(c, call, vanished ? IMAP__K_FETCH_VANISHED : IMAP__K_FETCH, NULL, &x,
+                    imap_cmd_fetch_changedsince(&cmd_, tag_, uid, set, items, modseq, vanished));
+}
+
+IMAPDEF int imap_store_unchangedsince(imap_client *c, int uid, const char *set,
+                                      imap_u64 modseq, const char *command,
+                                      const char *flags, const imap_call *call)
+{
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    x.route_set = set;
+    x.route_uid = uid != 0;
+    IMAP__COMMAND_X(c, call, IMAP__K_FETCH, NULL, &x,
+                    imap_cmd_store_unchangedsince(&cmd_, tag_, uid, set, modseq, command, flags));
 }
 
 IMAPDEF int imap_copy(imap_client *c, const char *set, const char *mailbox,
@@ -11084,6 +11341,367 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 #endif
 
 /* (9c TLS client implementation ends here) */
+
+/* ---- 9d. keeping a mailbox in sync; resuming after a drop ---------------- */
+
+/* FETCH (UID FLAGS ...) and VANISHED, from SELECT QRESYNC and the FETCHes */
+static void imap__sync_data(void *arg, imap_client *c, const imap_response *r)
+{
+    imap_sync *s = (imap_sync *)arg;
+    (void)c;
+    if (imap_response_is(r, "FETCH")) {
+        const imap_value *u = imap_fetch_get(r, "UID"), *f = imap_fetch_get(r, "FLAGS");
+        imap_u64 uid;
+        /* a FETCH without both (a flag change without UID under plain
+           CONDSTORE): the next sync finds it by its MODSEQ */
+        if (!u || imap_value_u64(u, &uid) || !f || f->type != IMAP_LIST) return;
+        if (s->on_message) s->on_message(s->arg, uid, f, uid >= s->_old.uidnext);
+    } else if (imap_response_is(r, "VANISHED")) {
+        imap_vanished v;
+        imap_seqset_iter it;
+        imap_u64 lo, hi;
+        if (imap_vanished_decode(r, &v) != 0 || !v.uids.ptr) return;
+        imap_seqset_iter_init(&it, v.uids.ptr, v.uids.len);
+        while (imap_seqset_next(&it, &lo, &hi) == 1)
+            if (hi != IMAP_SEQ_STAR && s->on_vanished) s->on_vanished(s->arg, lo, hi);
+    }
+}
+
+/* Every known UID below `bound` not yet matched is gone. */
+static void imap__sync_gone_below(imap_sync *s, imap_u64 bound)
+{
+    while (s->_kstate != 2) {
+        imap_u64 lo, hi;
+        if (s->_kstate == 0) {
+            if (imap_seqset_next(&s->_known, &s->_klo, &s->_khi) != 1 ||
+                s->_khi == IMAP_SEQ_STAR) {
+                s->_kstate = 2;
+                return;
+            }
+            s->_kstate = 1;
+        }
+        lo = s->_next > s->_klo ? s->_next : s->_klo;
+        if (lo > s->_khi) {
+            s->_kstate = 0;
+            continue;
+        }
+        if (lo >= bound) return;
+        hi = s->_khi < bound - 1 ? s->_khi : bound - 1;
+        if (s->on_vanished) s->on_vanished(s->arg, lo, hi);
+        s->_next = hi + 1;
+        if (s->_next <= s->_khi) return;
+        s->_kstate = 0;
+    }
+}
+
+/* UID SEARCH ALL, streamed: a merge of the server's UIDs (ascending)
+   with the known set; VANISHED that arrives meanwhile is real too. */
+static int imap__sync_numbers(void *ctx, imap_str name, imap_u64 lo, imap_u64 hi)
+{
+    imap_sync *s = (imap_sync *)ctx;
+    if (imap_str_is(name, "VANISHED")) {
+        if (s->on_vanished) s->on_vanished(s->arg, lo, hi);
+        return 0;
+    }
+    /* under IMAP4rev2 the answer is ESEARCH; its ALL set streams alike */
+    if ((!imap_str_is(name, "SEARCH") && !imap_str_is(name, "ESEARCH")) || s->_unordered)
+        return 0;
+    if (lo < s->_next) {
+        s->_unordered = 1;                  /* no more verdicts */
+        return 0;
+    }
+    imap__sync_gone_below(s, lo);
+    s->_next = hi + 1;
+    return 0;
+}
+
+static int imap__sync_search(imap_client *c, imap_sync *s, const imap_call *call)
+{
+    imap_parser *p = &c->_parser;
+    imap_number_sink saved = p->number_sink;
+    void *saved_ctx = p->number_ctx;
+    const char *all = "ALL";
+    int rc;
+    imap_seqset_iter_init(&s->_known, s->known_uids, strlen(s->known_uids));
+    s->_kstate = 0;
+    s->_next = 0;
+    s->_unordered = 0;
+    imap_parser_set_number_sink(p, imap__sync_numbers, s);
+    rc = imap_uid(c, "SEARCH", &all, 1, call);
+    imap_parser_set_number_sink(p, saved, saved_ctx);
+    if (rc != IMAP_OK) return rc;
+    if (s->_unordered) return IMAP_E_UNSUPPORTED;
+    imap__sync_gone_below(s, (imap_u64)IMAP_SEQ_MAX + 1);
+    return IMAP_OK;
+}
+
+/* A number the SELECT left in the store ([UIDVALIDITY n] and friends). */
+static int imap__sync_code(imap_client *c, const char *name, imap_u64 *out)
+{
+    char buf[32];
+    size_t n = 0;
+    int found = 0, k;
+    /* the last one counts; drain them all */
+    while ((k = imap_client_response(c, name, buf, sizeof buf, &n)) != 0) {
+        if (k == 1 && imap__parse_u64(buf, n, out)) found = 1;
+        if (k < 0) break;
+    }
+    return found;
+}
+
+IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st)
+{
+    imap_call call;
+    imap_qresync q;
+    imap_u64 uv = 0, hms = 0, un = 0;
+    int method, rc, use_q, nomodseq, reset, full, has_known;
+    const char *items = "(UID FLAGS)";
+    if (!s || !st) return IMAP_E_ARGS;
+    method = s->max_method ? s->max_method : IMAP_SYNC_QRESYNC;
+    if (method < IMAP_SYNC_QRESYNC || method > IMAP_SYNC_PLAIN) return IMAP_E_ARGS;
+    s->_old = *st;
+    s->method = 0;
+    s->exists = 0;
+    has_known = s->known_uids && s->known_uids[0];
+    if (method == IMAP_SYNC_QRESYNC && !imap_client_has_cap(c, "QRESYNC"))
+        method = IMAP_SYNC_CONDSTORE;
+    if (method == IMAP_SYNC_CONDSTORE && !imap_client_has_cap(c, "CONDSTORE"))
+        method = IMAP_SYNC_PLAIN;
+    if (method == IMAP_SYNC_QRESYNC && !(c->_enabled & 2u)) {
+        /* ENABLE is for the authenticated state only (RFC 5161 §3.1) */
+        if (c->state == IMAP_STATE_SELECTED) {
+            if (!imap_client_has_cap(c, "UNSELECT")) method = IMAP_SYNC_CONDSTORE;
+            else if ((rc = imap_unselect(c, NULL)) != IMAP_OK) return rc;
+        }
+        if (method == IMAP_SYNC_QRESYNC) {
+            rc = imap_enable(c, "QRESYNC", NULL);
+            if (rc < 0 && imap_result_class_of(rc) == IMAP_CLASS_ABORT) return rc;
+            if (!(c->_enabled & 2u)) method = IMAP_SYNC_CONDSTORE;
+        }
+    }
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__sync_data;
+    call.arg = s;
+    use_q = method == IMAP_SYNC_QRESYNC && st->uidvalidity && st->highestmodseq &&
+            st->uidvalidity <= IMAP_SEQ_MAX;
+    if (use_q) {
+        memset(&q, 0, sizeof q);
+        q.uidvalidity = st->uidvalidity;
+        q.modseq = st->highestmodseq;
+        /* the known UIDs narrow VANISHED (§3.2.5); a set too long for the
+           output buffer is left out (the server then names every UID
+           expunged since modseq: more, never less) */
+        if (has_known && strlen(s->known_uids) < c->_out_cap / 4) q.known_uids = s->known_uids;
+    }
+    rc = imap_select_ext(c, s->mailbox, s->readonly,
+                         method != IMAP_SYNC_PLAIN && !use_q, use_q ? &q : NULL, &call);
+    if (rc != IMAP_OK) return rc;
+    s->exists = c->exists;
+    if (!imap__sync_code(c, "UIDVALIDITY", &uv)) return IMAP_E_PROTOCOL;  /* RFC 3501 §6.3.1 */
+    if (!imap__sync_code(c, "UIDNEXT", &un)) un = st->uidnext;
+    nomodseq = imap_client_response(c, "NOMODSEQ", NULL, 0, NULL) != 0;
+    if (method != IMAP_SYNC_PLAIN && !imap__sync_code(c, "HIGHESTMODSEQ", &hms)) nomodseq = 1;
+    if (nomodseq) {
+        method = IMAP_SYNC_PLAIN;
+        hms = 0;
+    }
+    reset = st->uidvalidity && st->uidvalidity != uv;
+    if (reset && s->on_reset) s->on_reset(s->arg, uv);
+    full = !st->uidvalidity || reset;
+    if (full) s->_old.uidnext = 0;          /* every message is new */
+    if (use_q && !reset && method == IMAP_SYNC_QRESYNC) {
+        /* with known UIDs the answer to SELECT covers those only
+           (RFC 7162 §3.2.5): the new messages are asked for by UID */
+        if (c->exists > 0 && un > st->uidnext) {
+            char set[32];
+            const char *args[2];
+            imap_seqset ss;
+            imap_seqset_init(&ss, set, sizeof set);
+            imap_seqset_range(&ss, st->uidnext ? st->uidnext : 1, IMAP_SEQ_STAR);
+            args[0] = set;
+            args[1] = items;
+            if (ss.error) return IMAP_E_PROTOCOL;
+            rc = imap_uid(c, "FETCH", args, 2, &call);
+            if (rc != IMAP_OK) return rc;
+        }
+    } else {
+        /* expunges: compare the UIDs held with the server's */
+        if (has_known && !reset && (rc = imap__sync_search(c, s, &call)) != IMAP_OK) return rc;
+        if (c->exists > 0) {
+            const char *set = "1:*";
+            if (!full && method != IMAP_SYNC_PLAIN && st->highestmodseq) {
+                if (hms != st->highestmodseq)
+                    rc = imap_fetch_changedsince(c, 1, set, items, st->highestmodseq, 0, &call);
+            } else {
+                const char *args[2];
+                args[0] = set;
+                args[1] = items;
+                rc = imap_uid(c, "FETCH", args, 2, &call);
+            }
+            if (rc != IMAP_OK) return rc;
+        }
+    }
+    s->method = method;
+    s->exists = c->exists;
+    st->uidvalidity = uv;
+    st->highestmodseq = hms;
+    st->uidnext = un;
+    return IMAP_OK;
+}
+
+static int imap__retryable(int rc)
+{
+    return imap_result_class_of(rc) == IMAP_CLASS_ABORT && rc != IMAP_E_TLS_UNKNOWN_CA &&
+           rc != IMAP_E_TLS_EXPIRED && rc != IMAP_E_TLS_HOSTNAME;
+}
+
+static void imap__sleep(imap_reconnect *r, long ms)
+{
+    if (r->sleep_ms) {
+        r->sleep_ms(r->arg, ms);
+        return;
+    }
+#ifndef IMAP_NO_POSIX
+    {
+        struct timespec ts;
+        ts.tv_sec = ms / 1000;
+        ts.tv_nsec = (ms % 1000) * 1000000L;
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    }
+#endif
+}
+
+IMAPDEF int imap_client_reconnect(imap_client *c, void *mem, size_t cap, imap_reconnect *r)
+{
+    long wait = r->min_ms > 0 ? r->min_ms : 500, most = r->max_ms > 0 ? r->max_ms : 60000;
+    int rc;
+    r->tries = 0;
+    if (!r->connect) return IMAP_E_ARGS;
+    for (;;) {
+        /* what the caller set up survives the new start (field by field:
+           a copy of the whole client would cost firmware its stack) */
+        imap_parser *p = &c->_parser;
+        long timeout_ms = c->timeout_ms;
+        int debug = c->debug, require_tls = c->_require_tls;
+        imap_debug_fn debug_fn = c->_debug_fn;
+        void *debug_arg = c->_debug_arg, *clock_arg = c->_clock_arg;
+        long long (*clock)(void *) = c->_clock;
+        int (*random)(void *, unsigned char *, size_t) = c->_random;
+        void *random_arg = c->_random_arg;
+        struct imap_scram_cache *scram = c->_scram_cache;
+        void (*on_untagged)(void *, imap_client *, const imap_response *) = c->_on_untagged;
+        void *on_untagged_arg = c->_on_untagged_arg;
+        imap_tagger tagger = c->_tagger;
+        size_t max_line = p->max_line, threshold = p->sink_threshold;
+        imap_u64 max_literal = p->max_literal;
+        imap_literal_sink sink = p->sink;
+        void *sink_ctx = p->sink_ctx, *number_ctx = p->number_ctx;
+        imap_number_sink number_sink = p->number_sink;
+        if (c->_has_t) imap_client_close(c);
+        imap_client_init(c, mem, cap);
+        c->timeout_ms = timeout_ms;
+        c->debug = debug;
+        c->_debug_fn = debug_fn;
+        c->_debug_arg = debug_arg;
+        c->_clock = clock;
+        c->_clock_arg = clock_arg;
+        c->_random = random;
+        c->_random_arg = random_arg;
+        c->_scram_cache = scram;
+        c->_require_tls = require_tls;
+        c->_on_untagged = on_untagged;
+        c->_on_untagged_arg = on_untagged_arg;
+        c->_tagger = tagger;
+        p->max_line = max_line;
+        p->max_literal = max_literal;
+        imap_parser_set_sink(p, threshold, sink, sink_ctx);
+        imap_parser_set_number_sink(p, number_sink, number_ctx);
+        rc = r->connect(r->arg, c);
+        r->tries++;
+        if (rc == IMAP_OK && !c->error) return IMAP_OK;
+        if (rc == IMAP_OK) rc = c->error;
+        if (!imap__retryable(rc) || (r->max_tries && r->tries >= r->max_tries)) {
+            if (c->_has_t) imap_client_close(c);
+            return rc;
+        }
+        imap__sleep(r, wait);
+        wait = wait > most / 2 ? most : wait * 2;
+    }
+}
+
+typedef struct imap__watch {
+    int done, result, changed;
+} imap__watch;
+
+static void imap__watch_data(void *arg, imap_client *c, const imap_response *r)
+{
+    (void)c;
+    if (imap_response_is(r, "EXISTS") || imap_response_is(r, "EXPUNGE") ||
+        imap_response_is(r, "VANISHED") || imap_response_is(r, "FETCH"))
+        ((imap__watch *)arg)->changed = 1;
+}
+
+static void imap__watch_done(void *arg, imap_client *c, int result, const imap_response *t)
+{
+    imap__watch *w = (imap__watch *)arg;
+    (void)c;
+    (void)t;
+    w->done = 1;
+    w->result = result;
+}
+
+IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnect *r,
+                            imap_sync *s, imap_sync_state *st, long idle_ms,
+                            int (*on_synced)(void *arg, const imap_sync_state *st))
+{
+    imap__watch w;
+    imap_call call;
+    unsigned long mark;
+    int rc;
+    if (idle_ms <= 0) idle_ms = 29L * 60 * 1000;
+    if (c->error || c->state == IMAP_STATE_LOGOUT || !c->_has_t ||
+        c->state == IMAP_STATE_NONAUTH) {
+        rc = imap_client_reconnect(c, mem, cap, r);
+        if (rc != IMAP_OK) return rc;
+    }
+    mark = c->_changes;
+    rc = imap_sync_mailbox(c, s, st);
+    if (rc != IMAP_OK) return rc;
+    if (on_synced && on_synced(s->arg, st) != 0) return IMAP_OK;
+    /* a change that no command took came during the sync: sync again
+       rather than IDLE past it */
+    if (c->_changes != mark) return IMAP_OK;
+    if (!imap_client_has_cap(c, "IDLE")) {
+        imap__sleep(r, idle_ms);
+        return imap_noop(c, NULL);
+    }
+    memset(&w, 0, sizeof w);
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__watch_data;
+    call.on_done = imap__watch_done;
+    call.arg = &w;
+    rc = imap_idle(c, idle_ms, &call);
+    if (rc != IMAP_OK) return rc;
+    while (!w.done) {
+        rc = imap_client_poll(c, 1000);
+        if (rc != IMAP_OK) return rc;
+        /* a change reported before the server's "+" does not end IDLE by
+           itself (the engine ends it on changes while idling): once the
+           "+" is in, DONE goes */
+        if (w.changed) {
+            unsigned i;
+            for (i = 0; i < IMAP_MAX_PENDING; i++) {
+                imap__pending *p = &c->_q[i];
+                if (p->seq && (p->flags & IMAP__F_IDLING)) imap__idle_done(c, p);
+            }
+        }
+    }
+    rc = imap_client_wait_all(c);
+    if (rc != IMAP_OK) return rc;
+    return w.result == IMAP_E_NO || w.result == IMAP_E_BAD ? w.result : IMAP_OK;
+}
+
+/* (9d sync implementation ends here) */
 
 /* (section 9 implementation ends here) */
 

@@ -373,6 +373,10 @@ else
         # issue 13: README's C blocks, fetch_all vs a hostile server, the
         # store and per-call sink on 3,000 messages, the imaplib diff test
         run_counted "facade (tests/facade.sh)" bash tests/facade.sh "$SRV"
+        # imapcat sync: first and incremental pulls by each path, cut short
+        # and resumed, checked against the server with Python's imaplib
+        imaph_ensure_pkgs /usr/bin/python3:python3
+        [ -x "$B/imapcat" ] && run_counted sync bash tests/sync/run.sh "$SRV" "$B/imapcat" "$B/idle"
     else
         fail "private Dovecot started"; cat "$B/srv.log"
     fi
@@ -385,6 +389,8 @@ else
             pass "private $server started"
             ( . "$D/env" && IMAP_TEST_FAULTS=1 exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot/$server" cat "$B/it.out"
+            # imapcat sync by the best path it offers (Cyrus QRESYNC, Mailutils plain)
+            [ -x "$B/imapcat" ] && run_counted "sync/$server" bash tests/sync/run.sh "$D" "$B/imapcat"
         else
             fail "private $server started"; cat "$B/srv.log"
         fi
