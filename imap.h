@@ -2152,6 +2152,64 @@ IMAPDEF void imap_client_require_tls(imap_client *c, int on);
 /* Tell the client its transport is TLS (the TLS layer does this). */
 IMAPDEF void imap_client_mark_tls(imap_client *c, int on);
 
+/* ---- 9d. decoded mail (section 6b over the commands) -------------------
+   Blocking only. */
+#ifndef IMAP_NO_MIME
+
+/* What imap_fetch_part found. */
+typedef struct imap_part_info {
+    int found;                /* 0 no such message, 1 no such part, 2 found */
+    char type[64];            /* "image/png", NUL-terminated (cut if longer) */
+    char encoding[24];        /* "BASE64" as BODYSTRUCTURE says; "" for NIL */
+    imap_u64 size;            /* encoded octets, from BODYSTRUCTURE */
+    imap_u64 written;         /* decoded bytes given to out */
+    int server_decoded;       /* the server undid the encoding (BINARY) */
+} imap_part_info;
+
+#define IMAP_PART_CLIENT_DECODE 0x1u  /* decode here even with BINARY */
+
+/* Save body part `section` (IMAP numbering, RFC 3501 §6.4.5: "1", "2.1";
+   "" or NULL: the whole body of a one-part message is "1") of the
+   message with this UID, its transfer encoding undone, to out in
+   pieces. One UID FETCH of BODYSTRUCTURE gives the part's encoding and
+   size; then, when the server offers BINARY (RFC 3516), BINARY.PEEK
+   has the server decode it, else BODY.PEEK goes through
+   imap_decode_sink (an encoding the server cannot undo falls back to
+   that too). The parser's literal sink is borrowed for the call and
+   given back. info may be NULL. Returns IMAP_OK; IMAP_E_ARGS for a
+   malformed section, no such message (info->found 0) or no such part
+   (1); IMAP_E_SINK when out refused; or the command's result. */
+IMAPDEF int imap_fetch_part(imap_client *c, imap_u64 uid, const char *section,
+                            unsigned flags, imap_bytes_fn out, void *arg,
+                            imap_part_info *info);
+
+/* One message, decoded for people. Strings are NUL-terminated UTF-8 in
+   the caller's buffer, valid as long as it is. */
+typedef struct imap_summary {
+    imap_u64 msgno;
+    imap_u64 uid;             /* 0 when the response had none */
+    const char *date;         /* ENVELOPE date as written (RFC 5322) */
+    const char *from;         /* "Name <mailbox@host>", or the address alone */
+    const char *subject;
+    int result;               /* 0, or IMAP_E_NOMEM: fields are "" and */
+    size_t needed;            /* this is the buffer size that fits */
+} imap_summary;
+
+/* From a "* n FETCH" response with ENVELOPE (and UID): RFC 2047 words
+   decoded, charsets to UTF-8 (conv may be NULL). Returns 0,
+   IMAP_E_SYNTAX without an ENVELOPE, or IMAP_E_NOMEM (out->needed). */
+IMAPDEF int imap_summary_decode(const imap_response *r, char *buf, size_t cap,
+                                const imap_charset_conv *conv, imap_summary *out);
+/* FETCH set (UID FETCH when uid) (UID ENVELOPE), fn called with each
+   message's summary decoded into buf. Returns the command's result, or
+   IMAP_E_NOMEM when some summary did not fit (fn saw result and needed;
+   1-2 KiB fits ordinary mail). */
+IMAPDEF int imap_fetch_summary(imap_client *c, const char *set, int uid,
+                               const imap_charset_conv *conv, char *buf, size_t cap,
+                               void (*fn)(void *arg, const imap_summary *s), void *arg);
+
+#endif /* IMAP_NO_MIME */
+
 /* ---- 9b. SASL mechanisms (RFC 4422) ------------------------------------
 
    Ready-made authobjects for imap_authenticate. Each mechanism is an
@@ -10202,6 +10260,302 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count)
     if (rc != 1) return rc;
     return imap__parse_u64(buf, n, count) ? 1 : IMAP_E_SYNTAX;
 }
+
+/* ---- 9d. decoded mail ---------------------------------------------------- */
+#ifndef IMAP_NO_MIME
+
+/* The part at `section` of a BODYSTRUCTURE, walked without recursion
+   (RFC 3501 §6.4.5: a one-part message has part 1; MESSAGE/RFC822 parts
+   number the parts of the message inside). 0, IMAP_E_ARGS (bad text),
+   or 1 when there is no such part. */
+static int imap__body_at(const imap_value *root, const char *section, imap_body *b)
+{
+    const char *p = section ? section : "";
+    int top = 1;
+    if (imap_body_decode(root, b)) return 1;
+    if (!*p) return 0;
+    while (*p) {
+        unsigned long k = 0;
+        const imap_value *child = NULL;
+        if (*p < '1' || *p > '9') return IMAP_E_ARGS;
+        while (*p >= '0' && *p <= '9') {
+            if (k > 100000) return IMAP_E_ARGS;
+            k = k * 10 + (unsigned long)(*p++ - '0');
+        }
+        if (*p == '.') {
+            p++;
+            if (!*p) return IMAP_E_ARGS;
+        } else if (*p) {
+            return IMAP_E_ARGS;
+        }
+        if (!top && !b->multipart) {                /* into the message */
+            if (!b->body || imap_body_decode(b->body, b)) return 1;
+            if (!b->multipart) {
+                if (k != 1) return 1;
+                continue;
+            }
+        }
+        if (!b->multipart) return (k != 1 || *p) ? 1 : 0;   /* a one-part message */
+        top = 0;
+        for (child = b->parts; child && --k; child = child->next) {}
+        if (!child || child->type != IMAP_LIST || imap_body_decode(child, b)) return 1;
+    }
+    return 0;
+}
+
+static void imap__copy_cstr(char *dst, size_t cap, imap_str a, const char *sep, imap_str b2)
+{
+    size_t n = 0, i;
+    for (i = 0; a.ptr && i < a.len && n + 1 < cap; i++) dst[n++] = imap__lower((unsigned char)a.ptr[i]);
+    for (i = 0; sep && sep[i] && n + 1 < cap; i++) dst[n++] = sep[i];
+    for (i = 0; b2.ptr && i < b2.len && n + 1 < cap; i++) dst[n++] = imap__lower((unsigned char)b2.ptr[i]);
+    dst[n] = 0;
+}
+
+typedef struct imap__part_job {
+    imap_u64 uid, msgno;
+    const char *section;
+    imap_part_info *info;
+    int bad_section;
+    imap_decode_sink ds;
+    imap_cte cte;             /* a body that came as a quoted string */
+    int kind;
+    int got;                  /* the body item came */
+} imap__part_job;
+
+static void imap__part_struct(void *arg, imap_client *c, const imap_response *r)
+{
+    imap__part_job *j = (imap__part_job *)arg;
+    const imap_value *uid = imap_fetch_get(r, "UID"), *bs = imap_fetch_get(r, "BODYSTRUCTURE");
+    imap_u64 u;
+    imap_body b;
+    imap_str none = {NULL, 0};
+    int k;
+    (void)c;
+    if (!uid || !bs || imap_value_u64(uid, &u) || u != j->uid) return;
+    j->msgno = r->number;
+    j->info->found = 1;
+    k = imap__body_at(bs, j->section, &b);
+    if (k == IMAP_E_ARGS) j->bad_section = 1;
+    if (k) return;
+    j->info->found = 2;
+    imap__copy_cstr(j->info->type, sizeof j->info->type, b.type, "/", b.subtype);
+    imap__copy_cstr(j->info->encoding, sizeof j->info->encoding, b.encoding, NULL, none);
+    for (k = 0; j->info->encoding[k]; k++)
+        j->info->encoding[k] = (char)(j->info->encoding[k] >= 'a' && j->info->encoding[k] <= 'z'
+                                      ? j->info->encoding[k] - 32 : j->info->encoding[k]);
+    j->info->size = b.size;
+}
+
+static void imap__part_body(void *arg, imap_client *c, const imap_response *r)
+{
+    imap__part_job *j = (imap__part_job *)arg;
+    imap_fetch_iter it;
+    imap_fetch_attr a;
+    (void)c;
+    if (r->number != j->msgno || imap_fetch_begin(r, &it) != 0) return;
+    while (imap_fetch_next(&it, &a) == 1) {
+        imap_str v;
+        if (!a.has_section || !(imap_str_is(a.name, "BODY") || imap_str_is(a.name, "BINARY")))
+            continue;
+        j->got = 1;
+        /* a short body may come as a quoted string, not a literal */
+        if (!(a.value->flags & IMAP_VF_SUNK) && imap_value_str(a.value, &v) == 0 && v.ptr &&
+            !j->ds.error) {
+            memset(&j->cte, 0, sizeof j->cte);
+            j->cte.kind = imap_str_is(a.name, "BINARY") ? IMAP_CTE_IDENTITY : j->kind;
+            if (imap_cte_feed(&j->cte, v.ptr, v.len, imap__dsink_out, &j->ds) ||
+                imap_cte_finish(&j->cte, imap__dsink_out, &j->ds))
+                j->ds.error = IMAP_E_SINK;
+        }
+    }
+}
+
+static int imap__part_fetch(imap_client *c, imap__part_job *j, const char *item)
+{
+    imap_parser *p = &c->_parser;
+    size_t th = p->sink_threshold;
+    imap_literal_sink sk = p->sink;
+    void *sc = p->sink_ctx;
+    char uidbuf[24], what[80];
+    const char *args[2];
+    imap_call call;
+    size_t n;
+    int rc;
+    uidbuf[imap__fmt_u64(uidbuf, j->uid)] = 0;
+    n = strlen(item);
+    memcpy(what, item, n);
+    memcpy(what + n, j->section, strlen(j->section) + 1);
+    n = strlen(what);
+    what[n] = ']';
+    what[n + 1] = ')';
+    what[n + 2] = 0;
+    args[0] = uidbuf;
+    args[1] = what;
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__part_body;
+    call.arg = j;
+    j->ds.msgno = j->msgno;
+    j->got = 0;
+    imap_parser_set_sink(p, 0, imap_decode_sink_fn, &j->ds);
+    rc = imap_uid(c, "FETCH", args, 2, &call);
+    imap_parser_set_sink(p, th, sk, sc);
+    return rc;
+}
+
+IMAPDEF int imap_fetch_part(imap_client *c, imap_u64 uid, const char *section,
+                            unsigned flags, imap_bytes_fn out, void *arg,
+                            imap_part_info *info)
+{
+    imap__part_job j;
+    imap_part_info local;
+    imap_call call;
+    imap_str enc;
+    char uidbuf[24];
+    const char *args[2];
+    int rc;
+    if (!info) info = &local;
+    memset(info, 0, sizeof *info);
+    memset(&j, 0, sizeof j);
+    if (!section || !*section) section = "1";
+    if (!out || uid == 0 || uid > IMAP_SEQ_MAX || strlen(section) > 40) return IMAP_E_ARGS;
+    j.uid = uid;
+    j.section = section;
+    j.info = info;
+    uidbuf[imap__fmt_u64(uidbuf, uid)] = 0;
+    args[0] = uidbuf;
+    args[1] = "(UID BODYSTRUCTURE)";
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__part_struct;
+    call.arg = &j;
+    rc = imap_uid(c, "FETCH", args, 2, &call);
+    if (rc != IMAP_OK) return rc;
+    if (j.bad_section || info->found != 2) return IMAP_E_ARGS;
+    enc.ptr = info->encoding;
+    enc.len = strlen(info->encoding);
+    imap_decode_sink_init(&j.ds, enc, out, arg);
+    j.kind = j.ds._kind;
+    if (j.kind != IMAP_CTE_IDENTITY && !(flags & IMAP_PART_CLIENT_DECODE) &&
+        imap_client_has_cap(c, "BINARY")) {
+        rc = imap__part_fetch(c, &j, "(UID BINARY.PEEK[");
+        if (rc == IMAP_OK && j.got) {
+            info->server_decoded = 1;
+            info->written = j.ds.written;
+            return j.ds.error ? IMAP_E_SINK : IMAP_OK;
+        }
+        /* [UNKNOWN-CTE] and the like: decode here (RFC 3516 §4.3) */
+        if (rc != IMAP_E_NO && rc != IMAP_OK) return rc;
+        if (j.ds.written) return IMAP_E_PROTOCOL;   /* cannot take back what went out */
+    }
+    rc = imap__part_fetch(c, &j, "(UID BODY.PEEK[");
+    info->written = j.ds.written;
+    if (rc == IMAP_OK && j.ds.error) rc = IMAP_E_SINK;
+    if (rc == IMAP_OK && !j.got) rc = IMAP_E_ARGS;  /* expunged meanwhile */
+    return rc;
+}
+
+static void imap__addr_put(imap__out *o, const imap_value *list, const imap_charset_conv *conv)
+{
+    const imap_value *cur = list;
+    imap_address a;
+    size_t i;
+    while (imap_address_next(&cur, &a) == 1) {
+        if (a.group_start || a.group_end) continue;
+        if (a.name.len) {
+            imap__hdr_dec((const unsigned char *)a.name.ptr, a.name.len, o, conv);
+            imap__out_c(o, ' ');
+            imap__out_c(o, '<');
+        }
+        for (i = 0; i < a.mailbox.len; i++) imap__out_c(o, (unsigned char)a.mailbox.ptr[i]);
+        if (a.host.ptr) {
+            imap__out_c(o, '@');
+            for (i = 0; i < a.host.len; i++) imap__out_c(o, (unsigned char)a.host.ptr[i]);
+        }
+        if (a.name.len) imap__out_c(o, '>');
+        return;                                 /* the first author */
+    }
+}
+
+IMAPDEF int imap_summary_decode(const imap_response *r, char *buf, size_t cap,
+                                const imap_charset_conv *conv, imap_summary *s)
+{
+    const imap_value *env = imap_fetch_get(r, "ENVELOPE"), *uid = imap_fetch_get(r, "UID");
+    imap_envelope e;
+    imap__out o;
+    size_t d_end, f_end;
+    memset(s, 0, sizeof *s);
+    s->date = s->from = s->subject = "";
+    s->msgno = r->number;
+    if (uid) imap_value_u64(uid, &s->uid);
+    if (!env || imap_envelope_decode(env, &e) != 0) return IMAP_E_SYNTAX;
+    imap__out_init(&o, buf, cap);
+    imap__hdr_dec((const unsigned char *)e.date.ptr, e.date.ptr ? e.date.len : 0, &o, conv);
+    imap__out_c(&o, 0);
+    d_end = o.len;
+    imap__addr_put(&o, e.from, conv);
+    imap__out_c(&o, 0);
+    f_end = o.len;
+    if (e.subject.ptr) imap__hdr_dec((const unsigned char *)e.subject.ptr, e.subject.len, &o, conv);
+    imap__out_c(&o, 0);
+    s->needed = o.len;
+    if (!buf || o.len > cap) {
+        s->result = IMAP_E_NOMEM;
+        return IMAP_E_NOMEM;
+    }
+    s->date = buf;
+    s->from = buf + d_end;
+    s->subject = buf + f_end;
+    return 0;
+}
+
+typedef struct imap__summary_job {
+    const imap_charset_conv *conv;
+    char *buf;
+    size_t cap;
+    void (*fn)(void *arg, const imap_summary *s);
+    void *arg;
+    int nomem;
+} imap__summary_job;
+
+static void imap__summary_data(void *arg, imap_client *c, const imap_response *r)
+{
+    imap__summary_job *j = (imap__summary_job *)arg;
+    imap_summary s;
+    int rc;
+    (void)c;
+    if (!imap_response_is(r, "FETCH")) return;
+    rc = imap_summary_decode(r, j->buf, j->cap, j->conv, &s);
+    if (rc == IMAP_E_SYNTAX) return;            /* a FETCH of flags, not ours */
+    if (rc == IMAP_E_NOMEM) j->nomem = 1;
+    j->fn(j->arg, &s);
+}
+
+IMAPDEF int imap_fetch_summary(imap_client *c, const char *set, int uid,
+                               const imap_charset_conv *conv, char *buf, size_t cap,
+                               void (*fn)(void *arg, const imap_summary *s), void *arg)
+{
+    imap__summary_job j;
+    imap_call call;
+    const char *args[2];
+    int rc;
+    if (!fn || !set) return IMAP_E_ARGS;
+    memset(&j, 0, sizeof j);
+    j.conv = conv;
+    j.buf = buf;
+    j.cap = cap;
+    j.fn = fn;
+    j.arg = arg;
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__summary_data;
+    call.arg = &j;
+    args[0] = set;
+    args[1] = "(UID ENVELOPE)";
+    rc = uid ? imap_uid(c, "FETCH", args, 2, &call) : imap_fetch(c, set, args[1], &call);
+    if (rc == IMAP_OK && j.nomem) rc = IMAP_E_NOMEM;
+    return rc;
+}
+
+#endif /* IMAP_NO_MIME */
 
 /* ---- 9b. SASL mechanisms ------------------------------------------------ */
 
