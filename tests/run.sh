@@ -348,6 +348,8 @@ else
             fail "tests/it_dovecot.c builds without sanitizers"; cat "$B/err"
         fi
         examples_vs_dovecot
+        # MIME decoding: a generated mailbox judged by Python's email package
+        run_counted "mime vs Python email" bash tests/mime/run.sh "$SRV/env"
     else
         fail "private Dovecot started"; cat "$B/srv.log"
     fi
