@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The decoding differential test's judge (tests/mime/run.sh).
 
-    python3 tests/mime/compare.py GOT.tsv FILE.eml...
+    python3 tests/mime/compare.py GOT.tsv [--imapcat SUMMARY] FILE.eml...
 
 For every message (the i-th file is message number i), Python's email
 package (policy default) decodes the subject, the From (as "Name <addr>"
@@ -9,7 +9,9 @@ or the address alone), the date, and every leaf part in IMAP section
 numbering: its file name and the sha256 of its decoded bytes. Each must
 equal what it_mime printed from imap.h: names byte for byte, bytes by
 sha256, both when the server decoded (BINARY) and when imap.h did. One
-"ok"/"FAIL" line per message; the last line is "N passed, N failed"."""
+"ok"/"FAIL" line per message; the last line is "N passed, N failed". With --imapcat, SUMMARY is `imapcat URL summary
+N` of the same mailbox: each line must be UID, date, from and subject as
+Python decodes them (TAB, CR and LF made spaces)."""
 import hashlib, sys
 from email import message_from_bytes, policy
 from email.header import decode_header, make_header
@@ -58,10 +60,19 @@ def main():
             parts.setdefault(int(f[1]), []).append((f[2], unhex(f[3]), f[4], f[5]))
         elif f[0] == "B":
             binary = int(f[1])
+    files = sys.argv[2:]
+    summary = None
+    if files and files[0] == "--imapcat":
+        summary = {}
+        for line in open(files[1], encoding="utf-8"):
+            f = line.rstrip("\n").split("\t")
+            summary[int(f[0])] = f[1:]
+        files = files[2:]
     passed = failed = 0
+    clean = lambda t: t.replace("\t", " ").replace("\r", " ").replace("\n", " ")
     counts = {"encoded subjects": 0, "file names": 0, "parts": 0,
               "names where policy default keeps the space": 0}
-    for i, path in enumerate(sys.argv[2:], 1):
+    for i, path in enumerate(files, 1):
         with open(path, "rb") as fh:
             raw = fh.read()
         msg = message_from_bytes(raw, policy=policy.default)
@@ -80,7 +91,7 @@ def main():
                 name = rfc
         frm = "%s <%s>" % (name, a.addr_spec) if name else a.addr_spec
         date = str(msg["date"])
-        if b"=?" in raw.split(b"\r\n\r\n", 1)[0]:
+        if "=?" in message_from_bytes(raw)["subject"]:
             counts["encoded subjects"] += 1
         want = [(sec, p.get_filename() or "", hashlib.sha256(p.get_payload(decode=True) or b"").hexdigest())
                 for sec, p in leaves(msg)]
@@ -105,6 +116,10 @@ def main():
                 for how, p in (("server-decoded", srv), ("imap.h-decoded", cli)):
                     if sha(p) != h:
                         errs.append("part %s %s bytes differ (sha256 %s, python %s)" % (sec, how, sha(p)[:12], h[:12]))
+        if summary is not None:
+            line = [clean(date), clean(frm), clean(subject)]
+            if summary.get(i) != line:
+                errs.append("imapcat summary: python %r, imapcat %r" % (line, summary.get(i)))
         if errs:
             failed += 1
             print("FAIL message %d (%s)" % (i, path))
@@ -112,7 +127,8 @@ def main():
                 print("  " + e)
         else:
             passed += 1
-            print("ok   message %d: subject, from, date, %d part(s) as Python decodes them" % (i, len(want)))
+            print("ok   message %d: subject, from, date, %d part(s) as Python decodes them%s" % (
+                i, len(want), " (imapcat summary too)" if summary is not None else ""))
     if binary > 0:
         passed += 1
         print("ok   the server decoded %d parts (BINARY, RFC 3516)" % binary)
@@ -121,7 +137,7 @@ def main():
         print("FAIL no part was decoded by the server (BINARY)")
     print("note: %d messages, %d with encoded words, %d parts, %d file names; %d display "
           "names judged by email.header (RFC 2047 §6.2)" % (
-              len(sys.argv) - 2, counts["encoded subjects"], counts["parts"], counts["file names"],
+              len(files), counts["encoded subjects"], counts["parts"], counts["file names"],
               counts["names where policy default keeps the space"]))
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0

@@ -1,6 +1,10 @@
 /* The decoding differential test's client half (tests/mime/run.sh).
 
      it_mime OUTDIR FILE.eml...      (IMAP_TEST_HOST/PORT/USER/PASS set)
+     it_mime --delete MAILBOX
+
+   With IT_MIME_KEEP=NAME the mailbox is NAME and stays for imapcat's
+   turn (run.sh deletes it after with --delete).
 
    APPENDs the messages to a fresh mailbox of the private Dovecot, then
    for every message prints what imap.h decodes: the summary (subject,
@@ -198,18 +202,28 @@ int main(int argc, char **argv)
     unsigned char *mem;
     size_t i;
     int k, rc, binary_used = 0;
+    const char *keep;
     if (argc < 3 || !host || !port || !user || !pass) {
         fprintf(stderr, "usage: it_mime OUTDIR FILE.eml... (with IMAP_TEST_* set)\n");
         return 2;
     }
     outdir = argv[1];
+    keep = getenv("IT_MIME_KEEP");
     mem = (unsigned char *)malloc(256 * 1024);
     imap_client_init(&c, mem, 256 * 1024);
     imap_client_set_timeout(&c, 30000);
     if ((rc = imap_tcp_connect(&tcp, host, (unsigned)atoi(port), 5000, &t)) != 0) die("connect", rc);
     if ((rc = imap_client_open(&c, &t)) != 0) die("greeting", rc);
     if ((rc = imap_login(&c, user, pass, NULL)) != 0) die("login", rc);
-    snprintf(mbox, sizeof mbox, "mime-%ld", (long)getpid());
+    if (strcmp(outdir, "--delete") == 0) {
+        rc = imap_delete(&c, argv[2], NULL);
+        imap_logout(&c, NULL);
+        imap_client_close(&c);
+        free(mem);
+        return rc != 0;
+    }
+    if (keep) snprintf(mbox, sizeof mbox, "%.60s", keep);
+    else snprintf(mbox, sizeof mbox, "mime-%ld", (long)getpid());
     if ((rc = imap_create(&c, mbox, NULL)) != 0) die("create", rc);
     for (k = 2; k < argc; k++) {
         size_t n;
@@ -262,7 +276,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "it_mime: %zu parts, %d decoded by the server (BINARY)\n", nleaves, binary_used);
     printf("B\t%d\n", binary_used);
     imap_close(&c, NULL);
-    imap_delete(&c, mbox, NULL);
+    if (!keep) imap_delete(&c, mbox, NULL);
     imap_logout(&c, NULL);
     imap_client_close(&c);
     free(leaves);
