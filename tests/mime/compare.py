@@ -91,7 +91,7 @@ def main():
                 name = rfc
         frm = "%s <%s>" % (name, a.addr_spec) if name else a.addr_spec
         date = str(msg["date"])
-        if "=?" in message_from_bytes(raw)["subject"]:
+        if "=?" in str(message_from_bytes(raw).get("subject", "")):
             counts["encoded subjects"] += 1
         want = [(sec, p.get_filename() or "", hashlib.sha256(p.get_payload(decode=True) or b"").hexdigest())
                 for sec, p in leaves(msg)]
@@ -135,7 +135,7 @@ def main():
     else:
         failed += 1
         print("FAIL no part was decoded by the server (BINARY)")
-    print("note: %d messages, %d with encoded words, %d parts, %d file names; %d display "
+    print("note: %d messages, %d with encoded words in the subject, %d parts, %d file names; %d display "
           "names judged by email.header (RFC 2047 §6.2)" % (
               len(files), counts["encoded subjects"], counts["parts"], counts["file names"],
               counts["names where policy default keeps the space"]))
