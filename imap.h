@@ -10454,11 +10454,20 @@ IMAPDEF int imap_fetch_part(imap_client *c, imap_u64 uid, const char *section,
     return rc;
 }
 
+/* Bytes as UTF-8 (RFC 6532 lets addresses hold it), bad ones U+FFFD. */
+static void imap__utf8_copy(imap__out *o, imap_str s)
+{
+    imap__csd d;
+    size_t i;
+    imap__csd_init(&d, IMAP__CS_UTF8, s, NULL);
+    for (i = 0; s.ptr && i < s.len; i++) imap__csd_put(&d, o, (unsigned char)s.ptr[i]);
+    imap__csd_flush(&d, o);
+}
+
 static void imap__addr_put(imap__out *o, const imap_value *list, const imap_charset_conv *conv)
 {
     const imap_value *cur = list;
     imap_address a;
-    size_t i;
     while (imap_address_next(&cur, &a) == 1) {
         if (a.group_start || a.group_end) continue;
         if (a.name.len) {
@@ -10466,10 +10475,10 @@ static void imap__addr_put(imap__out *o, const imap_value *list, const imap_char
             imap__out_c(o, ' ');
             imap__out_c(o, '<');
         }
-        for (i = 0; i < a.mailbox.len; i++) imap__out_c(o, (unsigned char)a.mailbox.ptr[i]);
+        imap__utf8_copy(o, a.mailbox);
         if (a.host.ptr) {
             imap__out_c(o, '@');
-            for (i = 0; i < a.host.len; i++) imap__out_c(o, (unsigned char)a.host.ptr[i]);
+            imap__utf8_copy(o, a.host);
         }
         if (a.name.len) imap__out_c(o, '>');
         return;                                 /* the first author */

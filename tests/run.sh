@@ -441,6 +441,7 @@ fuzz_target fuzz_cmd fuzz/fuzz_cmd.c fuzz/corpus/cmd fuzz/imap.dict
 fuzz_target fuzz_engine fuzz/fuzz_engine.c fuzz/corpus/engine "$B/engine.dict"
 fuzz_target fuzz_sasl fuzz/fuzz_sasl.c fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
 fuzz_target fuzz_tls fuzz/fuzz_tls.c fuzz/corpus/tls fuzz/tls.dict -lbearssl
+fuzz_target fuzz_mime fuzz/fuzz_mime.c fuzz/corpus/mime fuzz/mime.dict
 
 # The same targets under AFL++ (its libFuzzer-compatible driver), built and
 # fuzzed for AFL_SECONDS each from the committed corpus: they must build,
@@ -475,6 +476,7 @@ afl_target fuzz_cmd fuzz/corpus/cmd fuzz/imap.dict
 afl_target fuzz_engine fuzz/corpus/engine "$B/engine.dict"
 afl_target fuzz_sasl fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
 afl_target fuzz_tls fuzz/corpus/tls fuzz/tls.dict -lbearssl
+afl_target fuzz_mime fuzz/corpus/mime fuzz/mime.dict
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
