@@ -10306,9 +10306,9 @@ static int imap__body_at(const imap_value *root, const char *section, imap_body 
 static void imap__copy_cstr(char *dst, size_t cap, imap_str a, const char *sep, imap_str b2)
 {
     size_t n = 0, i;
-    for (i = 0; a.ptr && i < a.len && n + 1 < cap; i++) dst[n++] = imap__lower((unsigned char)a.ptr[i]);
+    for (i = 0; a.ptr && i < a.len && n + 1 < cap; i++) dst[n++] = (char)imap__lower((unsigned char)a.ptr[i]);
     for (i = 0; sep && sep[i] && n + 1 < cap; i++) dst[n++] = sep[i];
-    for (i = 0; b2.ptr && i < b2.len && n + 1 < cap; i++) dst[n++] = imap__lower((unsigned char)b2.ptr[i]);
+    for (i = 0; b2.ptr && i < b2.len && n + 1 < cap; i++) dst[n++] = (char)imap__lower((unsigned char)b2.ptr[i]);
     dst[n] = 0;
 }
 
