@@ -10419,6 +10419,15 @@ IMAPDEF int imap_fetch_part(imap_client *c, imap_u64 uid, const char *section,
     memset(&j, 0, sizeof j);
     if (!section || !*section) section = "1";
     if (!out || uid == 0 || uid > IMAP_SEQ_MAX || strlen(section) > 40) return IMAP_E_ARGS;
+    {   /* 1*digit *("." 1*digit), no 0 part: nothing else reaches the command */
+        const char *q = section;
+        for (;;) {
+            if (*q < '1' || *q > '9') return IMAP_E_ARGS;
+            while (*q >= '0' && *q <= '9') q++;
+            if (!*q) break;
+            if (*q++ != '.') return IMAP_E_ARGS;
+        }
+    }
     j.uid = uid;
     j.section = section;
     j.info = info;

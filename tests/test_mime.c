@@ -374,6 +374,161 @@ TEST(decode_sink_through_parser)
     }
 }
 
+/* ---- the client calls over a scripted server ---------------------------- */
+
+static const char nested_bs[] =
+    "* 3 FETCH (UID 9 BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 2 1)"
+    "(\"MESSAGE\" \"RFC822\" NIL NIL NIL \"7BIT\" 100 "
+    "(NIL \"=?utf-8?q?inner_=E2=98=95?=\" NIL NIL NIL NIL NIL NIL NIL NIL) "
+    "((\"TEXT\" \"PLAIN\" NIL NIL NIL \"QUOTED-PRINTABLE\" 1 1)"
+    "(\"APPLICATION\" \"OCTET-STREAM\" (\"name\" \"a.bin\") NIL NIL \"BASE64\" 4) \"MIXED\") 5) \"MIXED\"))\r\n";
+
+TEST(section_numbers)
+{
+    /* RFC 3501 §6.4.5: parts of an attached message are numbered inside it */
+    const imap_value *v = bodystructure(nested_bs);
+    imap_body b;
+    CHECK(v != NULL);
+    CHECK(imap__body_at(v, "1", &b) == 0 && imap_str_is(b.subtype, "PLAIN"));
+    CHECK(imap__body_at(v, "2", &b) == 0 && imap_str_is(b.subtype, "RFC822"));
+    CHECK(imap__body_at(v, "2.1", &b) == 0 && imap_str_is(b.encoding, "QUOTED-PRINTABLE"));
+    CHECK(imap__body_at(v, "2.2", &b) == 0 && imap_str_is(b.encoding, "BASE64"));
+    CHECK(imap__body_at(v, "3", &b) == 1);
+    CHECK(imap__body_at(v, "1.1", &b) == 1);
+    CHECK(imap__body_at(v, "2.3", &b) == 1);
+    CHECK(imap__body_at(v, "0", &b) == IMAP_E_ARGS);
+    CHECK(imap__body_at(v, "2.", &b) == IMAP_E_ARGS);
+    CHECK(imap__body_at(v, "2..1", &b) == IMAP_E_ARGS);
+    CHECK(imap__body_at(v, "x", &b) == IMAP_E_ARGS);
+    v = bodystructure("* 1 FETCH (BODYSTRUCTURE (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 4 1))\r\n");
+    CHECK(imap__body_at(v, "1", &b) == 0 && imap__body_at(v, "2", &b) == 1);
+}
+
+static unsigned char cmem[64 * 1024];
+
+static int dummy_sink(void *ctx, const imap_literal_info *info, const void *data, size_t len)
+{
+    (void)ctx; (void)info; (void)data; (void)len;
+    return 0;
+}
+
+/* BINARY refused ([UNKNOWN-CTE], RFC 3516 §4.3): decoded here, from a
+   body that came as a quoted string; the caller's sink is given back. */
+TEST(fetch_part_falls_back_from_binary)
+{
+    static char bs_ok[sizeof nested_bs + 32];
+    imap_script_step steps[] = {
+        {IMAP_SCRIPT_REPLY, "* PREAUTH [CAPABILITY IMAP4rev1 BINARY] hi\r\n", 0},
+        {IMAP_SCRIPT_EXPECT, "BAAA0 UID FETCH 9 (UID BODYSTRUCTURE)\r\n", 0},
+        {IMAP_SCRIPT_REPLY, bs_ok, 0},
+        {IMAP_SCRIPT_EXPECT, "BAAA1 UID FETCH 9 (UID BINARY.PEEK[2.2])\r\n", 0},
+        {IMAP_SCRIPT_REPLY, "BAAA1 NO [UNKNOWN-CTE] cannot\r\n", 0},
+        {IMAP_SCRIPT_EXPECT, "BAAA2 UID FETCH 9 (UID BODY.PEEK[2.2])\r\n", 0},
+        {IMAP_SCRIPT_REPLY, "* 3 FETCH (UID 9 BODY[2.2] \"SGVs\r\nbG8=\")\r\nBAAA2 OK done\r\n", 0},
+    };
+    imap_script sc;
+    imap_transport t;
+    imap_client c;
+    imap_part_info info;
+    acc a;
+    strcpy(bs_ok, nested_bs);
+    strcat(bs_ok, "BAAA0 OK done\r\n");
+    /* a quoted string cannot hold CR LF: use the literal-free form */
+    steps[6].data = "* 3 FETCH (UID 9 BODY[2.2] \"SGVsbG8=\")\r\nBAAA2 OK done\r\n";
+    imap_script_init(&sc, steps, sizeof steps / sizeof steps[0], &t);
+    imap_client_init(&c, cmem, sizeof cmem);
+    imap_client_seed_tags(&c, 0);
+    imap_client_set_timeout(&c, 2000);      /* a script that stalls fails */
+    CHECK_EQ_INT(imap_client_open(&c, &t), IMAP_OK);
+    imap_parser_set_sink(imap_client_parser(&c), 77, dummy_sink, &a);
+    a.n = 0;
+    a.refuse_after = 0;
+    CHECK_EQ_INT(imap_fetch_part(&c, 9, "2.2", 0, acc_fn, &a, &info), IMAP_OK);
+    CHECK(a.n == 5 && memcmp(a.b, "Hello", 5) == 0);
+    CHECK_EQ_INT(info.found, 2);
+    CHECK(strcmp(info.encoding, "BASE64") == 0 && strcmp(info.type, "application/octet-stream") == 0);
+    CHECK_EQ_INT(info.size, 4);
+    CHECK_EQ_INT(info.written, 5);
+    CHECK_EQ_INT(info.server_decoded, 0);
+    CHECK(imap_client_parser(&c)->sink == dummy_sink && imap_client_parser(&c)->sink_threshold == 77);
+    CHECK(imap_script_done(&sc));
+    if (sc.mismatch)
+        printf("    script step %u: got \"%.*s\"\n", (unsigned)sc.mismatch_step,
+               (int)sc.mismatch_got_len, (const char *)sc.mismatch_got);
+}
+
+/* BINARY accepted: the literal8 is the part as it is; no such part and
+   no such message are told apart. */
+TEST(fetch_part_binary_and_missing)
+{
+    static char bs_ok[sizeof nested_bs + 32], bs_ok2[sizeof nested_bs + 32];
+    imap_script_step steps[] = {
+        {IMAP_SCRIPT_REPLY, "* PREAUTH [CAPABILITY IMAP4rev1 BINARY] hi\r\n", 0},
+        {IMAP_SCRIPT_EXPECT, "BAAA0 UID FETCH 9 (UID BODYSTRUCTURE)\r\n", 0},
+        {IMAP_SCRIPT_REPLY, bs_ok, 0},
+        {IMAP_SCRIPT_EXPECT, "BAAA1 UID FETCH 9 (UID BINARY.PEEK[2.1])\r\n", 0},
+        {IMAP_SCRIPT_REPLY, "* 3 FETCH (UID 9 BINARY[2.1] ~{3}\r\na=\0)\r\nBAAA1 OK done\r\n", 56},
+        {IMAP_SCRIPT_EXPECT, "BAAA2 UID FETCH 9 (UID BODYSTRUCTURE)\r\n", 0},
+        {IMAP_SCRIPT_REPLY, bs_ok2, 0},
+        {IMAP_SCRIPT_EXPECT, "BAAA3 UID FETCH 10 (UID BODYSTRUCTURE)\r\n", 0},
+        {IMAP_SCRIPT_REPLY, "BAAA3 OK nothing\r\n", 0},
+    };
+    imap_script sc;
+    imap_transport t;
+    imap_client c;
+    imap_part_info info;
+    acc a;
+    strcpy(bs_ok, nested_bs);
+    strcat(bs_ok, "BAAA0 OK done\r\n");
+    strcpy(bs_ok2, nested_bs);
+    strcat(bs_ok2, "BAAA2 OK done\r\n");
+    imap_script_init(&sc, steps, sizeof steps / sizeof steps[0], &t);
+    imap_client_init(&c, cmem, sizeof cmem);
+    imap_client_seed_tags(&c, 0);
+    imap_client_set_timeout(&c, 2000);      /* a script that stalls fails */
+    CHECK_EQ_INT(imap_client_open(&c, &t), IMAP_OK);
+    a.n = 0;
+    a.refuse_after = 0;
+    CHECK_EQ_INT(imap_fetch_part(&c, 9, "2.1", 0, acc_fn, &a, &info), IMAP_OK);
+    CHECK(a.n == 3 && memcmp(a.b, "a=\0", 3) == 0);      /* not QP-decoded again */
+    CHECK_EQ_INT(info.server_decoded, 1);
+    CHECK_EQ_INT(imap_fetch_part(&c, 9, "4", 0, acc_fn, &a, &info), IMAP_E_ARGS);
+    CHECK_EQ_INT(info.found, 1);
+    CHECK_EQ_INT(imap_fetch_part(&c, 10, "1", 0, acc_fn, &a, &info), IMAP_E_ARGS);
+    CHECK_EQ_INT(info.found, 0);
+    /* a malformed section never reaches the server (no injection) */
+    CHECK_EQ_INT(imap_fetch_part(&c, 9, "1..2", 0, acc_fn, &a, &info), IMAP_E_ARGS);
+    CHECK_EQ_INT(imap_fetch_part(&c, 9, "1] BODY[", 0, acc_fn, &a, &info), IMAP_E_ARGS);
+    CHECK_EQ_INT(imap_fetch_part(&c, 9, "01", 0, acc_fn, &a, &info), IMAP_E_ARGS);
+    CHECK(imap_script_done(&sc));
+    if (sc.mismatch)
+        printf("    script step %u: got \"%.*s\"\n", (unsigned)sc.mismatch_step,
+               (int)sc.mismatch_got_len, (const char *)sc.mismatch_got);
+}
+
+TEST(summary_of_a_fetch)
+{
+    imap_response *r = NULL;
+    imap_summary s;
+    size_t used;
+    char small[8];
+    static const char resp[] =
+        "* 4 FETCH (UID 12 ENVELOPE (\"Mon, 4 Mar 2024 10:00:00 +0100\" "
+        "\"=?utf-8?q?Caf=C3=A9?= =?utf-8?b?IOKYlQ==?=\" "
+        "((\"=?iso-8859-1?q?Andr=E9?= Pirard\" NIL \"andre\" \"example.org\")) NIL NIL NIL NIL NIL NIL \"<x@y>\"))\r\n";
+    imap_parser_init(&P, pmem, sizeof pmem);
+    CHECK(imap_parser_feed(&P, resp, sizeof resp - 1, &used, &r) == IMAP_OK);
+    CHECK_EQ_INT(imap_summary_decode(r, buf, sizeof buf, NULL, &s), 0);
+    CHECK_EQ_INT(s.uid, 12);
+    CHECK_EQ_INT(s.msgno, 4);
+    CHECK(strcmp(s.subject, "Caf\xc3\xa9 \xe2\x98\x95") == 0);
+    CHECK(strcmp(s.from, "Andr\xc3\xa9 Pirard <andre@example.org>") == 0);
+    CHECK(strcmp(s.date, "Mon, 4 Mar 2024 10:00:00 +0100") == 0);
+    CHECK_EQ_INT(imap_summary_decode(r, small, sizeof small, NULL, &s), IMAP_E_NOMEM);
+    CHECK(s.needed == 30 + 1 + 33 + 1 + 9 + 1 && s.subject[0] == 0);
+    CHECK_EQ_INT(imap_summary_decode(r, buf, s.needed, NULL, &s), 0);
+}
+
 int main(void)
 {
     RUN(rfc2047_section8_examples);
@@ -384,5 +539,9 @@ int main(void)
     RUN(base64_mime);
     RUN(quoted_printable);
     RUN(decode_sink_through_parser);
+    RUN(section_numbers);
+    RUN(fetch_part_falls_back_from_binary);
+    RUN(fetch_part_binary_and_missing);
+    RUN(summary_of_a_fetch);
     return test_summary();
 }
