@@ -2174,8 +2174,8 @@ typedef struct imap_part_info {
    pieces. One UID FETCH of BODYSTRUCTURE gives the part's encoding and
    size; then, when the server offers BINARY (RFC 3516), BINARY.PEEK
    has the server decode it, else BODY.PEEK goes through
-   imap_decode_sink (an encoding the server cannot undo falls back to
-   that too). The parser's literal sink is borrowed for the call and
+   imap_decode_sink (a NO or BAD to BINARY, e.g. [UNKNOWN-CTE], falls
+   back to that too). The parser's literal sink is borrowed for the call and
    given back. info may be NULL. Returns IMAP_OK; IMAP_E_ARGS for a
    malformed section, no such message (info->found 0) or no such part
    (1); IMAP_E_SINK when out refused; or the command's result. */
@@ -10452,8 +10452,9 @@ IMAPDEF int imap_fetch_part(imap_client *c, imap_u64 uid, const char *section,
             info->written = j.ds.written;
             return j.ds.error ? IMAP_E_SINK : IMAP_OK;
         }
-        /* [UNKNOWN-CTE] and the like: decode here (RFC 3516 §4.3) */
-        if (rc != IMAP_E_NO && rc != IMAP_OK) return rc;
+        /* [UNKNOWN-CTE] and the like (RFC 3516 §4.3), or a server that
+           offers BINARY and then refuses it: decode here */
+        if (rc != IMAP_E_NO && rc != IMAP_E_BAD && rc != IMAP_OK) return rc;
         if (j.ds.written) return IMAP_E_PROTOCOL;   /* cannot take back what went out */
     }
     rc = imap__part_fetch(c, &j, "(UID BODY.PEEK[");
