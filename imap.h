@@ -37,6 +37,7 @@ COMPILE-TIME OPTIONS (define before including, in the implementation TU)
                         calls built on it (imap_fetch_part, summaries)
    IMAP_NO_CHARSETS     MIME decoding with UTF-8 and US-ASCII only built
                         in (no ISO-8859-1/-15, Windows-1252)
+   IMAP_MIME_CONVERT_BYTES  largest piece given to a charset converter (256)
    IMAP_MAX_DEPTH       deepest list nesting the parser accepts (64)
    IMAP_MAX_PENDING     commands outstanding at once (32)
    IMAP_CMD_MAX_SEGMENTS  pieces of one command: lines and literals (16)
