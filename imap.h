@@ -1085,10 +1085,12 @@ IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16]);
    UTF-8 at out[0..cap) and returns the UTF-8 length, which may be more
    than cap (then out holds nothing useful and the caller measures):
    like snprintf, the length is what counts. in NULL, n 0 asks whether
-   the charset is known: return 0 if so. A negative return means "not
-   mine": the text is kept undecoded. Input comes in pieces of at most
-   IMAP_MIME_CONVERT_BYTES bytes, cut between encoded words when they
-   are longer. */
+   the charset is known: return 0 if so, negative if not (the text is
+   then kept undecoded). A negative return for a piece puts one U+FFFD
+   in its place. Adjacent encoded words of one charset are joined before
+   conversion; a run longer than IMAP_MIME_CONVERT_BYTES comes in pieces
+   of that size (a multibyte character may be cut there: raise it for
+   long texts in stateful charsets). */
 typedef struct imap_charset_conv {
     long (*convert)(void *arg, imap_str charset, const void *in, size_t n,
                     char *out, size_t cap);
