@@ -12,6 +12,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 ENV=$1
 COUNT=${2:-120}
+. tests/server/common.sh
+imaph_ensure_pkgs /usr/bin/python3:python3 /usr/bin/gcc:gcc
 W=$(mktemp -d /tmp/imaph-mime.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 WARN="-Wall -Wextra -Wpedantic -Werror"
