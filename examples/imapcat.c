@@ -1131,7 +1131,11 @@ int main(int argc, char **argv)
             o.verbose = 1;
         } else if (strcmp(a, "--headers") == 0) {
             o.headers = 1;
-        } else if ((strcmp(a, "--part") == 0 || strcmp(a, "-o") == 0) && i + 1 < argc) {
+        } else if (strcmp(a, "--part") == 0 || strcmp(a, "-o") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "imapcat: %s needs a value\n", a);
+                usage_error("missing option value");
+            }
             if (a[1] == 'o') o.outfile = argv[++i];
             else o.part = argv[++i];
         } else if (strcmp(a, "--starttls") == 0) {
