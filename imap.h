@@ -36,7 +36,7 @@ COMPILE-TIME OPTIONS (define before including, in the implementation TU)
    IMAP_MAX_DEPTH       deepest list nesting the parser accepts (64)
    IMAP_MAX_PENDING     commands outstanding at once (32)
    IMAP_CMD_MAX_SEGMENTS  pieces of one command: lines and literals (16)
-   IMAP_CAPS_BYTES      room for the capability list (1024)
+   IMAP_CAPS_BYTES      room for the capability list (2048)
    IMAP_READ_CHUNK      bytes read from a transport at a time (4096)
    IMAP_DEBUG_LINES, IMAP_DEBUG_LINE_BYTES  the ring of recent lines (20, 120)
    IMAP_SASL_BYTES      largest SASL message (1024; raise for OAuth tokens)
@@ -151,13 +151,15 @@ typedef struct imap_str {
     X(E_TLS_EXPIRED,   -21, ABORT, "certificate expired or not yet valid") \
     X(E_TLS_HOSTNAME,  -22, ABORT, "certificate does not match the host name") \
     X(E_TLS_HANDSHAKE, -23, ABORT, "TLS handshake failed") \
-    X(E_TLS_CLOSED,    -24, ABORT, "TLS peer closed the connection")
+    X(E_TLS_CLOSED,    -24, ABORT, "TLS peer closed the connection") \
+    X(E_CAPS_CUT,      -25, ERROR, "capability list larger than IMAP_CAPS_BYTES: no credentials sent") \
+    X(E_TLS_POLICY,    -26, ABORT, "certificate refused: weak key or signature, or not for servers")
 
 typedef enum imap_result {
 #define IMAP__RESULT_ENUM(name, value, cls, text) IMAP_##name = value,
     IMAP_RESULTS(IMAP__RESULT_ENUM)
 #undef IMAP__RESULT_ENUM
-    IMAP_RESULT_MIN = -24
+    IMAP_RESULT_MIN = -26
 } imap_result;
 
 typedef enum imap_result_class {
@@ -1073,8 +1075,11 @@ typedef enum imap_state {
 #ifndef IMAP_MAX_PENDING
 #define IMAP_MAX_PENDING 32   /* commands outstanding at once */
 #endif
+/* Room for the capability list. Dovecot 2.3 sends ~390 bytes, Cyrus 3.6
+   780-924: 2048 leaves headroom. A longer list is kept cut, and then the
+   client trusts nothing that gates security (imap_client_caps_cut). */
 #ifndef IMAP_CAPS_BYTES
-#define IMAP_CAPS_BYTES 1024  /* room for the capability list */
+#define IMAP_CAPS_BYTES 2048
 #endif
 #ifndef IMAP_READ_CHUNK
 #define IMAP_READ_CHUNK 4096  /* bytes read from the transport at a time */
@@ -1278,6 +1283,9 @@ typedef struct imap_tcp {
     int error;               /* errno of the last failure (0: none) */
     int gai_error;           /* getaddrinfo()'s code if the name did not
                                 resolve (0 otherwise) */
+    char where[72];          /* after a failed connect: the name that did
+                                not resolve, or the last address tried as
+                                "addr:port" / "[v6]:port" (imap_error_text) */
 } imap_tcp;
 
 /* Resolve host (name, IPv4 or IPv6 literal) with getaddrinfo and connect
@@ -1548,6 +1556,11 @@ typedef struct imap_tls {
                                    (BR_ERR_*; X.509 errors 32..63, alerts
                                    received 256+, sent 512+), 0 none */
     char reason[128];           /* cert_verify_cb's reason (NUL-terminated) */
+    int cert_problem;           /* imap_cert_problem of the last failure */
+    int cert_index;             /* the certificate it concerns: 0 the
+                                   server's, 1 its issuer... (-1: none) */
+    char detail[192];           /* the failure in words (NUL-terminated):
+                                   imap_error_text prints it */
     size_t needed;              /* imap_tls_init: bytes `mem` must hold */
     size_t anchors;             /* trust anchors loaded (duplicates once) */
     unsigned version;           /* negotiated: BR_TLS12 (0x0303)... */
@@ -1768,7 +1781,14 @@ struct imap_client {
     unsigned long _store_dropped;
     char _caps[IMAP_CAPS_BYTES];
     size_t _caps_len;
+    size_t _caps_need;            /* 0: the list is whole; else its size */
     int _caps_stale;
+    int _starttls_wait;           /* between imap_starttls_begin and _finish */
+    int _plain_preauth;           /* PREAUTH came over plaintext */
+    char _detail[256];            /* imap_error_text's words for our own refusals */
+    int _detail_code;             /* ... and the code they explain */
+    char _last_code[64];          /* response code of the last tagged reply */
+    const struct imap_tls *_tls_obj; /* the BearSSL layer under us, if ours */
     int _greeted;
     int _literal_mode;
     int _utf8;
@@ -1856,9 +1876,31 @@ IMAPDEF int imap_client_feed(imap_client *c, const void *data, size_t len, size_
 IMAPDEF int imap_client_output(imap_client *c, const unsigned char **ptr, size_t *len);
 IMAPDEF void imap_client_output_ack(imap_client *c, size_t n);
 
-/* capabilities (imaplib's .capabilities), space-separated as received */
+/* capabilities (imaplib's .capabilities), space-separated as received.
+   A list longer than IMAP_CAPS_BYTES - 1 is kept cut at an atom boundary
+   and the client then assumes the worst of what it could not see:
+   has_cap says 1 for LOGINDISABLED and STARTTLS (so nothing skips TLS
+   or sends LOGIN on a guess) and every credential-sending call
+   (login, authenticate, login_sasl) fails with IMAP_E_CAPS_CUT. */
 IMAPDEF int imap_client_has_cap(const imap_client *c, const char *cap);
 IMAPDEF imap_str imap_client_capabilities(const imap_client *c);
+/* 0 when the last capability list was kept whole; else the bytes
+   IMAP_CAPS_BYTES must hold to keep it (its length plus the NUL). */
+IMAPDEF size_t imap_client_caps_cut(const imap_client *c);
+
+/* The full text of the last failure, for a person: what the code means,
+   then what and where: the server's words with their response code
+   ("[AUTHENTICATIONFAILED] Authentication failed."), the name that did
+   not resolve or the address and port that refused (tcp), the
+   certificate problem or the file that could not be read (tls), why the
+   client refused (no credentials on a cut capability list, LOGINDISABLED,
+   PREAUTH in plaintext). Any of c, tcp, tls may be NULL (pass what you
+   have; the client knows the BearSSL layer it opened itself). Writes a
+   NUL-terminated string, cut to cap, and returns its length. */
+struct imap_tcp;
+struct imap_tls;
+IMAPDEF size_t imap_error_text(char *out, size_t cap, int code, const imap_client *c,
+                               const struct imap_tcp *tcp, const struct imap_tls *tls);
 
 /* imaplib's response(code): the oldest kept data for `name` ("FLAGS",
    "EXISTS", "UIDVALIDITY", "ALERT", "SEARCH" ...), copied NUL-terminated
@@ -2146,6 +2188,30 @@ IMAPDEF int imap_login_cram_md5(imap_client *c, const char *user, const char *pa
                                 const imap_call *call);
 
 /* (9b SASL declarations end here) */
+
+/* STARTTLS with any TLS library (OpenSSL, mbedTLS, wolfSSL, a platform
+   TLS), in two steps around the caller's own handshake:
+     imap_starttls_begin   checks the state (NONAUTH, not TLS yet) and
+       STARTTLS in the capabilities (IMAP_E_CAPABILITY: nothing ever
+       falls back to plaintext by itself), sends STARTTLS and waits for
+       the answer. On OK every byte the server sent after it is dropped
+       (before the handshake only an attacker writes those, CVE-2011-0411;
+       RFC 2595 §3.1) with the capabilities learnt in plaintext, and the
+       client takes no command until _finish. NO or BAD leave the session
+       in plaintext and say so (IMAP_E_NO, IMAP_E_BAD). A session that
+       PREAUTH put past login in plaintext is refused (IMAP_E_PLAINTEXT:
+       anyone in the middle can send PREAUTH to skip TLS); with
+       imap_client_require_tls on, imap_client_open refuses it already.
+     (the caller does its TLS handshake on its own socket, which still is
+       the transport's, and verifies the certificate)
+     imap_starttls_finish  makes `tls` the transport (copied), marks the
+       client TLS and asks for the capabilities again (RFC 3501 §6.2.1).
+       IMAP_E_STATE without a successful _begin.
+   Blocking only (call->on_done is IMAP_E_ARGS). If the handshake fails,
+   imap_client_close(c) closes the plaintext transport. With BearSSL,
+   imap_starttls does all of it. */
+IMAPDEF int imap_starttls_begin(imap_client *c, const imap_call *call);
+IMAPDEF int imap_starttls_finish(imap_client *c, const imap_transport *tls);
 
 #ifdef IMAP_WITH_BEARSSL
 /* STARTTLS (RFC 3501 §6.2.1, RFC 2595 §3.1), imaplib's starttls(): the
@@ -5669,21 +5735,68 @@ static void imap__dump_ring(imap_client *c)
     }
 }
 
+/* ---- words for imap_error_text ---------------------------------------- */
+
+#define IMAP__STR(x) #x
+#define IMAP__XSTR(x) IMAP__STR(x)
+
+/* Append slen bytes of s (then, below, a decimal number) to the
+   NUL-terminated string in buf[0..cap), cutting what does not fit. */
+static void imap__cat(char *buf, size_t cap, const char *s, size_t slen)
+{
+    size_t n = strlen(buf);
+    if (n + 1 >= cap) return;
+    if (slen > cap - 1 - n) slen = cap - 1 - n;
+    memcpy(buf + n, s, slen);
+    buf[n + slen] = 0;
+}
+
+static void imap__cat_num(char *buf, size_t cap, imap_u64 v)
+{
+    char d[24];
+    size_t k = sizeof d;
+    do {
+        d[--k] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && k);
+    imap__cat(buf, cap, d + k, sizeof d - k);
+}
+
+/* Say why the client refused with `code`: a, then num (unless ~0), then b. */
+static int imap__refuse(imap_client *c, int code, const char *a, imap_u64 num, const char *b)
+{
+    c->_detail[0] = 0;
+    c->_detail_code = code;
+    imap__cat(c->_detail, sizeof c->_detail, a, strlen(a));
+    if (num != ~(imap_u64)0) imap__cat_num(c->_detail, sizeof c->_detail, num);
+    if (b) imap__cat(c->_detail, sizeof c->_detail, b, strlen(b));
+    return code;
+}
+
 /* ---- capabilities ---------------------------------------------------- */
 
-/* Keep the capability atoms from `first` on, space-separated. */
+/* Keep the capability atoms from `first` on, space-separated. One that
+   does not fit is not dropped quietly: the size the whole list needs is
+   kept (_caps_need), and the gates below assume the worst. */
 static void imap__set_caps(imap_client *c, const imap_value *first)
 {
-    size_t n = 0;
+    size_t n = 0, need = 0, add;
+    int cut = 0;
     for (; first; first = first->next) {
         if (first->type == IMAP_LIST || !first->str) continue;
-        if (n + first->len + 1 >= sizeof c->_caps) break;
+        add = (need ? 1 : 0) + first->len;
+        need = add <= (size_t)-1 - need ? need + add : (size_t)-1;
+        if (cut || n + (n ? 1 : 0) + first->len + 1 > sizeof c->_caps) {
+            cut = 1;                    /* counted, not kept */
+            continue;
+        }
         if (n) c->_caps[n++] = ' ';
         memcpy(c->_caps + n, first->str, first->len);
         n += first->len;
     }
     c->_caps[n] = 0;
     c->_caps_len = n;
+    c->_caps_need = !cut ? 0 : need < (size_t)-1 ? need + 1 : need;
     c->_caps_stale = 0;
     c->protocol = imap_client_has_cap(c, "IMAP4rev2") ? 2 : 1;
     if (imap_client_has_cap(c, "LITERAL+")) c->_literal_mode = IMAP_LITERAL_PLUS;
@@ -5700,8 +5813,14 @@ IMAPDEF int imap_client_has_cap(const imap_client *c, const char *cap)
         if (imap__ieq(w, (size_t)(s - w), cap)) return 1;
         s++;
     }
+    /* a cut list may hold these past the cut: assume they are there */
+    if (c->_caps_need && (imap__ieq(cap, strlen(cap), "LOGINDISABLED") ||
+                          imap__ieq(cap, strlen(cap), "STARTTLS")))
+        return 1;
     return 0;
 }
+
+IMAPDEF size_t imap_client_caps_cut(const imap_client *c) { return c->_caps_need; }
 
 IMAPDEF imap_str imap_client_capabilities(const imap_client *c)
 {
@@ -6019,8 +6138,15 @@ static void imap__abort(imap_client *c, int code)
 static void imap__copy_text(imap_client *c, const imap_response *r)
 {
     size_t n = r->text.len < sizeof c->last_text - 1 ? r->text.len : sizeof c->last_text - 1;
+    imap_str code = imap_response_code_name(r);
     if (n) memcpy(c->last_text, r->text.ptr, n);
     c->last_text[n] = 0;
+    c->_last_code[0] = 0;
+    if (code.len) {
+        imap__cat(c->_last_code, sizeof c->_last_code, "[", 1);
+        imap__cat(c->_last_code, sizeof c->_last_code, code.ptr, code.len);
+        imap__cat(c->_last_code, sizeof c->_last_code, "] ", 2);
+    }
 }
 
 /* A server answers a command once it has read all of it, or refuses a
@@ -6297,6 +6423,8 @@ static void imap__greeting(imap_client *c, const imap_response *r)
     if (r->status == IMAP_STATUS_PREAUTH && c->_require_tls && !c->_tls) {
         /* PREAUTH in plaintext skips STARTTLS (RFC 2595 §3.1): anyone in
            the middle can send it, so with TLS required it ends here */
+        imap__refuse(c, IMAP_E_PLAINTEXT, "PREAUTH greeting on a plaintext connection "
+                     "while TLS is required (RFC 2595 3.1)", ~(imap_u64)0, NULL);
         imap__abort(c, IMAP_E_PLAINTEXT);
         return;
     }
@@ -6305,6 +6433,7 @@ static void imap__greeting(imap_client *c, const imap_response *r)
     else
         c->_caps_stale = 1;
     c->state = r->status == IMAP_STATUS_PREAUTH ? IMAP_STATE_AUTH : IMAP_STATE_NONAUTH;
+    c->_plain_preauth = r->status == IMAP_STATUS_PREAUTH && !c->_tls;
     imap__store_code(c, r);
 }
 
@@ -6907,7 +7036,9 @@ IMAPDEF imap_result imap_tcp_connect(imap_tcp *t, const char *host,
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
     rc = getaddrinfo(host, serv + i, &hints, &list);
+    t->where[0] = 0;
     if (rc != 0) {
+        imap__cat(t->where, sizeof t->where, host, strlen(host));
         t->gai_error = rc;
 #ifdef EAI_SYSTEM
         if (rc == EAI_SYSTEM) t->error = errno;
@@ -6927,6 +7058,19 @@ IMAPDEF imap_result imap_tcp_connect(imap_tcp *t, const char *host,
         }
         res = imap__tcp_try(t, ai, budget);
         if (res == IMAP_OK) break;
+        {
+            /* where it failed, numeric (imap_error_text) */
+            char h[INET6_ADDRSTRLEN + 2];
+            t->where[0] = 0;
+            if (getnameinfo(ai->ai_addr, ai->ai_addrlen, h, sizeof h, NULL, 0,
+                            NI_NUMERICHOST) == 0) {
+                int v6 = ai->ai_family == AF_INET6;
+                if (v6) imap__cat(t->where, sizeof t->where, "[", 1);
+                imap__cat(t->where, sizeof t->where, h, strlen(h));
+                imap__cat(t->where, sizeof t->where, v6 ? "]:" : ":", v6 ? 2 : 1);
+                imap__cat(t->where, sizeof t->where, serv + i, strlen(serv + i));
+            }
+        }
     }
     freeaddrinfo(list);
     if (res != IMAP_OK) return res;
@@ -8971,12 +9115,21 @@ IMAPDEF void imap_client_require_tls(imap_client *c, int on) { c->_require_tls =
 IMAPDEF void imap_client_mark_tls(imap_client *c, int on) { c->_tls = on; }
 
 /* Credentials only over TLS when asked; never LOGIN under LOGINDISABLED
-   (RFC 3501 §6.2.3). */
-static int imap__may_send_secret(const imap_client *c, int is_login)
+   (RFC 3501 §6.2.3); none at all when the capability list was cut (what
+   it lost may be LOGINDISABLED or the mechanisms). 0 or the refusal. */
+static int imap__may_send_secret(imap_client *c, int is_login)
 {
-    if (c->_require_tls && !c->_tls) return 0;
-    if (is_login && !c->_tls && imap_client_has_cap(c, "LOGINDISABLED")) return 0;
-    return 1;
+    if (c->_caps_need)
+        return imap__refuse(c, IMAP_E_CAPS_CUT, "the server's capability list was cut: it needs "
+                            "IMAP_CAPS_BYTES of at least ", c->_caps_need,
+                            " (built with " IMAP__XSTR(IMAP_CAPS_BYTES) "); no credentials sent");
+    if (c->_require_tls && !c->_tls)
+        return imap__refuse(c, IMAP_E_PLAINTEXT, "TLS is required and the connection is "
+                            "plaintext: no credentials sent", ~(imap_u64)0, NULL);
+    if (is_login && !c->_tls && imap_client_has_cap(c, "LOGINDISABLED"))
+        return imap__refuse(c, IMAP_E_PLAINTEXT, "the server says LOGINDISABLED on this "
+                            "plaintext connection: use STARTTLS or TLS", ~(imap_u64)0, NULL);
+    return 0;
 }
 
 IMAPDEF int imap_capability(imap_client *c, const imap_call *call)
@@ -8997,7 +9150,8 @@ IMAPDEF int imap_logout(imap_client *c, const imap_call *call)
 IMAPDEF int imap_login(imap_client *c, const char *user, const char *password,
                        const imap_call *call)
 {
-    if (!imap__may_send_secret(c, 1)) return IMAP_E_PLAINTEXT;
+    int rc = imap__may_send_secret(c, 1);
+    if (rc) return rc;
     IMAP__COMMAND(c, call, IMAP__K_LOGIN, NULL, imap_cmd_login(&cmd_, tag_, user, password));
 }
 
@@ -9008,8 +9162,8 @@ IMAPDEF int imap_authenticate(imap_client *c, const char *mech, imap_auth_fn aut
     char tag[16];
     char ir[(IMAP_SASL_BYTES + 2) / 3 * 4 + 1];
     const char *irp = NULL;
-    int rc;
-    if (!imap__may_send_secret(c, 0)) return IMAP_E_PLAINTEXT;
+    int rc = imap__may_send_secret(c, 0);
+    if (rc) return rc;
     if (imap_client_has_cap(c, "SASL-IR") && auth) {
         /* RFC 4959: the first answer rides on the command line */
         /* the challenge is empty: point at a constant, not at the
@@ -9952,6 +10106,8 @@ IMAPDEF int imap_login_sasl(imap_client *c, const char *mech, const char *user,
     if (c->error) return c->error;
     if (!c->_has_t) return IMAP_E_STATE;     /* blocking only: s lives here */
     if (c->_caps_stale && (rc = imap_capability(c, NULL)) != IMAP_OK) return rc;
+    /* a cut list: no mechanism is picked or checked on a guess */
+    if (c->_caps_need) return imap__may_send_secret(c, 0);
     if (!mech && !(mech = imap__sasl_pick(c))) return IMAP_E_CAPABILITY;
     if (!(fn = imap_sasl_mechanism(mech))) return IMAP_E_UNSUPPORTED;
     if (!imap__sasl_offered(c, mech)) return IMAP_E_CAPABILITY;
@@ -9980,48 +10136,93 @@ IMAPDEF int imap_login_cram_md5(imap_client *c, const char *user, const char *pa
 
 /* (9b SASL implementation ends here) */
 
-#ifdef IMAP_WITH_BEARSSL
 static int imap__starttls_command(imap_client *c, const imap_call *call)
 {
     IMAP__COMMAND(c, call, IMAP__K_STARTTLS, NULL, imap_cmd_starttls(&cmd_, tag_));
 }
 
-IMAPDEF int imap_starttls(imap_client *c, imap_tls *tls, const char *server_name,
-                          const imap_call *call)
+IMAPDEF int imap_starttls_begin(imap_client *c, const imap_call *call)
 {
-    imap_transport old, tt;
     imap_str rest;
     int rc;
     if (call && call->on_done) return IMAP_E_ARGS;
     if (c->error) return c->error;
-    if (!c->_has_t) return IMAP_E_STATE;
-    if (c->_tls || c->state != IMAP_STATE_NONAUTH || !tls->_ready) return IMAP_E_STATE;
-    /* what imap_tls_start would refuse, refused before anything is sent */
-    if (!tls->_insecure && (!server_name || !*server_name)) return IMAP_E_ARGS;
+    if (!c->_has_t || c->_starttls_wait) return IMAP_E_STATE;
+    if (c->_tls) return imap__refuse(c, IMAP_E_STATE, "STARTTLS on a connection that is "
+                                     "TLS already", ~(imap_u64)0, NULL);
+    if (c->state == IMAP_STATE_AUTH && c->_plain_preauth)
+        return imap__refuse(c, IMAP_E_PLAINTEXT, "the server said PREAUTH in plaintext, "
+                            "so STARTTLS cannot follow (RFC 2595 3.1): the session may be "
+                            "an attacker's", ~(imap_u64)0, NULL);
+    if (c->state != IMAP_STATE_NONAUTH) return IMAP_E_STATE;
     if (c->_caps_stale && (rc = imap_capability(c, NULL)) != IMAP_OK) return rc;
-    if (!imap_client_has_cap(c, "STARTTLS")) return IMAP_E_CAPABILITY;
+    if (!imap_client_has_cap(c, "STARTTLS"))
+        return imap__refuse(c, IMAP_E_CAPABILITY, "the server does not offer STARTTLS",
+                            ~(imap_u64)0, NULL);
     rc = imap__starttls_command(c, call);
     if (rc != IMAP_OK) return rc;
     /* The engine stopped feeding at the OK. What the server sent after it
        came before any TLS record: an injection (RFC 2595 §3.1). Take it
-       out of the client's read buffer and drop it. */
-    old = c->_t;
-    imap__tls_transport(tls, &tt);
-    imap_client_set_transport(c, &tt, &rest);
+       out of the client's read buffer and drop it; nothing learnt in
+       plaintext stays either. */
+    rest.ptr = (const char *)c->_rbuf + c->_rbuf_off;
+    rest.len = c->_rbuf_len - c->_rbuf_off;
+    c->_rbuf_off = c->_rbuf_len = 0;
     if (rest.len) {
         static const char note[] = "[bytes after STARTTLS OK discarded]";
         imap__log(c, 'S', (const unsigned char *)note, sizeof note - 1);
     }
-    rc = imap_tls_start(tls, &old, server_name, &tt);
-    if (rc != IMAP_OK) {
-        imap__abort(c, rc);
-        return rc;
-    }
+    imap__set_caps(c, NULL);
+    c->_caps_stale = 1;
+    c->_starttls_wait = 1;               /* _stop_feed holds every command */
+    return IMAP_OK;
+}
+
+IMAPDEF int imap_starttls_finish(imap_client *c, const imap_transport *tls)
+{
+    if (c->error) return c->error;
+    if (!c->_starttls_wait) return IMAP_E_STATE;
+    c->_starttls_wait = 0;
+    imap_client_set_transport(c, tls, NULL);
     imap_client_mark_tls(c, 1);
     /* RFC 3501 §6.2.1: forget what was learnt in plaintext, ask again */
     imap__set_caps(c, NULL);
     c->_caps_stale = 1;
     return imap_capability(c, NULL);
+}
+
+#ifdef IMAP_WITH_BEARSSL
+IMAPDEF int imap_starttls(imap_client *c, imap_tls *tls, const char *server_name,
+                          const imap_call *call)
+{
+    imap_transport old, tt;
+    int rc;
+    if (call && call->on_done) return IMAP_E_ARGS;
+    if (c->error) return c->error;
+    if (!c->_has_t) return IMAP_E_STATE;
+    if (c->_tls || c->state != IMAP_STATE_NONAUTH || !tls->_ready) {
+        if (c->state == IMAP_STATE_AUTH && c->_plain_preauth && !c->_tls)
+            return imap_starttls_begin(c, call);        /* its refusal */
+        return IMAP_E_STATE;
+    }
+    /* what imap_tls_start would refuse, refused before anything is sent */
+    if (!tls->_insecure && (!server_name || !*server_name)) return IMAP_E_ARGS;
+    rc = imap_starttls_begin(c, call);
+    if (rc != IMAP_OK) return rc;
+    old = c->_t;
+    c->_tls_obj = tls;
+    rc = imap_tls_start(tls, &old, server_name, &tt);
+    if (rc != IMAP_OK) {
+        /* closing the client now closes the plaintext transport under
+           the TLS one */
+        imap__tls_transport(tls, &tt);
+        tls->_lower = old;
+        c->_starttls_wait = 0;
+        imap_client_set_transport(c, &tt, NULL);
+        imap__abort(c, rc);
+        return rc;
+    }
+    return imap_starttls_finish(c, &tt);
 }
 
 IMAPDEF int imap_client_open_starttls(imap_client *c, const imap_transport *plain,
@@ -10040,6 +10241,7 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 {
     imap_transport tt;
     int rc = imap_tls_start(tls, lower, server_name, &tt);
+    c->_tls_obj = tls;
     if (rc != IMAP_OK) {
         imap__tls_transport(tls, &tt);
         tls->_lower = *lower;
@@ -10053,6 +10255,63 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 #endif
 
 /* (9c TLS client implementation ends here) */
+
+/* ---- imap_error_text ---------------------------------------------------- */
+
+static void imap__cat_s(char *out, size_t cap, const char *s) { imap__cat(out, cap, s, strlen(s)); }
+
+IMAPDEF size_t imap_error_text(char *out, size_t cap, int code, const imap_client *c,
+                               const struct imap_tcp *tcp, const struct imap_tls *tls)
+{
+    int said = 0;
+    if (!out || !cap) return 0;
+    out[0] = 0;
+    imap__cat_s(out, cap, imap_result_str(code));
+#ifdef IMAP_WITH_BEARSSL
+    if (!tls && c) tls = c->_tls_obj;
+    /* TLS's own failure, or the one that ended a session over it */
+    if (tls && tls->result && tls->detail[0] &&
+        (tls->result == code || code == IMAP_E_IO || code == IMAP_E_CLOSED)) {
+        imap__cat_s(out, cap, ": ");
+        imap__cat_s(out, cap, tls->detail);
+        said = 1;
+    }
+#else
+    (void)tls;
+#endif
+    if (!said && c && c->_detail_code == code && c->_detail[0]) {
+        imap__cat_s(out, cap, ": ");
+        imap__cat_s(out, cap, c->_detail);
+        said = 1;
+    }
+    if (!said && c && (code == IMAP_E_NO || code == IMAP_E_BAD || code == IMAP_E_BYE ||
+                       code == IMAP_E_AUTH) && (c->last_text[0] || c->_last_code[0])) {
+        imap__cat_s(out, cap, ": server said: ");
+        imap__cat_s(out, cap, c->_last_code);
+        imap__cat_s(out, cap, c->last_text);
+        said = 1;
+    }
+#ifndef IMAP_NO_POSIX
+    if (!said && tcp && tcp->where[0] &&
+        (code == IMAP_E_IO || code == IMAP_E_TIMEOUT || code == IMAP_E_CLOSED)) {
+        imap__cat_s(out, cap, ": ");
+        imap__cat_s(out, cap, tcp->where);
+        if (tcp->gai_error) {
+            imap__cat_s(out, cap, " does not resolve (");
+            imap__cat_s(out, cap, gai_strerror(tcp->gai_error));
+            imap__cat_s(out, cap, ")");
+        } else if (tcp->error) {
+            imap__cat_s(out, cap, ": ");
+            imap__cat_s(out, cap, strerror(tcp->error));
+        }
+        said = 1;
+    }
+#else
+    (void)tcp;
+#endif
+    (void)said;
+    return strlen(out);
+}
 
 /* (section 9 implementation ends here) */
 
