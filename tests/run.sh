@@ -144,6 +144,12 @@ done
 # ---- 2b. firmware: Cortex-M4, no OS, newlib-nano ---------------------------
 run_counted firmware bash tests/firmware/build.sh
 
+# ---- 2c. TLS: a private PKI served by OpenSSL, each bad certificate refused
+# with its code and words, the good ones accepted (tests/it_tls_pki.sh)
+imaph_ensure_pkgs /usr/bin/openssl:openssl /usr/include/openssl/ssl.h:libssl-dev \
+    /usr/include/mbedtls/ssl.h:libmbedtls-dev
+CFLAGS="$SAN" run_counted it_tls_pki bash tests/it_tls_pki.sh "$B"
+
 # ---- 3. golden transcripts through imapdump at several chunk sizes -----------
 if gcc -std=c99 $WARN $SAN -I"$ROOT" examples/imapdump.c -o "$B/imapdump" 2> "$B/err"; then
     pass "examples/imapdump.c builds"
@@ -176,8 +182,10 @@ fi
 # ---- 3b. every example builds clean (one cc line each); embedded.c runs -----
 for ex in examples/*.c; do
     name=$(basename "$ex" .c)
+    extra=$(sed -n '1s|^/\* build: \(.*\) \*/$|\1|p' "$ex")   # e.g. tls_openssl.c's -lssl
     for cc in gcc clang; do
-        if $cc -std=c99 $WARN -O2 -I"$ROOT" "$ex" -o "$B/ex-$name-$cc" 2> "$B/err"; then
+        # shellcheck disable=SC2086
+        if $cc -std=c99 $WARN -O2 -I"$ROOT" "$ex" -o "$B/ex-$name-$cc" $extra 2> "$B/err"; then
             pass "examples/$name.c builds clean: $cc -std=c99 -O2 $WARN"
         else
             fail "examples/$name.c builds clean ($cc)"; cat "$B/err"

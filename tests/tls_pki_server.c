@@ -4,7 +4,7 @@
    handshake; "plain" ports greet without TLS (TLS to a plaintext port).
      tls_pki_server DIR PORTSFILE NAME...
    serves DIR/NAME.chain with DIR/NAME.key (or plaintext for "plain"),
-   writes "NAME PORT" lines to PORTSFILE once listening, and runs until
+   writes "NAME PORT" lines to PORTSFILE once all are listening, and runs until
    killed. Security level 0: it must be able to serve SHA-1, MD5 and
    RSA-1024 certificates, which the client is the one to refuse.
    Build: cc -std=c99 tests/tls_pki_server.c -lssl -lcrypto */
@@ -57,13 +57,15 @@ int main(int argc, char **argv)
     struct pollfd pf[MAXS];
     SSL_CTX *ctx[MAXS];
     FILE *ports;
+    char tmp[1024];
     int n = 0, i;
     if (argc < 4 || argc - 3 > MAXS) {
         fprintf(stderr, "usage: %s DIR PORTSFILE NAME...\n", argv[0]);
         return 2;
     }
     signal(SIGPIPE, SIG_IGN);
-    ports = fopen(argv[2], "w");
+    snprintf(tmp, sizeof tmp, "%s.tmp", argv[2]);
+    ports = fopen(tmp, "w");
     if (!ports) return 1;
     for (i = 3; i < argc; i++, n++) {
         struct sockaddr_in a;
@@ -97,6 +99,7 @@ int main(int argc, char **argv)
         fprintf(ports, "%s %u\n", argv[i], (unsigned)ntohs(a.sin_port));
     }
     fclose(ports);
+    if (rename(tmp, argv[2]) != 0) return 1;   /* whole, or not there */
     for (;;) {
         if (poll(pf, (nfds_t)n, -1) < 0) continue;
         for (i = 0; i < n; i++) {
