@@ -11165,8 +11165,8 @@ IMAPDEF size_t imap_error_text(char *out, size_t cap, int code, const imap_clien
         imap__cat_s(out, cap, c->_detail);
         said = 1;
     }
-    if (!said && c && (code == IMAP_E_NO || code == IMAP_E_BAD || code == IMAP_E_BYE ||
-                       code == IMAP_E_AUTH) && (c->last_text[0] || c->_last_code[0])) {
+    if (!said && c && (code == IMAP_E_NO || code == IMAP_E_BAD || code == IMAP_E_AUTH) &&
+        (c->last_text[0] || c->_last_code[0])) {
         imap__cat_s(out, cap, ": server said: ");
         imap__cat_s(out, cap, c->_last_code);
         imap__cat_s(out, cap, c->last_text);

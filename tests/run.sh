@@ -356,6 +356,7 @@ else
             fail "tests/it_dovecot.c builds without sanitizers"; cat "$B/err"
         fi
         examples_vs_dovecot
+        run_counted tls_examples/dovecot bash tests/it_tls_examples.sh "$B" "$SRV/env"
     else
         fail "private Dovecot started"; cat "$B/srv.log"
     fi
@@ -368,6 +369,7 @@ else
             pass "private $server started"
             ( . "$D/env" && IMAP_TEST_FAULTS=1 exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot/$server" cat "$B/it.out"
+            run_counted "tls_examples/$server" bash tests/it_tls_examples.sh "$B" "$D/env"
         else
             fail "private $server started"; cat "$B/srv.log"
         fi
