@@ -20,7 +20,9 @@ cc -std=c99 -O1 tests/tls_pki_server.c -o "$b/server" -lssl -lcrypto &&
     cc -std=c99 -Wall -Wextra -Wpedantic -Werror ${CFLAGS:-} -I. examples/tls_openssl.c \
         -o "$b/tls_openssl" -lssl -lcrypto &&
     cc -std=c99 -Wall -Wextra -Wpedantic -Werror ${CFLAGS:-} -I. examples/tls_mbedtls.c \
-        -o "$b/tls_mbedtls" -lmbedtls -lmbedx509 -lmbedcrypto ||
+        -o "$b/tls_mbedtls" -lmbedtls -lmbedx509 -lmbedcrypto &&
+    cc -std=c99 -Wall -Wextra -Wpedantic -Werror ${CFLAGS:-} -DIMAP_WITH_BEARSSL -I. \
+        examples/imapcat.c -o "$b/imapcat" -lbearssl ||
     { echo "it_tls_pki builds: failed"; echo "0 passed, 1 failed"; exit 1; }
 "$b/server" "$b/certs" "$b/ports" good_rsa good_ec noeku ipsan sha1 md5 rsa1024 clientauth \
     expired notyet self noint unknown leafsigned plain inject &
@@ -42,4 +44,16 @@ for lib in openssl mbedtls; do
         printf '%s\n' "$o" | grep -qx '3 messages in INBOX' && ! printf '%s\n' "$o" | grep -q 777
     ck $? "examples/tls_$lib.c: STARTTLS drops plaintext injected after the OK" "exit $rc" "$o"
 done
+# imapcat says what went wrong and what to do
+hint() { # server host expected-words...
+    local port o rc
+    port=$(sed -n "s/^$1 //p" "$b/ports")
+    o=$(IMAP_PASSWORD=x "$b/imapcat" --cafile "$b/certs/root.pem" "imaps://u@$2:$port/" list 2>&1); rc=$?
+    shift 2
+    [ $rc = 2 ] && printf '%s\n' "$o" | grep -qF "$1" && printf '%s\n' "$o" | grep -qF "$2"
+    ck $? "imapcat: $1 / $2" "exit $rc" "$o"
+}
+hint self localhost "self-signed" "hint: if you trust this server, give its CA certificate with --cafile"
+hint good_rsa 127.0.0.1 "no iPAddress entry for 127.0.0.1" "hint: connect by the host name"
+hint plain localhost "answered in plaintext" "hint: this port does not speak TLS"
 echo "$P passed, $F failed"
