@@ -1440,9 +1440,9 @@ IMAPDEF int imap_tcp_close(imap_tcp *t);
 
    Sizes (BearSSL 0.6, x86-64): the record buffer is IMAP_TLS_BUFSIZE,
    by default BR_SSL_BUFSIZE_BIDI (33178 bytes, full duplex), for a
-   sizeof(imap_tls) of 40576. Define IMAP_TLS_BUFSIZE as
+   sizeof(imap_tls) of 41440. Define IMAP_TLS_BUFSIZE as
    BR_SSL_BUFSIZE_MONO (16709, half duplex: a write waits while received
-   data is unread, which the client engine does by itself) for 24104.
+   data is unread, which the client engine does by itself) for 24968.
    (BearSSL's client context is 3720 bytes, its X.509 engine 3168.)
    Trust anchors take sizeof(br_x509_trust_anchor) (64) plus their DN and
    key bytes each: Debian 12's bundle (143 CAs) needs 70471 bytes, one
@@ -1459,9 +1459,16 @@ IMAPDEF int imap_tcp_close(imap_tcp *t);
    or on port 143 imap_client_open_starttls(...) with the same arguments.
 
    Verification is on by default: the chain must end at a trust anchor,
-   the dates must hold, and the certificate must name server_name
-   (BearSSL matches DNS names only: connect by name, not by IP literal).
-   Only an explicit `insecure` turns that off.
+   the dates must hold, the certificate must name server_name (a DNS
+   name through BearSSL; an IPv4 or IPv6 literal, "[::1]" too, against
+   its iPAddress SANs, with no SNI sent, RFC 6066 §3), and it must pass
+   the policy below. Only an explicit `insecure` turns all that off.
+   Every refusal says why: imap_tls.cert_problem, .cert_index and
+   .detail (imap_error_text prints it).
+
+   For OpenSSL, Mbed TLS, wolfSSL or a platform TLS, write the four
+   transport callbacks around it (examples/tls_openssl.c,
+   examples/tls_mbedtls.c) and use imap_starttls_begin/_finish (9). 
 
    tls_level and ssl_version (imaplib2's starttls arguments). BearSSL
    has neither SSLv2 nor SSLv3, so every level is TLS only:
@@ -1682,7 +1689,8 @@ typedef struct imap_tls {
                        source that holds no usable object;
      IMAP_E_IO         a file or directory could not be read;
      IMAP_E_LIMIT      more than IMAP_TLS_MAX_CHAIN client certificates;
-     IMAP_E_UNSUPPORTED  files under IMAP_NO_POSIX, an encrypted key. */
+     IMAP_E_UNSUPPORTED  files under IMAP_NO_POSIX, an encrypted key.
+   t->detail names the file and the system's reason, or the bytes needed. */
 IMAPDEF imap_result imap_tls_init(imap_tls *t, const imap_tls_config *cfg,
                                   void *mem, size_t cap);
 
@@ -1692,9 +1700,17 @@ IMAPDEF imap_result imap_tls_init(imap_tls *t, const imap_tls_config *cfg,
    (ctx is t) whose writes are flushed to lower at once, and whose close
    sends close_notify when it can, then closes lower. Returns IMAP_OK or:
      IMAP_E_TLS_UNKNOWN_CA  the chain ends at no trust anchor (also a
-                            broken chain: bad signature, issuer not a CA)
+                            broken chain: bad signature, issuer not a CA);
+                            cert_problem tells unknown CA, self-signed,
+                            incomplete chain, issuer not a CA, bad chain
      IMAP_E_TLS_EXPIRED     a certificate is expired or not yet valid
+                            (cert_problem tells which, detail the date)
      IMAP_E_TLS_HOSTNAME    the certificate does not name server_name
+                            (IMAP_CERT_HOSTNAME), or has no iPAddress for
+                            an IP literal (IMAP_CERT_IP)
+     IMAP_E_TLS_POLICY      a weak signature (SHA-1, MD5) or key (RSA <
+                            2048, EC < 256), or a server certificate not
+                            for servers (EKU): see imap_tls_config.relax
      IMAP_E_TLS_HANDSHAKE   any other handshake failure: no common
                             version or suite, an alert from the server,
                             a malformed certificate, cert_verify_cb said
