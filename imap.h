@@ -8802,6 +8802,15 @@ static void imap__tls_explain(imap_tls *t, unsigned err)
             }
         return;
     default:
+        /* BearSSL has no curve under P-256: such a key fails as unsupported */
+        for (i = 0; i < n; i++)
+            if (t->_seen[i].key_type == 2 && t->_seen[i].key_bits && t->_seen[i].key_bits < 256) {
+                imap__tls_problem(t, IMAP_CERT_WEAK_KEY, i);
+                imap__tls_cat(t, " has a ");
+                imap__cat_num(t->detail, sizeof t->detail, t->_seen[i].key_bits);
+                imap__tls_cat(t, "-bit EC key: 256 required");
+                return;
+            }
         for (i = 0; i < n; i++)
             if (t->_seen[i].sig == 2) {
                 imap__tls_problem(t, IMAP_CERT_WEAK_SIGNATURE, i);
@@ -8844,7 +8853,7 @@ static unsigned imap__tls_policy(imap_tls *t)
             return BR_ERR_X509_NOT_TRUSTED;
         }
         if ((c->key_type == 1 && c->key_bits < min_rsa) ||
-            (c->key_type == 2 && c->key_bits < 256)) {
+            (c->key_type == 2 && c->key_bits && c->key_bits < 256)) {
             imap__tls_problem(t, IMAP_CERT_WEAK_KEY, i);
             imap__tls_cat(t, " has a ");
             imap__cat_num(t->detail, sizeof t->detail, c->key_bits);

@@ -105,7 +105,6 @@ static int handshake(mtls *m, const mbedtls_ssl_config *conf, imap_tcp *tcp, con
     long left = 30000;
     int r;
     m->tcp = tcp;
-    mbedtls_ssl_init(&m->ssl);
     if (mbedtls_ssl_setup(&m->ssl, conf) != 0 || mbedtls_ssl_set_hostname(&m->ssl, host) != 0)
         return -1;
     mbedtls_ssl_set_bio(&m->ssl, tcp, bio_send, bio_recv, NULL);
@@ -126,23 +125,36 @@ static int handshake(mtls *m, const mbedtls_ssl_config *conf, imap_tcp *tcp, con
     return 0;
 }
 
-static int fail(const char *what, int rc, imap_client *c, imap_tcp *tcp)
+static mtls m;
+static mbedtls_entropy_context entropy;
+static mbedtls_ctr_drbg_context drbg;
+static mbedtls_x509_crt ca;
+static mbedtls_ssl_config conf;
+static imap_client c;
+
+/* Everything Mbed TLS holds goes back, on every way out. */
+static int done(int rc)
+{
+    imap_client_close(&c);
+    mbedtls_ssl_free(&m.ssl);
+    mbedtls_ssl_config_free(&conf);
+    mbedtls_x509_crt_free(&ca);
+    mbedtls_ctr_drbg_free(&drbg);
+    mbedtls_entropy_free(&entropy);
+    return rc;
+}
+
+static int fail(const char *what, int rc, imap_client *cl, imap_tcp *tcp)
 {
     char text[512];
-    imap_error_text(text, sizeof text, rc, c, tcp, NULL);
+    imap_error_text(text, sizeof text, rc, cl, tcp, NULL);
     fprintf(stderr, "tls_mbedtls: %s: %s\n", what, text);
-    return 2;
+    return done(2);
 }
 
 int main(int argc, char **argv)
 {
     static unsigned char mem[64 * 1024];
-    static imap_client c;
-    static mtls m;
-    mbedtls_entropy_context entropy;
-    mbedtls_ctr_drbg_context drbg;
-    mbedtls_x509_crt ca;
-    mbedtls_ssl_config conf;
     imap_tcp tcp;
     imap_transport plain, tt;
     const char *cafile = NULL, *host, *user, *pass = getenv("IMAP_PASSWORD");
@@ -166,6 +178,8 @@ int main(int argc, char **argv)
     mbedtls_ctr_drbg_init(&drbg);
     mbedtls_x509_crt_init(&ca);
     mbedtls_ssl_config_init(&conf);
+    mbedtls_ssl_init(&m.ssl);
+    imap_client_init(&c, mem, sizeof mem);
     if (mbedtls_ctr_drbg_seed(&drbg, mbedtls_entropy_func, &entropy,
                               (const unsigned char *)"imap.h", 6) != 0 ||
         (cafile ? mbedtls_x509_crt_parse_file(&ca, cafile) != 0
@@ -173,14 +187,13 @@ int main(int argc, char **argv)
         mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
                                     MBEDTLS_SSL_PRESET_DEFAULT) != 0) {
         fprintf(stderr, "tls_mbedtls: set-up failed (trust anchors %s)\n", cafile ? cafile : "");
-        return 2;
+        return done(2);
     }
     mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_REQUIRED);
     mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
     mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
     mbedtls_ssl_conf_min_version(&conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
 
-    imap_client_init(&c, mem, sizeof mem);
     imap_client_set_timeout(&c, 30000);
     rc = imap_tcp_connect(&tcp, host, port, 10000, &plain);
     if (rc != IMAP_OK) return fail("connect", rc, NULL, &tcp);
@@ -194,10 +207,7 @@ int main(int argc, char **argv)
         rc = imap_client_open(&c, &plain);
         if (rc == IMAP_OK) rc = imap_starttls_begin(&c, NULL);
         if (rc != IMAP_OK) return fail("STARTTLS", rc, &c, &tcp);
-        if (handshake(&m, &conf, &tcp, host) != 0) {
-            imap_client_close(&c);
-            return 2;
-        }
+        if (handshake(&m, &conf, &tcp, host) != 0) return done(2);
         rc = imap_starttls_finish(&c, &tt);
         if (rc != IMAP_OK) return fail("CAPABILITY after STARTTLS", rc, &c, &tcp);
         printf("after STARTTLS: %llu EXISTS known, capabilities: %.*s\n",
@@ -206,7 +216,7 @@ int main(int argc, char **argv)
     } else {
         if (handshake(&m, &conf, &tcp, host) != 0) {
             imap_tcp_close(&tcp);
-            return 2;
+            return done(2);
         }
         imap_client_mark_tls(&c, 1);
         rc = imap_client_open(&c, &tt);
@@ -219,11 +229,5 @@ int main(int argc, char **argv)
     if (rc != IMAP_OK) return fail("EXAMINE", rc, &c, &tcp);
     printf("%llu messages in INBOX\n", (unsigned long long)c.exists);
     imap_logout(&c, NULL);
-    imap_client_close(&c);
-    mbedtls_ssl_free(&m.ssl);
-    mbedtls_ssl_config_free(&conf);
-    mbedtls_x509_crt_free(&ca);
-    mbedtls_ctr_drbg_free(&drbg);
-    mbedtls_entropy_free(&entropy);
-    return 0;
+    return done(0);
 }

@@ -118,22 +118,31 @@ static int handshake(ossl *o, SSL_CTX *ctx, imap_tcp *tcp, const char *host)
     }
 }
 
-static int fail(const char *what, int rc, imap_client *c, imap_tcp *tcp)
+static imap_client c;
+static SSL_CTX *ctx;
+
+/* Close the session (the transport frees the SSL) and the context. */
+static int done(int rc)
+{
+    imap_client_close(&c);
+    SSL_CTX_free(ctx);
+    return rc;
+}
+
+static int fail(const char *what, int rc, imap_client *cl, imap_tcp *tcp)
 {
     char text[512];
-    imap_error_text(text, sizeof text, rc, c, tcp, NULL);
+    imap_error_text(text, sizeof text, rc, cl, tcp, NULL);
     fprintf(stderr, "tls_openssl: %s: %s\n", what, text);
-    return 2;
+    return done(2);
 }
 
 int main(int argc, char **argv)
 {
     static unsigned char mem[64 * 1024];
-    static imap_client c;
     imap_tcp tcp;
     imap_transport plain, tt;
     ossl o;
-    SSL_CTX *ctx;
     const char *cafile = NULL, *host, *user, *pass = getenv("IMAP_PASSWORD");
     int starttls = 0, i = 1, rc;
     unsigned port;
@@ -151,15 +160,15 @@ int main(int argc, char **argv)
     port = (unsigned)atoi(argv[i + 1]);
     user = argv[i + 2];
 
+    imap_client_init(&c, mem, sizeof mem);
     ctx = SSL_CTX_new(TLS_client_method());
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
     if (cafile ? SSL_CTX_load_verify_locations(ctx, cafile, NULL) != 1
                : SSL_CTX_set_default_verify_paths(ctx) != 1) {
         fprintf(stderr, "tls_openssl: cannot load the trust anchors %s\n", cafile ? cafile : "");
-        return 2;
+        return done(2);
     }
-    imap_client_init(&c, mem, sizeof mem);
     imap_client_set_timeout(&c, 30000);
     rc = imap_tcp_connect(&tcp, host, port, 10000, &plain);
     if (rc != IMAP_OK) return fail("connect", rc, NULL, &tcp);
@@ -174,10 +183,7 @@ int main(int argc, char **argv)
         rc = imap_client_open(&c, &plain);
         if (rc == IMAP_OK) rc = imap_starttls_begin(&c, NULL);
         if (rc != IMAP_OK) return fail("STARTTLS", rc, &c, &tcp);
-        if (handshake(&o, ctx, &tcp, host) != 0) {
-            imap_client_close(&c);
-            return 2;
-        }
+        if (handshake(&o, ctx, &tcp, host) != 0) return done(2);
         rc = imap_starttls_finish(&c, &tt);
         if (rc != IMAP_OK) return fail("CAPABILITY after STARTTLS", rc, &c, &tcp);
         printf("after STARTTLS: %llu EXISTS known, capabilities: %.*s\n",
@@ -186,7 +192,7 @@ int main(int argc, char **argv)
     } else {
         if (handshake(&o, ctx, &tcp, host) != 0) {
             imap_tcp_close(&tcp);
-            return 2;
+            return done(2);
         }
         imap_client_mark_tls(&c, 1);
         rc = imap_client_open(&c, &tt);
@@ -199,7 +205,5 @@ int main(int argc, char **argv)
     if (rc != IMAP_OK) return fail("EXAMINE", rc, &c, &tcp);
     printf("%llu messages in INBOX\n", (unsigned long long)c.exists);
     imap_logout(&c, NULL);
-    imap_client_close(&c);
-    SSL_CTX_free(ctx);
-    return 0;
+    return done(0);
 }

@@ -53,6 +53,7 @@ static const pki_case cases[] = {
     { "md5", "localhost", IMAP_TLS_RELAX_SHA1, IMAP_E_TLS_POLICY, IMAP_CERT_WEAK_SIGNATURE, 0, "MD5" },
     { "rsa1024", "localhost", 0, IMAP_E_TLS_POLICY, IMAP_CERT_WEAK_KEY, 0, "1024-bit RSA key" },
     { "rsa1024", "localhost", IMAP_TLS_RELAX_WEAK_KEY, IMAP_OK, IMAP_CERT_OK, -1, NULL },
+    { "ec224", "localhost", 0, IMAP_E_TLS_POLICY, IMAP_CERT_WEAK_KEY, 1, "224-bit EC key" },
     { "clientauth", "localhost", 0, IMAP_E_TLS_POLICY, IMAP_CERT_WRONG_PURPOSE, 0, "serverAuth" },
     { "clientauth", "localhost", IMAP_TLS_RELAX_PURPOSE, IMAP_OK, IMAP_CERT_OK, -1, NULL },
     { "expired", "localhost", 0, IMAP_E_TLS_EXPIRED, IMAP_CERT_EXPIRED, 0, "expired on 2021-01-01" },
@@ -123,7 +124,13 @@ TEST(pki_error_text)
     imap_tls_config cfg;
     char text[512];
     int rc;
-    /* a port nobody listens on: our own, closed again */
+    /* a name that cannot resolve (RFC 6761 .invalid) */
+    rc = imap_tcp_connect(&tcp, "no-such-host.invalid", 143, 2000, &plain);
+    CHECK_EQ_INT(rc, IMAP_E_IO);
+    imap_error_text(text, sizeof text, rc, NULL, &tcp, NULL);
+    printf("    %s\n", text);
+    CHECK(strstr(text, "no-such-host.invalid does not resolve") != NULL);
+    /* a port nobody listens on */
     rc = imap_tcp_connect(&tcp, "127.0.0.1", 1, 2000, &plain);
     CHECK_EQ_INT(rc, IMAP_E_IO);
     imap_error_text(text, sizeof text, rc, NULL, &tcp, NULL);

@@ -24,7 +24,7 @@ cc -std=c99 -O1 tests/tls_pki_server.c -o "$b/server" -lssl -lcrypto &&
     cc -std=c99 -Wall -Wextra -Wpedantic -Werror ${CFLAGS:-} -DIMAP_WITH_BEARSSL -I. \
         examples/imapcat.c -o "$b/imapcat" -lbearssl ||
     { echo "it_tls_pki builds: failed"; echo "0 passed, 1 failed"; exit 1; }
-"$b/server" "$b/certs" "$b/ports" good_rsa good_ec noeku ipsan sha1 md5 rsa1024 clientauth \
+"$b/server" "$b/certs" "$b/ports" good_rsa good_ec noeku ipsan sha1 md5 rsa1024 ec224 clientauth \
     expired notyet self noint unknown leafsigned plain inject &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT

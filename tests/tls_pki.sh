@@ -87,6 +87,11 @@ sign ipsan "/CN=localhost" srv_ip "$ec" int
 sign sha1 "/CN=localhost" srv "$rsa" int sha1
 sign md5 "/CN=localhost" srv "$rsa" int md5
 sign rsa1024 "/CN=localhost" srv "-newkey rsa:1024" int
+# an intermediate with a P-224 key (a server key that small is no cipher
+# suite BearSSL offers, so the server could not present it)
+sign int224 "/O=imap.h PKI test/CN=imap.h P-224 intermediate" ca \
+    "-newkey ec -pkeyopt ec_paramgen_curve:P-224" root
+sign ec224 "/CN=localhost" srv "$ec" int224
 sign clientauth "/CN=localhost" cli "$ec" int
 sign unknown "/CN=localhost" srv "$ec" oint
 sign leafca "/CN=not a CA" leafca "$ec" int
@@ -106,6 +111,7 @@ done
 chain unknown unknown.pem oint.pem other.pem
 chain leafsigned byleaf.pem leafca.pem int.pem
 cp byleaf.key leafsigned.key
+chain ec224 ec224.pem int224.pem
 chain noint good_rsa.pem
 cp good_rsa.key noint.key
 chain self self.pem
