@@ -12,7 +12,15 @@ rm -rf "$b"
 mkdir -p "$b"
 P=0 F=0
 ck() { if [ "$1" = 0 ]; then P=$((P + 1)); echo "ok   $2"; else F=$((F + 1)); echo "FAIL $2"; shift 2; printf '  %s\n' "$@"; fi; }
-bash tests/tls_pki.sh "$b/certs" || { echo "tls_pki.sh failed"; echo "0 passed, 1 failed"; exit 1; }
+# the PKI is made once per version of tls_pki.sh (RSA keys take seconds)
+cache=/var/cache/imaph/pki-$(sha256sum tests/tls_pki.sh | cut -c1-16)
+if [ -s "$cache/root.pem" ]; then
+    cp -r "$cache" "$b/certs"
+else
+    bash tests/tls_pki.sh "$b/certs" || { echo "tls_pki.sh failed"; echo "0 passed, 1 failed"; exit 1; }
+    { mkdir -p "$cache.tmp.$$" && cp "$b"/certs/* "$cache.tmp.$$"/ && mv "$cache.tmp.$$" "$cache"; } 2>/dev/null ||
+        rm -rf "$cache.tmp.$$"
+fi
 # shellcheck disable=SC2086
 cc -std=c99 -O1 tests/tls_pki_server.c -o "$b/server" -lssl -lcrypto &&
     cc -std=c99 -Wall -Wextra -Wpedantic -Werror ${CFLAGS:-} -DIMAP_WITH_BEARSSL -I. \
