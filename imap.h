@@ -2978,7 +2978,10 @@ static int imap__ieq(const char *a, size_t alen, const char *b)
 
 IMAPDEF int imap_str_is(imap_str s, const char *cstr)
 {
-    return s.ptr != NULL && imap__ieq(s.ptr, s.len, cstr);
+    /* first bytes that differ in more than the case bit: no call */
+    if (s.ptr == NULL || (s.len && (((unsigned char)s.ptr[0] ^ (unsigned char)cstr[0]) & ~0x20u)))
+        return 0;
+    return imap__ieq(s.ptr, s.len, cstr);
 }
 
 /* Digits to a u64, refusing overflow and empty input. */
@@ -4050,10 +4053,10 @@ static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
     imap_value *top = parent, *v;
     imap_value **link = &parent->child;
     p->_stack[0] = parent;
+    if (s >= e) goto eol;
     for (;;) {
         unsigned char ch;
-        if (s >= e) break;
-        while (*s == ' ') s++;
+        while (*s == ' ') s++;          /* s < e here: stops at the LF */
         ch = (unsigned char)*s;
         if (ch == ')') {
             if (depth == 0) return imap__err(c, IMAP_E_SYNTAX, s);
@@ -4062,10 +4065,13 @@ static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
             top = p->_stack[--depth];
             continue;
         }
-        if (ch == '\n' || (ch == '\r' && (s + 1 >= e || s[1] == '\n'))) break;
-        if (ch == ']' && in_code && depth == 0) {
-            c->s = s + 1;
-            return 0;
+        if (ch <= '\r' && (ch == '\n' || (ch == '\r' && (s + 1 >= e || s[1] == '\n'))))
+            break;
+        if (ch == ']') {
+            if (in_code && depth == 0) {
+                c->s = s + 1;
+                return 0;
+            }
         }
         /* the node, from the arena's next aligned slot (the arena's
            fields in locals: node stores could alias them otherwise) */
@@ -4139,7 +4145,9 @@ static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
             if ((r = imap__scan_atom(c, in_code, v)) != 0) return r;
         }
         s = c->s;
+        if (s >= e) break;              /* a literal can end the buffer */
     }
+eol:
     c->s = s;
     if (depth > 0 || in_code) return imap__err(c, IMAP_E_SYNTAX, s);
     return 0;

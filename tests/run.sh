@@ -200,6 +200,7 @@ if gcc -std=c99 $WARN $SAN -DIMAP_NO_SIMD -I"$ROOT" examples/imapdump.c -o "$B/i
 else
     fail "imapdump builds with IMAP_NO_SIMD"; cat "$B/err"
 fi
+run_counted neon bash tests/neon/run.sh     # the NEON scanners, on an emulated Cortex-A53
 
 # ---- 3b. every example builds clean (one cc line each); embedded.c runs -----
 for ex in examples/*.c; do

@@ -28,6 +28,7 @@ typedef struct bench_args {
     size_t chunk;           /* bytes per feed */
     size_t sink_threshold;  /* imap.h: literals above this go to the sink */
     int warmup;             /* untimed passes first (default 1; callgrind: 0) */
+    int touch;              /* imap.h: read every body byte once (--touch 1) */
 } bench_args;
 
 static double bench_now(void)
@@ -91,6 +92,7 @@ static void bench_parse_args(int argc, char **argv, bench_args *a)
         else if (!strcmp(argv[i], "--chunk")) a->chunk = bench_size_arg(argv[i + 1]);
         else if (!strcmp(argv[i], "--sink")) a->sink_threshold = bench_size_arg(argv[i + 1]);
         else if (!strcmp(argv[i], "--warmup")) a->warmup = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--touch")) a->touch = atoi(argv[i + 1]);
         else { fprintf(stderr, "unknown option %s\n", argv[i]); exit(2); }
     }
     if (!a->corpus) { fprintf(stderr, "usage: %s --corpus FILE [options]\n", argv[0]); exit(2); }

@@ -120,6 +120,7 @@ int main(int argc, char **argv)
     int mode;
 
     bench_parse_args(argc, argv, &a);
+    bench_touch = a.touch;
     if (!a.parser) a.parser = "imaph";
     mode = !strcmp(a.parser, "imaph") ? 0 : !strcmp(a.parser, "bytescan") ? 1 :
            !strcmp(a.parser, "memchr") ? 2 : -1;

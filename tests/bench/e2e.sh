@@ -125,3 +125,17 @@ for test, title in (("meta", "UID FETCH 1:* (UID FLAGS RFC822.SIZE ENVELOPE BODY
         print("  %-24s %9.3f %9.3f %8.1fx %10.0f %9s" % (label, w, cp, cp / rcpu if rcpu else float("nan"),
               mb / w, rs[0].get("messages", "-")))
 PY
+# one line per figure the issue-17 table takes (tests/bench/run.sh E2E=1)
+$PY - "$RES" <<'PY'
+import sys, statistics
+rows = {}
+for line in open(sys.argv[1]):
+    kv = dict(f.split("=", 1) for f in line.split()[1:])
+    rows.setdefault((kv["test"], kv["client"]), []).append(kv)
+rs = rows.get(("meta", "imaph-1cmd"))
+if rs:
+    cp = statistics.median(float(r["cpu"]) for r in rs)
+    mb = float(rs[0]["bytes"]) / 1e6 if "bytes" in rs[0] else float(rows[("meta", "raw")][0]["bytes"]) / 1e6
+    print("figure: e2e meta imaph-1cmd cpu_ms_per_mb=%.2f high_water=%s bytes=%d" % (
+        1000 * cp / mb, max(int(r.get("high_water", 0)) for r in rs), int(mb * 1e6)))
+PY

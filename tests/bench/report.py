@@ -11,9 +11,10 @@ import re
 import statistics
 import subprocess
 
-PARSERS = ["imaph", "libetpan", "libetpan-kept", "imaplib", "bytescan", "memchr"]
+PARSERS = ["imaph", "imaph-touch", "libetpan", "libetpan-kept", "imaplib", "bytescan", "memchr"]
 LABEL = {
     "imaph": "imap.h (-O2, 64 KiB feeds, full typed decode)",
+    "imaph-touch": "imap.h, the same, every body byte read once by the sink/walk",
     "libetpan": "libetpan 1.9.4, streaming (msg_att + body handlers)",
     "libetpan-kept": "libetpan 1.9.4, one list per command (as mailimap_fetch)",
     "imaplib": "Python imaplib `_get_response`",
@@ -318,6 +319,67 @@ def main():
             hw = int(big["high_water"])
             p("| %s of 1,000,000 UIDs with an arena far smaller than the line | needs %s for a %s line | %s |" % (
                 c.upper(), kib(hw), kib(big["bytes"]), "yes" if hw * 8 < int(big["bytes"]) else "**no**"))
+    p("")
+
+    # ---- issue 17 -----------------------------------------------------------------------------
+    extra = {}
+    with open(a.results) as f:
+        for line in f:
+            kind, _, rest = line.strip().partition(" ")
+            if kind == "engine":
+                kv = dict(x.split("=", 1) for x in rest.split() if "=" in x)
+                extra[("engine", kv.get("arch", ""), kv.get("slots", ""))] = kv
+            if kind in ("m4", "e2e"):
+                kv = dict(x.split("=", 1) for x in rest.split() if "=" in x)
+                extra[(kind, kv.get("opt", ""), kv.get("kind", ""))] = kv
+    p("### Goals (issue 17)")
+    p("")
+    p("| workload | measured (this run) | goal | met? |")
+    p("| --- | --- | --- | --- |")
+    ipb = cg.get(("imaph", "fetchmeta"))
+    if im and bs and et:
+        p("| FETCH ENVELOPE+BODYSTRUCTURE, full typed decode, x86-64 | %.2fx the byte-wise scan (%s vs %s MB/s); %.1fx libetpan streaming; %s instr/B | >= 1.0x the scan; >= 25x libetpan; <= 12 instr/B | %s / %s / %s |" % (
+            im / bs, fnum(im), fnum(bs), im / et, "%.1f" % ipb if ipb else "?",
+            "yes" if im >= bs else "**no**", "yes" if im / et >= 25 else "**no**",
+            "yes" if ipb and ipb <= 12 else "**no**"))
+    m4d, m4p = extra.get(("m4", "-Os", "decode")), extra.get(("m4", "-Os", "parse"))
+    if m4d:
+        o2 = extra.get(("m4", "-O2", "decode"))
+        p("| the same, Cortex-M4 -Os (QEMU icount, tests/bench/m4.sh) | %s instr/B with full decode (parse only %s)%s | <= 30 instr/B | %s |" % (
+            m4d["ipb"], m4p["ipb"] if m4p else "?", "; -O2: %s" % o2["ipb"] if o2 else "",
+            "yes" if float(m4d["ipb"]) <= 30 else "**no**"))
+    else:
+        p("| the same, Cortex-M4 -Os | not run (SKIP_M4=1) | <= 30 instr/B | - |")
+    e32, e4 = extra.get(("engine", "m4", "32")), extra.get(("engine", "m4", "4"))
+    x32, x4 = extra.get(("engine", "x86-64", "32")), extra.get(("engine", "x86-64", "4"))
+    if e32 or x32:
+        cells = []
+        if e32:
+            cells.append("M4 -Os: %s instructions a read with 32 slots%s" % (
+                e32["ipr"], ", %s with 4" % e4["ipr"] if e4 else ""))
+        if x32:
+            cells.append("x86-64: %s / %s" % (x32["ipr"], x4["ipr"] if x4 else "?"))
+        ok = e32 and int(e32["ipr"]) <= 300
+        p("| engine cost per transport read (one command in flight, \"* N EXISTS\" a read; tests/bench/engine_read.c) | %s | <= 300, growing with commands in flight, not slots | %s |" % (
+            "; ".join(cells), "yes" if ok else "**no**"))
+    else:
+        p("| engine cost per transport read | not run | <= 300 | - |")
+    e2 = [v for k, v in extra.items() if k[0] == "e2e"]
+    if e2:
+        p("| client CPU, 10k messages ENVELOPE+BODYSTRUCTURE from Dovecot (one command) | %s ms per MB | <= 2 ms per MB | %s |" % (
+            e2[0]["cpu_ms_per_mb"], "yes" if float(e2[0]["cpu_ms_per_mb"]) <= 2 else "**no**"))
+    else:
+        p("| client CPU, 10k messages from Dovecot | not run (E2E=1 runs tests/bench/e2e.sh) | <= 2 ms per MB | - |")
+    p("| IDLE connections in one thread against Dovecot | no benchmark yet | >= 2,000 at <= 16 KiB, <= 20 us per notification | - |")
+    it, mcb = mbps("bodies", "imaph-touch"), mbps("bodies", "memchr")
+    if it and mcb and ib:
+        p("| bodies, a sink that reads every byte once | %s MB/s = %.0f%% of memchr (%s MB/s); %s MB/s when the sink reads nothing | (honest figure) | - |" % (
+            fnum(it), 100 * it / mcb, fnum(mcb), fnum(ib)))
+    if ("fetchmeta", "imaph") in summary:
+        hws = ["%s on gen.py's FETCH metadata" % kib(max(int(r["high_water"]) for r in summary[("fetchmeta", "imaph")][1]))]
+        if e2:
+            hws.append("%s on Dovecot's answer for e2e_mkmail.py's 10,000 messages" % kib(e2[0]["high_water"]))
+        p("| parser high-water, FETCH ENVELOPE+BODYSTRUCTURE | %s | (the range: what to allocate) | - |" % "; ".join(hws))
     p("")
 
     # ---- profile --------------------------------------------------------------------------

@@ -17,6 +17,9 @@
 #   BENCH_DIR=DIR      work directory (default /tmp/imaph-bench); corpora
 #                      are kept there and rebuilt when gen.py changes
 #   SKIP_CALLGRIND=1   no instruction counts or profile
+#   SKIP_M4=1          no Cortex-M4 figures (tests/bench/m4.sh, QEMU)
+#   E2E=1              also tests/bench/e2e.sh against a private Dovecot
+#                      (client CPU per MB, parser high-water on real mail)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -93,6 +96,7 @@ run_one() {     # PARSER CORPUS-NAME CORPUS-DIR ROUND [extra args]
     local f=$dir/$name.imap
     case $parser in
         imaph) line=$("$IMAPH" --parser imaph --corpus "$f" --name "$name" --arena "$(arena_for "$name")" --min-time "$MIN_TIME" "$@") ;;
+        imaph-touch) line=$("$IMAPH" --parser imaph --corpus "$f" --name "$name" --arena "$(arena_for "$name")" --min-time "$MIN_TIME" --touch 1 "$@" | sed 's/parser=imaph/parser=imaph-touch/') ;;
         bytescan|memchr) line=$("$IMAPH" --parser "$parser" --corpus "$f" --name "$name" --min-time "$MIN_TIME" "$@") ;;
         libetpan) line=$("$ETPAN" --corpus "$f" --name "$name" --min-time "$MIN_TIME" "$@") ;;
         libetpan-kept) line=$("$ETPAN" --corpus "$f" --name "$name" --min-time "$MIN_TIME" --kept 1 "$@") ;;
@@ -113,6 +117,8 @@ for round in $(seq 1 "$RUNS"); do
             if [ "$p" = libetpan ] && [ "$c" != liststatus ] && [ "$c" != search ]; then
                 run_one libetpan-kept "$c" "$CORP" "$round"
             fi
+            # bodies read once each by the sink, as a real consumer must
+            [ "$p" = imaph ] && [ "$c" = bodies ] && run_one imaph-touch "$c" "$CORP" "$round"
         done
     done
 done
@@ -159,6 +165,26 @@ if [ "$SKIP_CALLGRIND" != 1 ]; then
         ir0=$(cg "imaplib-dry.$c" $PY "$HERE/bench_imaplib.py" --corpus "$f" --dry)
         echo "cg parser=imaplib corpus=$c bytes=$bytes ir=$((ir1 - ir0))" >> "$RESULTS"
     done
+fi
+
+# ---- 6b. issue 17: the engine per read, Cortex-M4 (QEMU) and, with E2E=1, Dovecot ------
+if [ "$SKIP_CALLGRIND" != 1 ]; then
+    for np in 32 4; do
+        gcc $CFLAGS -DIMAP_MAX_PENDING=$np -I"$ROOT" "$HERE/engine_read.c" -o "$BENCH_DIR/bin/engine_read$np"
+        ir=$(cg "engine_read$np" --toggle-collect=feed_one "$BENCH_DIR/bin/engine_read$np" 10000)
+        echo "engine arch=x86-64 slots=$np ipr=$((ir / 10001))" >> "$RESULTS"
+    done
+fi
+if [ "${SKIP_M4:-0}" != 1 ]; then
+    say "Cortex-M4 under QEMU (tests/bench/m4.sh)"
+    BENCH_DIR=$BENCH_DIR bash "$HERE/m4.sh" > "$BENCH_DIR/m4.txt" 2>&1 || true
+    sed -n 's/^figure: m4 \(-O[s2]\) \(parse only\|parse+decode\) .* = \([0-9.]*\) instr\/B.*/m4 opt=\1 kind=\2 ipb=\3/p' "$BENCH_DIR/m4.txt" |
+        sed 's/kind=parse only/kind=parse/; s/kind=parse+decode/kind=decode/' >> "$RESULTS"
+    sed -n 's/^figure: m4 -Os.* engine \([0-9]*\) instructions per read (IMAP_MAX_PENDING \([0-9]*\).*/engine arch=m4 slots=\2 ipr=\1/p' "$BENCH_DIR/m4.txt" >> "$RESULTS"
+fi
+if [ "${E2E:-0}" = 1 ]; then
+    say "end to end against Dovecot (tests/bench/e2e.sh)"
+    bash "$HERE/e2e.sh" 2> /dev/null | tee "$BENCH_DIR/e2e.txt" | sed -n 's/^figure: e2e /e2e /p' >> "$RESULTS" || true
 fi
 
 # perf, when this machine exposes hardware counters (VMs often do not)

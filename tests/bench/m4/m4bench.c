@@ -100,6 +100,44 @@ static void pass(int decode, stats *st)
     st->check += imap_parser_high_water(&p);
 }
 
+/* The engine's cost per transport read: a sans-I/O client with one NOOP
+   in flight fed "* N EXISTS" one read at a time (as tests/bench/
+   engine_read.c on the host). */
+static unsigned char cmem[32 * 1024];
+static imap_client cl;
+
+static unsigned long long engine_reads(int reads)
+{
+    imap_call call;
+    const unsigned char *o;
+    size_t olen, used;
+    const char *greet = "* PREAUTH [CAPABILITY IMAP4rev1 IDLE] ready\r\n";
+    char line[32] = "* ";
+    unsigned long t0, t1;
+    int i;
+    imap_client_init(&cl, cmem, sizeof cmem);
+    imap_client_start(&cl);
+    imap_client_feed(&cl, greet, strlen(greet), &used);
+    memset(&call, 0, sizeof call);
+    imap_noop(&cl, &call);
+    if (imap_client_output(&cl, &o, &olen) == 0) imap_client_output_ack(&cl, olen);
+    unsigned long long sum = 0;
+    for (i = 0; i < reads; i++) {
+        size_t n = 2, len;
+        int v = 1000 + i % 9000, d;
+        char got[32];
+        for (d = 1000; d; d /= 10) line[n++] = (char)('0' + v / d % 10);
+        memcpy(line + n, " EXISTS\r\n", 9);
+        t0 = ticks();
+        imap_client_feed(&cl, line, n + 9, &used);
+        t1 = ticks();
+        sum += t0 - t1;
+        /* the application takes it, as an IDLE loop does */
+        (void)imap_client_response(&cl, "EXISTS", got, sizeof got, &len);
+    }
+    return cl.error ? 0 : sum * 40 / 128 / (unsigned long long)reads;
+}
+
 int main(void)
 {
     unsigned long long len = (unsigned long long)(_binary_corpus_bin_end - _binary_corpus_bin_start);
@@ -128,6 +166,13 @@ int main(void)
         out_u(st.errors);
         out(")\n");
     }
+    out("figure: m4 ");
+    out(M4_LABEL);
+    out(" engine ");
+    out_u(engine_reads(2000));
+    out(" instructions per read (IMAP_MAX_PENDING ");
+    out_u(IMAP_MAX_PENDING);
+    out(", one command in flight, \"* N EXISTS\" a read)\n");
     return bad;
 }
 
