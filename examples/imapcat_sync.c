@@ -623,6 +623,10 @@ static void cmd_sync(session *s, const target *tg, int argc, char **argv)
                 snprintf(mark, sizeof mark, "%s/maildirfolder", dir);
                 if ((fp = fopen(mark, "a")) != NULL) fclose(fp);
             }
+            if (sync_interrupted) {
+                fprintf(stderr, "imapcat: interrupted; run sync again to finish\n");
+                exit(XC_INTERRUPTED);
+            }
             sync_folder(s, n >= 0 ? utf8 : m.names[i], dir);
             free(m.names[i]);
         }
