@@ -11365,6 +11365,10 @@ IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st)
     if (!imap__sync_code(c, "UIDNEXT", &un)) un = st->uidnext;
     nomodseq = imap_client_response(c, "NOMODSEQ", NULL, 0, NULL) != 0;
     if (method != IMAP_SYNC_PLAIN && !imap__sync_code(c, "HIGHESTMODSEQ", &hms)) nomodseq = 1;
+    /* 32-bit UIDs (RFC 3501 §9 nz-number), 63-bit modseqs (RFC 7162 §7):
+       a number past them would poison the stored state */
+    if (uv == 0 || uv > IMAP_SEQ_MAX || un > (imap_u64)IMAP_SEQ_MAX + 1 ||
+        hms > IMAP__MODSEQ_MAX) return IMAP_E_PROTOCOL;
     if (nomodseq) {
         method = IMAP_SYNC_PLAIN;
         hms = 0;

@@ -430,6 +430,51 @@ TEST(esearch_answer_counts_as_search)
     check_second(&m);
 }
 
+/* Hostile answers end in a result code, never a crash, and commit
+   nothing when the sync fails. */
+TEST(hostile_answers)
+{
+    model m;
+    imap_script sc;
+    const char *t;
+    int rc;
+    /* no UIDVALIDITY: RFC 3501 §6.3.1 requires it */
+    first_state(&m);
+    script_reset(G_PLAIN);
+    t = next_tag();
+    C("%s SELECT INBOX\r\n", t);
+    S("* 3 EXISTS\r\n%s OK done\r\n", t);
+    CHECK_EQ_INT(run_sync(&m, 0, IMAP_SCRIPT_NEVER, &sc), IMAP_E_PROTOCOL);
+    CHECK_EQ_INT(m.st.uidnext, 5);
+    /* a UIDNEXT above 2^32-1, a bad VANISHED set, FLAGS not a list */
+    first_state(&m);
+    script_reset(G_QRESYNC);
+    t = next_tag();
+    C("%s ENABLE QRESYNC\r\n", t);
+    S("* ENABLED QRESYNC\r\n%s OK enabled\r\n", t);
+    t = next_tag();
+    C("%s SELECT INBOX (QRESYNC (7 20 1:2,4))\r\n", t);
+    S("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 99999999999] n\r\n"
+      "* OK [HIGHESTMODSEQ 26] m\r\n* VANISHED (EARLIER) 0:x\r\n* VANISHED (EARLIER) (1)\r\n"
+      "* 2 FETCH (UID 4 FLAGS \\Seen)\r\n* 2 FETCH (UID x FLAGS ())\r\n%s OK done\r\n", t);
+    rc = run_sync(&m, 0, IMAP_SCRIPT_NEVER, &sc);
+    CHECK_EQ_INT(rc, IMAP_E_PROTOCOL);          /* the UIDNEXT */
+    CHECK_EQ_INT(m.st.uidnext, 5);
+    CHECK_EQ_INT(m.n, 3);                       /* nothing was taken from that */
+    /* a SEARCH number that is no number */
+    first_state(&m);
+    script_reset(G_PLAIN);
+    t = next_tag();
+    C("%s SELECT INBOX\r\n", t);
+    select_reply(t, 3, 6, "X-NONE");
+    t = next_tag();
+    C("%s UID SEARCH ALL\r\n", t);
+    S("* SEARCH 1 4x\r\n%s OK searched\r\n", t);
+    rc = run_sync(&m, 0, IMAP_SCRIPT_NEVER, &sc);
+    CHECK(rc < 0);
+    CHECK_EQ_INT(m.st.uidnext, 5);
+}
+
 /* A drop after every byte of the server's answers, at every point of the
    session: the sync fails with an abort and commits nothing, and the next
    (clean) sync from there gives the state of an uninterrupted run. */
@@ -844,6 +889,7 @@ int main(void)
     RUN(uidvalidity_change_starts_over);
     RUN(search_out_of_order_is_refused);
     RUN(esearch_answer_counts_as_search);
+    RUN(hostile_answers);
     RUN(drop_at_every_offset_qresync);
     RUN(drop_at_every_offset_condstore);
     RUN(drop_at_every_offset_plain);
