@@ -226,7 +226,8 @@ typedef enum imap_value_type {
 #define IMAP_VF_LITERAL  0x02u /* a literal {n} */
 #define IMAP_VF_BINARY   0x04u /* a literal8 ~{n} (RFC 3516) */
 #define IMAP_VF_SUNK     0x08u /* literal bytes went to the sink: str is
-                                  NULL, len is the literal's length */
+                                  NULL, num is the literal's length (len
+                                  too, saturated where size_t is 32 bits) */
 #define IMAP_VF_CODE     0x10u /* the list is a response code [ ... ] */
 
 /* One node of a parsed response. Lists keep their children as a chain:
@@ -274,7 +275,7 @@ typedef struct imap_response {
     imap_value *args;       /* untagged data: first item after the name */
     imap_u64 number;        /* "* 5 EXISTS": 5 */
     int has_number;
-    size_t offset;          /* stream offset of the response's first byte */
+    imap_u64 offset;        /* stream offset of the response's first byte */
     size_t raw_len;         /* bytes the response held in the buffer */
 } imap_response;
 
@@ -318,15 +319,15 @@ typedef struct imap_parser {
     void *number_ctx;
     /* last rejected response (valid until the next feed) */
     int error;                /* imap_result of the last rejection */
-    size_t error_offset;      /* absolute stream offset of the fault */
+    imap_u64 error_offset;    /* absolute stream offset of the fault */
     imap_str error_line;      /* start of its first line, for a log */
     /* private */
     int _state;
     int _fail;                /* pending rejection of this response */
     int _reported;            /* _fail was already returned */
-    size_t _fail_off;
-    size_t _stream_off;       /* absolute offset of the next byte */
-    size_t _resp_off;
+    imap_u64 _fail_off;       /* stream offsets pass 4 GiB on 32-bit size_t */
+    imap_u64 _stream_off;     /* absolute offset of the next byte */
+    imap_u64 _resp_off;
     size_t _line_start;       /* buffer offset of the current line */
     size_t _line_len;         /* bytes seen of the current line */
     int _first_line;
@@ -357,6 +358,9 @@ typedef struct imap_parser {
     size_t _num_name_len;
     unsigned char _tail[32];  /* end of a line too long to keep */
     size_t _tail_len;
+    /* a response rejected for want of room: what keeping it would take */
+    int _need_on, _need_tok;
+    imap_u64 _need_raw, _need_nodes;
     imap_response _resp;
     imap_value *_stack[IMAP_MAX_DEPTH + 1];
 } imap_parser;
@@ -393,7 +397,9 @@ IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
 /* 1 when the parser is between responses (EOF here is clean), else 0. */
 IMAPDEF int imap_parser_idle(const imap_parser *p);
 
-/* Most buffer bytes any response has needed so far. */
+/* Most buffer bytes any response has needed so far, counting those
+   rejected with IMAP_E_NOMEM: a buffer this large keeps them all (for a
+   rejected response an upper bound, within a few nodes). */
 IMAPDEF size_t imap_parser_high_water(const imap_parser *p);
 
 /* Forget any partial response (after a reconnect). Settings stay. */
@@ -1931,7 +1937,9 @@ IMAPDEF void imap_client_set_timeout(imap_client *c, long timeout_ms);
    command waits for one over a transport, and returns IMAP_E_BUSY
    sans-I/O or from a callback (nothing was queued). */
 IMAPDEF int imap_client_set_queue(imap_client *c, imap_queue_slot *slots, size_t n);
-/* Untagged responses no command asked for (EXISTS during IDLE, ALERTs). */
+/* Untagged responses no command asked for (ALERTs, EXISTS between
+   commands), and those an IDLE without on_data ends on (EXISTS during a
+   blocking imap_idle). */
 IMAPDEF void imap_client_on_untagged(imap_client *c,
     void (*fn)(void *arg, imap_client *c, const imap_response *r), void *arg);
 /* Seed the tag generator (tests want fixed tags). */
@@ -2636,8 +2644,11 @@ static int imap__parse_u64(const char *s, size_t n, imap_u64 *out)
     return 1;
 }
 
+static void imap__need_finish(imap_parser *p);
+
 IMAPDEF void imap_parser_reset(imap_parser *p)
 {
+    if (p->_need_on) imap__need_finish(p);
     p->arena.used = 0;
     p->_state = IMAP__P_LINE;
     p->_fail = 0;
@@ -2797,12 +2808,118 @@ static imap_str imap__literal_item(const unsigned char *s, size_t n)
     return r;
 }
 
-static void imap__fail(imap_parser *p, int code, size_t off)
+static void imap__fail(imap_parser *p, int code, imap_u64 off)
 {
     if (!p->_fail) {
         p->_fail = code;
         p->_fail_off = off;
     }
+}
+
+/* ---- what a rejected response needs (imap_parser_high_water) ----------
+
+   Once a response is rejected with IMAP_E_NOMEM its bytes are no longer
+   kept, so the room it needs is counted as it passes: its raw bytes
+   (lines and stored literals) plus one node per token, an upper bound of
+   the nodes imap__parse would make (a section or response code counts
+   each word in it). Only rejected responses pay for this. */
+
+/* Line bytes (never literal data): count token starts. */
+static void imap__need_tokens(imap_parser *p, const unsigned char *s, size_t n)
+{
+    int st = p->_need_tok;
+    imap_u64 nodes = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = s[i];
+        if (ch == '\n') {
+            st = 0;
+            continue;
+        }
+        switch (st) {
+        case 0:                         /* between tokens */
+            if (ch == ' ' || ch == '\r' || ch == ')') break;
+            nodes++;
+            if (ch == '"') st = 2;
+            else if (ch == '[') { nodes++; st = 5; }
+            else if (ch != '(') st = 1;
+            break;
+        case 1:                         /* in an atom */
+            if (ch == '[') { nodes++; st = 5; }
+            else if (ch == ' ' || ch == '\r' || ch == ')') st = 0;
+            else if (ch == '(' || ch == '"') { nodes++; st = ch == '"' ? 2 : 0; }
+            break;
+        case 2:                         /* in a quoted string */
+            if (ch == '\\') st = 3;
+            else if (ch == '"') st = 0;
+            break;
+        case 3:
+            st = 2;
+            break;
+        default:                        /* in [ ]: 4 in a word, 5 between */
+            if (ch == ']') st = 1;
+            else if (ch == ' ' || ch == ')') st = 5;
+            else if (ch == '(') { nodes++; st = 5; }
+            else if (st == 5) { nodes++; st = 4; }
+            break;
+        }
+    }
+    p->_need_tok = st;
+    p->_need_nodes += nodes;
+}
+
+static void imap__need_scan(imap_parser *p, const unsigned char *s, size_t n)
+{
+    p->_need_raw += n;
+    imap__need_tokens(p, s, n);
+}
+
+/* The first rejection for room: the response's `stored` bytes are in the
+   buffer; count the tokens of [from, stored) (untouched by the tree
+   builder, which unescapes in place), line by line, skipping stored
+   literals, on top of `nodes` already built. */
+static void imap__need_start(imap_parser *p, size_t from, size_t stored, imap_u64 nodes)
+{
+    const unsigned char *b = p->arena.base;
+    size_t pos = from;
+    int first = from == 0;
+    p->_need_on = 1;
+    p->_need_tok = 0;
+    p->_need_raw = stored;
+    p->_need_nodes = nodes;
+    while (pos < stored) {
+        const unsigned char *lf = (const unsigned char *)memchr(b + pos, '\n', stored - pos);
+        size_t n = lf ? (size_t)(lf - (b + pos)) + 1 : stored - pos, body;
+        imap_u64 lit = 0;
+        int binary;
+        imap__need_tokens(p, b + pos, n);
+        body = imap__line_body(b + pos, n);
+        pos += n;
+        if (lf && !(first && imap__line_is_text(b + pos - n, body)) &&
+            imap__line_literal(b + pos - n, body, &lit, &binary) == 1 && !imap__sinks(p, lit)) {
+            size_t have = stored - pos;
+            if ((imap_u64)have < lit) {
+                p->_need_raw += lit - have;     /* the part not stored */
+                pos = stored;
+            } else {
+                pos += (size_t)lit;
+            }
+        }
+        first = 0;
+    }
+}
+
+/* The response ended: raw bytes, the first node's alignment, the nodes. */
+static void imap__need_finish(imap_parser *p)
+{
+    const imap_u64 align = sizeof(imap_u64) > sizeof(void *) ? sizeof(imap_u64) : sizeof(void *);
+    const imap_u64 max = (imap_u64)(size_t)-1, node = sizeof(imap_value);
+    imap_u64 need = p->_need_raw + align - 1;
+    p->_need_on = 0;
+    if (p->_need_raw > max || p->_need_nodes > (max - need) / node) need = max;
+    else need += p->_need_nodes * node;
+    if (need > max) need = max;
+    if ((size_t)need > p->arena.needed) p->arena.needed = (size_t)need;
 }
 
 /* Hand literal bytes to the sink with their context. */
@@ -2870,6 +2987,7 @@ static void imap__line_done(imap_parser *p)
     p->_lit_left = lit;
     p->_lit_binary = binary;
     if (p->_fail) {
+        if (p->_need_on && !imap__sinks(p, lit)) p->_need_raw += lit;
         p->_lit_mode = IMAP__LIT_SKIP;
     } else if (lit > imap__max_literal(p)) {
         imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
@@ -2878,6 +2996,7 @@ static void imap__line_done(imap_parser *p)
         p->_lit_mode = IMAP__LIT_SINK;
     } else if (lit > (imap_u64)(p->arena.cap - p->arena.used)) {
         imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+        imap__need_start(p, 0, p->arena.used, 0);  /* counts this literal too */
         p->_lit_mode = IMAP__LIT_SKIP;
     } else {
         p->_lit_mode = IMAP__LIT_STORE;
@@ -2916,7 +3035,9 @@ static void imap__line_append(imap_parser *p, const unsigned char *s, size_t n)
             size_t want = p->arena.used + n;
             if (want > p->arena.needed) p->arena.needed = want;
             imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+            imap__need_start(p, 0, p->arena.used, 0);
         }
+        if (p->_need_on) imap__need_scan(p, s, n);
         if (p->_tail_len == 0 && p->_line_len == p->arena.used - p->_line_start) {
             /* start the tail from what the buffer holds of this line */
             size_t have = p->_line_len < keep ? p->_line_len : keep;
@@ -3199,6 +3320,7 @@ IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
             }
         }
         if (p->_state == IMAP__P_DONE && !p->_fail) imap__parse(p);
+        if (p->_state == IMAP__P_DONE && p->_need_on) imap__need_finish(p);
         if (p->_fail && !p->_reported) {
             /* Report a rejection at once, even mid-response: a client may
                rather drop a connection than skip a 4 GiB literal. The rest
@@ -3228,13 +3350,13 @@ typedef struct imap__cursor {
     const char *base;       /* buffer start */
     const char *s;          /* current position */
     const char *end;        /* buffer end */
-    size_t sunk;            /* sunk literal bytes before s (for offsets) */
+    imap_u64 sunk;          /* sunk literal bytes before s (for offsets) */
     unsigned lit_index;
 } imap__cursor;
 
 static int imap__err(imap__cursor *c, int code, const char *at)
 {
-    imap__fail(c->p, code, c->p->_resp_off + (size_t)(at - c->base) + c->sunk);
+    imap__fail(c->p, code, c->p->_resp_off + (imap_u64)(at - c->base) + c->sunk);
     return code;
 }
 
@@ -3255,12 +3377,23 @@ static void imap__node_set(imap_value *v, int type, unsigned flags)
     v->child = NULL;
 }
 
+/* The tree ran out of room at buffer offset `at`: the nodes built so far,
+   this one and what is left past `at` (+1: a response code's fallback
+   atom is past the cursor). */
+static void imap__tree_nomem(imap_parser *p, size_t at)
+{
+    size_t raw = p->_resp.raw_len;
+    if (p->_fail) return;
+    imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+    imap__need_start(p, at, raw, (p->arena.used - raw) / sizeof(imap_value) + 1);
+}
+
 static imap_value *imap__node(imap__cursor *c, int type)
 {
     imap_value *v = (imap_value *)imap_arena_alloc(&c->p->arena, sizeof(imap_value),
                                                    IMAP__VALIGN);
     if (!v) {
-        imap__fail(c->p, IMAP_E_NOMEM, c->p->_resp_off);
+        imap__tree_nomem(c->p, (size_t)(c->s - c->base));
         return NULL;
     }
     imap__node_set(v, type, 0);
@@ -3505,8 +3638,9 @@ static int imap__scan_literal(imap__cursor *c, imap_value *v)
     if (imap__sinks(c->p, n)) {
         v->flags |= IMAP_VF_SUNK;
         v->str = NULL;
-        v->len = (size_t)n;
-        c->sunk += (size_t)n;
+        v->num = n;             /* a 5 GiB literal must not read as 1 GiB */
+        v->len = n > (imap_u64)(size_t)-1 ? (size_t)-1 : (size_t)n;
+        c->sunk += n;
     } else {
         if ((imap_u64)(e - s) < n) return imap__err(c, IMAP_E_SYNTAX, s);
         v->str = s;
@@ -3579,7 +3713,7 @@ static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
             if (used > high) a->high = high = used;
         } else if ((v = (imap_value *)imap_arena_alloc(a, sizeof(imap_value),
                                                        IMAP__VALIGN)) == NULL) {
-            imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+            imap__tree_nomem(p, (size_t)(s - c->base));
             return IMAP_E_NOMEM;
         } else {
             used = a->used;
@@ -7203,7 +7337,9 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
         return;
     }
     imap__store_response(c, to, r);
-    if (!to && c->_on_untagged) c->_on_untagged(c->_on_untagged_arg, c, r);
+    /* what IDLE waits for is news to the caller too (the header says so) */
+    if ((!to || to->kind == IMAP__K_IDLE) && c->_on_untagged)
+        c->_on_untagged(c->_on_untagged_arg, c, r);
 }
 
 static void imap__untagged_status(imap_client *c, const imap_response *r)

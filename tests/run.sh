@@ -7,7 +7,8 @@
 # runs the integration suite against a private Dovecot, GNU Mailutils and
 # Cyrus IMAP (each session then replayed with faults at every byte
 # offset). Also: the compile matrix (tests/compile.sh), a Cortex-M4
-# firmware build (tests/firmware/build.sh) and Windows (mingw-w64, tests
+# firmware build (tests/firmware/build.sh) run under QEMU against Dovecot
+# (tests/firmware/run.sh) and Windows (mingw-w64, tests
 # under wine: tests/windows/build.sh), the integration suite again under
 # valgrind, the guard-page test without sanitizers, the committed fuzz
 # corpora replayed and each fuzz target run. The last line is
@@ -143,6 +144,13 @@ done
 
 # ---- 2b. firmware: Cortex-M4, no OS, newlib-nano ---------------------------
 run_counted firmware bash tests/firmware/build.sh
+# ...and running under QEMU (mps2-an386) against Dovecot over the UART,
+# with its figures (tests/firmware/run.sh; ~2 minutes)
+if [ "${IMAP_SKIP_SERVER:-0}" = 1 ]; then
+    echo "note: IMAP_SKIP_SERVER=1: the QEMU firmware sessions are skipped"
+else
+    run_counted firmware-qemu bash tests/firmware/run.sh
+fi
 
 # ---- 3. golden transcripts through imapdump at several chunk sizes -----------
 if gcc -std=c99 $WARN $SAN -I"$ROOT" examples/imapdump.c -o "$B/imapdump" 2> "$B/err"; then
