@@ -132,7 +132,7 @@ out=$("$CAT" "$URL/Lists?SUBJECT%20%22quoting%20$$%22" search 2>&1); rc=$?
 [ $rc = 1 ]; ck $? "imapcat URL ?search with a CRLF is refused (no injection)" "exit $rc"
 
 # examples/idle.c survives its connection being killed
-if [ -n "$IDLE" ]; then
+if [ -n "$IDLE" ] && [ -x "$IDLE" ]; then
     "$IDLE" -t 60 -n 2 "$IMAP_TEST_HOST" "$IMAP_TEST_PORT" "$IMAP_TEST_USER" > "$W/idle.out" 2>&1 &
     pid=$!
     for _ in $(seq 100); do grep -q '^Waiting' "$W/idle.out" && break; sleep 0.1; done
