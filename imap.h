@@ -11,7 +11,7 @@ TABLE OF CONTENTS
    2. Results                  7. Protocol engine
    3. Arena                    8. Transports
    4. Response parser          9. Client (imaplib-shaped)
-   5. Typed views
+   5. Typed views              6b. MIME decoding
 
 CONVENTIONS (in BearSSL's words, because they are the right ones)
    - imap.h performs no dynamic memory allocation. Every context and every
@@ -33,6 +33,11 @@ COMPILE-TIME OPTIONS (define before including, in the implementation TU)
    IMAP_WITH_BEARSSL    TLS transport and the hash-based SASL mechanisms
    IMAP_WITH_ZLIB       COMPRESS=DEFLATE transport
    IMAP_NO_SIMD         no SSE2 fast path in the parser
+   IMAP_NO_MIME         drop MIME decoding (section 6b) and the client
+                        calls built on it (imap_fetch_part, summaries)
+   IMAP_NO_CHARSETS     MIME decoding with UTF-8 and US-ASCII only built
+                        in (no ISO-8859-1/-15, Windows-1252)
+   IMAP_MIME_CONVERT_BYTES  largest piece given to a charset converter (256)
    IMAP_MAX_DEPTH       deepest list nesting the parser accepts (64)
    IMAP_MAX_PENDING     commands outstanding at once (32)
    IMAP_CMD_MAX_SEGMENTS  pieces of one command: lines and literals (16)
@@ -1086,6 +1091,151 @@ IMAPDEF void imap_tagger_init(imap_tagger *t, unsigned long seed);
 IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16]);
 
 /* (section 6 declarations end here) */
+
+/* ======================================================================
+   6b. MIME DECODING
+   ======================================================================
+
+   What a person reads: header text with RFC 2047 encoded words, MIME
+   parameters in RFC 2231 form, bodies in base64 or quoted-printable,
+   and the charsets they come in, all turned into UTF-8. Nothing
+   allocates and nothing reads past its input.
+
+   Text outputs follow the encodings above (section 6): NUL-terminated,
+   out NULL measures, the length is returned; when out is too small the
+   result is IMAP_E_NOMEM and *needed (when needed is not NULL) holds the
+   cap that would have fitted, NUL included. Text that cannot be decoded
+   is kept as it came: a malformed encoded word, an unknown charset.
+   Bytes that are not valid in their charset become U+FFFD.
+
+   Built-in charsets: UTF-8 (validated), US-ASCII, ISO-8859-1,
+   ISO-8859-15 and Windows-1252 (with their usual aliases). Any other goes
+   to the caller's converter, e.g. iconv (tests/test_mime.c shows one).
+   IMAP_NO_MIME leaves this section (and the client calls that use it,
+   section 9) out; IMAP_NO_CHARSETS keeps only UTF-8 and US-ASCII built
+   in, for firmware that wants the smallest code. */
+
+#ifndef IMAP_NO_MIME
+
+/* A converter for charsets imap.h does not know. convert turns
+   in[0..n) in `charset` (a name as received, not NUL-terminated) into
+   UTF-8 at out[0..cap) and returns the UTF-8 length, which may be more
+   than cap (then out holds nothing useful and the caller measures):
+   like snprintf, the length is what counts. in NULL, n 0 asks whether
+   the charset is known: return 0 if so, negative if not (the text is
+   then kept undecoded). A negative return for a piece puts one U+FFFD
+   in its place. Adjacent encoded words of one charset are joined before
+   conversion; a run longer than IMAP_MIME_CONVERT_BYTES comes in pieces
+   of that size (a multibyte character may be cut there: raise it for
+   long texts in stateful charsets). */
+typedef struct imap_charset_conv {
+    long (*convert)(void *arg, imap_str charset, const void *in, size_t n,
+                    char *out, size_t cap);
+    void *arg;
+} imap_charset_conv;
+
+#ifndef IMAP_MIME_CONVERT_BYTES
+#define IMAP_MIME_CONVERT_BYTES 256
+#endif
+
+/* Bytes to a consumer: return 0 to go on, anything else to stop. */
+typedef int (*imap_bytes_fn)(void *arg, const void *data, size_t len);
+
+/* Convert in[0..n) from `charset` to UTF-8. conv may be NULL (built-ins
+   only). An unknown charset: IMAP_E_UNSUPPORTED. */
+IMAPDEF long imap_charset_to_utf8(imap_str charset, const void *in, size_t n,
+                                  char *out, size_t cap, size_t *needed,
+                                  const imap_charset_conv *conv);
+/* 1 when the charset is built in (or conv knows it), else 0. */
+IMAPDEF int imap_charset_known(imap_str charset, const imap_charset_conv *conv);
+
+/* A header value (or an ENVELOPE field) to UTF-8 (RFC 2047 §6): the
+   B and Q encoded words decoded, whitespace between two adjacent encoded
+   words dropped (§6.2), line folding (CR, LF) removed. An encoded word
+   whose charset is unknown or whose text is malformed is kept as it is;
+   an RFC 2231 language (=?utf-8*en?q?...?=) is accepted and dropped. */
+IMAPDEF long imap_header_decode(const char *s, size_t n, char *out, size_t cap,
+                                size_t *needed, const imap_charset_conv *conv);
+
+/* A MIME parameter by name from a BODYSTRUCTURE parameter list (the
+   params or disposition_params of imap_body), to UTF-8: RFC 2231
+   continuations (name*0*, name*1, ...) joined in order, charset'lang'
+   prefix and %XX honoured (§3-§4), else the plain value with any RFC
+   2047 encoded words decoded (what mailers send in practice). *found
+   (may be NULL) is 1 when the parameter is there; absent, the result is
+   0 with out "" and *found 0. */
+IMAPDEF long imap_param_decode(const imap_value *params, const char *name,
+                               char *out, size_t cap, size_t *needed,
+                               const imap_charset_conv *conv, int *found);
+/* The file name of a part: the disposition's filename, else the type's
+   name parameter (RFC 2183 §2.3, RFC 2045 §5), decoded as above; 0 and
+   "" when it has none. */
+IMAPDEF long imap_body_filename(const imap_body *b, char *out, size_t cap,
+                                size_t *needed, const imap_charset_conv *conv);
+
+/* ---- Content-Transfer-Encoding (RFC 2045 §6), incremental -------------
+   A decoder takes the encoded bytes in chunks split anywhere and gives
+   the same bytes as one call with the whole: base64 with any line
+   breaks, characters outside the alphabet ignored (§6.8), '=' ending a
+   quantum, missing padding tolerated; quoted-printable with soft line
+   breaks, =XX in either case, a malformed '=' kept as it is (§6.7);
+   7BIT, 8BIT, BINARY (and NIL) pass through. */
+#define IMAP_CTE_IDENTITY 0
+#define IMAP_CTE_BASE64   1
+#define IMAP_CTE_QP       2
+
+typedef struct imap_cte {
+    int kind;                 /* IMAP_CTE_* */
+    /* private */
+    unsigned long _bits;
+    int _n;                   /* base64: sextets held; QP: bytes held */
+    unsigned char _held[2];   /* QP: "=" and maybe one hex digit */
+} imap_cte;
+
+/* Start a decoder for an encoding name as BODYSTRUCTURE gives it
+   ("BASE64", "quoted-printable", NIL). An encoding imap.h does not know
+   (x-uuencode) is IMAP_E_UNSUPPORTED and the decoder passes bytes
+   through. */
+IMAPDEF int imap_cte_init(imap_cte *d, imap_str encoding);
+/* Decode a chunk; decoded bytes go to out in pieces. Returns 0, or
+   IMAP_E_SINK when out refused (the decoder is then done). */
+IMAPDEF int imap_cte_feed(imap_cte *d, const void *in, size_t n,
+                          imap_bytes_fn out, void *arg);
+/* End of input: give out what is still held (a base64 quantum without
+   padding, a dangling QP "="). */
+IMAPDEF int imap_cte_finish(imap_cte *d, imap_bytes_fn out, void *arg);
+/* Whole buffer in, binary out (NOT NUL-terminated; cap is exact; out
+   NULL measures), IMAP_E_NOMEM with *needed when it does not fit. */
+IMAPDEF long imap_cte_decode(imap_str encoding, const void *in, size_t n,
+                             void *out, size_t cap, size_t *needed);
+
+/* The decoder as a literal sink (imap_parser_set_sink): each literal of
+   a BODY[...] item is decoded from its first byte to its last and goes
+   to out; a literal8 (BINARY[...], RFC 3516: the server decoded it)
+   passes through as it is. Other literals are left out (their values
+   are marked IMAP_VF_SUNK). msgno, when not 0, takes only that
+   message's. error is IMAP_E_SINK once out refused. */
+typedef struct imap_decode_sink {
+    imap_bytes_fn out;
+    void *arg;
+    imap_u64 msgno;           /* 0: any message */
+    imap_u64 written;         /* decoded bytes given to out */
+    int error;
+    imap_cte _cte;
+    int _kind;
+} imap_decode_sink;
+
+/* Returns 0, or IMAP_E_UNSUPPORTED for an encoding it cannot undo
+   (the bytes then pass through as they are). */
+IMAPDEF int imap_decode_sink_init(imap_decode_sink *s, imap_str encoding,
+                                  imap_bytes_fn out, void *arg);
+/* An imap_literal_sink; ctx is the imap_decode_sink. */
+IMAPDEF int imap_decode_sink_fn(void *ctx, const imap_literal_info *info,
+                                const void *data, size_t len);
+
+#endif /* IMAP_NO_MIME */
+
+/* (section 6b declarations end here) */
 
 /* ======================================================================
    7. PROTOCOL ENGINE
@@ -2198,6 +2348,64 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count);
 IMAPDEF void imap_client_require_tls(imap_client *c, int on);
 /* Tell the client its transport is TLS (the TLS layer does this). */
 IMAPDEF void imap_client_mark_tls(imap_client *c, int on);
+
+/* ---- 9d. decoded mail (section 6b over the commands) -------------------
+   Blocking only. */
+#ifndef IMAP_NO_MIME
+
+/* What imap_fetch_part found. */
+typedef struct imap_part_info {
+    int found;                /* 0 no such message, 1 no such part, 2 found */
+    char type[64];            /* "image/png", NUL-terminated (cut if longer) */
+    char encoding[24];        /* "BASE64" as BODYSTRUCTURE says; "" for NIL */
+    imap_u64 size;            /* encoded octets, from BODYSTRUCTURE */
+    imap_u64 written;         /* decoded bytes given to out */
+    int server_decoded;       /* the server undid the encoding (BINARY) */
+} imap_part_info;
+
+#define IMAP_PART_CLIENT_DECODE 0x1u  /* decode here even with BINARY */
+
+/* Save body part `section` (IMAP numbering, RFC 3501 §6.4.5: "1", "2.1";
+   "" or NULL: the whole body of a one-part message is "1") of the
+   message with this UID, its transfer encoding undone, to out in
+   pieces. One UID FETCH of BODYSTRUCTURE gives the part's encoding and
+   size; then, when the server offers BINARY (RFC 3516), BINARY.PEEK
+   has the server decode it, else BODY.PEEK goes through
+   imap_decode_sink (a NO or BAD to BINARY, e.g. [UNKNOWN-CTE], falls
+   back to that too). The parser's literal sink is borrowed for the call and
+   given back. info may be NULL. Returns IMAP_OK; IMAP_E_ARGS for a
+   malformed section, no such message (info->found 0) or no such part
+   (1); IMAP_E_SINK when out refused; or the command's result. */
+IMAPDEF int imap_fetch_part(imap_client *c, imap_u64 uid, const char *section,
+                            unsigned flags, imap_bytes_fn out, void *arg,
+                            imap_part_info *info);
+
+/* One message, decoded for people. Strings are NUL-terminated UTF-8 in
+   the caller's buffer, valid as long as it is. */
+typedef struct imap_summary {
+    imap_u64 msgno;
+    imap_u64 uid;             /* 0 when the response had none */
+    const char *date;         /* ENVELOPE date as written (RFC 5322) */
+    const char *from;         /* "Name <mailbox@host>", or the address alone */
+    const char *subject;
+    int result;               /* 0, or IMAP_E_NOMEM: fields are "" and */
+    size_t needed;            /* this is the buffer size that fits */
+} imap_summary;
+
+/* From a "* n FETCH" response with ENVELOPE (and UID): RFC 2047 words
+   decoded, charsets to UTF-8 (conv may be NULL). Returns 0,
+   IMAP_E_SYNTAX without an ENVELOPE, or IMAP_E_NOMEM (out->needed). */
+IMAPDEF int imap_summary_decode(const imap_response *r, char *buf, size_t cap,
+                                const imap_charset_conv *conv, imap_summary *out);
+/* FETCH set (UID FETCH when uid) (UID ENVELOPE), fn called with each
+   message's summary decoded into buf. Returns the command's result, or
+   IMAP_E_NOMEM when some summary did not fit (fn saw result and needed;
+   1-2 KiB fits ordinary mail). */
+IMAPDEF int imap_fetch_summary(imap_client *c, const char *set, int uid,
+                               const imap_charset_conv *conv, char *buf, size_t cap,
+                               void (*fn)(void *arg, const imap_summary *s), void *arg);
+
+#endif /* IMAP_NO_MIME */
 
 /* ---- 9b. SASL mechanisms (RFC 4422) ------------------------------------
 
@@ -6213,6 +6421,725 @@ IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16])
 }
 
 /* (section 6 implementation ends here) */
+
+/* ---- 6b. MIME decoding ----------------------------------------------- */
+#ifndef IMAP_NO_MIME
+
+enum {
+    IMAP__CS_NONE = 0, IMAP__CS_UTF8, IMAP__CS_ASCII, IMAP__CS_LATIN1,
+    IMAP__CS_LATIN9, IMAP__CS_CP1252, IMAP__CS_CONV
+};
+
+static int imap__mime_lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+static int imap__hexval(unsigned ch)
+{
+    if (ch >= '0' && ch <= '9') return (int)(ch - '0');
+    ch |= 0x20;                             /* lowercase hex is tolerated */
+    if (ch >= 'a' && ch <= 'f') return (int)(ch - 'a') + 10;
+    return -1;
+}
+
+static int imap__cs_builtin(imap_str cs)
+{
+    static const struct { const char *name; int id; } t[] = {
+        {"utf-8", IMAP__CS_UTF8}, {"utf8", IMAP__CS_UTF8},
+        {"us-ascii", IMAP__CS_ASCII}, {"ascii", IMAP__CS_ASCII},
+        {"ansi_x3.4-1968", IMAP__CS_ASCII}, {"us", IMAP__CS_ASCII},
+#ifndef IMAP_NO_CHARSETS
+        {"iso-8859-1", IMAP__CS_LATIN1}, {"iso8859-1", IMAP__CS_LATIN1},
+        {"iso_8859-1", IMAP__CS_LATIN1}, {"latin1", IMAP__CS_LATIN1},
+        {"latin-1", IMAP__CS_LATIN1}, {"l1", IMAP__CS_LATIN1},
+        {"cp819", IMAP__CS_LATIN1},
+        {"iso-8859-15", IMAP__CS_LATIN9}, {"iso8859-15", IMAP__CS_LATIN9},
+        {"iso_8859-15", IMAP__CS_LATIN9}, {"latin-9", IMAP__CS_LATIN9},
+        {"latin9", IMAP__CS_LATIN9}, {"l9", IMAP__CS_LATIN9},
+        {"windows-1252", IMAP__CS_CP1252}, {"cp1252", IMAP__CS_CP1252},
+        {"x-cp1252", IMAP__CS_CP1252},
+#endif
+        {NULL, 0}
+    };
+    int k;
+    if (!cs.ptr) return IMAP__CS_NONE;
+    for (k = 0; t[k].name; k++)
+        if (imap__ieq(cs.ptr, cs.len, t[k].name)) return t[k].id;
+    return IMAP__CS_NONE;
+}
+
+static int imap__cs_find(imap_str cs, const imap_charset_conv *conv)
+{
+    int id = imap__cs_builtin(cs);
+    if (id == IMAP__CS_NONE && conv && conv->convert && cs.len &&
+        conv->convert(conv->arg, cs, NULL, 0, NULL, 0) == 0)
+        id = IMAP__CS_CONV;
+    return id;
+}
+
+IMAPDEF int imap_charset_known(imap_str charset, const imap_charset_conv *conv)
+{
+    return imap__cs_find(charset, conv) != IMAP__CS_NONE;
+}
+
+/* A charset decoder over imap__out: bytes in, UTF-8 out. */
+typedef struct imap__csd {
+    int id;
+    imap_str name;
+    const imap_charset_conv *conv;
+    unsigned char pend[4];          /* UTF-8: a sequence in progress */
+    int npend, need;
+    unsigned char buf[IMAP_MIME_CONVERT_BYTES];   /* converter input */
+    size_t nbuf;
+} imap__csd;
+
+static void imap__csd_init(imap__csd *d, int id, imap_str name, const imap_charset_conv *conv)
+{
+    d->id = id;
+    d->name = name;
+    d->conv = conv;
+    d->npend = d->need = 0;
+    d->nbuf = 0;
+}
+
+static void imap__csd_conv_flush(imap__csd *d, imap__out *o)
+{
+    size_t room = (o->p && o->len < o->cap) ? o->cap - o->len : 0;
+    long r;
+    if (!d->nbuf) return;
+    r = d->conv->convert(d->conv->arg, d->name, d->buf, d->nbuf,
+                         room ? (char *)o->p + o->len : NULL, room);
+    d->nbuf = 0;
+    if (r < 0) {
+        imap__utf8_put(o, 0xFFFD);
+        return;
+    }
+    if ((size_t)r > (size_t)-1 - o->len) o->len = (size_t)-1;
+    else o->len += (size_t)r;
+}
+
+#ifndef IMAP_NO_CHARSETS
+/* Windows-1252 0x80-0x9F; the five holes map to the C1 controls, as
+   browsers do (WHATWG Encoding). */
+static const unsigned short imap__cp1252[32] = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,
+    0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178
+};
+
+/* ISO-8859-15 is ISO-8859-1 but for eight positions. */
+static unsigned long imap__latin9(unsigned b)
+{
+    switch (b) {
+    case 0xA4: return 0x20AC;
+    case 0xA6: return 0x0160;
+    case 0xA8: return 0x0161;
+    case 0xB4: return 0x017D;
+    case 0xB8: return 0x017E;
+    case 0xBC: return 0x0152;
+    case 0xBD: return 0x0153;
+    case 0xBE: return 0x0178;
+    default: return b;
+    }
+}
+#endif
+
+/* UTF-8, validated as it streams: a bad sequence becomes one U+FFFD per
+   maximal invalid subpart (Unicode §3.9), as Python's "replace" does. */
+static void imap__csd_utf8(imap__csd *d, imap__out *o, unsigned b)
+{
+    for (;;) {
+        if (d->npend == 0) {
+            if (b < 0x80) { imap__out_c(o, b); return; }
+            if (b >= 0xC2 && b <= 0xDF) d->need = 2;
+            else if (b >= 0xE0 && b <= 0xEF) d->need = 3;
+            else if (b >= 0xF0 && b <= 0xF4) d->need = 4;
+            else { imap__utf8_put(o, 0xFFFD); return; }
+            d->pend[d->npend++] = (unsigned char)b;
+            return;
+        } else {
+            unsigned lo = 0x80, hi = 0xBF, lead = d->pend[0];
+            if (d->npend == 1) {
+                if (lead == 0xE0) lo = 0xA0;
+                else if (lead == 0xED) hi = 0x9F;
+                else if (lead == 0xF0) lo = 0x90;
+                else if (lead == 0xF4) hi = 0x8F;
+            }
+            if (b < lo || b > hi) {
+                d->npend = 0;
+                imap__utf8_put(o, 0xFFFD);
+                continue;                   /* b starts afresh */
+            }
+            d->pend[d->npend++] = (unsigned char)b;
+            if (d->npend == d->need) {
+                int k;
+                for (k = 0; k < d->npend; k++) imap__out_c(o, d->pend[k]);
+                d->npend = 0;
+            }
+            return;
+        }
+    }
+}
+
+static void imap__csd_put(imap__csd *d, imap__out *o, unsigned b)
+{
+    switch (d->id) {
+    case IMAP__CS_UTF8:
+        imap__csd_utf8(d, o, b);
+        break;
+    case IMAP__CS_ASCII:
+        if (b < 0x80) imap__out_c(o, b);
+        else imap__utf8_put(o, 0xFFFD);
+        break;
+#ifndef IMAP_NO_CHARSETS
+    case IMAP__CS_LATIN1:
+        imap__utf8_put(o, b);
+        break;
+    case IMAP__CS_LATIN9:
+        imap__utf8_put(o, imap__latin9(b));
+        break;
+    case IMAP__CS_CP1252:
+        imap__utf8_put(o, (b >= 0x80 && b < 0xA0) ? imap__cp1252[b - 0x80] : b);
+        break;
+#endif
+    case IMAP__CS_CONV:
+        if (d->nbuf == sizeof d->buf) imap__csd_conv_flush(d, o);
+        d->buf[d->nbuf++] = (unsigned char)b;
+        break;
+    default:
+        imap__out_c(o, b);
+        break;
+    }
+}
+
+/* End of a run: what is held comes out. */
+static void imap__csd_flush(imap__csd *d, imap__out *o)
+{
+    if (d->id == IMAP__CS_UTF8 && d->npend) {
+        d->npend = 0;
+        imap__utf8_put(o, 0xFFFD);
+    }
+    if (d->id == IMAP__CS_CONV) imap__csd_conv_flush(d, o);
+}
+
+/* Switch the decoder to a charset (flushing the old one when it differs). */
+static void imap__csd_use(imap__csd *d, imap__out *o, int id, imap_str name,
+                          const imap_charset_conv *conv)
+{
+    size_t k;
+    int same = d->id == id;
+    if (same && id == IMAP__CS_CONV) {
+        same = d->name.len == name.len;
+        for (k = 0; same && k < name.len; k++)
+            same = imap__mime_lower((unsigned char)d->name.ptr[k]) == imap__mime_lower((unsigned char)name.ptr[k]);
+    }
+    if (same) return;
+    imap__csd_flush(d, o);
+    imap__csd_init(d, id, name, conv);
+}
+
+static long imap__out_end_needed(imap__out *o, int r, int nul, size_t *needed)
+{
+    long k = imap__out_end(o, r, nul);
+    if (needed) *needed = o->len + (nul ? 1 : 0);
+    return k;
+}
+
+/* Parse "=?charset[*lang]?e?text?=" at s[i] (RFC 2047 §2, RFC 2231 §5).
+   Returns the index after it, or 0 when it is not one. */
+static size_t imap__ew_parse(const unsigned char *s, size_t n, size_t i, imap_str *cs,
+                             int *enc, size_t *t0, size_t *t1)
+{
+    size_t j = i + 2, c0 = j;
+    while (j < n && s[j] != '?') {
+        if (s[j] <= ' ' || s[j] >= 0x7F) return 0;
+        j++;
+    }
+    if (j >= n || j == c0 || n - j < 5) return 0;
+    cs->ptr = (const char *)s + c0;
+    cs->len = j - c0;
+    {   /* drop an RFC 2231 language */
+        size_t k;
+        for (k = 0; k < cs->len; k++)
+            if (cs->ptr[k] == '*') break;
+        cs->len = k;
+    }
+    if (!cs->len) return 0;
+    *enc = s[j + 1] | 0x20;
+    if ((*enc != 'b' && *enc != 'q') || s[j + 2] != '?') return 0;
+    j += 3;
+    *t0 = j;
+    for (; j < n; j++) {
+        if (s[j] == '?') {
+            if (j + 1 < n && s[j + 1] == '=') {
+                *t1 = j;
+                return j + 2;
+            }
+            return 0;
+        }
+        if (s[j] <= ' ' || s[j] >= 0x7F) return 0;
+    }
+    return 0;
+}
+
+/* B text: the alphabet, then at most two '='; a lone sextet is not a
+   byte. Padding may be missing (Python and most readers accept it). */
+static int imap__ew_b_ok(const unsigned char *t, size_t n)
+{
+    size_t i = 0, m, pad = 0;
+    while (i < n && imap__b64_val(t[i], 0) >= 0) i++;
+    m = i;
+    while (i < n && t[i] == '=') { i++; pad++; }
+    return i == n && m % 4 != 1 && pad <= 2;
+}
+
+static void imap__ew_text(const unsigned char *t, size_t n, int enc, imap__csd *d, imap__out *o)
+{
+    size_t i;
+    if (enc == 'b') {
+        unsigned long bits = 0;
+        int nb = 0;
+        for (i = 0; i < n; i++) {
+            int v = imap__b64_val(t[i], 0);
+            if (v < 0) break;
+            bits = (bits << 6) | (unsigned long)v;
+            nb += 6;
+            if (nb >= 8) {
+                nb -= 8;
+                imap__csd_put(d, o, (unsigned)(bits >> nb) & 0xFF);
+            }
+            bits &= 0xFF;                   /* never more than 14 bits live */
+        }
+        return;
+    }
+    for (i = 0; i < n; i++) {               /* Q (RFC 2047 §4.2) */
+        unsigned ch = t[i];
+        int hi, lo;
+        if (ch == '_') ch = ' ';
+        else if (ch == '=' && n - i >= 3 && (hi = imap__hexval(t[i + 1])) >= 0 &&
+                 (lo = imap__hexval(t[i + 2])) >= 0) {
+            ch = (unsigned)(hi * 16 + lo);
+            i += 2;
+        }
+        imap__csd_put(d, o, ch);
+    }
+}
+
+static void imap__hdr_dec(const unsigned char *s, size_t n, imap__out *o,
+                          const imap_charset_conv *conv)
+{
+    imap__csd d;
+    imap_str none = {NULL, 0};
+    size_t i = 0, ws0 = 0, k;
+    int have_ws = 0, after_ew = 0;
+    imap__csd_init(&d, IMAP__CS_UTF8, none, NULL);
+    while (i < n) {
+        unsigned ch = s[i];
+        if (ch == '=' && i + 1 < n && s[i + 1] == '?') {
+            imap_str cs;
+            int enc, id;
+            size_t t0, t1, end = imap__ew_parse(s, n, i, &cs, &enc, &t0, &t1);
+            if (end && (enc == 'q' || imap__ew_b_ok(s + t0, t1 - t0)) &&
+                (id = imap__cs_find(cs, conv)) != IMAP__CS_NONE) {
+                if (have_ws && !after_ew) {     /* text, space, word: keep it */
+                    imap__csd_use(&d, o, IMAP__CS_UTF8, none, NULL);
+                    for (k = ws0; k < i; k++)
+                        if (s[k] == ' ' || s[k] == '\t') imap__csd_put(&d, o, s[k]);
+                }
+                have_ws = 0;                    /* word, space, word: dropped (§6.2) */
+                imap__csd_use(&d, o, id, cs, conv);
+                imap__ew_text(s + t0, t1 - t0, enc, &d, o);
+                after_ew = 1;
+                i = end;
+                continue;
+            }
+        }
+        if (ch == '\r' || ch == '\n') {         /* unfold (RFC 5322 §2.2.3) */
+            i++;
+            continue;
+        }
+        if (ch == ' ' || ch == '\t') {
+            if (!have_ws) ws0 = i;
+            have_ws = 1;
+            i++;
+            continue;
+        }
+        imap__csd_use(&d, o, IMAP__CS_UTF8, none, NULL);
+        if (have_ws)
+            for (k = ws0; k < i; k++)
+                if (s[k] == ' ' || s[k] == '\t') imap__csd_put(&d, o, s[k]);
+        have_ws = 0;
+        imap__csd_put(&d, o, ch);
+        after_ew = 0;
+        i++;
+    }
+    imap__csd_use(&d, o, IMAP__CS_UTF8, none, NULL);
+    if (have_ws)
+        for (k = ws0; k < n; k++)
+            if (s[k] == ' ' || s[k] == '\t') imap__csd_put(&d, o, s[k]);
+    imap__csd_flush(&d, o);
+}
+
+IMAPDEF long imap_header_decode(const char *s, size_t n, char *out, size_t cap,
+                                size_t *needed, const imap_charset_conv *conv)
+{
+    imap__out o;
+    imap__out_init(&o, out, cap);
+    if (s) imap__hdr_dec((const unsigned char *)s, n, &o, conv);
+    return imap__out_end_needed(&o, 0, 1, needed);
+}
+
+IMAPDEF long imap_charset_to_utf8(imap_str charset, const void *in, size_t n,
+                                  char *out, size_t cap, size_t *needed,
+                                  const imap_charset_conv *conv)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    imap__csd d;
+    imap__out o;
+    size_t i;
+    int id = imap__cs_find(charset, conv);
+    if (needed) *needed = 0;
+    if (id == IMAP__CS_NONE) return IMAP_E_UNSUPPORTED;
+    imap__out_init(&o, out, cap);
+    imap__csd_init(&d, id, charset, conv);
+    for (i = 0; i < n; i++) imap__csd_put(&d, &o, s[i]);
+    imap__csd_flush(&d, &o);
+    return imap__out_end_needed(&o, 0, 1, needed);
+}
+
+/* "name", "name*", "name*N" or "name*N*" (RFC 2231 §3-§4): returns 0
+   for another name, 1 plain, 2 extended ("name*", *sect -1), 3 a section
+   (*ext when it ends in '*'). */
+static int imap__param_match(imap_str p, const char *name, long *sect, int *ext)
+{
+    size_t nl = strlen(name), i;
+    long v = 0;
+    *sect = -1;
+    *ext = 0;
+    if (p.len < nl || !imap__ieq(p.ptr, nl, name)) return 0;
+    if (p.len == nl) return 1;
+    if (p.ptr[nl] != '*') return 0;
+    if (p.len == nl + 1) {
+        *ext = 1;
+        return 2;
+    }
+    for (i = nl + 1; i < p.len && p.ptr[i] >= '0' && p.ptr[i] <= '9'; i++) {
+        if (i - nl > 6) return 0;               /* no more than 999999 sections */
+        v = v * 10 + (p.ptr[i] - '0');
+    }
+    if (i == nl + 1 || (p.ptr[nl + 1] == '0' && i > nl + 2)) return 0;
+    if (i + 1 == p.len && p.ptr[i] == '*') *ext = 1;
+    else if (i != p.len) return 0;
+    *sect = v;
+    return 3;
+}
+
+/* One extended value's bytes: %XX decoded (RFC 2231 §4). */
+static void imap__pct_put(const char *s, size_t n, int ext, imap__csd *d, imap__out *o)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned ch = (unsigned char)s[i];
+        int hi, lo;
+        if (ext && ch == '%' && n - i >= 3 &&
+            (hi = imap__hexval((unsigned char)s[i + 1])) >= 0 &&
+            (lo = imap__hexval((unsigned char)s[i + 2])) >= 0) {
+            ch = (unsigned)(hi * 16 + lo);
+            i += 2;
+        }
+        imap__csd_put(d, o, ch);
+    }
+}
+
+/* charset'language'text: charset set, *v advanced past the second
+   quote; without two quotes, nothing taken. */
+static void imap__2231_prefix(imap_str *v, imap_str *cs)
+{
+    size_t q1, q2;
+    cs->ptr = NULL;
+    cs->len = 0;
+    for (q1 = 0; q1 < v->len && v->ptr[q1] != '\''; q1++) {}
+    if (q1 >= v->len) return;
+    for (q2 = q1 + 1; q2 < v->len && v->ptr[q2] != '\''; q2++) {}
+    if (q2 >= v->len) return;
+    cs->ptr = v->ptr;
+    cs->len = q1;
+    v->ptr += q2 + 1;
+    v->len -= q2 + 1;
+}
+
+/* Find the value of parameter name in form `want` (1, 2 or section k). */
+static int imap__param_find(const imap_value *params, const char *name, int want, long k,
+                            imap_str *value, int *ext)
+{
+    const imap_value *cur = params;
+    imap_str pn, pv;
+    long sect;
+    int e, m;
+    while (imap_param_next(&cur, &pn, &pv) == 1) {
+        m = imap__param_match(pn, name, &sect, &e);
+        if (m == want && (want != 3 || sect == k)) {
+            *value = pv;
+            *ext = e;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int imap__param_dec(const imap_value *params, const char *name, imap__out *o,
+                           const imap_charset_conv *conv)
+{
+    imap_str v, cs = {NULL, 0};
+    imap__csd d;
+    int ext, id;
+    long k;
+    if (!params || !name) return 0;
+    if (imap__param_find(params, name, 2, 0, &v, &ext) ||
+        imap__param_find(params, name, 3, 0, &v, &ext)) {
+        if (ext) imap__2231_prefix(&v, &cs);
+        id = cs.len ? imap__cs_find(cs, conv) : IMAP__CS_UTF8;
+        /* an unknown charset: its bytes as UTF-8, bad ones U+FFFD */
+        imap__csd_init(&d, id == IMAP__CS_NONE ? IMAP__CS_UTF8 : id, cs, conv);
+        imap__pct_put(v.ptr, v.len, ext, &d, o);
+        for (k = 1; k < 1000000 && imap__param_find(params, name, 3, k, &v, &ext); k++)
+            imap__pct_put(v.ptr, v.len, ext, &d, o);
+        imap__csd_flush(&d, o);
+        return 1;
+    }
+    if (imap__param_find(params, name, 1, 0, &v, &ext)) {
+        imap__hdr_dec((const unsigned char *)v.ptr, v.len, o, conv);
+        return 1;
+    }
+    return 0;
+}
+
+IMAPDEF long imap_param_decode(const imap_value *params, const char *name,
+                               char *out, size_t cap, size_t *needed,
+                               const imap_charset_conv *conv, int *found)
+{
+    imap__out o;
+    int f;
+    imap__out_init(&o, out, cap);
+    f = imap__param_dec(params, name, &o, conv);
+    if (found) *found = f;
+    return imap__out_end_needed(&o, 0, 1, needed);
+}
+
+IMAPDEF long imap_body_filename(const imap_body *b, char *out, size_t cap,
+                                size_t *needed, const imap_charset_conv *conv)
+{
+    imap__out o;
+    imap__out_init(&o, out, cap);
+    if (!imap__param_dec(b->disposition_params, "filename", &o, conv))
+        imap__param_dec(b->params, "name", &o, conv);
+    return imap__out_end_needed(&o, 0, 1, needed);
+}
+
+/* -- transfer encodings -------------------------------------------------- */
+
+IMAPDEF int imap_cte_init(imap_cte *d, imap_str e)
+{
+    memset(d, 0, sizeof *d);
+    d->kind = IMAP_CTE_IDENTITY;
+    if (!e.ptr || !e.len || imap__ieq(e.ptr, e.len, "7bit") ||
+        imap__ieq(e.ptr, e.len, "8bit") || imap__ieq(e.ptr, e.len, "binary"))
+        return 0;
+    if (imap__ieq(e.ptr, e.len, "base64")) d->kind = IMAP_CTE_BASE64;
+    else if (imap__ieq(e.ptr, e.len, "quoted-printable")) d->kind = IMAP_CTE_QP;
+    else return IMAP_E_UNSUPPORTED;
+    return 0;
+}
+
+typedef struct imap__cte_buf {
+    unsigned char b[256];
+    size_t n;
+    imap_bytes_fn out;
+    void *arg;
+    int err;
+} imap__cte_buf;
+
+static void imap__cte_put(imap__cte_buf *w, unsigned ch)
+{
+    if (w->n == sizeof w->b) {
+        if (!w->err && w->out(w->arg, w->b, w->n)) w->err = IMAP_E_SINK;
+        w->n = 0;
+    }
+    w->b[w->n++] = (unsigned char)ch;
+}
+
+static int imap__cte_done(imap__cte_buf *w)
+{
+    if (w->n && !w->err && w->out(w->arg, w->b, w->n)) w->err = IMAP_E_SINK;
+    w->n = 0;
+    return w->err;
+}
+
+/* Base64: a quantum cut short by '=' or by the end gives its whole bytes. */
+static void imap__b64_tail(imap_cte *d, imap__cte_buf *w)
+{
+    if (d->_n == 2) imap__cte_put(w, (unsigned)(d->_bits >> 4) & 0xFF);
+    if (d->_n == 3) {
+        imap__cte_put(w, (unsigned)(d->_bits >> 10) & 0xFF);
+        imap__cte_put(w, (unsigned)(d->_bits >> 2) & 0xFF);
+    }
+    d->_n = 0;
+    d->_bits = 0;
+}
+
+IMAPDEF int imap_cte_feed(imap_cte *d, const void *in, size_t n,
+                          imap_bytes_fn out, void *arg)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    imap__cte_buf w;
+    size_t i = 0;
+    if (d->kind == IMAP_CTE_IDENTITY || (d->kind != IMAP_CTE_BASE64 && d->kind != IMAP_CTE_QP))
+        return (n && out(arg, in, n)) ? IMAP_E_SINK : 0;
+    w.n = 0;
+    w.out = out;
+    w.arg = arg;
+    w.err = 0;
+    while (i < n && !w.err) {
+        unsigned ch = s[i];
+        if (d->kind == IMAP_CTE_BASE64) {
+            int v = imap__b64_val(ch, 0);
+            i++;
+            if (v >= 0) {
+                d->_bits = (d->_bits << 6) | (unsigned long)v;
+                if (++d->_n == 4) {
+                    imap__cte_put(&w, (unsigned)(d->_bits >> 16) & 0xFF);
+                    imap__cte_put(&w, (unsigned)(d->_bits >> 8) & 0xFF);
+                    imap__cte_put(&w, (unsigned)d->_bits & 0xFF);
+                    d->_n = 0;
+                    d->_bits = 0;
+                }
+            } else if (ch == '=') {
+                imap__b64_tail(d, &w);
+            }                               /* anything else: ignored (§6.8) */
+            continue;
+        }
+        /* quoted-printable (§6.7): _n 0 text, 1 after '=', 2 after '=' and
+           a hex digit, 3 after "=\r" */
+        switch (d->_n) {
+        case 0:
+            if (ch == '=') d->_n = 1;
+            else imap__cte_put(&w, ch);
+            i++;
+            break;
+        case 1:
+            if (imap__hexval(ch) >= 0) { d->_held[1] = (unsigned char)ch; d->_n = 2; i++; }
+            else if (ch == '\n') { d->_n = 0; i++; }       /* soft line break */
+            else if (ch == '\r') { d->_n = 3; i++; }
+            else { imap__cte_put(&w, '='); d->_n = 0; }    /* kept; ch again */
+            break;
+        case 2:
+            if (imap__hexval(ch) >= 0) {
+                imap__cte_put(&w, (unsigned)(imap__hexval(d->_held[1]) * 16 + imap__hexval(ch)));
+                i++;
+            } else {
+                imap__cte_put(&w, '=');
+                imap__cte_put(&w, d->_held[1]);
+            }
+            d->_n = 0;
+            break;
+        default:
+            if (ch == '\n') i++;
+            d->_n = 0;
+            break;
+        }
+    }
+    return imap__cte_done(&w);
+}
+
+IMAPDEF int imap_cte_finish(imap_cte *d, imap_bytes_fn out, void *arg)
+{
+    imap__cte_buf w;
+    w.n = 0;
+    w.out = out;
+    w.arg = arg;
+    w.err = 0;
+    if (d->kind == IMAP_CTE_BASE64) {
+        imap__b64_tail(d, &w);
+    } else if (d->kind == IMAP_CTE_QP) {
+        if (d->_n == 1 || d->_n == 2) imap__cte_put(&w, '=');
+        if (d->_n == 2) imap__cte_put(&w, d->_held[1]);
+        d->_n = 0;
+    }
+    return imap__cte_done(&w);
+}
+
+static int imap__out_bytes(void *arg, const void *data, size_t len)
+{
+    imap__out *o = (imap__out *)arg;
+    const unsigned char *s = (const unsigned char *)data;
+    size_t i;
+    for (i = 0; i < len; i++) imap__out_c(o, s[i]);
+    return 0;
+}
+
+IMAPDEF long imap_cte_decode(imap_str encoding, const void *in, size_t n,
+                             void *out, size_t cap, size_t *needed)
+{
+    imap_cte d;
+    imap__out o;
+    int r = imap_cte_init(&d, encoding);
+    if (needed) *needed = 0;
+    if (r < 0) return r;
+    imap__out_init(&o, out, cap);
+    imap_cte_feed(&d, in, n, imap__out_bytes, &o);
+    imap_cte_finish(&d, imap__out_bytes, &o);
+    return imap__out_end_needed(&o, 0, 0, needed);
+}
+
+static int imap__dsink_out(void *arg, const void *data, size_t len)
+{
+    imap_decode_sink *s = (imap_decode_sink *)arg;
+    s->written += len;
+    return s->out(s->arg, data, len);
+}
+
+IMAPDEF int imap_decode_sink_init(imap_decode_sink *s, imap_str encoding,
+                                  imap_bytes_fn out, void *arg)
+{
+    int r;
+    memset(s, 0, sizeof *s);
+    s->out = out;
+    s->arg = arg;
+    r = imap_cte_init(&s->_cte, encoding);
+    s->_kind = s->_cte.kind;
+    return r;
+}
+
+IMAPDEF int imap_decode_sink_fn(void *ctx, const imap_literal_info *info,
+                                const void *data, size_t len)
+{
+    imap_decode_sink *s = (imap_decode_sink *)ctx;
+    imap_str it = info->item;
+    int r;
+    if (s->error) return 1;
+    if (s->msgno && info->msgno != s->msgno) return 0;
+    if (!((it.len >= 5 && imap__ieq(it.ptr, 5, "BODY[")) ||
+          (it.len >= 7 && imap__ieq(it.ptr, 7, "BINARY[")) ||
+          (it.len >= 6 && imap__ieq(it.ptr, 6, "RFC822"))))
+        return 0;                           /* not a body: left out */
+    if (info->offset == 0) {
+        memset(&s->_cte, 0, sizeof s->_cte);
+        /* a literal8 holds what the server decoded (RFC 3516 §4.2) */
+        s->_cte.kind = info->binary ? IMAP_CTE_IDENTITY : s->_kind;
+    }
+    r = imap_cte_feed(&s->_cte, data, len, imap__dsink_out, s);
+    if (r == 0 && info->offset + len == info->total)
+        r = imap_cte_finish(&s->_cte, imap__dsink_out, s);
+    if (r) {
+        s->error = IMAP_E_SINK;
+        return 1;
+    }
+    return 0;
+}
+
+#endif /* IMAP_NO_MIME */
+
+/* (section 6b implementation ends here) */
+
 
 /* ---- 7. protocol engine ---------------------------------------------- */
 
@@ -10626,6 +11553,321 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count)
     }
     return found;
 }
+
+/* ---- 9d. decoded mail ---------------------------------------------------- */
+#ifndef IMAP_NO_MIME
+
+/* The part at `section` of a BODYSTRUCTURE, walked without recursion
+   (RFC 3501 §6.4.5: a one-part message has part 1; MESSAGE/RFC822 parts
+   number the parts of the message inside). 0, IMAP_E_ARGS (bad text),
+   or 1 when there is no such part. */
+static int imap__body_at(const imap_value *root, const char *section, imap_body *b)
+{
+    const char *p = section ? section : "";
+    int top = 1;
+    if (imap_body_decode(root, b)) return 1;
+    if (!*p) return 0;
+    while (*p) {
+        unsigned long k = 0;
+        const imap_value *child = NULL;
+        if (*p < '1' || *p > '9') return IMAP_E_ARGS;
+        while (*p >= '0' && *p <= '9') {
+            if (k > 100000) return IMAP_E_ARGS;
+            k = k * 10 + (unsigned long)(*p++ - '0');
+        }
+        if (*p == '.') {
+            p++;
+            if (!*p) return IMAP_E_ARGS;
+        } else if (*p) {
+            return IMAP_E_ARGS;
+        }
+        if (!top && !b->multipart) {                /* into the message */
+            if (!b->body || imap_body_decode(b->body, b)) return 1;
+            if (!b->multipart) {
+                if (k != 1) return 1;
+                continue;
+            }
+        }
+        if (!b->multipart) return (k != 1 || *p) ? 1 : 0;   /* a one-part message */
+        top = 0;
+        for (child = b->parts; child && --k; child = child->next) {}
+        if (!child || child->type != IMAP_LIST || imap_body_decode(child, b)) return 1;
+    }
+    return 0;
+}
+
+static void imap__copy_cstr(char *dst, size_t cap, imap_str a, const char *sep, imap_str b2)
+{
+    size_t n = 0, i;
+    for (i = 0; a.ptr && i < a.len && n + 1 < cap; i++) dst[n++] = (char)imap__mime_lower((unsigned char)a.ptr[i]);
+    for (i = 0; sep && sep[i] && n + 1 < cap; i++) dst[n++] = sep[i];
+    for (i = 0; b2.ptr && i < b2.len && n + 1 < cap; i++) dst[n++] = (char)imap__mime_lower((unsigned char)b2.ptr[i]);
+    dst[n] = 0;
+}
+
+typedef struct imap__part_job {
+    imap_u64 uid, msgno;
+    const char *section;
+    imap_part_info *info;
+    int bad_section;
+    imap_decode_sink ds;
+    imap_cte cte;             /* a body that came as a quoted string */
+    int kind;
+    int got;                  /* the body item came */
+} imap__part_job;
+
+static void imap__part_struct(void *arg, imap_client *c, const imap_response *r)
+{
+    imap__part_job *j = (imap__part_job *)arg;
+    const imap_value *uid = imap_fetch_get(r, "UID"), *bs = imap_fetch_get(r, "BODYSTRUCTURE");
+    imap_u64 u;
+    imap_body b;
+    imap_str none = {NULL, 0};
+    int k;
+    (void)c;
+    if (!uid || !bs || imap_value_u64(uid, &u) || u != j->uid) return;
+    j->msgno = r->number;
+    j->info->found = 1;
+    k = imap__body_at(bs, j->section, &b);
+    if (k == IMAP_E_ARGS) j->bad_section = 1;
+    if (k) return;
+    j->info->found = 2;
+    imap__copy_cstr(j->info->type, sizeof j->info->type, b.type, "/", b.subtype);
+    imap__copy_cstr(j->info->encoding, sizeof j->info->encoding, b.encoding, NULL, none);
+    for (k = 0; j->info->encoding[k]; k++)
+        j->info->encoding[k] = (char)(j->info->encoding[k] >= 'a' && j->info->encoding[k] <= 'z'
+                                      ? j->info->encoding[k] - 32 : j->info->encoding[k]);
+    j->info->size = b.size;
+}
+
+static void imap__part_body(void *arg, imap_client *c, const imap_response *r)
+{
+    imap__part_job *j = (imap__part_job *)arg;
+    imap_fetch_iter it;
+    imap_fetch_attr a;
+    (void)c;
+    if (r->number != j->msgno || imap_fetch_begin(r, &it) != 0) return;
+    while (imap_fetch_next(&it, &a) == 1) {
+        imap_str v;
+        if (!a.has_section || !(imap_str_is(a.name, "BODY") || imap_str_is(a.name, "BINARY")))
+            continue;
+        j->got = 1;
+        /* a short body may come as a quoted string, not a literal */
+        if (!(a.value->flags & IMAP_VF_SUNK) && imap_value_str(a.value, &v) == 0 && v.ptr &&
+            !j->ds.error) {
+            memset(&j->cte, 0, sizeof j->cte);
+            j->cte.kind = imap_str_is(a.name, "BINARY") ? IMAP_CTE_IDENTITY : j->kind;
+            if (imap_cte_feed(&j->cte, v.ptr, v.len, imap__dsink_out, &j->ds) ||
+                imap_cte_finish(&j->cte, imap__dsink_out, &j->ds))
+                j->ds.error = IMAP_E_SINK;
+        }
+    }
+}
+
+static int imap__part_fetch(imap_client *c, imap__part_job *j, const char *item)
+{
+    imap_parser *p = &c->_parser;
+    size_t th = p->sink_threshold;
+    imap_literal_sink sk = p->sink;
+    void *sc = p->sink_ctx;
+    char uidbuf[24], what[80];
+    const char *args[2];
+    imap_call call;
+    size_t n;
+    int rc;
+    uidbuf[imap__fmt_u64(uidbuf, j->uid)] = 0;
+    n = strlen(item);
+    memcpy(what, item, n);
+    memcpy(what + n, j->section, strlen(j->section) + 1);
+    n = strlen(what);
+    what[n] = ']';
+    what[n + 1] = ')';
+    what[n + 2] = 0;
+    args[0] = uidbuf;
+    args[1] = what;
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__part_body;
+    call.arg = j;
+    j->ds.msgno = j->msgno;
+    j->got = 0;
+    imap_parser_set_sink(p, 0, imap_decode_sink_fn, &j->ds);
+    rc = imap_uid(c, "FETCH", args, 2, &call);
+    imap_parser_set_sink(p, th, sk, sc);
+    return rc;
+}
+
+IMAPDEF int imap_fetch_part(imap_client *c, imap_u64 uid, const char *section,
+                            unsigned flags, imap_bytes_fn out, void *arg,
+                            imap_part_info *info)
+{
+    imap__part_job j;
+    imap_part_info local;
+    imap_call call;
+    imap_str enc;
+    char uidbuf[24];
+    const char *args[2];
+    int rc;
+    if (!info) info = &local;
+    memset(info, 0, sizeof *info);
+    memset(&j, 0, sizeof j);
+    if (!section || !*section) section = "1";
+    if (!out || uid == 0 || uid > IMAP_SEQ_MAX || strlen(section) > 40) return IMAP_E_ARGS;
+    {   /* 1*digit *("." 1*digit), no 0 part: nothing else reaches the command */
+        const char *q = section;
+        for (;;) {
+            if (*q < '1' || *q > '9') return IMAP_E_ARGS;
+            while (*q >= '0' && *q <= '9') q++;
+            if (!*q) break;
+            if (*q++ != '.') return IMAP_E_ARGS;
+        }
+    }
+    j.uid = uid;
+    j.section = section;
+    j.info = info;
+    uidbuf[imap__fmt_u64(uidbuf, uid)] = 0;
+    args[0] = uidbuf;
+    args[1] = "(UID BODYSTRUCTURE)";
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__part_struct;
+    call.arg = &j;
+    rc = imap_uid(c, "FETCH", args, 2, &call);
+    if (rc != IMAP_OK) return rc;
+    if (j.bad_section || info->found != 2) return IMAP_E_ARGS;
+    enc.ptr = info->encoding;
+    enc.len = strlen(info->encoding);
+    imap_decode_sink_init(&j.ds, enc, out, arg);
+    j.kind = j.ds._kind;
+    if (j.kind != IMAP_CTE_IDENTITY && !(flags & IMAP_PART_CLIENT_DECODE) &&
+        imap_client_has_cap(c, "BINARY")) {
+        rc = imap__part_fetch(c, &j, "(UID BINARY.PEEK[");
+        if (rc == IMAP_OK && j.got) {
+            info->server_decoded = 1;
+            info->written = j.ds.written;
+            return j.ds.error ? IMAP_E_SINK : IMAP_OK;
+        }
+        /* [UNKNOWN-CTE] and the like (RFC 3516 §4.3), or a server that
+           offers BINARY and then refuses it: decode here */
+        if (rc != IMAP_E_NO && rc != IMAP_E_BAD && rc != IMAP_OK) return rc;
+        if (j.ds.written) return IMAP_E_PROTOCOL;   /* cannot take back what went out */
+    }
+    rc = imap__part_fetch(c, &j, "(UID BODY.PEEK[");
+    info->written = j.ds.written;
+    if (rc == IMAP_OK && j.ds.error) rc = IMAP_E_SINK;
+    if (rc == IMAP_OK && !j.got) rc = IMAP_E_ARGS;  /* expunged meanwhile */
+    return rc;
+}
+
+/* Bytes as UTF-8 (RFC 6532 lets addresses hold it), bad ones U+FFFD. */
+static void imap__utf8_copy(imap__out *o, imap_str s)
+{
+    imap__csd d;
+    size_t i;
+    imap__csd_init(&d, IMAP__CS_UTF8, s, NULL);
+    for (i = 0; s.ptr && i < s.len; i++) imap__csd_put(&d, o, (unsigned char)s.ptr[i]);
+    imap__csd_flush(&d, o);
+}
+
+static void imap__addr_put(imap__out *o, const imap_value *list, const imap_charset_conv *conv)
+{
+    const imap_value *cur = list;
+    imap_address a;
+    while (imap_address_next(&cur, &a) == 1) {
+        if (a.group_start || a.group_end) continue;
+        if (a.name.len) {
+            imap__hdr_dec((const unsigned char *)a.name.ptr, a.name.len, o, conv);
+            imap__out_c(o, ' ');
+            imap__out_c(o, '<');
+        }
+        imap__utf8_copy(o, a.mailbox);
+        if (a.host.ptr) {
+            imap__out_c(o, '@');
+            imap__utf8_copy(o, a.host);
+        }
+        if (a.name.len) imap__out_c(o, '>');
+        return;                                 /* the first author */
+    }
+}
+
+IMAPDEF int imap_summary_decode(const imap_response *r, char *buf, size_t cap,
+                                const imap_charset_conv *conv, imap_summary *s)
+{
+    const imap_value *env = imap_fetch_get(r, "ENVELOPE"), *uid = imap_fetch_get(r, "UID");
+    imap_envelope e;
+    imap__out o;
+    size_t d_end, f_end;
+    memset(s, 0, sizeof *s);
+    s->date = s->from = s->subject = "";
+    s->msgno = r->number;
+    if (uid) imap_value_u64(uid, &s->uid);
+    if (!env || imap_envelope_decode(env, &e) != 0) return IMAP_E_SYNTAX;
+    imap__out_init(&o, buf, cap);
+    imap__hdr_dec((const unsigned char *)e.date.ptr, e.date.ptr ? e.date.len : 0, &o, conv);
+    imap__out_c(&o, 0);
+    d_end = o.len;
+    imap__addr_put(&o, e.from, conv);
+    imap__out_c(&o, 0);
+    f_end = o.len;
+    if (e.subject.ptr) imap__hdr_dec((const unsigned char *)e.subject.ptr, e.subject.len, &o, conv);
+    imap__out_c(&o, 0);
+    s->needed = o.len;
+    if (!buf || o.len > cap) {
+        s->result = IMAP_E_NOMEM;
+        return IMAP_E_NOMEM;
+    }
+    s->date = buf;
+    s->from = buf + d_end;
+    s->subject = buf + f_end;
+    return 0;
+}
+
+typedef struct imap__summary_job {
+    const imap_charset_conv *conv;
+    char *buf;
+    size_t cap;
+    void (*fn)(void *arg, const imap_summary *s);
+    void *arg;
+    int nomem;
+} imap__summary_job;
+
+static void imap__summary_data(void *arg, imap_client *c, const imap_response *r)
+{
+    imap__summary_job *j = (imap__summary_job *)arg;
+    imap_summary s;
+    int rc;
+    (void)c;
+    if (!imap_response_is(r, "FETCH")) return;
+    rc = imap_summary_decode(r, j->buf, j->cap, j->conv, &s);
+    if (rc == IMAP_E_SYNTAX) return;            /* a FETCH of flags, not ours */
+    if (rc == IMAP_E_NOMEM) j->nomem = 1;
+    j->fn(j->arg, &s);
+}
+
+IMAPDEF int imap_fetch_summary(imap_client *c, const char *set, int uid,
+                               const imap_charset_conv *conv, char *buf, size_t cap,
+                               void (*fn)(void *arg, const imap_summary *s), void *arg)
+{
+    imap__summary_job j;
+    imap_call call;
+    const char *args[2];
+    int rc;
+    if (!fn || !set) return IMAP_E_ARGS;
+    memset(&j, 0, sizeof j);
+    j.conv = conv;
+    j.buf = buf;
+    j.cap = cap;
+    j.fn = fn;
+    j.arg = arg;
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__summary_data;
+    call.arg = &j;
+    args[0] = set;
+    args[1] = "(UID ENVELOPE)";
+    rc = uid ? imap_uid(c, "FETCH", args, 2, &call) : imap_fetch(c, set, args[1], &call);
+    if (rc == IMAP_OK && j.nomem) rc = IMAP_E_NOMEM;
+    return rc;
+}
+
+#endif /* IMAP_NO_MIME */
 
 /* ---- 9b. SASL mechanisms ------------------------------------------------ */
 

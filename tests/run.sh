@@ -377,6 +377,8 @@ else
         # and resumed, checked against the server with Python's imaplib
         imaph_ensure_pkgs /usr/bin/python3:python3
         [ -x "$B/imapcat" ] && run_counted sync bash tests/sync/run.sh "$SRV" "$B/imapcat" "$B/idle"
+        # MIME decoding: a generated mailbox judged by Python's email package
+        run_counted "mime vs Python email" bash tests/mime/run.sh "$SRV/env"
     else
         fail "private Dovecot started"; cat "$B/srv.log"
     fi
@@ -472,6 +474,7 @@ fuzz_target fuzz_engine fuzz/fuzz_engine.c fuzz/corpus/engine "$B/engine.dict"
 fuzz_target fuzz_model fuzz/fuzz_model.c fuzz/corpus/model "$B/engine.dict"
 fuzz_target fuzz_sasl fuzz/fuzz_sasl.c fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
 fuzz_target fuzz_tls fuzz/fuzz_tls.c fuzz/corpus/tls fuzz/tls.dict -lbearssl
+fuzz_target fuzz_mime fuzz/fuzz_mime.c fuzz/corpus/mime fuzz/mime.dict
 
 # The same targets under AFL++ (its libFuzzer-compatible driver), built and
 # fuzzed for AFL_SECONDS each from the committed corpus: they must build,
@@ -506,6 +509,7 @@ afl_target fuzz_cmd fuzz/corpus/cmd fuzz/imap.dict
 afl_target fuzz_engine fuzz/corpus/engine "$B/engine.dict"
 afl_target fuzz_sasl fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
 afl_target fuzz_tls fuzz/corpus/tls fuzz/tls.dict -lbearssl
+afl_target fuzz_mime fuzz/corpus/mime fuzz/mime.dict
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
