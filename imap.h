@@ -2797,7 +2797,7 @@ typedef struct imap_sync {
     imap_sync_state _old;
     imap_seqset_iter _known;
     imap_u64 _klo, _khi, _next;
-    int _kstate, _unordered, _fetched_all;
+    int _kstate, _unordered, _searching;
 } imap_sync;
 
 IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st);
@@ -13812,7 +13812,8 @@ static int imap__sync_numbers(void *ctx, imap_str name, imap_u64 lo, imap_u64 hi
         return 0;
     }
     /* under IMAP4rev2 the answer is ESEARCH; its ALL set streams alike */
-    if ((!imap_str_is(name, "SEARCH") && !imap_str_is(name, "ESEARCH")) || s->_unordered)
+    if ((!imap_str_is(name, "SEARCH") && !imap_str_is(name, "ESEARCH")) || s->_unordered ||
+        !s->_searching)
         return 0;
     if (lo < s->_next) {
         s->_unordered = 1;                  /* no more verdicts */
@@ -13825,18 +13826,15 @@ static int imap__sync_numbers(void *ctx, imap_str name, imap_u64 lo, imap_u64 hi
 
 static int imap__sync_search(imap_client *c, imap_sync *s, const imap_call *call)
 {
-    imap_parser *p = &c->_parser;
-    imap_number_sink saved = p->number_sink;
-    void *saved_ctx = p->number_ctx;
     const char *all = "ALL";
     int rc;
     imap_seqset_iter_init(&s->_known, s->known_uids, strlen(s->known_uids));
     s->_kstate = 0;
     s->_next = 0;
     s->_unordered = 0;
-    imap_parser_set_number_sink(p, imap__sync_numbers, s);
+    s->_searching = 1;
     rc = imap_uid(c, "SEARCH", &all, 1, call);
-    imap_parser_set_number_sink(p, saved, saved_ctx);
+    s->_searching = 0;
     if (rc != IMAP_OK) return rc;
     if (s->_unordered) return IMAP_E_UNSUPPORTED;
     imap__sync_gone_below(s, (imap_u64)IMAP_SEQ_MAX + 1);
@@ -13857,7 +13855,28 @@ static int imap__sync_code(imap_client *c, const char *name, imap_u64 *out)
     return found;
 }
 
+static int imap__sync_run(imap_client *c, imap_sync *s, imap_sync_state *st);
+
+/* Our number sink for the whole sync: VANISHED sets and the SEARCH answer
+   stream through it (a caller's sink would take VANISHED from us). */
 IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st)
+{
+    imap_parser *p;
+    imap_number_sink saved;
+    void *saved_ctx;
+    int rc;
+    if (!c || !s || !st) return IMAP_E_ARGS;
+    p = &c->_parser;
+    saved = p->number_sink;
+    saved_ctx = p->number_ctx;
+    s->_searching = 0;
+    imap_parser_set_number_sink(p, imap__sync_numbers, s);
+    rc = imap__sync_run(c, s, st);
+    imap_parser_set_number_sink(p, saved, saved_ctx);
+    return rc;
+}
+
+static int imap__sync_run(imap_client *c, imap_sync *s, imap_sync_state *st)
 {
     imap_call call;
     imap_qresync q;
@@ -13909,6 +13928,10 @@ IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st)
     if (!imap__sync_code(c, "UIDNEXT", &un)) un = st->uidnext;
     nomodseq = imap_client_response(c, "NOMODSEQ", NULL, 0, NULL) != 0;
     if (method != IMAP_SYNC_PLAIN && !imap__sync_code(c, "HIGHESTMODSEQ", &hms)) nomodseq = 1;
+    /* 32-bit UIDs (RFC 3501 §9 nz-number), 63-bit modseqs (RFC 7162 §7):
+       a number past them would poison the stored state */
+    if (uv == 0 || uv > IMAP_SEQ_MAX || un > (imap_u64)IMAP_SEQ_MAX + 1 ||
+        hms > IMAP__MODSEQ_MAX) return IMAP_E_PROTOCOL;
     if (nomodseq) {
         method = IMAP_SYNC_PLAIN;
         hms = 0;

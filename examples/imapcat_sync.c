@@ -543,6 +543,7 @@ static int sync_folder(session *s, const char *mailbox, const char *dir)
 typedef struct mbox_list {
     char **names;               /* modified UTF-7, as listed */
     int *delims;
+    imap_status_info *st;       /* LIST-STATUS answers, by index (has 0: none) */
     size_t n, cap;
 } mbox_list;
 
@@ -552,6 +553,15 @@ static void on_list_all(void *arg, imap_client *c, const imap_response *r)
     imap_list_info li;
     char *name;
     (void)c;
+    if (imap_response_is(r, "STATUS")) {
+        /* RFC 5819: each STATUS follows its LIST */
+        imap_status_info si;
+        if (m->n && imap_status_decode(r, &si) == 0 && si.mailbox.ptr &&
+            si.mailbox.len == strlen(m->names[m->n - 1]) &&
+            memcmp(si.mailbox.ptr, m->names[m->n - 1], si.mailbox.len) == 0)
+            m->st[m->n - 1] = si;
+        return;
+    }
     if (imap_list_decode(r, &li) != 0 || !li.mailbox.ptr) return;
     if (imap_flags_has(li.attributes, "\\Noselect") || imap_flags_has(li.attributes, "\\NonExistent"))
         return;
@@ -559,7 +569,9 @@ static void on_list_all(void *arg, imap_client *c, const imap_response *r)
         m->cap = m->cap ? m->cap * 2 : 16;
         m->names = (char **)xrealloc(m->names, m->cap * sizeof *m->names);
         m->delims = (int *)xrealloc(m->delims, m->cap * sizeof *m->delims);
+        m->st = (imap_status_info *)xrealloc(m->st, m->cap * sizeof *m->st);
     }
+    memset(&m->st[m->n], 0, sizeof m->st[m->n]);
     name = (char *)xrealloc(NULL, li.mailbox.len + 1);
     memcpy(name, li.mailbox.ptr, li.mailbox.len);
     name[li.mailbox.len] = 0;
@@ -609,7 +621,24 @@ static void cmd_sync(session *s, const target *tg, int argc, char **argv)
         memset(&call, 0, sizeof call);
         call.on_data = on_list_all;
         call.arg = &m;
-        rc = imap_list(&s->c, "", "*", &call);
+        if (imap_client_has_cap(&s->c, "LIST-STATUS") && imap_client_has_cap(&s->c, "QRESYNC") &&
+            (sync_method_cap == 0 || sync_method_cap == IMAP_SYNC_QRESYNC)) {
+            /* one LIST ... RETURN (STATUS (...)) tells which mailboxes
+               changed (RFC 5819): under QRESYNC every change, expunges
+               too, raises HIGHESTMODSEQ (RFC 7162 §3.2), so a mailbox
+               whose UIDVALIDITY and HIGHESTMODSEQ are those stored is
+               up to date and is not even selected */
+            imap_cmd cmd;
+            char tag[16];
+            const char *pat = "*";
+            rc = imap_client_cmd(&s->c, &cmd, tag);
+            if (rc == IMAP_OK)
+                rc = imap_cmd_list_extended(&cmd, tag, NULL, "", &pat, 1,
+                                            "STATUS (UIDVALIDITY HIGHESTMODSEQ)");
+            if (rc == IMAP_OK) rc = imap_client_send(&s->c, &cmd, tag, &call);
+        } else {
+            rc = imap_list(&s->c, "", "*", &call);
+        }
         if (rc != IMAP_OK) fail(s, "list", rc);
         for (i = 0; i < m.n; i++) {
             char dir[4200], utf8[1024];
@@ -623,10 +652,27 @@ static void cmd_sync(session *s, const target *tg, int argc, char **argv)
                 snprintf(mark, sizeof mark, "%s/maildirfolder", dir);
                 if ((fp = fopen(mark, "a")) != NULL) fclose(fp);
             }
+            if (sync_interrupted) {
+                fprintf(stderr, "imapcat: interrupted; run sync again to finish\n");
+                exit(XC_INTERRUPTED);
+            }
+            if ((m.st[i].has & (IMAP_ST_UIDVALIDITY | IMAP_ST_HIGHESTMODSEQ)) ==
+                (IMAP_ST_UIDVALIDITY | IMAP_ST_HIGHESTMODSEQ)) {
+                imap_sync_state st;
+                state_load(dir, &st);
+                if (st.highestmodseq && st.uidvalidity == m.st[i].uidvalidity &&
+                    st.highestmodseq == m.st[i].highestmodseq) {
+                    if (getenv("IMAPCAT_SYNC_VERBOSE"))
+                        fprintf(stderr, "%s: unchanged (LIST-STATUS)\n", m.names[i]);
+                    free(m.names[i]);
+                    continue;
+                }
+            }
             sync_folder(s, n >= 0 ? utf8 : m.names[i], dir);
             free(m.names[i]);
         }
         free(m.names);
         free(m.delims);
+        free(m.st);
     }
 }

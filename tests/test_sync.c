@@ -141,6 +141,19 @@ static const char *next_tag(void)
 
 /* Run one sync over the script; the state is committed only on success,
    as a real caller does. */
+static int caller_numbers;
+static int use_caller_sink;
+
+static int caller_sink(void *ctx, imap_str name, imap_u64 lo, imap_u64 hi)
+{
+    (void)ctx;
+    (void)name;
+    (void)lo;
+    (void)hi;
+    caller_numbers++;
+    return 0;
+}
+
 static int run_sync(model *m, int max_method, size_t close_at, imap_script *sc)
 {
     imap_transport t;
@@ -153,6 +166,7 @@ static int run_sync(model *m, int max_method, size_t close_at, imap_script *sc)
     imap_script_init(sc, steps, nsteps, &t);
     sc->close_at = close_at;
     rc = imap_client_open(&cl, &t);
+    if (use_caller_sink) imap_parser_set_number_sink(imap_client_parser(&cl), caller_sink, NULL);
     if (rc == IMAP_OK) {
         memset(&s, 0, sizeof s);
         s.mailbox = "INBOX";
@@ -310,6 +324,23 @@ TEST(qresync_incremental)
     CHECK_EQ_INT(m.news, 1);                    /* UID 5 only */
 }
 
+/* A number sink of the caller's own does not take VANISHED from the
+   sync, and is back in place afterwards. */
+TEST(qresync_with_a_caller_number_sink)
+{
+    model m;
+    imap_script sc;
+    first_state(&m);
+    script_incr_qresync(&m);
+    use_caller_sink = 1;
+    caller_numbers = 0;
+    CHECK_EQ_INT(run_sync(&m, 0, IMAP_SCRIPT_NEVER, &sc), IMAP_OK);
+    use_caller_sink = 0;
+    check_second(&m);
+    CHECK_EQ_INT(caller_numbers, 0);
+    CHECK(imap_client_parser(&cl)->number_sink == caller_sink);
+}
+
 TEST(condstore_incremental)
 {
     model m;
@@ -428,6 +459,52 @@ TEST(esearch_answer_counts_as_search)
     CHECK_EQ_INT(run_sync(&m, 0, IMAP_SCRIPT_NEVER, &sc), IMAP_OK);
     CHECK(imap_script_done(&sc));
     check_second(&m);
+}
+
+/* Hostile answers end in a result code, never a crash, and commit
+   nothing when the sync fails. */
+TEST(hostile_answers)
+{
+    model m;
+    imap_script sc;
+    const char *t;
+    int rc;
+    /* no UIDVALIDITY: RFC 3501 §6.3.1 requires it */
+    first_state(&m);
+    script_reset(G_PLAIN);
+    t = next_tag();
+    C("%s SELECT INBOX\r\n", t);
+    S("* 3 EXISTS\r\n%s OK done\r\n", t);
+    CHECK_EQ_INT(run_sync(&m, 0, IMAP_SCRIPT_NEVER, &sc), IMAP_E_PROTOCOL);
+    CHECK_EQ_INT(m.st.uidnext, 5);
+    /* a UIDNEXT above 2^32-1, a bad VANISHED set, FLAGS not a list */
+    first_state(&m);
+    script_reset(G_QRESYNC);
+    t = next_tag();
+    C("%s ENABLE QRESYNC\r\n", t);
+    S("* ENABLED QRESYNC\r\n%s OK enabled\r\n", t);
+    t = next_tag();
+    C("%s SELECT INBOX (QRESYNC (7 20 1:2,4))\r\n", t);
+    S("* 3 EXISTS\r\n* OK [UIDVALIDITY 7] v\r\n* OK [UIDNEXT 99999999999] n\r\n"
+      "* OK [HIGHESTMODSEQ 26] m\r\n* VANISHED (EARLIER) 0:x\r\n* VANISHED (EARLIER) (1)\r\n"
+      "* 2 FETCH (UID 4 FLAGS \\Seen)\r\n* 2 FETCH (UID x FLAGS ())\r\n%s OK done\r\n", t);
+    rc = run_sync(&m, 0, IMAP_SCRIPT_NEVER, &sc);
+    /* the VANISHED set (the number sink refuses it) or the UIDNEXT */
+    CHECK(rc == IMAP_E_SYNTAX || rc == IMAP_E_PROTOCOL);
+    CHECK_EQ_INT(m.st.uidnext, 5);
+    CHECK_EQ_INT(m.n, 3);                       /* nothing was taken from that */
+    /* a SEARCH number that is no number */
+    first_state(&m);
+    script_reset(G_PLAIN);
+    t = next_tag();
+    C("%s SELECT INBOX\r\n", t);
+    select_reply(t, 3, 6, "X-NONE");
+    t = next_tag();
+    C("%s UID SEARCH ALL\r\n", t);
+    S("* SEARCH 1 4x\r\n%s OK searched\r\n", t);
+    rc = run_sync(&m, 0, IMAP_SCRIPT_NEVER, &sc);
+    CHECK(rc < 0);
+    CHECK_EQ_INT(m.st.uidnext, 5);
 }
 
 /* A drop after every byte of the server's answers, at every point of the
@@ -837,6 +914,7 @@ int main(void)
 {
     RUN(first_sync_takes_every_message);
     RUN(qresync_incremental);
+    RUN(qresync_with_a_caller_number_sink);
     RUN(condstore_incremental);
     RUN(plain_incremental);
     RUN(forced_plain_on_a_qresync_server);
@@ -844,6 +922,7 @@ int main(void)
     RUN(uidvalidity_change_starts_over);
     RUN(search_out_of_order_is_refused);
     RUN(esearch_answer_counts_as_search);
+    RUN(hostile_answers);
     RUN(drop_at_every_offset_qresync);
     RUN(drop_at_every_offset_condstore);
     RUN(drop_at_every_offset_plain);
