@@ -754,7 +754,7 @@ static void cmd_stat(session *s, const target *tg, int argc)
            (unsigned long long)st.unseen, (unsigned long long)st.uidnext);
 }
 
-#include "imapcat_fetchset.c"
+#include "imapcat/fetchset.c"
 
 /* ---- search ----------------------------------------------------------- */
 
@@ -1229,7 +1229,7 @@ static void cmd_fetch_part(session *s, const target *tg, const options *o, int a
     if (rc == IMAP_E_SINK) die(XC_LOCAL, "writing part %s: %s", o->part, strerror(errno ? errno : EIO));
     if (rc != IMAP_OK) fail(s, "fetch", rc);
 }
-#include "imapcat_sync.c"
+#include "imapcat/sync.c"
 
 /* ---- main ------------------------------------------------------------- */
 
