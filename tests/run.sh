@@ -4,9 +4,10 @@
 # Installs what it needs on a fresh Debian machine, builds everything with
 # warnings as errors under gcc and clang (and imap.h as C++), runs the unit
 # tests and the golden transcripts under ASan+UBSan, fuzzes the parser, and
-# runs the integration suite against a private Dovecot, GNU Mailutils and
-# Cyrus IMAP (each session then replayed with faults at every byte
-# offset). Also: the compile matrix (tests/compile.sh), a Cortex-M4
+# runs the integration suite against a private Dovecot, GNU Mailutils,
+# Cyrus IMAP 3.6 and Cyrus 3.10 (IMAP4rev2, as a rev1 and a rev2 client;
+# each session then replayed with faults at every byte offset). Also:
+# the compile matrix (tests/compile.sh), a Cortex-M4
 # firmware build (tests/firmware/build.sh) and Windows (mingw-w64, tests
 # under wine: tests/windows/build.sh), the integration suite again under
 # valgrind, the guard-page test without sanitizers, the committed fuzz
@@ -352,14 +353,21 @@ else
         fail "private Dovecot started"; cat "$B/srv.log"
     fi
     # ---- 4b. the same suite against GNU Mailutils imap4d and Cyrus IMAP ----
-    for server in mailutils cyrus; do
+    # cyrus-rev2: Cyrus 3.10 (IMAP4rev2) from a cached trixie root, the
+    # suite twice: as a rev1 client, then ENABLE IMAP4rev2 after login
+    for server in mailutils cyrus cyrus-rev2; do
         [ -x "$B/it_dovecot" ] || break
         D=$(mktemp -d /tmp/imaph-XXXXXX)
         STOP_SERVERS+=("$server:$D")
+        t0=$(date +%s)
         if bash "tests/server/$server.sh" start "$D" > "$B/srv.log" 2>&1; then
-            pass "private $server started"
+            pass "private $server started ($(( $(date +%s) - t0 ))s)"
             ( . "$D/env" && IMAP_TEST_FAULTS=1 exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot/$server" cat "$B/it.out"
+            if [ "$server" = cyrus-rev2 ]; then
+                ( . "$D/env" && IMAP_TEST_REV2=1 IMAP_TEST_FAULTS=1 exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
+                run_counted "it_dovecot/$server (ENABLE IMAP4rev2)" cat "$B/it.out"
+            fi
         else
             fail "private $server started"; cat "$B/srv.log"
         fi
