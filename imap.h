@@ -1945,7 +1945,7 @@ IMAPDEF int imap_unsubscribe(imap_client *c, const char *mailbox, const imap_cal
 /* LIST / LSUB: NULL directory is '""', NULL pattern '*' (imaplib). With
    c->rev2, LIST asks RETURN (CHILDREN) and takes only responses that
    carry \HasChildren, \HasNoChildren or \NoInferiors: the server's
-   change notices (RFC 9051 §6.3.4: created, renamed, deleted mailboxes)
+   change notices (RFC 9051 §6.3.4-§6.3.6: created, deleted, renamed)
    go unsolicited, not counted as the LIST's data. Names: imap_list_name. */
 IMAPDEF int imap_list(imap_client *c, const char *directory, const char *pattern,
                       const imap_call *call);                              /* §6.3.8 */
@@ -6356,7 +6356,7 @@ static int imap__fetch_in_set(const imap_response *r, const imap__pending *p)
 
 /* Is LIST response r the answer of command p? A server may announce
    created, renamed and deleted mailboxes with unsolicited LIST responses
-   at any time (RFC 9051 §6.3.4, §6.3.5, §6.3.9.7; Cyrus 3.10 does so
+   at any time (RFC 9051 §6.3.4-§6.3.6, §6.3.9.7; Cyrus 3.10 does so
    for the session's own changes, at the start of a later command). So
    SELECT/EXAMINE take only the LIST of the mailbox they select
    (§6.3.2; a name too long to keep: any), and a LIST sent with RETURN
@@ -9263,7 +9263,7 @@ IMAPDEF int imap_select(imap_client *c, const char *mailbox, int readonly,
     c->_store_len = 0;
     c->exists = 0;
     c->recent = 0;
-    c->_route_set = mailbox;        /* its LIST (RFC 9051 §6.3.2) names it */
+    c->_route_set = mailbox ? mailbox : "INBOX";   /* its LIST names it (RFC 9051 §6.3.2) */
     IMAP__COMMAND(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL,
                   imap_cmd_select(&cmd_, tag_, mailbox, readonly, 0, NULL));
 }

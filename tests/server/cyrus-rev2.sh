@@ -89,6 +89,7 @@ build_root() {
     sec=$(apt_uri debian-security | head -n 1)
     [ -n "$mirror" ] || imaph_die "no Debian mirror in /etc/apt/sources.list{,.d}"
     mkdir -p "$CACHE"
+    rm -rf "$CACHE"/.trixie-build.*     # an interrupted build's (we hold the lock)
     t=$(mktemp -d "$CACHE/.trixie-build.XXXXXX")
     chmod 755 "$t"          # the chroot's / : the cyrus user walks it
     log=$t.log
