@@ -355,6 +355,8 @@ else
     # ---- 4b. the same suite against GNU Mailutils imap4d and Cyrus IMAP ----
     # cyrus-rev2: Cyrus 3.10 (IMAP4rev2) from a cached trixie root, the
     # suite twice: as a rev1 client, then ENABLE IMAP4rev2 after login
+    # (~4 CPU-minutes of replays each: those of the rev1 pass are Cyrus
+    # 3.6's again, so they run in the rev2 pass only)
     for server in mailutils cyrus cyrus-rev2; do
         [ -x "$B/it_dovecot" ] || break
         D=$(mktemp -d /tmp/imaph-XXXXXX)
@@ -362,7 +364,9 @@ else
         t0=$(date +%s)
         if bash "tests/server/$server.sh" start "$D" > "$B/srv.log" 2>&1; then
             pass "private $server started ($(( $(date +%s) - t0 ))s)"
-            ( . "$D/env" && IMAP_TEST_FAULTS=1 exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
+            f=1
+            [ "$server" != cyrus-rev2 ] || f=0
+            ( . "$D/env" && IMAP_TEST_FAULTS=$f exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot/$server" cat "$B/it.out"
             if [ "$server" = cyrus-rev2 ]; then
                 ( . "$D/env" && IMAP_TEST_REV2=1 IMAP_TEST_FAULTS=1 exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
