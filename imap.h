@@ -1946,7 +1946,8 @@ IMAPDEF int imap_unsubscribe(imap_client *c, const char *mailbox, const imap_cal
    c->rev2, LIST asks RETURN (CHILDREN) and takes only responses that
    carry \HasChildren, \HasNoChildren or \NoInferiors: the server's
    change notices (RFC 9051 §6.3.4-§6.3.6: created, deleted, renamed)
-   go unsolicited, not counted as the LIST's data. Names: imap_list_name. */
+   go unsolicited, not counted as the LIST's data (blocking, without
+   on_data, both land in the store, as in imaplib). Names: imap_list_name. */
 IMAPDEF int imap_list(imap_client *c, const char *directory, const char *pattern,
                       const imap_call *call);                              /* §6.3.8 */
 IMAPDEF int imap_lsub(imap_client *c, const char *directory, const char *pattern,
