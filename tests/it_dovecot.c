@@ -1904,7 +1904,10 @@ int main(void)
     }
 #endif
 #ifdef IMAP_WITH_BEARSSL
-    RUN_REPLAYED(sasl_every_mechanism_the_server_offers);
+    /* its sessions never ENABLE: in rev2 mode its replays would be the
+       rev1 ones again (2.5 CPU-minutes) */
+    if (rev2_mode) RUN(sasl_every_mechanism_the_server_offers);
+    else RUN_REPLAYED(sasl_every_mechanism_the_server_offers);
     /* it reads Dovecot's log */
     if (server_is("dovecot")) RUN(scram_proves_the_server_and_picks_the_strongest);
 #endif

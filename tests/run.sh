@@ -355,8 +355,8 @@ else
     # ---- 4b. the same suite against GNU Mailutils imap4d and Cyrus IMAP ----
     # cyrus-rev2: Cyrus 3.10 (IMAP4rev2) from a cached trixie root, the
     # suite twice: as a rev1 client, then ENABLE IMAP4rev2 after login
-    # (~4 CPU-minutes of replays each: those of the rev1 pass are Cyrus
-    # 3.6's again, so they run in the rev2 pass only)
+    # (the rev1 pass's fault replays would be Cyrus 3.6's again: they run
+    # in the rev2 pass only, ~2 CPU-minutes)
     for server in mailutils cyrus cyrus-rev2; do
         [ -x "$B/it_dovecot" ] || break
         D=$(mktemp -d /tmp/imaph-XXXXXX)
