@@ -4,12 +4,14 @@
 #
 #   tests/server/cyrus-rev2.sh start DIR   start (or confirm running); writes DIR/env
 #   tests/server/cyrus-rev2.sh stop DIR    stop it and wait until it has exited
+#   tests/server/cyrus-rev2.sh root DIR    only build (or find) the cached root
 #
 # Cyrus runs from a trixie root made by debootstrap (the only package put
 # on the host) from the Debian mirror this machine's apt already uses. The
 # root is cached in $IMAPH_CACHE (default /var/cache/imaph) as
 # trixie-cyrus-<cyrus-imapd version>; it is built in a temporary folder
-# and renamed when complete, so an interrupted build leaves no half root.
+# and renamed when complete, so an interrupted build leaves no half root
+# (remove the folder to rebuild, e.g. for a newer trixie package).
 # Every mount (proc, /dev for apt, DIR at ROOT/rig) is made inside
 # `unshare --mount --propagation private`: nothing is visible on the host,
 # and nothing needs unmounting. The master runs as the root's "cyrus"
@@ -25,7 +27,7 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 
-usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop DIR  (or: root DIR, only build/find the cached root)" >&2; exit 2; }
 [ $# = 2 ] || usage
 cmd=$1
 [ -n "$2" ] || usage
