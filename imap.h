@@ -151,13 +151,14 @@ typedef struct imap_str {
     X(E_TLS_EXPIRED,   -21, ABORT, "certificate expired or not yet valid") \
     X(E_TLS_HOSTNAME,  -22, ABORT, "certificate does not match the host name") \
     X(E_TLS_HANDSHAKE, -23, ABORT, "TLS handshake failed") \
-    X(E_TLS_CLOSED,    -24, ABORT, "TLS peer closed the connection")
+    X(E_TLS_CLOSED,    -24, ABORT, "TLS peer closed the connection") \
+    X(E_BUSY,      -25, ERROR,    "every command slot is in use: let some complete")
 
 typedef enum imap_result {
 #define IMAP__RESULT_ENUM(name, value, cls, text) IMAP_##name = value,
     IMAP_RESULTS(IMAP__RESULT_ENUM)
 #undef IMAP__RESULT_ENUM
-    IMAP_RESULT_MIN = -24
+    IMAP_RESULT_MIN = -25
 } imap_result;
 
 typedef enum imap_result_class {
@@ -350,7 +351,6 @@ typedef struct imap_parser {
     size_t _tail_len;
     imap_response _resp;
     imap_value *_stack[IMAP_MAX_DEPTH + 1];
-    imap_value *_last[IMAP_MAX_DEPTH + 1];
 } imap_parser;
 
 /* Give the parser its buffer: raw response bytes and value trees live in
@@ -1115,12 +1115,25 @@ typedef struct imap_client imap_client;
      call returns IMAP_OK once the command is queued and on_done runs at
      completion with the result and the tagged response (NULL when the
      connection broke first). Without it the call blocks until the
-     tagged response and returns the result. */
+     tagged response and returns the result. on_done runs exactly once
+     for every call that returned IMAP_OK, whatever happens.
+   - timeout_ms: this command's response timeout (0: the client's, see
+     imap_client_set_timeout).
+   What a callback (on_data, on_done, the unsolicited callback, an
+   authobject, a literal sink) may do with the client: every command with
+   on_done set (imaplib2's pattern: FETCH each number from the SEARCH
+   callback, LOGOUT from the last on_done), imap_client_close, and the
+   accessors. Anything that would block there (a command without on_done
+   over a transport, imap_client_poll, wait_all, open, feed) returns
+   IMAP_E_STATE at once and changes nothing: the engine is in the middle
+   of a response. Commands issued from a callback go out when the
+   callback returns. */
 typedef struct imap_call {
     void (*on_data)(void *arg, imap_client *c, const imap_response *r);
     void (*on_done)(void *arg, imap_client *c, int result,
                     const imap_response *tagged);
     void *arg;
+    long timeout_ms;
 } imap_call;
 
 /* The SASL exchange of imap_authenticate (imaplib's authobject): called
@@ -1755,7 +1768,14 @@ typedef struct imap__pending {
     int result;
     imap_auth_fn auth;
     void *auth_arg;
+    long timeout_ms;              /* response timeout (0: none) */
+    long idle_ms;                 /* IDLE: how long it has left to idle */
+    char line[24];                /* IDLE re-issued: its command line */
 } imap__pending;
+
+/* Caller memory for more commands in flight than IMAP_MAX_PENDING (see
+   imap_client_set_queue): an array of these. */
+typedef imap__pending imap_queue_slot;
 
 /* The imaplib IMAP4 object. Place it anywhere; imap_client_init gives it
    its memory. Public fields may be read; none may be written. */
@@ -1786,33 +1806,33 @@ struct imap_client {
     char _caps[IMAP_CAPS_BYTES];
     size_t _caps_len;
     int _caps_stale;
-    int _greeted;
+    int _greeted, _started;
     int _literal_mode;
     int _require_tls;
     int _tls;
     imap_tagger _tagger;
     unsigned long _seq;
-    imap__pending _q[IMAP_MAX_PENDING];
+    imap__pending *_q;            /* the command slots: _q_mem or caller's */
+    unsigned _q_cap, _q_hi;       /* slots; slots [_q_hi, _q_cap) are free */
+    imap__pending _q_mem[IMAP_MAX_PENDING];
     unsigned char _inject[IMAP_INJECT_BYTES];
     size_t _inject_len, _inject_off;
     unsigned char _rbuf[IMAP_READ_CHUNK];
     size_t _rbuf_len, _rbuf_off;
     int _stop_feed;
     int _readonly_event;
-    const char *_route_set;       /* set of the command being queued */
-    int _route_uid;
     unsigned long _wait_seq;      /* the command a blocking call waits for */
     int _wait_done, _wait_result;
-    long long _quiet_clock;       /* time counted by waits, without a clock */
+    int _depth;                   /* >0: inside the engine (callbacks run) */
+    long long _now;               /* the time last known (ms) */
+    int _now_stale;               /* sans-I/O: _now is older than this call */
+    long long _resp_start;        /* the response timer counts from here */
     long long (*_clock)(void *arg);
     void *_clock_arg;
     int (*_random)(void *arg, unsigned char *out, size_t len);
     void *_random_arg;
     struct imap_scram_cache *_scram_cache;
-    long long _last_rx;
-    long _idle_timeout_ms;
-    long long _idle_start;
-    int _idle_done_reason;
+    long long _idle_start;        /* the IDLE in progress idles since */
     imap_debug_fn _debug_fn;
     void *_debug_arg;
     char _ring[IMAP_DEBUG_LINES][IMAP_DEBUG_LINE_BYTES];
@@ -1823,10 +1843,21 @@ struct imap_client {
 
 /* Give the client its memory, carved into the output buffer (1/8), the
    per-name store (1/8) and the parser's buffer (the rest). 64 KiB is
-   comfortable; 16 KiB works for small mailboxes. */
+   comfortable; 16 KiB works for small mailboxes. Less than
+   IMAP_CLIENT_MIN_MEM (or mem NULL) makes every later call fail with
+   IMAP_E_NOMEM (IMAP_E_ARGS); a greeting too large for the parser's part
+   fails imap_client_open with IMAP_E_NOMEM. */
+#ifndef IMAP_CLIENT_MIN_MEM
+#define IMAP_CLIENT_MIN_MEM 1024
+#endif
 IMAPDEF void imap_client_init(imap_client *c, void *mem, size_t cap);
 /* Time source in milliseconds (monotonic). Without one, timeouts count
-   the time spent waiting on the transport. */
+   the time the transport's wait() spent timing out (a server that
+   trickles bytes is then not bounded: give a clock); a transport without
+   wait() and no clock cannot measure time, and imap_client_open refuses
+   a timeout there with IMAP_E_ARGS (as do imap_idle with a timeout and
+   any command once a timeout is set). Sans-I/O, imap_client_tick brings
+   the time. */
 IMAPDEF void imap_client_set_clock(imap_client *c, long long (*now_ms)(void *arg), void *arg);
 /* Entropy for what the client makes up itself: the SCRAM client nonce of
    imap_login_sasl. fn fills out with len random bytes and returns 0, or
@@ -1839,8 +1870,23 @@ IMAPDEF void imap_client_set_random(imap_client *c,
    imap_scram_cache, caller memory; NULL: none, PBKDF2 every time). */
 IMAPDEF void imap_client_set_scram_cache(imap_client *c, struct imap_scram_cache *cache);
 IMAPDEF void imap_client_set_debug(imap_client *c, int level, imap_debug_fn fn, void *arg);
-/* Abort (IMAP_E_TIMEOUT) when a response is overdue by this long. */
+/* The response timeout (0: none; imap_call.timeout_ms sets one command's).
+   It bounds the time, not the silence: the greeting must be complete
+   timeout_ms after open, and each tagged response within timeout_ms of
+   the later of its command being issued and the previous tagged response
+   (so N pipelined commands take at most N timeouts), whatever the server
+   sends meanwhile (a trickle, an endless line, continuations, untagged
+   data, a refused literal being skipped). When it passes the connection
+   is aborted with IMAP_E_TIMEOUT (the stream cannot be resynchronised).
+   While IDLE is idling only IDLE's own timeout runs; after DONE the
+   response timeout starts again. Milliseconds throughout. */
 IMAPDEF void imap_client_set_timeout(imap_client *c, long timeout_ms);
+/* More commands in flight than the IMAP_MAX_PENDING slots inside the
+   client: n slots of caller memory (it must outlive the client; call
+   before open, with nothing outstanding). When every slot is in use a
+   command waits for one over a transport, and returns IMAP_E_BUSY
+   sans-I/O or from a callback (nothing was queued). */
+IMAPDEF int imap_client_set_queue(imap_client *c, imap_queue_slot *slots, size_t n);
 /* Untagged responses no command asked for (EXISTS during IDLE, ALERTs). */
 IMAPDEF void imap_client_on_untagged(imap_client *c,
     void (*fn)(void *arg, imap_client *c, const imap_response *r), void *arg);
@@ -1871,6 +1917,15 @@ IMAPDEF int imap_client_start(imap_client *c);
 IMAPDEF int imap_client_feed(imap_client *c, const void *data, size_t len, size_t *consumed);
 IMAPDEF int imap_client_output(imap_client *c, const unsigned char **ptr, size_t *len);
 IMAPDEF void imap_client_output_ack(imap_client *c, size_t n);
+/* Timers for an event loop (sans-I/O, or around imap_client_poll): tell
+   the engine the time (milliseconds, the clock's base when one is set);
+   it fires what is due (a response timeout aborts, IDLE's timeout sends
+   DONE, callbacks may run) and returns how long the caller may sleep
+   before the next call: milliseconds, 0 when there is output or input to
+   handle now, -1 when no timer runs. Call it every time the loop wakes;
+   without a clock, timers started since the last tick count from the
+   time the next tick brings. The blocking calls run on the same timers. */
+IMAPDEF long imap_client_tick(imap_client *c, long long now_ms);
 
 /* capabilities (imaplib's .capabilities), space-separated as received */
 IMAPDEF int imap_client_has_cap(const imap_client *c, const char *cap);
@@ -2235,6 +2290,9 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 #include <string.h>
 #if defined(__SSE2__) && defined(__GNUC__) && !defined(IMAP_NO_SIMD)
 #include <emmintrin.h>
+#elif (defined(__ARM_NEON) || defined(__ARM_NEON__)) && defined(__GNUC__) && \
+    !defined(IMAP_NO_SIMD)
+#include <arm_neon.h>
 #endif
 
 #ifndef IMAP_ASSERT
@@ -2243,6 +2301,13 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 #endif
 
 #define IMAP__U64_MAX (~(imap_u64)0)
+
+/* For the few small helpers of the parser's inner loop. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define IMAP__HOT static __inline__ __attribute__((always_inline))
+#else
+#define IMAP__HOT static
+#endif
 
 /* ---- 2. results ------------------------------------------------------ */
 
@@ -2316,14 +2381,21 @@ IMAPDEF void imap_arena_release(imap_arena *a, size_t mark)
 enum { IMAP__P_LINE = 0, IMAP__P_LITERAL, IMAP__P_DONE };
 enum { IMAP__LIT_STORE = 0, IMAP__LIT_SINK, IMAP__LIT_SKIP };
 
-static int imap__lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
-
+/* ASCII case-insensitive a[0..alen) == the C string b. Equal bytes go on
+   (a NUL in b ends it); unequal ones match only as the two cases of one
+   letter. */
 static int imap__ieq(const char *a, size_t alen, const char *b)
 {
     size_t i;
-    for (i = 0; i < alen; i++)
-        if (b[i] == 0 || imap__lower((unsigned char)a[i]) != imap__lower((unsigned char)b[i]))
-            return 0;
+    for (i = 0; i < alen; i++) {
+        unsigned x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x == y) {
+            if (y == 0) return 0;
+        } else {
+            x |= 0x20;
+            if (x != (y | 0x20) || x - 'a' > 25u) return 0;
+        }
+    }
     return b[alen] == 0;
 }
 
@@ -2428,11 +2500,22 @@ static int imap__sinks(const imap_parser *p, imap_u64 n)
 /* Is the status word at s[0..n) one of RFC 3501 §7.1's? */
 static int imap__status_word(const char *s, size_t n)
 {
-    if (imap__ieq(s, n, "OK")) return IMAP_STATUS_OK;
-    if (imap__ieq(s, n, "NO")) return IMAP_STATUS_NO;
-    if (imap__ieq(s, n, "BAD")) return IMAP_STATUS_BAD;
-    if (imap__ieq(s, n, "BYE")) return IMAP_STATUS_BYE;
-    if (imap__ieq(s, n, "PREAUTH")) return IMAP_STATUS_PREAUTH;
+    /* by length first: this runs for every response */
+    switch (n) {
+    case 2:
+        if (imap__ieq(s, n, "OK")) return IMAP_STATUS_OK;
+        if (imap__ieq(s, n, "NO")) return IMAP_STATUS_NO;
+        break;
+    case 3:
+        if (imap__ieq(s, n, "BAD")) return IMAP_STATUS_BAD;
+        if (imap__ieq(s, n, "BYE")) return IMAP_STATUS_BYE;
+        break;
+    case 7:
+        if (imap__ieq(s, n, "PREAUTH")) return IMAP_STATUS_PREAUTH;
+        break;
+    default:
+        break;
+    }
     return IMAP_STATUS_NONE;
 }
 
@@ -2689,6 +2772,22 @@ static void imap__num_decide(imap_parser *p)
     }
 }
 
+/* How many of s[0..n) to store (the line holding `len` bytes already)
+   to reach the byte imap__num_decide decides at; n if none is there. */
+static size_t imap__num_probe(size_t len, const unsigned char *s, size_t n)
+{
+    size_t j;
+    for (j = 0; j < n; j++) {
+        size_t have = len + j + 1;
+        if (have == 1) {
+            if (s[j] != '*') return 1;
+        } else if (have >= 3 && (s[j] == ' ' || s[j] == '\r' || s[j] == '\n' || have > 14)) {
+            return j + 1;
+        }
+    }
+    return n;
+}
+
 /* One number or range of a set ends: hand it to the sink. */
 static void imap__num_emit(imap_parser *p)
 {
@@ -2723,8 +2822,19 @@ static void imap__line_bytes(imap_parser *p, const unsigned char *s, size_t n)
         return;
     }
     while (p->_num_mode == 0 && i < n) {
-        imap__line_append(p, s + i, 1);
-        i++;
+        /* up to the byte imap__num_decide decides at, in one append when
+           that fits (the same as appending them one by one: before that
+           byte the decision changes nothing) */
+        size_t m = imap__num_probe(p->_line_len, s + i, n - i);
+        if (m > 1 && m <= p->arena.cap - p->arena.used &&
+            p->_line_len == p->arena.used - p->_line_start &&
+            (!p->max_line || p->_line_len + m <= p->max_line)) {
+            imap__line_append(p, s + i, m);
+            i += m;
+        } else {
+            imap__line_append(p, s + i, 1);
+            i++;
+        }
         imap__num_decide(p);
         if (p->_fail) p->_num_mode = 2;
     }
@@ -2917,18 +3027,32 @@ static int imap__err(imap__cursor *c, int code, const char *at)
     return code;
 }
 
+/* imap_u64 wants 8-byte alignment on 32-bit ARM EABI too */
+#define IMAP__VALIGN (sizeof(imap_u64) > sizeof(void *) ? sizeof(imap_u64) : sizeof(void *))
+
+/* A node with every field stored (no memset call: on a Cortex-M4 that
+   call was 18% of the parse). */
+static void imap__node_set(imap_value *v, int type, unsigned flags)
+{
+    v->type = (unsigned char)type;
+    v->flags = (unsigned char)flags;
+    v->count = 0;
+    v->len = 0;
+    v->str = NULL;
+    v->num = 0;
+    v->next = NULL;
+    v->child = NULL;
+}
+
 static imap_value *imap__node(imap__cursor *c, int type)
 {
-    /* imap_u64 wants 8-byte alignment on 32-bit ARM EABI too */
     imap_value *v = (imap_value *)imap_arena_alloc(&c->p->arena, sizeof(imap_value),
-                                                   sizeof(imap_u64) > sizeof(void *) ?
-                                                   sizeof(imap_u64) : sizeof(void *));
+                                                   IMAP__VALIGN);
     if (!v) {
         imap__fail(c->p, IMAP_E_NOMEM, c->p->_resp_off);
         return NULL;
     }
-    memset(v, 0, sizeof *v);
-    v->type = (unsigned char)type;
+    imap__node_set(v, type, 0);
     return v;
 }
 
@@ -2944,26 +3068,56 @@ static void imap__skip_sp(imap__cursor *c)
 }
 
 /* Bytes that end an atom (RFC 3501 §9 atom-specials, less the ones real
-   servers put in atoms: '%', '*', '\\', ']' outside a response code). */
-#define IMAP__STOP_LO (0x1FFFFFFFFull | (1ull << '"') | (1ull << '(') | (1ull << ')'))
-#define IMAP__STOP_HI ((1ull << ('{' - 64)) | (1ull << (0x7f - 64)))
-#define IMAP__STOP_CODE (1ull << (']' - 64))
+   servers put in atoms: '%', '*', '\\', ']' outside a response code):
+   class 1. ']' (class 2) ends one inside a response code; '[' (class 4)
+   opens a section outside one. Class 8: the bytes that end the fast path
+   of a quoted string. A table: one load per byte, and no 64-bit shifts
+   on a 32-bit core. */
+#define IMAP__A_STOP 1u
+#define IMAP__A_RBRACKET 2u
+#define IMAP__A_LBRACKET 4u
+#define IMAP__Q_STOP 8u
+static const unsigned char imap__atom_cls[256] = {
+    9, 1, 1, 1, 1, 1, 1, 1, 1, 1, 9, 1, 1, 9, 1, 1,     /* CTL; NUL LF CR */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 0, 9, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0,     /* SP " ( ) */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 8, 2, 0, 0,     /* [ \ ] */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1      /* { DEL */
+};
 
-/* One shift and a mask per byte: this runs for every atom byte. */
 static int imap__atom_stop(unsigned char ch, int in_code)
 {
-    if (ch < 64) return (int)((IMAP__STOP_LO >> ch) & 1u);
-    if (ch < 128)
-        return (int)(((IMAP__STOP_HI | (in_code ? IMAP__STOP_CODE : 0)) >> (ch - 64)) & 1u);
-    return 0;
+    return (imap__atom_cls[ch] & (in_code ? IMAP__A_STOP | IMAP__A_RBRACKET : IMAP__A_STOP)) != 0;
+}
+
+/* The first byte in [s, e) that ends an atom run: class 1, and ']' in a
+   response code or '[' outside one; e if none. The scalar path is the
+   definition; the SIMD paths must give the same answer for every input
+   (fuzz/fuzz_simd.c checks). */
+static const char *imap__atom_end_scalar(const char *s, const char *e, int in_code)
+{
+    unsigned mask = IMAP__A_STOP | (in_code ? IMAP__A_RBRACKET : IMAP__A_LBRACKET);
+    while (s < e && !(imap__atom_cls[(unsigned char)*s] & mask)) s++;
+    return s;
 }
 
 /* The first byte in [s, e) that ends the fast path of a quoted string:
-   '"', '\\', CR, LF or NUL; e if none. 16 bytes at a time with SSE2, never
-   reading past e. */
-static const char *imap__quoted_stop(const char *s, const char *e)
+   '"', '\\', CR, LF or NUL; e if none. */
+static const char *imap__quoted_stop_scalar(const char *s, const char *e)
 {
+    while (s < e && !(imap__atom_cls[(unsigned char)*s] & IMAP__Q_STOP)) s++;
+    return s;
+}
+
 #if defined(__SSE2__) && defined(__GNUC__) && !defined(IMAP_NO_SIMD)
+#define IMAP__SIMD "sse2"
+/* 16 bytes at a time, never reading past e; the scalar path does the
+   rest. */
+IMAP__HOT const char *imap__quoted_stop(const char *s, const char *e)
+{
     const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
     const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
     const __m128i nul = _mm_setzero_si128();
@@ -2977,20 +3131,85 @@ static const char *imap__quoted_stop(const char *s, const char *e)
         if (mask) return s + __builtin_ctz((unsigned)mask);
         s += 16;
     }
-#endif
-    while (s < e && *s != '"' && *s != '\\' && *s != '\r' && *s != '\n' && *s != 0) s++;
-    return s;
+    return imap__quoted_stop_scalar(s, e);
 }
 
+static const char *imap__atom_end(const char *s, const char *e, int in_code)
+{
+    const __m128i sp = _mm_set1_epi8(' '), paren = _mm_set1_epi8(')');
+    const __m128i one = _mm_set1_epi8(1), dq = _mm_set1_epi8('"');
+    const __m128i brace = _mm_set1_epi8('{'), del = _mm_set1_epi8(0x7f);
+    const __m128i br = _mm_set1_epi8(in_code ? ']' : '[');
+    while (e - s >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+        __m128i m = _mm_cmpeq_epi8(_mm_min_epu8(x, sp), x);            /* <= ' ' */
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_or_si128(x, one), paren)); /* ( ) */
+        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, brace)));
+        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, del), _mm_cmpeq_epi8(x, br)));
+        {
+            int mask = _mm_movemask_epi8(m);
+            if (mask) return s + __builtin_ctz((unsigned)mask);
+        }
+        s += 16;
+    }
+    return imap__atom_end_scalar(s, e, in_code);
+}
+#elif (defined(__ARM_NEON) || defined(__ARM_NEON__)) && defined(__GNUC__) && \
+    !defined(IMAP_NO_SIMD)
+#define IMAP__SIMD "neon"
+/* ARMv7-A and ARMv8: 16 bytes at a time; the first match from the narrowed mask
+   (4 bits a byte). */
+static const char *imap__neon_first(uint8x16_t m, const char *s)
+{
+    uint64_t bits = vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(m), 4)), 0);
+    return bits ? s + (__builtin_ctzll(bits) >> 2) : NULL;
+}
+
+static const char *imap__quoted_stop(const char *s, const char *e)
+{
+    while (e - s >= 16) {
+        uint8x16_t x = vld1q_u8((const uint8_t *)s), m;
+        const char *hit;
+        m = vorrq_u8(vceqq_u8(x, vdupq_n_u8('"')), vceqq_u8(x, vdupq_n_u8('\\')));
+        m = vorrq_u8(m, vorrq_u8(vceqq_u8(x, vdupq_n_u8('\r')), vceqq_u8(x, vdupq_n_u8('\n'))));
+        m = vorrq_u8(m, vceqq_u8(x, vdupq_n_u8(0)));
+        if ((hit = imap__neon_first(m, s)) != NULL) return hit;
+        s += 16;
+    }
+    return imap__quoted_stop_scalar(s, e);
+}
+
+static const char *imap__atom_end(const char *s, const char *e, int in_code)
+{
+    const uint8x16_t br = vdupq_n_u8(in_code ? ']' : '[');
+    while (e - s >= 16) {
+        uint8x16_t x = vld1q_u8((const uint8_t *)s), m;
+        const char *hit;
+        m = vcleq_u8(x, vdupq_n_u8(' '));
+        m = vorrq_u8(m, vceqq_u8(vorrq_u8(x, vdupq_n_u8(1)), vdupq_n_u8(')')));
+        m = vorrq_u8(m, vorrq_u8(vceqq_u8(x, vdupq_n_u8('"')), vceqq_u8(x, vdupq_n_u8('{'))));
+        m = vorrq_u8(m, vorrq_u8(vceqq_u8(x, vdupq_n_u8(0x7f)), vceqq_u8(x, br)));
+        if ((hit = imap__neon_first(m, s)) != NULL) return hit;
+        s += 16;
+    }
+    return imap__atom_end_scalar(s, e, in_code);
+}
+#else
+#define IMAP__SIMD "none"
+#define imap__quoted_stop imap__quoted_stop_scalar
+#define imap__atom_end imap__atom_end_scalar
+#endif
+
 /* Scan an atom at c->s; a '[' opens a section that runs to its ']' and may
-   hold spaces and lists (BODY[HEADER.FIELDS (A B)]<0>). */
+   hold spaces and lists (BODY[HEADER.FIELDS (A B)]<0>). (NIL and short
+   numbers are read by imap__parse_items itself.) */
 static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
 {
     const char *b = c->s;
     const char *s = c->s, *e = c->end;
-    while (s < e) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '[' && !in_code) {
+    for (;;) {
+        s = imap__atom_end(s, e, in_code);
+        if (s < e && *s == '[' && !in_code) {
             /* a section runs to its ']'; without one, '[' is an atom
                character like any other (a mailbox named "foo[bar") */
             const char *q = s + 1;
@@ -2998,8 +3217,7 @@ static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
             s = (q < e && *q == ']') ? q + 1 : s + 1;
             continue;
         }
-        if (imap__atom_stop(ch, in_code)) break;
-        s++;
+        break;
     }
     if (s == b) return imap__err(c, IMAP_E_SYNTAX, s);
     c->s = s;
@@ -3007,8 +3225,8 @@ static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
     v->len = (size_t)(s - b);
     if (v->len == 3 && (b[0] | 0x20) == 'n' && (b[1] | 0x20) == 'i' && (b[2] | 0x20) == 'l') {
         v->type = IMAP_NIL;
-    } else if (imap__parse_u64(b, v->len, &v->num)) {
-        v->type = IMAP_NUMBER;
+    } else if ((unsigned)(unsigned char)b[0] - '0' <= 9 && imap__parse_u64(b, v->len, &v->num)) {
+        v->type = IMAP_NUMBER;           /* 20 digits, or leading zeros */
     } else {
         v->type = IMAP_ATOM;
     }
@@ -3089,67 +3307,133 @@ static int imap__scan_literal(imap__cursor *c, imap_value *v)
     return 0;
 }
 
+/* Every field of a node, stored once. */
+IMAP__HOT void imap__set(imap_value *v, int type, unsigned flags, const char *str,
+                         size_t len, imap_u64 num)
+{
+    v->type = (unsigned char)type;
+    v->flags = (unsigned char)flags;
+    v->count = 0;
+    v->len = len;
+    v->str = str;
+    v->num = num;
+    v->next = NULL;
+    v->child = NULL;
+}
+
 /* Parse data items up to the end of the line, or (in_code) up to the ']'
-   that closes a response code at depth 0. Appends to `parent`. */
+   that closes a response code at depth 0. Appends to `parent`. The open
+   lists are on p->_stack; `link` is where the next item hangs (a closed
+   list is the last child of its parent, so its `next` is the link). The
+   common items (lists, quoted strings without escapes, NIL, numbers of up
+   to 19 digits) are read here without a call; the rest by the
+   imap__scan_* above. Every loop stops at the response's final LF. */
 static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
 {
     imap_parser *p = c->p;
-    int depth = 0;
-    imap_value *v;
+    imap_arena *a = &p->arena;
+    const char *s = c->s, *e = c->end;
+    const unsigned stop = in_code ? IMAP__A_STOP | IMAP__A_RBRACKET : IMAP__A_STOP;
+    unsigned char *const base = a->base;
+    const size_t cap = a->cap;
+    size_t used = a->used, high = a->high;
+    int depth = 0, r;
+    imap_value *top = parent, *v;
+    imap_value **link = &parent->child;
     p->_stack[0] = parent;
-    p->_last[0] = NULL;
     for (;;) {
         unsigned char ch;
-        imap_value *top;
-        int r;
-        imap__skip_sp(c);
-        if (imap__at_eol(c)) {
-            if (depth > 0 || in_code) return imap__err(c, IMAP_E_SYNTAX, c->s);
-            return 0;
-        }
-        ch = (unsigned char)*c->s;
+        if (s >= e) break;
+        while (*s == ' ') s++;
+        ch = (unsigned char)*s;
         if (ch == ')') {
-            if (depth == 0) return imap__err(c, IMAP_E_SYNTAX, c->s);
-            depth--;
-            c->s++;
+            if (depth == 0) return imap__err(c, IMAP_E_SYNTAX, s);
+            s++;
+            link = &top->next;
+            top = p->_stack[--depth];
             continue;
         }
+        if (ch == '\n' || (ch == '\r' && (s + 1 >= e || s[1] == '\n'))) break;
         if (ch == ']' && in_code && depth == 0) {
-            c->s++;
+            c->s = s + 1;
             return 0;
         }
-        v = imap__node(c, IMAP_NIL);
-        if (!v) return IMAP_E_NOMEM;
-        if (ch == '(') {
-            v->type = IMAP_LIST;
-            c->s++;
-        } else if (ch == '"') {
-            v->type = IMAP_STRING;
-            v->flags = IMAP_VF_QUOTED;
-            if ((r = imap__scan_quoted(c, v)) != 0) return r;
-        } else if (ch == '{' || (ch == '~' && c->s + 1 < c->end && c->s[1] == '{')) {
-            if ((r = imap__scan_literal(c, v)) != 0) return r;
-        } else if (ch < ' ' || ch == 0x7f) {
-            return imap__err(c, IMAP_E_SYNTAX, c->s);
+        /* the node, from the arena's next aligned slot (the arena's
+           fields in locals: node stores could alias them otherwise) */
+        if ((((size_t)base + used) & (IMAP__VALIGN - 1)) == 0 &&
+            cap - used >= sizeof(imap_value)) {
+            v = (imap_value *)(void *)(base + used);
+            used += sizeof(imap_value);
+            a->used = used;
+            if (used > high) a->high = high = used;
+        } else if ((v = (imap_value *)imap_arena_alloc(a, sizeof(imap_value),
+                                                       IMAP__VALIGN)) == NULL) {
+            imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+            return IMAP_E_NOMEM;
         } else {
-            if ((r = imap__scan_atom(c, in_code, v)) != 0) return r;
+            used = a->used;
+            high = a->high;
         }
-        /* append v to the innermost open list */
-        top = p->_stack[depth];
-        if (p->_last[depth]) p->_last[depth]->next = v;
-        else top->child = v;
-        p->_last[depth] = v;
+        *link = v;
+        link = &v->next;
         top->count++;
-        if (v->type == IMAP_LIST) {
+        if (ch == '"') {
+            const char *q = imap__quoted_stop(s + 1, e);
+            if (q < e && *q == '"') {
+                imap__set(v, IMAP_STRING, IMAP_VF_QUOTED, s + 1, (size_t)(q - (s + 1)), 0);
+                s = q + 1;
+                continue;
+            }
+            imap__set(v, IMAP_STRING, IMAP_VF_QUOTED, NULL, 0, 0);
+            c->s = s;
+            if ((r = imap__scan_quoted(c, v)) != 0) return r;
+            s = c->s;
+            continue;
+        }
+        if ((unsigned)ch - '0' <= 9u) {
+            const char *d = s, *lim = e - s > 19 ? s + 19 : e;   /* no overflow */
+            imap_u64 num = 0;
+            unsigned dig;
+            while (d < lim && (dig = (unsigned)(unsigned char)*d - '0') <= 9) {
+                num = num * 10 + dig;
+                d++;
+            }
+            if (d < e && (imap__atom_cls[(unsigned char)*d] & stop)) {
+                imap__set(v, IMAP_NUMBER, 0, s, (size_t)(d - s), num);
+                s = d;
+                continue;
+            }
+        } else if ((ch | 0x20) == 'n' && (s[1] | 0x20) == 'i' && (s[2] | 0x20) == 'l' &&
+                   (imap__atom_cls[(unsigned char)s[3]] & stop)) {
+            imap__set(v, IMAP_NIL, 0, s, 3, 0);
+            s += 3;
+            continue;
+        } else if (ch == '(') {
+            imap__set(v, IMAP_LIST, 0, NULL, 0, 0);
+            s++;
             if (depth >= IMAP_MAX_DEPTH) {
                 imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
                 return IMAP_E_LIMIT;
             }
-            depth++;
-            p->_stack[depth] = v;
-            p->_last[depth] = NULL;
+            p->_stack[++depth] = v;
+            top = v;
+            link = &v->child;
+            continue;
         }
+        imap__set(v, IMAP_NIL, 0, NULL, 0, 0);
+        c->s = s;
+        if (ch == '{' || (ch == '~' && s + 1 < e && s[1] == '{')) {
+            if ((r = imap__scan_literal(c, v)) != 0) return r;
+        } else if (ch < ' ' || ch == 0x7f) {
+            return imap__err(c, IMAP_E_SYNTAX, s);
+        } else {
+            if ((r = imap__scan_atom(c, in_code, v)) != 0) return r;
+        }
+        s = c->s;
     }
+    c->s = s;
+    if (depth > 0 || in_code) return imap__err(c, IMAP_E_SYNTAX, s);
+    return 0;
 }
 
 /* resp-text (RFC 3501 §9): optional "[code]", then text to end of line.
@@ -3238,6 +3522,9 @@ static int imap__parse(imap_parser *p)
     memset(r, 0, sizeof *r);
     r->offset = p->_resp_off;
     r->raw_len = p->arena.used;
+    /* Framing ends every response with its LF; the scanners rely on it
+       as a sentinel (every loop that skips spaces or digits stops there). */
+    if (c.end == c.s || c.end[-1] != '\n') return imap__err(&c, IMAP_E_SYNTAX, c.s);
     if (*c.s == '+') {
         r->kind = IMAP_RESP_CONTINUE;
         r->tag.ptr = c.s;
@@ -3371,7 +3658,10 @@ static int imap__fetch_key(const imap_value *key, imap_fetch_attr *a)
     a->section.ptr = NULL;
     a->section.len = 0;
     b = s;
-    while (s < e && *s != '[') s++;
+    if (s < e) {
+        const char *q = (const char *)memchr(s, '[', (size_t)(e - s));
+        s = q ? q : e;
+    }
     a->name.ptr = b;
     a->name.len = (size_t)(s - b);
     if (s < e) {
@@ -5588,6 +5878,12 @@ IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16])
 #define IMAP__F_AUTH     0x40u  /* AUTHENTICATE continuation loop */
 #define IMAP__F_INTERNAL 0x80u  /* queued by the engine itself */
 #define IMAP__F_CANCELLED 0x100u /* AUTHENTICATE: the client sent "*" */
+#define IMAP__F_REISSUE  0x200u  /* IDLE: DONE at 29 minutes, then again */
+
+/* RFC 2177 §3: re-issue IDLE at least every 29 minutes */
+#define IMAP__IDLE_MAX (29L * 60 * 1000)
+/* a timer started when the time was not known (sans-I/O between ticks) */
+#define IMAP__UNSTAMPED (-0x7fffffffffffffffLL)
 
 enum {
     IMAP__K_OTHER = 0, IMAP__K_CAPABILITY, IMAP__K_NOOP, IMAP__K_LOGOUT,
@@ -6000,13 +6296,147 @@ static void imap__store_code(imap_client *c, const imap_response *r)
 
 static void imap__idle_done(imap_client *c, imap__pending *p);
 static void imap__auth_step(imap_client *c, imap__pending *p, const imap_response *r);
+static void imap__abort(imap_client *c, int code);
+static int imap__reissue(imap_client *c, imap__pending *p);
+
+/* ---- time ------------------------------------------------------------
+
+   One set of timers for the blocking calls and for an event loop
+   (imap_client_tick): the response timer counts from _resp_start and
+   bounds the wait for the greeting and each tagged response; IDLE's own
+   timer counts from _idle_start. Neither restarts on bytes received, so
+   a trickle, an endless line or a skipped literal cannot hold a call. */
+
+/* The time a timer starts: the clock's, else the time last known
+   (waits counted over a transport, or the last tick); sans-I/O without a
+   clock, between ticks, the next tick stamps it. */
+static long long imap__stamp(const imap_client *c)
+{
+    return c->_now_stale && !c->_clock ? IMAP__UNSTAMPED : c->_now;
+}
+
+/* Read the clock: once per call into the engine and once per wait, so
+   what the engine does in between takes no time of its own. */
+static void imap__refresh(imap_client *c)
+{
+    if (c->_clock) c->_now = c->_clock(c->_clock_arg);
+}
+
+/* Does p wait for a response (an IDLE that idles waits for nothing)? */
+static int imap__awaits(const imap__pending *p)
+{
+    return p->seq && !((p->flags & IMAP__F_IDLING) && !(p->flags & IMAP__F_DONE_SENT));
+}
+
+/* The response timeout running now: the greeting's, else that of the
+   oldest command waiting for its answer; -1 when none runs. */
+static long imap__resp_timeout(const imap_client *c)
+{
+    const imap__pending *o = NULL;
+    unsigned i;
+    if (!c->_greeted) return c->timeout_ms > 0 && c->_started ? c->timeout_ms : -1;
+    for (i = 0; i < c->_q_hi; i++)
+        if (imap__awaits(&c->_q[i]) && (!o || c->_q[i].seq < o->seq)) o = &c->_q[i];
+    return o && o->timeout_ms > 0 ? o->timeout_ms : -1;
+}
+
+/* Something starts waiting for an answer: the response timer starts now
+   unless it already runs for an older command. */
+static void imap__arm(imap_client *c)
+{
+    unsigned i;
+    for (i = 0; i < c->_q_hi; i++)
+        if (imap__awaits(&c->_q[i])) return;
+    c->_resp_start = imap__stamp(c);
+}
+
+/* Fire what is due at c->_now (unless peek); return the milliseconds to
+   the next timer (0: due), -1 if none runs. */
+static long imap__timers_(imap_client *c, int peek)
+{
+    long long now, due = -1;
+    long t;
+    unsigned i;
+    now = c->_now;
+    if (c->error) return -1;
+    for (i = 0; i < c->_q_hi; i++) {
+        imap__pending *p = &c->_q[i];
+        long seg;
+        long long end;
+        if (!p->seq || !(p->flags & IMAP__F_IDLING) || (p->flags & IMAP__F_DONE_SENT) ||
+            c->_idle_start == IMAP__UNSTAMPED) continue;
+        seg = p->idle_ms < IMAP__IDLE_MAX ? p->idle_ms : IMAP__IDLE_MAX;
+        end = c->_idle_start + seg;
+        if (now >= end && peek) {
+            due = now;
+        } else if (now >= end) {
+            if (p->idle_ms > seg) {
+                p->idle_ms -= seg;
+                p->flags |= IMAP__F_REISSUE;
+            }
+            imap__idle_done(c, p);
+        } else if (due < 0 || end < due) {
+            due = end;
+        }
+    }
+    t = imap__resp_timeout(c);
+    if (t > 0 && c->_resp_start != IMAP__UNSTAMPED) {
+        long long end = c->_resp_start + t;
+        if (now >= end && peek) return 0;
+        if (now >= end) {
+            imap__abort(c, IMAP_E_TIMEOUT);
+            return -1;
+        }
+        if (due < 0 || end < due) due = end;
+    }
+    if (due < 0) return -1;
+    if (due <= now) return 0;
+    return due - now > 0x7fffffffL ? 0x7fffffffL : (long)(due - now);
+}
+
+static long imap__timers(imap_client *c) { return imap__timers_(c, 0); }
+
+IMAPDEF long imap_client_tick(imap_client *c, long long now_ms)
+{
+    long next;
+    if (!c || c->_depth) return -1;     /* not from a callback */
+    c->_now = now_ms;
+    c->_now_stale = 0;
+    if (c->_resp_start == IMAP__UNSTAMPED) c->_resp_start = now_ms;
+    if (c->_idle_start == IMAP__UNSTAMPED) c->_idle_start = now_ms;
+    next = imap__timers(c);
+    /* the caller sleeps now: what starts before the next tick is stamped
+       by it (sans-I/O has no other time) */
+    if (!c->_clock && !c->_has_t) c->_now_stale = 1;
+    return next;
+}
 
 /* ---- the queue ------------------------------------------------------- */
+
+/* A free slot (the lowest: slots in use stay below _q_hi, and every walk
+   stops there, so its cost follows the commands in flight). */
+static imap__pending *imap__free_slot(imap_client *c)
+{
+    unsigned i;
+    for (i = 0; i < c->_q_cap; i++)
+        if (!c->_q[i].seq) return &c->_q[i];
+    return NULL;
+}
+
+IMAPDEF int imap_client_set_queue(imap_client *c, imap_queue_slot *slots, size_t n)
+{
+    if (!c || !slots || n == 0 || n > 0xffffffu) return IMAP_E_ARGS;
+    if (c->_q_hi) return IMAP_E_STATE;
+    memset(slots, 0, n * sizeof *slots);
+    c->_q = slots;
+    c->_q_cap = (unsigned)n;
+    return IMAP_OK;
+}
 
 static imap__pending *imap__slot_by_tag(imap_client *c, imap_str tag)
 {
     unsigned i;
-    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+    for (i = 0; i < c->_q_hi; i++) {
         imap__pending *p = &c->_q[i];
         if (p->seq && strlen(p->tag) == tag.len && memcmp(p->tag, tag.ptr, tag.len) == 0)
             return p;
@@ -6019,7 +6449,7 @@ static imap__pending *imap__next_unsent(imap_client *c)
 {
     imap__pending *best = NULL;
     unsigned i;
-    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+    for (i = 0; i < c->_q_hi; i++) {
         imap__pending *p = &c->_q[i];
         if (p->seq && p->cur_seg < p->nseg && (!best || p->seq < best->seq)) best = p;
     }
@@ -6033,7 +6463,7 @@ static int imap__may_send(const imap_client *c, const imap__pending *p)
 {
     unsigned i;
     if (p->flags & IMAP__F_WAITING) return 0;
-    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+    for (i = 0; i < c->_q_hi; i++) {
         const imap__pending *o = &c->_q[i];
         if (!o->seq || o->seq >= p->seq) continue;
         if (p->flags & IMAP__F_BARRIER) return 0;
@@ -6045,7 +6475,7 @@ static int imap__may_send(const imap_client *c, const imap__pending *p)
 static unsigned imap__outstanding(const imap_client *c)
 {
     unsigned i, n = 0;
-    for (i = 0; i < IMAP_MAX_PENDING; i++)
+    for (i = 0; i < c->_q_hi; i++)
         if (c->_q[i].seq) n++;
     return n;
 }
@@ -6059,13 +6489,13 @@ IMAPDEF unsigned imap_client_pending(const imap_client *c)
 static void imap__idle_yield(imap_client *c)
 {
     unsigned i;
-    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+    for (i = 0; i < c->_q_hi; i++) {
         imap__pending *p = &c->_q[i];
         if (p->seq && (p->flags & IMAP__F_IDLING) && !(p->flags & IMAP__F_DONE_SENT)) {
             unsigned j;
-            for (j = 0; j < IMAP_MAX_PENDING; j++)
+            for (j = 0; j < c->_q_hi; j++)
                 if (c->_q[j].seq > p->seq) break;
-            if (j < IMAP_MAX_PENDING) imap__idle_done(c, p);
+            if (j < c->_q_hi) imap__idle_done(c, p);
         }
     }
 }
@@ -6074,6 +6504,7 @@ static void imap__idle_done(imap_client *c, imap__pending *p)
 {
     if (p->flags & IMAP__F_DONE_SENT) return;
     if (c->_inject_len + 6 > sizeof c->_inject) return;
+    imap__arm(c);                   /* IDLE's answer is due from now */
     memcpy(c->_inject + c->_inject_len, "DONE\r\n", 6);
     c->_inject_len += 6;
     p->flags |= IMAP__F_DONE_SENT;
@@ -6162,7 +6593,12 @@ static void imap__finish(imap_client *c, imap__pending *p, int result,
     p->seq = 0;
     p->flags = 0;
     p->result = result;
-    if (call.on_done) call.on_done(call.arg, c, result, tagged);
+    while (c->_q_hi && !c->_q[c->_q_hi - 1].seq) c->_q_hi--;
+    if (call.on_done) {
+        c->_depth++;
+        call.on_done(call.arg, c, result, tagged);
+        c->_depth--;
+    }
 }
 
 /* The connection is finished: every outstanding command fails with
@@ -6174,7 +6610,7 @@ static void imap__abort(imap_client *c, int code)
     c->error = code;
     c->state = IMAP_STATE_LOGOUT;
     imap__dump_ring(c);
-    for (i = 0; i < IMAP_MAX_PENDING; i++)
+    for (i = 0; i < c->_q_hi; i++)
         if (c->_q[i].seq) imap__finish(c, &c->_q[i], code, NULL);
 }
 
@@ -6206,6 +6642,9 @@ static void imap__tagged(imap_client *c, const imap_response *r)
         return;
     }
     kind = p->kind;
+    c->_resp_start = imap__stamp(c);        /* an answer: the next is due */
+    if ((p->flags & IMAP__F_REISSUE) && r->status == IMAP_STATUS_OK && imap__reissue(c, p))
+        return;
     c->last_status = r->status;
     imap__copy_text(c, r);
     if (imap_str_is(code, "CAPABILITY")) imap__set_caps(c, r->code->child->next);
@@ -6266,23 +6705,47 @@ static void imap__tagged(imap_client *c, const imap_response *r)
     if (distrust) imap__abort(c, IMAP_E_PROTOCOL);
 }
 
+/* IDLE's 29 minutes are up and its own timeout is not (RFC 2177 §3):
+   IDLE again in the same slot, the call goes on. Not when a command
+   waits behind it. */
+static int imap__reissue(imap_client *c, imap__pending *p)
+{
+    unsigned i;
+    char tag[16];
+    size_t n;
+    for (i = 0; i < c->_q_hi; i++)
+        if (c->_q[i].seq > p->seq) return 0;
+    imap_tagger_next(&c->_tagger, tag);
+    n = strlen(tag);
+    memcpy(p->tag, tag, n + 1);
+    memcpy(p->line, tag, n);
+    memcpy(p->line + n, " IDLE\r\n", 7);
+    p->seg[0].ptr = (const unsigned char *)p->line;
+    p->seg[0].len = n + 7;
+    p->seg[0].wait = 0;
+    p->nseg = 1;
+    p->cur_seg = 0;
+    p->cur_off = 0;
+    p->flags = imap__kinds[IMAP__K_IDLE].flags;
+    return 1;
+}
+
 /* A "+": the command waiting at a synchronizing literal goes on; IDLE
    starts idling; AUTHENTICATE's exchange gets the challenge. */
 static void imap__continuation(imap_client *c, const imap_response *r)
 {
     unsigned i;
-    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+    for (i = 0; i < c->_q_hi; i++) {
         imap__pending *p = &c->_q[i];
         if (!p->seq || !(p->flags & IMAP__F_WAITING)) continue;
         p->flags &= ~IMAP__F_WAITING;
         if (p->flags & IMAP__F_IDLE) {
             p->flags |= IMAP__F_IDLING;
-            /* without a clock, time is the quiet time counted so far */
-            c->_idle_start = c->_clock ? c->_clock(c->_clock_arg) : c->_quiet_clock;
+            c->_idle_start = imap__stamp(c);
         }
         return;
     }
-    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+    for (i = 0; i < c->_q_hi; i++) {
         imap__pending *p = &c->_q[i];
         if (p->seq && (p->flags & IMAP__F_AUTH) && p->cur_seg == p->nseg) {
             imap__auth_step(c, p, r);
@@ -6408,12 +6871,12 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
     }
     /* IDLE ends when the server reports a change (imaplib2) */
     if (bit & (IMAP__R_EXISTS | IMAP__R_EXPUNGE | IMAP__R_FETCH | IMAP__R_RECENT)) {
-        for (i = 0; i < IMAP_MAX_PENDING; i++) {
+        for (i = 0; i < c->_q_hi; i++) {
             imap__pending *p = &c->_q[i];
             if (p->seq && (p->flags & IMAP__F_IDLING)) imap__idle_done(c, p);
         }
     }
-    for (i = 0; i < IMAP_MAX_PENDING; i++) {
+    for (i = 0; i < c->_q_hi; i++) {
         imap__pending *p = &c->_q[i];
         if (!p->seq || p->cur_seg == 0) continue;            /* not sent yet */
         if (!(imap__kinds[p->kind].route & bit)) continue;
@@ -6428,7 +6891,7 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
     }
     if (!to && bit == IMAP__R_FETCH) {
         /* no set matched (a flag change the server volunteered): oldest */
-        for (i = 0; i < IMAP_MAX_PENDING; i++) {
+        for (i = 0; i < c->_q_hi; i++) {
             imap__pending *p = &c->_q[i];
             if (!p->seq || p->cur_seg == 0 || !(imap__kinds[p->kind].route & bit)) continue;
             if (!to || p->seq < to->seq) to = p;
@@ -6450,7 +6913,7 @@ static void imap__untagged_status(imap_client *c, const imap_response *r)
         /* imaplib's readonly: a writable mailbox lost write access,
            unless this is the answer to a SELECT/EXAMINE in flight */
         unsigned i, selecting = 0;
-        for (i = 0; i < IMAP_MAX_PENDING; i++)
+        for (i = 0; i < c->_q_hi; i++)
             if (c->_q[i].seq && (c->_q[i].kind == IMAP__K_SELECT || c->_q[i].kind == IMAP__K_EXAMINE))
                 selecting = 1;
         if (!selecting) c->_readonly_event = 1;
@@ -6460,7 +6923,7 @@ static void imap__untagged_status(imap_client *c, const imap_response *r)
     if (r->status == IMAP_STATUS_BYE) {
         unsigned i, logging_out = 0;
         imap__store_put(c, "BYE", 3, r->text.ptr, r->text.len);
-        for (i = 0; i < IMAP_MAX_PENDING; i++)
+        for (i = 0; i < c->_q_hi; i++)
             if (c->_q[i].seq && c->_q[i].kind == IMAP__K_LOGOUT) logging_out = 1;
         c->state = IMAP_STATE_LOGOUT;
         if (!logging_out) imap__abort(c, IMAP_E_BYE);
@@ -6516,7 +6979,7 @@ static void imap__lost(imap_client *c, imap_str line, int rc)
     name.len = i - b;
     if (b > line.len || name.len == 0) return;
     bit = imap__route_bit(name);
-    for (k = 0; k < IMAP_MAX_PENDING; k++) {
+    for (k = 0; k < c->_q_hi; k++) {
         imap__pending *p = &c->_q[k];
         if (!p->seq || p->cur_seg == 0 || !(imap__kinds[p->kind].route & bit)) continue;
         if (p->kind == IMAP__K_XATOM && !imap_str_is(name, p->name)) continue;
@@ -6532,7 +6995,6 @@ static void imap__dispatch(imap_client *c, const imap_response *r)
         const unsigned char *s = (const unsigned char *)c->_parser.arena.base;
         imap__log(c, 'S', s, r->raw_len);
     }
-    c->_last_rx = c->_clock ? c->_clock(c->_clock_arg) : 0;
     if (!c->_greeted) {
         imap__greeting(c, r);
         return;
@@ -6547,6 +7009,11 @@ IMAPDEF int imap_client_feed(imap_client *c, const void *data, size_t len, size_
 {
     const unsigned char *s = (const unsigned char *)data;
     size_t off = 0;
+    if (consumed) *consumed = 0;
+    if (!c || (!data && len)) return IMAP_E_ARGS;
+    if (c->_depth) return IMAP_E_STATE;     /* from a callback */
+    imap__refresh(c);
+    c->_depth++;
     while (off < len && !c->error && !c->_stop_feed) {
         size_t used = 0;
         imap_response *r;
@@ -6559,7 +7026,9 @@ IMAPDEF int imap_client_feed(imap_client *c, const void *data, size_t len, size_
             size_t t = 0;
             imap__log(c, 'S', (const unsigned char *)line.ptr, line.len);
             if (!c->_greeted) {
-                imap__abort(c, IMAP_E_PROTOCOL);
+                /* a greeting too big for the client's memory is the
+                   caller's to fix, not the server's fault */
+                imap__abort(c, rc == IMAP_E_NOMEM ? IMAP_E_NOMEM : IMAP_E_PROTOCOL);
                 break;
             }
             /* a rejected tagged response still ends its command */
@@ -6575,6 +7044,7 @@ IMAPDEF int imap_client_feed(imap_client *c, const void *data, size_t len, size_
             }
         }
     }
+    c->_depth--;
     if (consumed) *consumed = off;
     return c->error ? c->error : IMAP_OK;
 }
@@ -8801,7 +9271,18 @@ IMAPDEF void imap_client_init(imap_client *c, void *mem, size_t cap)
 {
     unsigned char *m = (unsigned char *)mem;
     size_t out, store;
+    if (!c) return;
     memset(c, 0, sizeof *c);
+    c->_q = c->_q_mem;
+    c->_q_cap = IMAP_MAX_PENDING;
+    c->state = IMAP_STATE_NONAUTH;
+    c->protocol = 1;
+    if (!m || cap < IMAP_CLIENT_MIN_MEM) {
+        /* every call then says why (open first) */
+        c->error = m ? IMAP_E_NOMEM : IMAP_E_ARGS;
+        imap_parser_init(&c->_parser, c->_rbuf, 0);
+        return;
+    }
     /* an eighth each for commands and the store, the rest parses */
     out = cap / 8;
     store = cap / 8;
@@ -8814,7 +9295,6 @@ IMAPDEF void imap_client_init(imap_client *c, void *mem, size_t cap)
     c->state = IMAP_STATE_NONAUTH;
     c->protocol = 1;
     c->timeout_ms = 0;
-    c->_idle_timeout_ms = 29L * 60 * 1000;
 }
 
 IMAPDEF void imap_client_set_clock(imap_client *c, long long (*now_ms)(void *arg), void *arg)
@@ -8861,18 +9341,31 @@ IMAPDEF void imap_client_seed_tags(imap_client *c, unsigned long seed)
 
 IMAPDEF imap_parser *imap_client_parser(imap_client *c) { return &c->_parser; }
 
-static long long imap__now(imap_client *c)
+/* Over a transport without wait() and without a clock no time can be
+   told: every empty read would be a guess. */
+static int imap__timeless(const imap_client *c)
 {
-    return c->_clock ? c->_clock(c->_clock_arg) : c->_quiet_clock;
+    return !c->_clock && c->_has_t && !c->_t.wait;
+}
+
+/* How long one pump may wait: up to `limit` (-1: no limit) and never past
+   the next timer. A timer that is due fires after the read: an answer
+   already waiting in the transport came in time. */
+static long imap__wait_ms(imap_client *c, long limit)
+{
+    long next = imap__timers_(c, 1);
+    if (next < 0) return limit;
+    return limit < 0 || next < limit ? next : limit;
 }
 
 /* One round of I/O: send what may be sent, then read once (waiting at
-   most timeout_ms) and dispatch what arrived. */
+   most timeout_ms, -1 for the next timer) and dispatch what arrived. */
 static int imap__pump(imap_client *c, long timeout_ms)
 {
     const unsigned char *out;
     size_t n;
     int k, retries = 0, timed_out = 0;
+    long w_ms;
     if (c->error) return c->error;
     while (imap_client_output(c, &out, &n)) {
         if (n > 0x7fffffff) n = 0x7fffffff;
@@ -8882,11 +9375,16 @@ static int imap__pump(imap_client *c, long timeout_ms)
             return c->error;
         }
         if (k == 0) {
-            int w = c->_t.wait ? c->_t.wait(c->_t.ctx, 1, timeout_ms) : 1;
+            int w;
+            w_ms = imap__wait_ms(c, timeout_ms);
+            if (c->error) return c->error;
+            w = c->_t.wait ? c->_t.wait(c->_t.ctx, 1, w_ms) : 1;
             if (w < 0) {
                 imap__abort(c, IMAP_E_IO);
                 return c->error;
             }
+            if (w == 0 && !c->_clock && w_ms > 0) c->_now += w_ms;
+            imap__refresh(c);
             /* writable again: go on writing rather than wait to read
                while the server waits for the rest of the command */
             if (w > 0 && ++retries < 8) continue;
@@ -8901,101 +9399,80 @@ static int imap__pump(imap_client *c, long timeout_ms)
         size_t used = 0;
         imap_client_feed(c, c->_rbuf + c->_rbuf_off, c->_rbuf_len - c->_rbuf_off, &used);
         c->_rbuf_off += used;
+        imap__timers(c);
         return c->error ? c->error : IMAP_OK;
     }
     if (c->_stop_feed) return IMAP_OK;
+    w_ms = imap__wait_ms(c, timeout_ms);
+    if (c->error) return c->error;
     k = 1;
     if (c->_t.wait) {
-        k = c->_t.wait(c->_t.ctx, 0, timeout_ms);
+        k = c->_t.wait(c->_t.ctx, 0, w_ms);
         timed_out = k == 0;
     }
-    if (k > 0) {
-        k = c->_t.read(c->_t.ctx, c->_rbuf, sizeof c->_rbuf);
-        /* without wait, read's own wait timed out; with it, a read that
-           finds nothing after wait said ready (a partial TLS record, a
-           spurious wake-up) took no time */
-        if (k == 0 && !c->_t.wait) timed_out = 1;
-    }
+    if (k > 0) k = c->_t.read(c->_t.ctx, c->_rbuf, sizeof c->_rbuf);
     if (k < 0) {
         imap__pending *lo = NULL;
         unsigned i;
         /* the server closing after LOGOUT's BYE is the normal end */
-        for (i = 0; i < IMAP_MAX_PENDING; i++)
+        for (i = 0; i < c->_q_hi; i++)
             if (c->_q[i].seq && c->_q[i].kind == IMAP__K_LOGOUT) lo = &c->_q[i];
         if (lo && c->state == IMAP_STATE_LOGOUT) imap__finish(c, lo, IMAP_OK, NULL);
         imap__abort(c, IMAP_E_CLOSED);
         return c->error;
     }
     if (k == 0) {
-        /* quiet: account for the time that passed without a clock */
-        if (!c->_clock && timeout_ms > 0 && timed_out) c->_quiet_clock += timeout_ms;
+        /* without a clock, a wait that timed out is the time that passed */
+        if (timed_out && !c->_clock && w_ms > 0) c->_now += w_ms;
+        imap__refresh(c);
     } else {
         size_t used = 0;
         c->_rbuf_len = (size_t)k;
         c->_rbuf_off = 0;
         imap_client_feed(c, c->_rbuf, c->_rbuf_len, &used);
         c->_rbuf_off = used;
-        c->_last_rx = imap__now(c);
     }
-    /* IDLE ends by itself when its timeout passes */
-    {
-        unsigned i;
-        for (i = 0; i < IMAP_MAX_PENDING; i++) {
-            imap__pending *p = &c->_q[i];
-            if (p->seq && (p->flags & IMAP__F_IDLING) &&
-                imap__now(c) - c->_idle_start >= c->_idle_timeout_ms)
-                imap__idle_done(c, p);
-        }
-    }
-    /* the greeting is a response too: a server that accepts and never
-       speaks must not hang imap_client_open */
-    if (c->timeout_ms > 0 && (imap__outstanding(c) > 0 || !c->_greeted) && !c->error) {
-        int idling = 0;
-        unsigned i;
-        for (i = 0; i < IMAP_MAX_PENDING; i++)
-            if (c->_q[i].seq && (c->_q[i].flags & IMAP__F_IDLING) &&
-                !(c->_q[i].flags & IMAP__F_DONE_SENT)) idling = 1;
-        /* imaplib2: the IDLE timeout overrides the response timeout */
-        if (!idling && imap__now(c) - c->_last_rx >= c->timeout_ms)
-            imap__abort(c, IMAP_E_TIMEOUT);
-    }
+    imap__timers(c);
     return c->error ? c->error : IMAP_OK;
 }
 
 IMAPDEF int imap_client_poll(imap_client *c, long timeout_ms)
 {
-    if (!c->_has_t) return IMAP_E_STATE;
+    if (!c) return IMAP_E_ARGS;
+    if (!c->_has_t || c->_depth) return IMAP_E_STATE;
     return imap__pump(c, timeout_ms);
-}
-
-/* How long one pump may wait: short enough to notice timeouts. */
-static long imap__slice(const imap_client *c)
-{
-    long s = 1000;
-    if (c->timeout_ms > 0 && c->timeout_ms < s) s = c->timeout_ms;
-    return s;
 }
 
 IMAPDEF int imap_client_wait_all(imap_client *c)
 {
-    if (!c->_has_t) return IMAP_E_STATE;
-    while (!c->error && imap__outstanding(c) > 0) imap__pump(c, imap__slice(c));
+    if (!c) return IMAP_E_ARGS;
+    if (!c->_has_t || c->_depth) return IMAP_E_STATE;
+    while (!c->error && imap__outstanding(c) > 0) imap__pump(c, -1);
     return c->error;
 }
 
 IMAPDEF int imap_client_start(imap_client *c)
 {
+    if (!c) return IMAP_E_ARGS;
+    if (c->_depth) return IMAP_E_STATE;
     c->_greeted = 0;
-    c->_last_rx = imap__now(c);
-    return IMAP_OK;
+    c->_started = 1;
+    imap__refresh(c);
+    c->_resp_start = imap__stamp(c);
+    return c->error;
 }
 
 IMAPDEF int imap_client_open(imap_client *c, const imap_transport *t)
 {
+    if (!c || !t || !t->read || !t->write) return IMAP_E_ARGS;
+    if (c->_depth || c->_has_t) return IMAP_E_STATE;
+    if (c->error) return c->error;          /* imap_client_init refused */
+    /* a timeout that cannot be measured would fire at random */
+    if (!c->_clock && !t->wait && c->timeout_ms > 0) return IMAP_E_ARGS;
     c->_t = *t;
     c->_has_t = 1;
     imap_client_start(c);
-    while (!c->_greeted && !c->error) imap__pump(c, imap__slice(c));
+    while (!c->_greeted && !c->error) imap__pump(c, -1);
     if (c->error) return c->error;
     if (c->_caps_stale) return imap_capability(c, NULL);
     return IMAP_OK;
@@ -9003,8 +9480,13 @@ IMAPDEF int imap_client_open(imap_client *c, const imap_transport *t)
 
 IMAPDEF void imap_client_close(imap_client *c)
 {
+    int busy;
+    if (!c) return;
+    busy = imap__outstanding(c) > 0;
     if (c->_has_t && c->_t.close) c->_t.close(c->_t.ctx);
     c->_has_t = 0;
+    /* every call still outstanding ends, once (from a callback too) */
+    if (busy) imap__abort(c, IMAP_E_CLOSED);
     if (!c->error) c->error = IMAP_E_CLOSED;
     c->state = IMAP_STATE_LOGOUT;
 }
@@ -9025,31 +9507,39 @@ IMAPDEF void imap_client_set_transport(imap_client *c, const imap_transport *t,
     c->_stop_feed = 0;
 }
 
-static int imap__begin_(imap_client *c, imap_cmd *cmd, char tag[16]);
+/* What a command carries besides its bytes. The routing set goes as a
+   parameter: a field left set by a call that failed would reach the
+   next (a dead caller string). */
+typedef struct imap__extra {
+    const char *route_set;        /* FETCH/STORE: its set */
+    int route_uid;                /* the set holds UIDs */
+    long idle_ms;                 /* IDLE: its timeout */
+    imap_auth_fn auth;            /* AUTHENTICATE: the authobject */
+    void *auth_arg;
+} imap__extra;
 
-/* Ready to build a command: a tag, a free slot, the output space. A
-   routing set left by a call that fails here must not reach the next. */
-static int imap__begin(imap_client *c, imap_cmd *cmd, char tag[16])
+/* May a command be made now? A NULL client is misuse; a call that would
+   block from inside a callback is refused before anything changes. */
+static int imap__may_call(const imap_client *c, const imap_call *call)
 {
-    int rc = imap__begin_(c, cmd, tag);
-    if (rc) c->_route_set = NULL;
-    return rc;
+    if (!c) return IMAP_E_ARGS;
+    if (c->_depth && c->_has_t && !(call && call->on_done)) return IMAP_E_STATE;
+    if (c->timeout_ms > 0 && imap__timeless(c)) return IMAP_E_ARGS;
+    return IMAP_OK;
 }
 
-static int imap__begin_(imap_client *c, imap_cmd *cmd, char tag[16])
+/* Ready to build a command: a tag, a free slot, the output space. */
+static int imap__begin(imap_client *c, imap_cmd *cmd, char tag[16])
 {
-    unsigned i;
     if (c->error) return c->error;
     if (c->state == IMAP_STATE_LOGOUT) return IMAP_E_STATE;
     /* after STARTTLS or COMPRESS said OK, nothing until the transport
        is replaced (the wait for its answer would never end) */
     if (c->_stop_feed) return IMAP_E_STATE;
-    for (;;) {
-        for (i = 0; i < IMAP_MAX_PENDING; i++)
-            if (!c->_q[i].seq) break;
-        if (i < IMAP_MAX_PENDING) break;
-        if (!c->_has_t) return IMAP_E_NOMEM;
-        imap__pump(c, imap__slice(c));            /* backpressure */
+    while (!imap__free_slot(c)) {
+        /* every slot in use: wait for one where a call may block */
+        if (!c->_has_t || c->_depth) return IMAP_E_BUSY;
+        imap__pump(c, -1);
         if (c->error) return c->error;
     }
     imap_tagger_next(&c->_tagger, tag);
@@ -9060,33 +9550,28 @@ static int imap__begin_(imap_client *c, imap_cmd *cmd, char tag[16])
     return IMAP_OK;
 }
 
-/* Make room by sending everything queued (the buffer then starts over). */
+/* Make room by sending everything queued (the buffer then starts over);
+   sans-I/O or from a callback the caller must let it go first. */
 static int imap__drain_output(imap_client *c)
 {
-    if (!c->_has_t) return IMAP_E_NOMEM;
-    while (!c->error && c->_out_len > 0) imap__pump(c, imap__slice(c));
+    if (!c->_has_t || c->_depth) return IMAP_E_BUSY;
+    while (!c->error && c->_out_len > 0) imap__pump(c, -1);
     return c->error;
 }
 
-static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned kind,
-                        const char *name, const imap_call *call,
-                        imap_auth_fn auth, void *auth_arg)
+static int imap__submit_x(imap_client *c, imap_cmd *cmd, const char *tag, unsigned kind,
+                          const char *name, const imap_call *call, const imap__extra *x)
 {
-    imap__pending *p = NULL;
+    imap__pending *p = imap__free_slot(c);
     unsigned long seq;
-    unsigned i;
-    for (i = 0; i < IMAP_MAX_PENDING; i++)
-        if (!c->_q[i].seq) {
-            p = &c->_q[i];
-            break;
-        }
-    if (!p) return IMAP_E_NOMEM;
-    /* the response timeout counts from now when nothing was outstanding,
-       not from the last response of a quiet connection */
-    if (imap__outstanding(c) == 0) c->_last_rx = imap__now(c);
+    if (!p) return IMAP_E_BUSY;
+    /* the response timer starts now unless an older command runs it */
+    if (!c->_depth) imap__refresh(c);
+    imap__arm(c);
     memset(p, 0, sizeof *p);
     seq = ++c->_seq;
     p->seq = seq;
+    if ((unsigned)(p - c->_q) >= c->_q_hi) c->_q_hi = (unsigned)(p - c->_q) + 1;
     memcpy(p->tag, tag, strlen(tag) + 1);
     if (name) {
         size_t n = strlen(name);
@@ -9096,8 +9581,9 @@ static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned
     }
     p->kind = kind;
     p->flags = imap__kinds[kind].flags;
-    if (c->_route_set) {
-        const char *set = c->_route_set;
+    p->timeout_ms = call && call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
+    if (x && x->route_set) {
+        const char *set = x->route_set;
         size_t n = strlen(set);
         if (n >= 2 && set[0] == '\'' && set[n - 1] == '\'') {
             set++;                          /* imaplib's '...' quoting */
@@ -9107,33 +9593,31 @@ static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned
             memcpy(p->set, set, n);
             p->set[n] = 0;
         }
-        p->uid_set = c->_route_uid;
-        c->_route_set = NULL;
+        p->uid_set = x->route_uid;
+    }
+    if (x) {
+        p->idle_ms = x->idle_ms;
+        p->auth = x->auth;
+        p->auth_arg = x->auth_arg;
     }
     if (call) p->call = *call;
     memcpy(p->seg, cmd->seg, sizeof p->seg[0] * cmd->nseg);
     p->nseg = cmd->nseg;
-    p->auth = auth;
-    p->auth_arg = auth_arg;
     c->_out_len += cmd->len;
     if (call && call->on_done) {
-        /* asynchronous: send what can go now, return */
-        if (c->_has_t) imap__pump(c, 0);
+        /* asynchronous: send what can go now, return; from a callback
+           it goes once the callback returns (the engine is mid-response) */
+        if (c->_has_t && !c->_depth) imap__pump(c, 0);
         return IMAP_OK;
     }
     if (!c->_has_t) return IMAP_MORE;          /* sans-I/O: caller drives */
     {
-        /* wait for this command; a blocking call made from a callback
-           nests, so the outer wait is saved and restored */
-        unsigned long outer_seq = c->_wait_seq;
-        int outer_done = c->_wait_done, outer_result = c->_wait_result, result;
+        int result;
         c->_wait_seq = seq;
         c->_wait_done = 0;
-        while (!c->error && !c->_wait_done) imap__pump(c, imap__slice(c));
+        while (!c->error && !c->_wait_done) imap__pump(c, -1);
         result = c->_wait_done ? c->_wait_result : c->error;
-        c->_wait_seq = outer_seq;
-        c->_wait_done = outer_done;
-        c->_wait_result = outer_result;
+        c->_wait_seq = 0;
         if (result == IMAP_OK && c->_caps_stale && kind != IMAP__K_CAPABILITY) {
             int r2 = imap_capability(c, NULL);
             if (r2 < 0 && imap_result_class_of(r2) == IMAP_CLASS_ABORT) return r2;
@@ -9142,9 +9626,21 @@ static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned
     }
 }
 
+static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned kind,
+                        const char *name, const imap_call *call,
+                        imap_auth_fn auth, void *auth_arg)
+{
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    x.auth = auth;
+    x.auth_arg = auth_arg;
+    return imap__submit_x(c, cmd, tag, kind, name, call, &x);
+}
+
 /* Build with BUILD (an expression over cmd_ and tag_), then queue. */
-#define IMAP__COMMAND(c, call, kind, name, BUILD) do { \
+#define IMAP__COMMAND_X(c, call, kind, name, extra, BUILD) do { \
         imap_cmd cmd_; char tag_[16]; int rc_, try_; \
+        if ((rc_ = imap__may_call((c), (call))) != 0) return rc_; \
         for (try_ = 0; ; try_++) { \
             rc_ = imap__begin((c), &cmd_, tag_); \
             if (rc_) return rc_; \
@@ -9153,8 +9649,10 @@ static int imap__submit(imap_client *c, imap_cmd *cmd, const char *tag, unsigned
             if ((rc_ = imap__drain_output(c)) != 0) return rc_; \
         } \
         if (rc_) return rc_; \
-        return imap__submit((c), &cmd_, tag_, (kind), (name), (call), NULL, NULL); \
+        return imap__submit_x((c), &cmd_, tag_, (kind), (name), (call), (extra)); \
     } while (0)
+#define IMAP__COMMAND(c, call, kind, name, BUILD) \
+    IMAP__COMMAND_X(c, call, kind, name, (const imap__extra *)NULL, BUILD)
 
 /* ---- the commands ---------------------------------------------------- */
 
@@ -9188,7 +9686,7 @@ IMAPDEF int imap_logout(imap_client *c, const imap_call *call)
 IMAPDEF int imap_login(imap_client *c, const char *user, const char *password,
                        const imap_call *call)
 {
-    if (!imap__may_send_secret(c, 1)) return IMAP_E_PLAINTEXT;
+    if (c && !imap__may_send_secret(c, 1)) return IMAP_E_PLAINTEXT;
     IMAP__COMMAND(c, call, IMAP__K_LOGIN, NULL, imap_cmd_login(&cmd_, tag_, user, password));
 }
 
@@ -9199,7 +9697,8 @@ IMAPDEF int imap_authenticate(imap_client *c, const char *mech, imap_auth_fn aut
     char tag[16];
     char ir[(IMAP_SASL_BYTES + 2) / 3 * 4 + 1];
     const char *irp = NULL;
-    int rc;
+    int rc = imap__may_call(c, call);
+    if (rc) return rc;
     if (!imap__may_send_secret(c, 0)) return IMAP_E_PLAINTEXT;
     if (imap_client_has_cap(c, "SASL-IR") && auth) {
         /* RFC 4959: the first answer rides on the command line */
@@ -9260,6 +9759,8 @@ IMAPDEF int imap_namespace(imap_client *c, const imap_call *call)
 IMAPDEF int imap_select(imap_client *c, const char *mailbox, int readonly,
                         const imap_call *call)
 {
+    int rc = imap__may_call(c, call);
+    if (rc) return rc;
     /* imaplib: SELECT flushes the untagged responses of the last mailbox */
     c->_store_len = 0;
     c->exists = 0;
@@ -9363,9 +9864,10 @@ IMAPDEF int imap_search(imap_client *c, const char *charset, const char *const *
 IMAPDEF int imap_fetch(imap_client *c, const char *set, const char *parts,
                        const imap_call *call)
 {
-    c->_route_set = set;
-    c->_route_uid = 0;
-    IMAP__COMMAND(c, call, IMAP__K_FETCH, NULL, imap_cmd_fetch(&cmd_, tag_, set, parts));
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    x.route_set = set;
+    IMAP__COMMAND_X(c, call, IMAP__K_FETCH, NULL, &x, imap_cmd_fetch(&cmd_, tag_, set, parts));
 }
 
 IMAPDEF int imap_partial(imap_client *c, const char *num, const char *part,
@@ -9378,10 +9880,11 @@ IMAPDEF int imap_partial(imap_client *c, const char *num, const char *part,
 IMAPDEF int imap_store(imap_client *c, const char *set, const char *command,
                        const char *flags, const imap_call *call)
 {
-    c->_route_set = set;
-    c->_route_uid = 0;
-    IMAP__COMMAND(c, call, IMAP__K_FETCH, NULL,
-                  imap_cmd_store(&cmd_, tag_, set, command, flags));
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    x.route_set = set;
+    IMAP__COMMAND_X(c, call, IMAP__K_FETCH, NULL, &x,
+                    imap_cmd_store(&cmd_, tag_, set, command, flags));
 }
 
 IMAPDEF int imap_copy(imap_client *c, const char *set, const char *mailbox,
@@ -9414,12 +9917,14 @@ static unsigned imap__uid_kind(const char *command)
 IMAPDEF int imap_uid(imap_client *c, const char *command, const char *const *args,
                      size_t nargs, const imap_call *call)
 {
-    if (imap__uid_kind(command) == IMAP__K_FETCH && nargs > 0) {
-        c->_route_set = args[0];
-        c->_route_uid = 1;
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    if (imap__uid_kind(command) == IMAP__K_FETCH && nargs > 0 && args) {
+        x.route_set = args[0];
+        x.route_uid = 1;
     }
-    IMAP__COMMAND(c, call, imap__uid_kind(command), NULL,
-                  imap_cmd_uid(&cmd_, tag_, command, args, nargs));
+    IMAP__COMMAND_X(c, call, imap__uid_kind(command), NULL, &x,
+                    imap_cmd_uid(&cmd_, tag_, command, args, nargs));
 }
 
 IMAPDEF int imap_xatom(imap_client *c, const char *name, const char *const *args,
@@ -9519,8 +10024,12 @@ IMAPDEF int imap_setquota(imap_client *c, const char *root, const char *limits,
 
 IMAPDEF int imap_idle(imap_client *c, long timeout_ms, const imap_call *call)
 {
-    c->_idle_timeout_ms = timeout_ms > 0 ? timeout_ms : 29L * 60 * 1000;
-    IMAP__COMMAND(c, call, IMAP__K_IDLE, NULL, imap_cmd_idle(&cmd_, tag_));
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    /* a timeout that cannot be measured is refused, not guessed */
+    if (c && timeout_ms > 0 && imap__timeless(c)) return IMAP_E_ARGS;
+    x.idle_ms = timeout_ms > 0 ? timeout_ms : IMAP__IDLE_MAX;
+    IMAP__COMMAND_X(c, call, IMAP__K_IDLE, NULL, &x, imap_cmd_idle(&cmd_, tag_));
 }
 
 IMAPDEF int imap_recent(imap_client *c, imap_u64 *count)

@@ -15,8 +15,10 @@
      side play an IMAP server (a canned session: greeting, LOGIN, EXAMINE,
      IDLE until new mail arrives, FETCH of its ENVELOPE, LOGOUT), so the
      example runs on any host and checks what it got: exit 0 on success.
-   - No clock: without imap_client_set_clock the engine counts the time it
-     spends waiting on the transport, so timeouts still work.
+   - A millisecond tick for the timeouts (imap_client_set_clock): a read
+     that returns 0 at once tells no time, and the engine refuses a
+     timeout it cannot measure (IMAP_E_ARGS). Here the tick is simulated:
+     the line is polled every 10 ms.
    The library prints nothing; this file prints through LOG(), which
    -DNO_PRINTF compiles away for a firmware image without stdio. */
 
@@ -183,6 +185,12 @@ static int uart_read(void *ctx, unsigned char *buf, size_t len)
 
 /* ---- the device's side: what firmware would do ------------------------ */
 
+/* SysTick in firmware; here each UART poll is 10 ms of simulated time */
+static long long tick_ms(void *arg)
+{
+    return (long long)((const modem *)arg)->ticks * 10;
+}
+
 static unsigned char imap_mem[6 * 1024];    /* output, store and parser */
 static imap_client client;
 
@@ -247,9 +255,8 @@ int main(void)
         (unsigned long)(sizeof imap_mem - 2 * (sizeof imap_mem / 8)));
 
     imap_client_init(&client, imap_mem, sizeof imap_mem);
-    /* 120 s without an answer ends the session. With no clock every empty
-       read counts as up to 1 s, so keep the line's real polls that slow
-       (or give imap_client_set_clock a millisecond tick). */
+    /* 120 s without an answer ends the session */
+    imap_client_set_clock(&client, tick_ms, &the_modem);
     imap_client_set_timeout(&client, 120000);
     rc = imap_client_open(&client, &uart);
     if (rc != IMAP_OK) return fail("connect", rc);

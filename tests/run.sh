@@ -173,6 +173,20 @@ if gcc -std=c99 $WARN $SAN -I"$ROOT" examples/imapdump.c -o "$B/imapdump" 2> "$B
 else
     fail "examples/imapdump.c builds"; cat "$B/err"
 fi
+# the same transcripts with the scalar scanners (IMAP_NO_SIMD): identical
+if gcc -std=c99 $WARN $SAN -DIMAP_NO_SIMD -I"$ROOT" examples/imapdump.c -o "$B/imapdump-scalar" 2> "$B/err"; then
+    bad=""
+    for in in tests/golden/*.in; do
+        size=$(wc -c < "$in")
+        for chunk in 1 7 4096 $((size > 0 ? size : 1)); do
+            "$B/imapdump-scalar" -c "$chunk" "$in" 2>&1 | cmp -s - "${in%.in}.out" ||
+                { bad="$bad $(basename "${in%.in}")@$chunk"; break; }
+        done
+    done
+    if [ -z "$bad" ]; then pass "golden transcripts with IMAP_NO_SIMD (chunks 1, 7, 4096, whole)"; else fail "golden with IMAP_NO_SIMD:$bad"; fi
+else
+    fail "imapdump builds with IMAP_NO_SIMD"; cat "$B/err"
+fi
 
 # ---- 3b. every example builds clean (one cc line each); embedded.c runs -----
 for ex in examples/*.c; do
@@ -447,8 +461,10 @@ for in in tests/golden/*.in fuzz/corpus/parser/*; do
 done
 cat fuzz/imap.dict fuzz/engine.dict > "$B/engine.dict"
 fuzz_target fuzz_parser fuzz/fuzz_parser.c "$B/seed-parser" fuzz/imap.dict
+fuzz_target fuzz_simd fuzz/fuzz_simd.c "$B/seed-parser" fuzz/imap.dict
 fuzz_target fuzz_cmd fuzz/fuzz_cmd.c fuzz/corpus/cmd fuzz/imap.dict
 fuzz_target fuzz_engine fuzz/fuzz_engine.c fuzz/corpus/engine "$B/engine.dict"
+fuzz_target fuzz_model fuzz/fuzz_model.c fuzz/corpus/model "$B/engine.dict"
 fuzz_target fuzz_sasl fuzz/fuzz_sasl.c fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
 fuzz_target fuzz_tls fuzz/fuzz_tls.c fuzz/corpus/tls fuzz/tls.dict -lbearssl
 

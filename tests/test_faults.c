@@ -264,7 +264,17 @@ static unsigned long runs;
 static long long fake_clock(void *arg)
 {
     (void)arg;
-    return fake_ms += 7;      /* time passes with every look at the clock */
+    return fake_ms += 1;      /* time passes with every look at the clock */
+}
+
+/* ...and while the client waits: a wait that times out took its time
+   (the script's own wait never sleeps) */
+static int (*script_wait)(void *ctx, int for_write, long timeout_ms);
+static int fake_wait(void *ctx, int for_write, long timeout_ms)
+{
+    int k = script_wait(ctx, for_write, timeout_ms);
+    if (k == 0) fake_ms += timeout_ms > 0 ? timeout_ms : 1;
+    return k;
 }
 
 typedef struct knobs {
@@ -302,6 +312,10 @@ static int run_session(const session *s, const imap_script_step *steps, size_t n
     sc->max_write = k->max_write;
     sc->would_block = k->would_block;
     sc->close_at = k->close_at;
+    if (k->clock) {
+        script_wait = tr.wait;
+        tr.wait = fake_wait;
+    }
     r[0] = imap_client_open(&cl, &tr);
     /* the calls go on after a failure: they must fail fast */
     m = 1 + s->run(&cl, r + 1);
