@@ -9511,7 +9511,7 @@ IMAPDEF void imap_client_set_transport(imap_client *c, const imap_transport *t,
    parameter: a field left set by a call that failed would reach the
    next (a dead caller string). */
 typedef struct imap__extra {
-    const char *route_set;        /* FETCH/STORE: its set */
+    const char *route_set;        /* FETCH/STORE: its set; SELECT: the mailbox */
     int route_uid;                /* the set holds UIDs */
     long idle_ms;                 /* IDLE: its timeout */
     imap_auth_fn auth;            /* AUTHENTICATE: the authobject */
@@ -9765,9 +9765,14 @@ IMAPDEF int imap_select(imap_client *c, const char *mailbox, int readonly,
     c->_store_len = 0;
     c->exists = 0;
     c->recent = 0;
-    c->_route_set = mailbox ? mailbox : "INBOX";   /* its LIST names it (RFC 9051 §6.3.2) */
-    IMAP__COMMAND(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL,
-                  imap_cmd_select(&cmd_, tag_, mailbox, readonly, 0, NULL));
+    {
+        /* its LIST names it (RFC 9051 §6.3.2): kept to route that LIST */
+        imap__extra x;
+        memset(&x, 0, sizeof x);
+        x.route_set = mailbox ? mailbox : "INBOX";
+        IMAP__COMMAND_X(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL, &x,
+                        imap_cmd_select(&cmd_, tag_, mailbox, readonly, 0, NULL));
+    }
 }
 
 IMAPDEF int imap_examine(imap_client *c, const char *mailbox, const imap_call *call)
@@ -9805,7 +9810,7 @@ IMAPDEF int imap_unsubscribe(imap_client *c, const char *mailbox, const imap_cal
 IMAPDEF int imap_list(imap_client *c, const char *directory, const char *pattern,
                       const imap_call *call)
 {
-    if (c->rev2) {
+    if (c && c->rev2) {
         /* so its answers can be told from change notices (section 7) */
         const char *pat = pattern ? pattern : "*";
         IMAP__COMMAND(c, call, IMAP__K_LISTC, NULL,
