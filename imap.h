@@ -152,13 +152,14 @@ typedef struct imap_str {
     X(E_TLS_HOSTNAME,  -22, ABORT, "certificate does not match the host name") \
     X(E_TLS_HANDSHAKE, -23, ABORT, "TLS handshake failed") \
     X(E_TLS_CLOSED,    -24, ABORT, "TLS peer closed the connection") \
-    X(E_BUSY,      -25, ERROR,    "every command slot is in use: let some complete")
+    X(E_BUSY,      -25, ERROR,    "every command slot is in use: let some complete") \
+    X(E_DROPPED,   -26, ERROR,    "untagged data did not fit the per-name store")
 
 typedef enum imap_result {
 #define IMAP__RESULT_ENUM(name, value, cls, text) IMAP_##name = value,
     IMAP_RESULTS(IMAP__RESULT_ENUM)
 #undef IMAP__RESULT_ENUM
-    IMAP_RESULT_MIN = -25
+    IMAP_RESULT_MIN = -26
 } imap_result;
 
 typedef enum imap_result_class {
@@ -334,6 +335,13 @@ typedef struct imap_parser {
     imap_u64 _lit_left;
     imap_u64 _lit_total;
     imap_u64 _msgno;
+    /* the client's per-call sinks: _pick sees each response's first line
+       and may name the sink for all of its literals (_resp_sink) */
+    int (*_pick)(void *ctx, const unsigned char *line, size_t n,
+                 imap_literal_sink *sink, void **sink_ctx);
+    void *_pick_ctx;
+    imap_literal_sink _resp_sink;
+    void *_resp_sink_ctx;
     unsigned _lit_index;
     int _lit_binary;
     size_t _item_off;         /* the sunk literal's attribute, in the buffer */
@@ -1116,7 +1124,21 @@ typedef struct imap_client imap_client;
      completion with the result and the tagged response (NULL when the
      connection broke first). Without it the call blocks until the
      tagged response and returns the result. on_done runs exactly once
-     for every call that returned IMAP_OK, whatever happens.
+     for every call that returned IMAP_OK, whatever happens. Inside it the
+     command's data (what went to the store, not to on_data) is at hand,
+     as imaplib2's callback has it: imap_client_response and
+     imap_client_pop_untagged then give only this command's entries (what
+     on_done does not take stays in the store, as after a blocking call).
+   - sink: every literal of this command's responses, whatever its size,
+     goes to sink(sink_arg, ...) instead of the parser's buffer (the
+     response then arrives with IMAP_VF_SUNK values). Saving a message
+     of any size is one call:
+         imap_call call = {0}; call.sink = write_to_file; call.sink_arg = fp;
+         const char *a[] = { "42", "BODY.PEEK[]" };
+         rc = imap_uid(c, "FETCH", a, 2, &call);
+     A sink that returns nonzero makes the call IMAP_E_SINK. Literals of
+     responses no call with a sink takes follow the parser's own sink and
+     threshold (imap_parser_set_sink, for advanced use).
    - timeout_ms: this command's response timeout (0: the client's, see
      imap_client_set_timeout).
    What a callback (on_data, on_done, the unsolicited callback, an
@@ -1134,6 +1156,8 @@ typedef struct imap_call {
                     const imap_response *tagged);
     void *arg;
     long timeout_ms;
+    imap_literal_sink sink;
+    void *sink_arg;
 } imap_call;
 
 /* The SASL exchange of imap_authenticate (imaplib's authobject): called
@@ -1761,6 +1785,9 @@ typedef struct imap__pending {
     int uid_set;                  /* the set holds UIDs */
     unsigned kind;                /* IMAP__K_* of the command */
     unsigned flags;               /* IMAP__F_* */
+    unsigned route_extra;         /* IMAP__R_* it takes beyond its kind's */
+    size_t store_bytes;           /* store bytes its data took or wanted */
+    int got_caps;                 /* an untagged CAPABILITY came meanwhile */
     imap_call call;
     imap_segment seg[IMAP_CMD_MAX_SEGMENTS];
     unsigned nseg, cur_seg;
@@ -1791,7 +1818,12 @@ struct imap_client {
     imap_u64 exists;              /* last EXISTS of the selected mailbox */
     imap_u64 recent;              /* last RECENT */
     int last_status;              /* imap_resp_status of the last tagged response */
-    char last_text[256];          /* its text (NUL-terminated, truncated) */
+    char last_text[256];          /* its text with its response code, as
+                                     imaplib's data: "[APPENDUID 38505
+                                     3955] Append completed" (NUL-
+                                     terminated, truncated) */
+    size_t store_needed;          /* IMAP_E_DROPPED: store bytes the call's
+                                     data needed (see imap_client_response) */
     long timeout_ms;              /* response timeout, 0 = none */
     int debug;                    /* IMAP_DEBUG_* level */
     /* private */
@@ -1802,7 +1834,10 @@ struct imap_client {
     size_t _out_cap, _out_len;
     unsigned char *_store;
     size_t _store_cap, _store_len;
-    unsigned long _store_dropped;
+    unsigned long _store_dropped;   /* entries that found no room */
+    unsigned long _store_evicted;   /* entries of finished calls made room */
+    unsigned long _done_owner;      /* on_done running: its command's seq */
+    unsigned _nsinks;               /* outstanding calls with a sink */
     char _caps[IMAP_CAPS_BYTES];
     size_t _caps_len;
     int _caps_stale;
@@ -1934,7 +1969,23 @@ IMAPDEF imap_str imap_client_capabilities(const imap_client *c);
 /* imaplib's response(code): the oldest kept data for `name` ("FLAGS",
    "EXISTS", "UIDVALIDITY", "ALERT", "SEARCH" ...), copied NUL-terminated
    into out and removed. Returns 1, 0 if none, IMAP_E_NOMEM if cap is too
-   small (*len then tells the size). */
+   small (*len then tells the size). The data is imaplib's string: "23"
+   for "* 23 EXISTS", "1 (FLAGS (\Seen))" for "* 1 FETCH (FLAGS
+   (\Seen))", a literal kept inline as "{n}" CRLF and its n bytes
+   (imap_data_next splits it like imaplib's tuples).
+   The store is 1/8 of the client's memory and holds everything a call
+   gathers, or the call says it did not: it returns IMAP_E_DROPPED (not
+   OK; what fitted is kept) and c->store_needed is the store size that
+   would have held all of it (give imap_client_init 8 times that). Room
+   is made by dropping the oldest entries of finished calls and
+   unsolicited ones, never those of a call still outstanding. Each entry
+   takes 9 bytes plus its name and data: with 64 KiB of memory (8 KiB of
+   store) that is about 30 FETCH ENVELOPE responses (Dovecot's 301 took
+   82,104 bytes, 273 each) or ~1,600 SEARCH numbers of four digits (the
+   parser's buffer then needs ~60 bytes a number). For more, or for whole
+   mailboxes, use call->on_data (each response as it arrives, nothing
+   kept), call->sink for message bodies, or imap_parser_set_number_sink
+   for SEARCH numbers. */
 IMAPDEF int imap_client_response(imap_client *c, const char *name, char *out,
                                  size_t cap, size_t *len);
 /* The numbers a SEARCH or UID SEARCH found, as imaplib's data[0] ("2 5 7";
@@ -1948,6 +1999,14 @@ IMAPDEF int imap_client_search_result(imap_client *c, char *out, size_t cap, siz
 /* imaplib's pop_untagged_responses: the oldest kept response of any name. */
 IMAPDEF int imap_client_pop_untagged(imap_client *c, char *name, size_t ncap,
                                      char *data, size_t dcap, size_t *dlen);
+/* Split a data string like imaplib's (header, literal) tuples: *cursor
+   starts at data[0]; each call gives the text up to and including the
+   next "{n}" (or to the end) in *text and the n literal bytes after it
+   in *literal ({NULL,0} when there is none). Returns 1 per part, 0 at
+   the end. "1 (RFC822 {5}\r\nhello)" gives ("1 (RFC822 {5}", "hello"),
+   then (")", none). A "{n}" that does not frame n bytes is text. */
+IMAPDEF int imap_data_next(const char **cursor, const char *end, imap_str *text,
+                           imap_str *literal);
 
 /* ---- the commands (imaplib / imaplib2 IMAP4 methods) -----------------
    Every call takes `call` last (NULL: blocking, data kept in the store).
@@ -1956,7 +2015,8 @@ IMAPDEF int imap_client_pop_untagged(imap_client *c, char *name, size_t ncap,
    turned read-only meanwhile, the parser's code (IMAP_E_NOMEM,
    IMAP_E_LIMIT, IMAP_E_SYNTAX, IMAP_E_SINK) when a response of its own
    was rejected (the command is complete, its data is not; the session
-   goes on), or an abort-class code. With
+   goes on), IMAP_E_DROPPED when its data did not fit the store
+   (c->store_needed; see imap_client_response), or an abort-class code. With
    call->on_done it returns IMAP_OK once queued (imaplib2's callback).
    Untagged data goes to call->on_data as it arrives, else to the store:
    imap_client_response(c, "SEARCH", ...) gives imaplib's data strings.
@@ -2042,10 +2102,31 @@ IMAPDEF int imap_move(imap_client *c, const char *set, const char *mailbox,
    EXPUNGE, SORT, THREAD. */
 IMAPDEF int imap_uid(imap_client *c, const char *command, const char *const *args,
                      size_t nargs, const imap_call *call);
-/* Any extension command the server announces (imaplib's xatom). Its
-   untagged responses of the same name go to on_data or the store. */
+/* Any extension command the server announces (imaplib's xatom). Every
+   untagged data response that arrives while it is the oldest command
+   outstanding goes to its on_data (or the store), whatever its name; a
+   known command name (SELECT, CLOSE, ...) changes the state as it would. */
 IMAPDEF int imap_xatom(imap_client *c, const char *name, const char *const *args,
                        size_t nargs, const imap_call *call);
+/* Send any command made with the section 6 builders, blocking or with
+   call->on_done, the engine tracking state and routing as for the
+   calls above: SELECT/EXAMINE with (CONDSTORE) or (QRESYNC ...) set
+   SELECTED and, with QRESYNC, take the FETCH and VANISHED (EARLIER)
+   responses; FETCH ... (CHANGEDSINCE n VANISHED) takes VANISHED;
+   LIST-EXTENDED takes LIST and STATUS; MULTIAPPEND is an APPEND.
+       imap_cmd cmd; char tag[16];
+       rc = imap_client_cmd(c, &cmd, tag);
+       if (rc == IMAP_OK) rc = imap_cmd_select(&cmd, tag, "INBOX", 0, 1, NULL);
+       if (rc == IMAP_OK) rc = imap_client_send(c, &cmd, tag, call);
+   imap_client_cmd gives a fresh tag and the free part of the client's
+   output buffer (sending what is queued first when less than half is
+   free), and waits for a free slot. imap_client_send refuses a cmd not
+   begun so (IMAP_E_ARGS), a builder's error (returned as it is), and
+   AUTHENTICATE, STARTTLS and COMPRESS, which have calls of their own
+   (IMAP_E_ARGS). */
+IMAPDEF int imap_client_cmd(imap_client *c, imap_cmd *cmd, char tag[16]);
+IMAPDEF int imap_client_send(imap_client *c, imap_cmd *cmd, const char *tag,
+                             const imap_call *call);
 IMAPDEF int imap_sort(imap_client *c, const char *sort_criteria, const char *charset,
                       const char *const *criteria, size_t ncriteria,
                       const imap_call *call);                              /* RFC 5256 */
@@ -2081,9 +2162,9 @@ IMAPDEF int imap_setquota(imap_client *c, const char *root, const char *limits,
    FETCH, RECENT), timeout_ms passes (0: 29 minutes), or another command
    is issued (then DONE goes first). Blocking, it returns when IDLE ends. */
 IMAPDEF int imap_idle(imap_client *c, long timeout_ms, const imap_call *call);
-/* imaplib's recent(): the RECENT count kept from the server, else ask
-   with NOOP. Returns 1 with *count, 0 if the server reported none, or an
-   error. */
+/* imaplib's recent(): the newest RECENT count kept from the server (all
+   kept RECENT data is taken), else ask with NOOP. Returns 1 with *count,
+   0 if the server reported none, or an error. */
 IMAPDEF int imap_recent(imap_client *c, imap_u64 *count);
 /* Refuse to send any credential unless the transport is TLS, and a
    PREAUTH greeting on a transport that is not (IMAP_E_PLAINTEXT). */
@@ -2444,6 +2525,7 @@ IMAPDEF void imap_parser_reset(imap_parser *p)
     p->_lit_left = 0;
     p->_lit_index = 0;
     p->_msgno = 0;
+    p->_resp_sink = NULL;
     p->_tail_len = 0;
     p->_num_mode = 0;
     p->_num_tok = 0;
@@ -2494,6 +2576,7 @@ static imap_u64 imap__max_literal(const imap_parser *p)
 
 static int imap__sinks(const imap_parser *p, imap_u64 n)
 {
+    if (p->_resp_sink) return 1;
     return p->sink != NULL && n > (imap_u64)p->sink_threshold;
 }
 
@@ -2609,7 +2692,8 @@ static void imap__sink(imap_parser *p, const unsigned char *data, size_t n)
     info.total = p->_lit_total;
     info.index = p->_lit_index;
     info.binary = p->_lit_binary;
-    if (p->sink(p->sink_ctx, &info, data, n) != 0) {
+    if (p->_resp_sink ? p->_resp_sink(p->_resp_sink_ctx, &info, data, n) != 0
+                      : p->sink(p->sink_ctx, &info, data, n) != 0) {
         imap__fail(p, IMAP_E_SINK, p->_resp_off);
         p->_lit_mode = IMAP__LIT_SKIP;
     }
@@ -2636,6 +2720,9 @@ static void imap__line_done(imap_parser *p)
         size_t i;
         p->_first_line = 0;
         p->_no_literals = (line == p->_tail) ? 0 : imap__line_is_text(line, n);
+        p->_resp_sink = NULL;
+        if (p->_pick && line != p->_tail)
+            p->_pick(p->_pick_ctx, line, n, &p->_resp_sink, &p->_resp_sink_ctx);
         /* "* 12 FETCH" gives the sink its message number. */
         if (line != p->_tail && n > 2 && line[0] == '*' && line[1] == ' ') {
             i = 2;
@@ -6055,25 +6142,65 @@ IMAPDEF imap_str imap_client_capabilities(const imap_client *c)
 
 /* ---- the per-name store (imaplib's untagged_responses) ----------------- */
 
-/* Entries: 1 byte name length, 4 bytes data length, name, data. When full,
-   the oldest entries go (counted in _store_dropped). */
-static void imap__store_put(imap_client *c, const char *name, size_t nlen,
-                            const char *data, size_t dlen)
+/* Entries: 1 byte name length, 4 bytes data length, 4 bytes owner (the
+   low 32 bits of the gathering command's seq, 0 for none), name, data. */
+#define IMAP__ENTRY_HDR 9u
+
+static size_t imap__entry_dlen(const unsigned char *e)
 {
-    size_t need;
-    if (nlen > 255 || !c->_store_cap) return;
-    need = 5 + nlen + dlen;
-    if (dlen > c->_store_cap || need > c->_store_cap) {
-        c->_store_dropped++;
-        return;
-    }
+    return (size_t)e[1] << 24 | (size_t)e[2] << 16 | (size_t)e[3] << 8 | (size_t)e[4];
+}
+
+static unsigned long imap__entry_owner(const unsigned char *e)
+{
+    return (unsigned long)e[5] << 24 | (unsigned long)e[6] << 16 |
+           (unsigned long)e[7] << 8 | (unsigned long)e[8];
+}
+
+static size_t imap__entry_len(const unsigned char *e)
+{
+    return IMAP__ENTRY_HDR + e[0] + imap__entry_dlen(e);
+}
+
+/* Is `owner` (32 bits of a seq) a command still outstanding? */
+static int imap__owner_live(const imap_client *c, unsigned long owner)
+{
+    unsigned i;
+    if (!owner) return 0;
+    for (i = 0; i < c->_q_hi; i++)
+        if (c->_q[i].seq && (c->_q[i].seq & 0xffffffffu) == owner) return 1;
+    return 0;
+}
+
+static void imap__store_remove(imap_client *c, size_t off)
+{
+    size_t elen = imap__entry_len(c->_store + off);
+    memmove(c->_store + off, c->_store + off + elen, c->_store_len - off - elen);
+    c->_store_len -= elen;
+}
+
+/* Keep data a..alen, then " " and b..blen when both are there, under
+   `name` for command `owner` (NULL: unsolicited). Room is made from the
+   oldest entries of commands no longer outstanding; what still does not
+   fit is dropped and its command ends IMAP_E_DROPPED, never OK. */
+static void imap__store_put(imap_client *c, imap__pending *owner, const char *name,
+                            size_t nlen, const char *a, size_t alen,
+                            const char *b, size_t blen)
+{
+    size_t dlen, need, off;
+    unsigned long own = owner ? (owner->seq & 0xffffffffu) : 0;
+    if (nlen > 255) return;
+    dlen = alen + (alen && blen ? 1 : 0) + blen;
+    need = IMAP__ENTRY_HDR + nlen + dlen;
+    if (owner) owner->store_bytes += need;
+    if (dlen > 0xffffffffu || need > c->_store_cap) goto drop;
     while (c->_store_len + need > c->_store_cap) {
-        const unsigned char *e = c->_store;
-        size_t elen = 5 + e[0] + ((size_t)e[1] << 24 | (size_t)e[2] << 16 |
-                                  (size_t)e[3] << 8 | (size_t)e[4]);
-        memmove(c->_store, c->_store + elen, c->_store_len - elen);
-        c->_store_len -= elen;
-        c->_store_dropped++;
+        off = 0;
+        while (off < c->_store_len && imap__owner_live(c, imap__entry_owner(c->_store + off)))
+            off += imap__entry_len(c->_store + off);
+        if (off >= c->_store_len) goto drop;
+        imap__store_remove(c, off);
+        c->_store_evicted++;
     }
     {
         unsigned char *w = c->_store + c->_store_len;
@@ -6082,15 +6209,28 @@ static void imap__store_put(imap_client *c, const char *name, size_t nlen,
         w[2] = (unsigned char)(dlen >> 16);
         w[3] = (unsigned char)(dlen >> 8);
         w[4] = (unsigned char)dlen;
-        memcpy(w + 5, name, nlen);
-        if (dlen) memcpy(w + 5 + nlen, data, dlen);
+        w[5] = (unsigned char)(own >> 24);
+        w[6] = (unsigned char)(own >> 16);
+        w[7] = (unsigned char)(own >> 8);
+        w[8] = (unsigned char)own;
+        w += IMAP__ENTRY_HDR;
+        memcpy(w, name, nlen);
+        w += nlen;
+        if (alen) memcpy(w, a, alen);
+        w += alen;
+        if (alen && blen) *w++ = ' ';
+        if (blen) memcpy(w, b, blen);
         c->_store_len += need;
     }
+    return;
+drop:
+    c->_store_dropped++;
+    if (owner && owner->result == 0) owner->result = IMAP_E_DROPPED;
 }
 
 /* Find the first entry named `name` (any when NULL); copy it out and drop
-   it. Returns 1 found, 0 none, IMAP_E_NOMEM if `cap` is too small (the
-   entry stays). */
+   it. Inside an on_done only that command's entries count. Returns 1
+   found, 0 none, IMAP_E_NOMEM if `cap` is too small (the entry stays). */
 static int imap__store_take(imap_client *c, const char *name, char *nout, size_t ncap,
                             char *out, size_t cap, size_t *len)
 {
@@ -6098,24 +6238,24 @@ static int imap__store_take(imap_client *c, const char *name, char *nout, size_t
     while (off < c->_store_len) {
         unsigned char *e = c->_store + off;
         size_t nlen = e[0];
-        size_t dlen = (size_t)e[1] << 24 | (size_t)e[2] << 16 | (size_t)e[3] << 8 | (size_t)e[4];
-        size_t elen = 5 + nlen + dlen;
-        if (!name || imap__ieq((const char *)e + 5, nlen, name)) {
+        size_t dlen = imap__entry_dlen(e);
+        const unsigned char *en = e + IMAP__ENTRY_HDR;
+        if ((!c->_done_owner || imap__entry_owner(e) == (c->_done_owner & 0xffffffffu)) &&
+            (!name || imap__ieq((const char *)en, nlen, name))) {
             if (len) *len = dlen;
             if ((out && dlen >= cap) || (nout && nlen >= ncap)) return IMAP_E_NOMEM;
             if (out) {
-                memcpy(out, e + 5 + nlen, dlen);
+                memcpy(out, en + nlen, dlen);
                 out[dlen] = 0;
             }
             if (nout) {
-                memcpy(nout, e + 5, nlen);
+                memcpy(nout, en, nlen);
                 nout[nlen] = 0;
             }
-            memmove(e, e + elen, c->_store_len - off - elen);
-            c->_store_len -= elen;
+            imap__store_remove(c, off);
             return 1;
         }
-        off += elen;
+        off += imap__entry_len(e);
     }
     return 0;
 }
@@ -6182,18 +6322,20 @@ IMAPDEF int imap_client_search_result(imap_client *c, char *out, size_t cap, siz
     while (off < c->_store_len) {
         unsigned char *e = c->_store + off;
         size_t nlen = e[0];
-        size_t dlen = (size_t)e[1] << 24 | (size_t)e[2] << 16 | (size_t)e[3] << 8 | (size_t)e[4];
-        const char *d = (const char *)e + 5 + nlen;
+        size_t dlen = imap__entry_dlen(e);
+        const char *en = (const char *)e + IMAP__ENTRY_HDR, *d = en + nlen;
         imap_str all;
         imap_seqset_iter it;
         imap_u64 lo, hi, total = 0;
         int k;
-        if (imap__ieq((const char *)e + 5, nlen, "SEARCH"))
-            return imap__store_take(c, "SEARCH", NULL, 0, out, cap, len);
-        if (!imap__ieq((const char *)e + 5, nlen, "ESEARCH")) {
-            off += 5 + nlen + dlen;
+        /* inside an on_done only that command's entries count */
+        if ((c->_done_owner && imap__entry_owner(e) != (c->_done_owner & 0xffffffffu)) ||
+            !(imap__ieq(en, nlen, "SEARCH") || imap__ieq(en, nlen, "ESEARCH"))) {
+            off += imap__entry_len(e);
             continue;
         }
+        if (imap__ieq(en, nlen, "SEARCH"))
+            return imap__store_take(c, "SEARCH", NULL, 0, out, cap, len);
         /* measure, then write: "lo lo+1 ... hi" per range */
         k = imap__esearch_all(d, dlen, &all);
         if (k == 0 && all.len) {
@@ -6221,8 +6363,7 @@ IMAPDEF int imap_client_search_result(imap_client *c, char *out, size_t cap, siz
             }
         }
         if (k < 0) {
-            memmove(e, e + 5 + nlen + dlen, c->_store_len - off - 5 - nlen - dlen);
-            c->_store_len -= 5 + nlen + dlen;
+            imap__store_remove(c, off);
             return k == IMAP_E_LIMIT ? IMAP_E_LIMIT : IMAP_E_SYNTAX;
         }
         if (total) total--;                     /* no space after the last */
@@ -6241,38 +6382,67 @@ IMAPDEF int imap_client_search_result(imap_client *c, char *out, size_t cap, siz
             }
             out[w] = 0;
         }
-        memmove(e, e + 5 + nlen + dlen, c->_store_len - off - 5 - nlen - dlen);
-        c->_store_len -= 5 + nlen + dlen;
+        imap__store_remove(c, off);
         return 1;
     }
     return 0;
 }
 
-/* Keep an untagged data response: name, then the bytes after the name to
-   the end of the response (imaplib's data string). A response whose
-   literals went to the sink is kept without them. */
-static void imap__store_response(imap_client *c, const imap_response *r)
+IMAPDEF int imap_data_next(const char **cursor, const char *end, imap_str *text,
+                           imap_str *literal)
+{
+    const char *s = *cursor, *p;
+    text->ptr = s;
+    text->len = 0;
+    literal->ptr = NULL;
+    literal->len = 0;
+    if (!s || s >= end) return 0;
+    for (p = s; p < end; p++) {
+        const char *d = p + 1, *q;
+        imap_u64 n;
+        if (*p != '{') continue;
+        q = d;
+        while (q < end && *q >= '0' && *q <= '9') q++;
+        if (q == d || q >= end || *q != '}' || !imap__parse_u64(d, (size_t)(q - d), &n))
+            continue;
+        /* a literal only where its line ends: "{n}" CRLF */
+        if ((size_t)(end - q) < 3 || q[1] != '\r' || q[2] != '\n') continue;
+        if (n > (imap_u64)(size_t)(end - (q + 3))) continue;
+        text->len = (size_t)(q + 1 - s);
+        literal->ptr = q + 3;
+        literal->len = (size_t)n;
+        *cursor = q + 3 + (size_t)n;
+        return 1;
+    }
+    text->len = (size_t)(end - s);
+    *cursor = end;
+    return 1;
+}
+
+/* Keep an untagged data response as imaplib does: the name, and the
+   number then the bytes after the name ("* 23 EXISTS": "23"; "* 1 FETCH
+   (...)": "1 (...)"). A response whose literals went to a sink is kept
+   without their bytes. */
+static void imap__store_response(imap_client *c, imap__pending *owner,
+                                 const imap_response *r)
 {
     const char *raw = (const char *)c->_parser.arena.base;
     const char *start, *end = raw + r->raw_len;
     imap_str name = r->name;
     if (!name.ptr) return;
     start = name.ptr + name.len;
-    if (r->has_number) {
-        /* imaplib: "* 23 EXISTS" gives '23'; "* 1 FETCH (...)" '1 (...)' */
-        const char *rest = start;
-        start = r->items->str;
-        while (rest < end && *rest == ' ') rest++;
-        if (rest >= end || *rest == '\r' || *rest == '\n') end = start + r->items->len;
-    }
     while (start < end && *start == ' ') start++;
     while (end > start && (end[-1] == '\n' || end[-1] == '\r')) end--;
-    imap__store_put(c, name.ptr, name.len, start, (size_t)(end - start));
+    if (r->has_number && r->items && r->items->str)
+        imap__store_put(c, owner, name.ptr, name.len, r->items->str, r->items->len,
+                        start, (size_t)(end - start));
+    else
+        imap__store_put(c, owner, name.ptr, name.len, start, (size_t)(end - start), NULL, 0);
 }
 
 /* Keep a status response's code: [UIDVALIDITY 3857529045] is stored as
    UIDVALIDITY -> "3857529045"; [ALERT] as ALERT -> its text. */
-static void imap__store_code(imap_client *c, const imap_response *r)
+static void imap__store_code(imap_client *c, imap__pending *owner, const imap_response *r)
 {
     const imap_value *atom;
     const char *s, *e;
@@ -6291,7 +6461,7 @@ static void imap__store_code(imap_client *c, const imap_response *r)
         s = r->text.ptr;
         e = s + r->text.len;
     }
-    imap__store_put(c, atom->str, atom->len, s, (size_t)(e - s));
+    imap__store_put(c, owner, atom->str, atom->len, s, (size_t)(e - s), NULL, 0);
 }
 
 static void imap__idle_done(imap_client *c, imap__pending *p);
@@ -6585,7 +6755,10 @@ static void imap__finish(imap_client *c, imap__pending *p, int result,
                          const imap_response *tagged)
 {
     imap_call call = p->call;
+    unsigned long seq = p->seq, outer;
     if (p->flags & (IMAP__F_AUTH | IMAP__F_IDLE)) imap__drop_inject(c);
+    if (result == IMAP_E_DROPPED) c->store_needed = p->store_bytes;
+    if (call.sink && c->_nsinks) c->_nsinks--;
     if (p->seq == c->_wait_seq) {
         c->_wait_done = 1;
         c->_wait_result = result;
@@ -6594,11 +6767,15 @@ static void imap__finish(imap_client *c, imap__pending *p, int result,
     p->flags = 0;
     p->result = result;
     while (c->_q_hi && !c->_q[c->_q_hi - 1].seq) c->_q_hi--;
-    if (call.on_done) {
-        c->_depth++;
-        call.on_done(call.arg, c, result, tagged);
-        c->_depth--;
-    }
+    if (!call.on_done) return;
+    /* imaplib2's callback has the command's data: inside on_done the
+       store shows this command's entries only */
+    outer = c->_done_owner;
+    c->_done_owner = seq;
+    c->_depth++;
+    call.on_done(call.arg, c, result, tagged);
+    c->_depth--;
+    c->_done_owner = outer;
 }
 
 /* The connection is finished: every outstanding command fails with
@@ -6614,10 +6791,26 @@ static void imap__abort(imap_client *c, int code)
         if (c->_q[i].seq) imap__finish(c, &c->_q[i], code, NULL);
 }
 
+/* last_text: the text after the status word, response code included,
+   as imaplib returns it ("[APPENDUID 38505 3955] Append completed"). */
 static void imap__copy_text(imap_client *c, const imap_response *r)
 {
-    size_t n = r->text.len < sizeof c->last_text - 1 ? r->text.len : sizeof c->last_text - 1;
-    if (n) memcpy(c->last_text, r->text.ptr, n);
+    const char *s = r->text.ptr, *e = r->text.ptr + r->text.len;
+    size_t n;
+    if (r->code && r->name.ptr && (!s || s >= r->name.ptr + r->name.len)) {
+        const char *raw = (const char *)c->_parser.arena.base;
+        const char *w = r->name.ptr + r->name.len;
+        if (!s) {
+            /* no text: the code runs to the line's end */
+            e = raw + r->raw_len;
+            while (e > w && (e[-1] == '\n' || e[-1] == '\r')) e--;
+        }
+        while (w < e && *w == ' ') w++;
+        s = w;
+    }
+    n = s && e > s ? (size_t)(e - s) : 0;
+    if (n > sizeof c->last_text - 1) n = sizeof c->last_text - 1;
+    if (n) memcpy(c->last_text, s, n);
     c->last_text[n] = 0;
 }
 
@@ -6649,7 +6842,7 @@ static void imap__tagged(imap_client *c, const imap_response *r)
     imap__copy_text(c, r);
     if (imap_str_is(code, "CAPABILITY")) imap__set_caps(c, r->code->child->next);
     /* APPENDUID, COPYUID (RFC 4315) and friends ride on the tagged OK */
-    imap__store_code(c, r);
+    imap__store_code(c, p, r);
     result = r->status == IMAP_STATUS_OK ? IMAP_OK :
              r->status == IMAP_STATUS_NO ? IMAP_E_NO : IMAP_E_BAD;
     if (kind == IMAP__K_AUTHENTICATE) {
@@ -6669,8 +6862,9 @@ static void imap__tagged(imap_client *c, const imap_response *r)
         case IMAP__K_LOGIN:
         case IMAP__K_AUTHENTICATE:
             c->state = IMAP_STATE_AUTH;
-            /* RFC 3501 §6.2.2/§6.2.3: capabilities may change at login */
-            if (!imap_str_is(code, "CAPABILITY")) c->_caps_stale = 1;
+            /* RFC 3501 §6.2.2/§6.2.3: capabilities may change at login;
+               an untagged CAPABILITY meanwhile told them already */
+            if (!imap_str_is(code, "CAPABILITY") && !p->got_caps) c->_caps_stale = 1;
             break;
         case IMAP__K_SELECT:
         case IMAP__K_EXAMINE:
@@ -6792,20 +6986,24 @@ static void imap__auth_step(imap_client *c, imap__pending *p, const imap_respons
     imap__log(c, 'C', (const unsigned char *)"[SASL response hidden]", 22);
 }
 
-/* Does FETCH response r fall in the set of command p? A command without
-   a known set takes any; a UID set needs the response's UID item. */
-static int imap__fetch_in_set(const imap_response *r, const imap__pending *p)
+/* Does a FETCH response fall in the set of command p? A command without
+   a known set takes any; a UID set needs the response's UID item (r NULL,
+   before the response is parsed: any for a UID set, else by msgno). */
+static int imap__fetch_in_set(const imap_response *r, imap_u64 msgno, int has_msgno,
+                              const imap__pending *p)
 {
     imap_seqset_iter it;
     imap_u64 n, lo, hi;
     int k;
     if (!p->set[0]) return 1;
     if (p->uid_set) {
-        const imap_value *u = imap_fetch_get(r, "UID");
+        const imap_value *u;
+        if (!r) return 1;
+        u = imap_fetch_get(r, "UID");
         if (!u || imap_value_u64(u, &n) != 0) return 0;
     } else {
-        if (!r->has_number) return 0;
-        n = r->number;
+        if (!has_msgno) return 0;
+        n = msgno;
     }
     imap_seqset_iter_init(&it, p->set, strlen(p->set));
     while ((k = imap_seqset_next(&it, &lo, &hi)) == 1) {
@@ -6844,15 +7042,102 @@ static int imap__list_is_answer(const imap_response *r, const imap__pending *p)
             imap_flags_has(a, "\\NoInferiors"));
 }
 
+/* The untagged responses command p takes. */
+static unsigned imap__routes(const imap__pending *p)
+{
+    return imap__kinds[p->kind].route | p->route_extra;
+}
+
+/* The oldest command sent (at least in part), or NULL. */
+static imap__pending *imap__oldest_sent(imap_client *c)
+{
+    imap__pending *to = NULL;
+    unsigned i;
+    for (i = 0; i < c->_q_hi; i++) {
+        imap__pending *p = &c->_q[i];
+        if (p->seq && p->cur_seg > 0 && (!to || p->seq < to->seq)) to = p;
+    }
+    return to;
+}
+
+/* Which command an untagged response with route bit `bit` answers: the
+   oldest sent one that takes it. Pipelined FETCHes may be answered
+   interleaved (Dovecot runs them in parallel): a FETCH goes to the
+   oldest command whose set holds its number or UID, when that can be
+   told, else (a flag change the server volunteered) to the oldest that
+   takes FETCH at all. */
+static imap__pending *imap__route(imap_client *c, unsigned bit, const imap_response *r,
+                                  imap_u64 msgno, int has_msgno)
+{
+    imap__pending *to = NULL, *any = NULL;
+    unsigned i;
+    for (i = 0; i < c->_q_hi; i++) {
+        imap__pending *p = &c->_q[i];
+        if (!p->seq || p->cur_seg == 0) continue;            /* not sent yet */
+        if (!(imap__routes(p) & bit)) continue;
+        if (!any || p->seq < any->seq) any = p;
+        if (bit == IMAP__R_FETCH && !imap__fetch_in_set(r, msgno, has_msgno, p)) continue;
+        if (bit == IMAP__R_LIST && r && !imap__list_is_answer(r, p)) continue;
+        if (!to || p->seq < to->seq) to = p;
+    }
+    return to ? to : bit == IMAP__R_FETCH ? any : NULL;
+}
+
+/* The name (and number) at the start of an untagged line: "* 12 FETCH",
+   "* SEARCH 1 2". Returns 0 when the line is not untagged data. */
+static int imap__line_name(const char *s, size_t n, imap_str *name, imap_u64 *num,
+                           int *has_num)
+{
+    size_t i = 2, b;
+    *has_num = 0;
+    if (n < 3 || s[0] != '*' || s[1] != ' ') return 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    if (i > 2 && i < n && s[i] == ' ') {
+        *has_num = imap__parse_u64(s + 2, i - 2, num);
+        i++;
+    } else {
+        i = 2;
+    }
+    b = i;
+    while (i < n && s[i] != ' ' && s[i] != '(' && s[i] != '[' && s[i] != '\r' && s[i] != '\n')
+        i++;
+    name->ptr = s + b;
+    name->len = i - b;
+    return name->len > 0;
+}
+
+/* The parser asks, at each response's first line, whether a call's sink
+   takes its literals (imap_call.sink). */
+static int imap__pick_sink(void *ctx, const unsigned char *line, size_t n,
+                           imap_literal_sink *sink, void **sink_ctx)
+{
+    imap_client *c = (imap_client *)ctx;
+    imap_str name;
+    imap_u64 num = 0;
+    int has_num;
+    imap__pending *to;
+    if (!c->_nsinks || !imap__line_name((const char *)line, n, &name, &num, &has_num))
+        return 0;
+    to = imap__route(c, imap__route_bit(name), NULL, num, has_num);
+    if (!to || !to->call.sink) return 0;
+    *sink = to->call.sink;
+    *sink_ctx = to->call.sink_arg;
+    return 1;
+}
+
 /* Untagged data: state first, then the command that asked, else the
    store and the unsolicited callback. */
 static void imap__untagged_data(imap_client *c, const imap_response *r)
 {
     unsigned bit = imap__route_bit(r->name);
-    imap__pending *to = NULL;
+    imap__pending *to;
     unsigned i;
     switch (bit) {
-    case IMAP__R_CAPABILITY: imap__set_caps(c, r->args); break;
+    case IMAP__R_CAPABILITY:
+        imap__set_caps(c, r->args);
+        for (i = 0; i < c->_q_hi; i++)
+            if (c->_q[i].seq && c->_q[i].cur_seg > 0) c->_q[i].got_caps = 1;
+        break;
     case IMAP__R_EXISTS: c->exists = r->number; break;
     case IMAP__R_RECENT: c->recent = r->number; break;
     case IMAP__R_EXPUNGE:
@@ -6876,32 +7161,12 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
             if (p->seq && (p->flags & IMAP__F_IDLING)) imap__idle_done(c, p);
         }
     }
-    for (i = 0; i < c->_q_hi; i++) {
-        imap__pending *p = &c->_q[i];
-        if (!p->seq || p->cur_seg == 0) continue;            /* not sent yet */
-        if (!(imap__kinds[p->kind].route & bit)) continue;
-        /* xatom takes responses of its own name only */
-        if (p->kind == IMAP__K_XATOM && !imap_str_is(r->name, p->name)) continue;
-        /* pipelined FETCHes may be answered interleaved (Dovecot runs
-           them in parallel): a FETCH goes to the oldest command whose set
-           holds its number or UID, when that can be told */
-        if (bit == IMAP__R_FETCH && !imap__fetch_in_set(r, p)) continue;
-        if (bit == IMAP__R_LIST && !imap__list_is_answer(r, p)) continue;
-        if (!to || p->seq < to->seq) to = p;
-    }
-    if (!to && bit == IMAP__R_FETCH) {
-        /* no set matched (a flag change the server volunteered): oldest */
-        for (i = 0; i < c->_q_hi; i++) {
-            imap__pending *p = &c->_q[i];
-            if (!p->seq || p->cur_seg == 0 || !(imap__kinds[p->kind].route & bit)) continue;
-            if (!to || p->seq < to->seq) to = p;
-        }
-    }
+    to = imap__route(c, bit, r, r->number, r->has_number);
     if (to && to->call.on_data) {
         to->call.on_data(to->call.arg, c, r);
         return;
     }
-    imap__store_response(c, r);
+    imap__store_response(c, to, r);
     if (!to && c->_on_untagged) c->_on_untagged(c->_on_untagged_arg, c, r);
 }
 
@@ -6919,10 +7184,10 @@ static void imap__untagged_status(imap_client *c, const imap_response *r)
         if (!selecting) c->_readonly_event = 1;
         c->readonly = 1;
     }
-    imap__store_code(c, r);
+    imap__store_code(c, imap__oldest_sent(c), r);
     if (r->status == IMAP_STATUS_BYE) {
         unsigned i, logging_out = 0;
-        imap__store_put(c, "BYE", 3, r->text.ptr, r->text.len);
+        imap__store_put(c, NULL, "BYE", 3, r->text.ptr, r->text.len, NULL, 0);
         for (i = 0; i < c->_q_hi; i++)
             if (c->_q[i].seq && c->_q[i].kind == IMAP__K_LOGOUT) logging_out = 1;
         c->state = IMAP_STATE_LOGOUT;
@@ -6958,7 +7223,7 @@ static void imap__greeting(imap_client *c, const imap_response *r)
     else
         c->_caps_stale = 1;
     c->state = r->status == IMAP_STATUS_PREAUTH ? IMAP_STATE_AUTH : IMAP_STATE_NONAUTH;
-    imap__store_code(c, r);
+    imap__store_code(c, NULL, r);
 }
 
 /* Untagged data that was rejected (too large, over a limit, malformed)
@@ -6967,24 +7232,12 @@ static void imap__greeting(imap_client *c, const imap_response *r)
    read from the start of the line ("* 12 FETCH ...", "* SEARCH ..."). */
 static void imap__lost(imap_client *c, imap_str line, int rc)
 {
-    size_t i = 2, b;
     imap_str name;
-    imap__pending *to = NULL;
-    unsigned bit, k;
-    while (i < line.len && line.ptr[i] >= '0' && line.ptr[i] <= '9') i++;
-    if (i > 2 && i < line.len && line.ptr[i] == ' ') i++;
-    b = i;
-    while (i < line.len && line.ptr[i] != ' ' && line.ptr[i] != '(' && line.ptr[i] != '[') i++;
-    name.ptr = line.ptr + b;
-    name.len = i - b;
-    if (b > line.len || name.len == 0) return;
-    bit = imap__route_bit(name);
-    for (k = 0; k < c->_q_hi; k++) {
-        imap__pending *p = &c->_q[k];
-        if (!p->seq || p->cur_seg == 0 || !(imap__kinds[p->kind].route & bit)) continue;
-        if (p->kind == IMAP__K_XATOM && !imap_str_is(name, p->name)) continue;
-        if (!to || p->seq < to->seq) to = p;
-    }
+    imap_u64 num = 0;
+    int has_num;
+    imap__pending *to;
+    if (!imap__line_name(line.ptr, line.len, &name, &num, &has_num)) return;
+    to = imap__route(c, imap__route_bit(name), NULL, num, has_num);
     if (to && to->result == 0) to->result = rc;
 }
 
@@ -9291,6 +9544,8 @@ IMAPDEF void imap_client_init(imap_client *c, void *mem, size_t cap)
     c->_store = m + out;
     c->_store_cap = store;
     imap_parser_init(&c->_parser, m + out + store, cap - out - store);
+    c->_parser._pick = imap__pick_sink;
+    c->_parser._pick_ctx = c;
     imap_tagger_init(&c->_tagger, (unsigned long)(size_t)c ^ 0x5a5au);
     c->state = IMAP_STATE_NONAUTH;
     c->protocol = 1;
@@ -9513,6 +9768,7 @@ IMAPDEF void imap_client_set_transport(imap_client *c, const imap_transport *t,
 typedef struct imap__extra {
     const char *route_set;        /* FETCH/STORE: its set; SELECT: the mailbox */
     int route_uid;                /* the set holds UIDs */
+    unsigned route_extra;         /* IMAP__R_* beyond its kind's */
     long idle_ms;                 /* IDLE: its timeout */
     imap_auth_fn auth;            /* AUTHENTICATE: the authobject */
     void *auth_arg;
@@ -9582,6 +9838,8 @@ static int imap__submit_x(imap_client *c, imap_cmd *cmd, const char *tag, unsign
     p->kind = kind;
     p->flags = imap__kinds[kind].flags;
     p->timeout_ms = call && call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
+    if (call && call->sink) c->_nsinks++;
+    if (x) p->route_extra = x->route_extra;
     if (x && x->route_set) {
         const char *set = x->route_set;
         size_t n = strlen(set);
@@ -9619,7 +9877,13 @@ static int imap__submit_x(imap_client *c, imap_cmd *cmd, const char *tag, unsign
         result = c->_wait_done ? c->_wait_result : c->error;
         c->_wait_seq = 0;
         if (result == IMAP_OK && c->_caps_stale && kind != IMAP__K_CAPABILITY) {
-            int r2 = imap_capability(c, NULL);
+            /* the command's own text and status stay what it answered */
+            char text[sizeof c->last_text];
+            int status = c->last_status, r2;
+            memcpy(text, c->last_text, sizeof text);
+            r2 = imap_capability(c, NULL);
+            memcpy(c->last_text, text, sizeof text);
+            c->last_status = status;
             if (r2 < 0 && imap_result_class_of(r2) == IMAP_CLASS_ABORT) return r2;
         }
         return result;
@@ -9756,15 +10020,20 @@ IMAPDEF int imap_namespace(imap_client *c, const imap_call *call)
     IMAP__COMMAND(c, call, IMAP__K_NAMESPACE, NULL, imap_cmd_namespace(&cmd_, tag_));
 }
 
+/* imaplib's SELECT flushes the untagged responses of the last mailbox */
+static void imap__selecting(imap_client *c)
+{
+    c->_store_len = 0;
+    c->exists = 0;
+    c->recent = 0;
+}
+
 IMAPDEF int imap_select(imap_client *c, const char *mailbox, int readonly,
                         const imap_call *call)
 {
     int rc = imap__may_call(c, call);
     if (rc) return rc;
-    /* imaplib: SELECT flushes the untagged responses of the last mailbox */
-    c->_store_len = 0;
-    c->exists = 0;
-    c->recent = 0;
+    imap__selecting(c);
     {
         /* its LIST names it (RFC 9051 §6.3.2): kept to route that LIST */
         imap__extra x;
@@ -9932,10 +10201,124 @@ IMAPDEF int imap_uid(imap_client *c, const char *command, const char *const *arg
                     imap_cmd_uid(&cmd_, tag_, command, args, nargs));
 }
 
+/* The kind of a command by its name, for commands not made by the calls
+   above (imap_xatom, imap_client_send): its state change and routing. */
+static unsigned imap__name_kind(const char *s, size_t n)
+{
+    static const struct { const char *name; unsigned kind; } map[] = {
+        { "CAPABILITY", IMAP__K_CAPABILITY }, { "NOOP", IMAP__K_NOOP },
+        { "CHECK", IMAP__K_NOOP }, { "LOGOUT", IMAP__K_LOGOUT },
+        { "LOGIN", IMAP__K_LOGIN }, { "SELECT", IMAP__K_SELECT },
+        { "EXAMINE", IMAP__K_EXAMINE }, { "CREATE", IMAP__K_MAILBOX },
+        { "DELETE", IMAP__K_MAILBOX }, { "RENAME", IMAP__K_MAILBOX },
+        { "SUBSCRIBE", IMAP__K_MAILBOX }, { "UNSUBSCRIBE", IMAP__K_MAILBOX },
+        { "APPEND", IMAP__K_MAILBOX }, { "COPY", IMAP__K_MAILBOX },
+        { "LIST", IMAP__K_LIST }, { "XLIST", IMAP__K_LIST }, { "LSUB", IMAP__K_LSUB },
+        { "STATUS", IMAP__K_STATUS }, { "CLOSE", IMAP__K_CLOSE },
+        { "UNSELECT", IMAP__K_CLOSE }, { "EXPUNGE", IMAP__K_EXPUNGE },
+        { "MOVE", IMAP__K_EXPUNGE }, { "SEARCH", IMAP__K_SEARCH },
+        { "SORT", IMAP__K_SORT }, { "THREAD", IMAP__K_THREAD },
+        { "FETCH", IMAP__K_FETCH }, { "STORE", IMAP__K_FETCH },
+        { "NAMESPACE", IMAP__K_NAMESPACE }, { "ID", IMAP__K_ID },
+        { "ENABLE", IMAP__K_ENABLE }, { "GETACL", IMAP__K_GETACL },
+        { "LISTRIGHTS", IMAP__K_LISTRIGHTS }, { "MYRIGHTS", IMAP__K_MYRIGHTS },
+        { "GETQUOTA", IMAP__K_GETQUOTA }, { "SETQUOTA", IMAP__K_GETQUOTA },
+        { "GETQUOTAROOT", IMAP__K_GETQUOTAROOT }, { "GETMETADATA", IMAP__K_METADATA },
+        { "SETMETADATA", IMAP__K_METADATA }, { "GETANNOTATION", IMAP__K_ANNOTATION },
+        { "SETANNOTATION", IMAP__K_ANNOTATION }, { "IDLE", IMAP__K_IDLE },
+        { "AUTHENTICATE", IMAP__K_AUTHENTICATE }, { "STARTTLS", IMAP__K_STARTTLS },
+        { "COMPRESS", IMAP__K_COMPRESS }
+    };
+    unsigned i;
+    for (i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (imap__ieq(s, n, map[i].name)) return map[i].kind;
+    return IMAP__K_XATOM;
+}
+
 IMAPDEF int imap_xatom(imap_client *c, const char *name, const char *const *args,
                        size_t nargs, const imap_call *call)
 {
-    IMAP__COMMAND(c, call, IMAP__K_XATOM, name, imap_cmd_xatom(&cmd_, tag_, name, args, nargs));
+    unsigned kind = name ? imap__name_kind(name, strlen(name)) : (unsigned)IMAP__K_XATOM;
+    /* commands with a flow of their own (continuations, a new transport)
+       are not sent blind */
+    if (kind == IMAP__K_AUTHENTICATE || kind == IMAP__K_STARTTLS ||
+        kind == IMAP__K_COMPRESS || kind == IMAP__K_IDLE || kind == IMAP__K_LOGIN)
+        kind = IMAP__K_XATOM;
+    imap__extra x;
+    int rc = imap__may_call(c, call);
+    if (rc) return rc;
+    memset(&x, 0, sizeof x);
+    x.route_extra = ~0u;                    /* every untagged response */
+    if (kind == IMAP__K_SELECT || kind == IMAP__K_EXAMINE) imap__selecting(c);
+    IMAP__COMMAND_X(c, call, kind, name, &x, imap_cmd_xatom(&cmd_, tag_, name, args, nargs));
+}
+
+IMAPDEF int imap_client_cmd(imap_client *c, imap_cmd *cmd, char tag[16])
+{
+    int rc;
+    if (!c || !cmd || !tag) return IMAP_E_ARGS;
+    if ((rc = imap__may_call(c, NULL)) != 0 && !c->_depth) return rc;
+    if (c->_out_len > c->_out_cap / 2 && (rc = imap__drain_output(c)) != 0) return rc;
+    return imap__begin(c, cmd, tag);
+}
+
+IMAPDEF int imap_client_send(imap_client *c, imap_cmd *cmd, const char *tag,
+                             const imap_call *call)
+{
+    const char *s, *e, *w, *a, *b;
+    unsigned kind;
+    size_t tl, n, i;
+    imap__extra x;
+    char set[sizeof c->_q[0].set];
+    int qresync = 0, vanished = 0, rc;
+    if (!c || !cmd || !tag) return IMAP_E_ARGS;
+    if ((rc = imap__may_call(c, call)) != 0) return rc;
+    if (cmd->error) return cmd->error;
+    tl = strlen(tag);
+    /* begun by imap_client_cmd on the free part of the output buffer,
+       ended by its builder, under this tag */
+    if (cmd->buf != c->_out + c->_out_len || cmd->len > c->_out_cap - c->_out_len ||
+        !cmd->_ended || cmd->nseg == 0 || cmd->seg[0].ptr != cmd->buf ||
+        cmd->seg[0].len <= tl || memcmp(cmd->buf, tag, tl) != 0 || cmd->buf[tl] != ' ')
+        return IMAP_E_ARGS;
+    memset(&x, 0, sizeof x);
+    s = (const char *)cmd->buf + tl + 1;
+    e = (const char *)cmd->seg[0].ptr + cmd->seg[0].len;
+    for (w = s; w < e && *w != ' ' && *w != '\r'; w++) {}
+    kind = imap__name_kind(s, (size_t)(w - s));
+    if (imap__ieq(s, (size_t)(w - s), "UID") && w < e && *w == ' ') {
+        s = w + 1;
+        for (w = s; w < e && *w != ' ' && *w != '\r'; w++) {}
+        kind = imap__name_kind(s, (size_t)(w - s));
+        x.route_uid = 1;
+        if (kind != IMAP__K_FETCH && kind != IMAP__K_SEARCH && kind != IMAP__K_SORT &&
+            kind != IMAP__K_THREAD && kind != IMAP__K_MAILBOX && kind != IMAP__K_EXPUNGE)
+            kind = IMAP__K_XATOM;
+    }
+    if (kind == IMAP__K_AUTHENTICATE || kind == IMAP__K_STARTTLS || kind == IMAP__K_COMPRESS)
+        return IMAP_E_ARGS;
+    if (kind == IMAP__K_XATOM) x.route_extra = ~0u;
+    /* the rest of the first line: the set, and modifiers that bring more
+       responses (RFC 7162 §3.2.5, §3.2.6) */
+    a = w < e ? w + 1 : e;
+    for (b = a; b < e && *b != ' ' && *b != '\r'; b++) {}
+    n = (size_t)(b - a);
+    for (i = 0; a + i + 8 <= e; i++) {
+        if (imap__ieq(a + i, 7, "QRESYNC")) qresync = 1;
+        if (imap__ieq(a + i, 8, "VANISHED")) vanished = 1;
+    }
+    if ((kind == IMAP__K_SELECT || kind == IMAP__K_EXAMINE) && qresync)
+        x.route_extra |= IMAP__R_FETCH | IMAP__R_EXPUNGE;
+    if (kind == IMAP__K_FETCH && vanished) x.route_extra |= IMAP__R_EXPUNGE;
+    if (kind == IMAP__K_FETCH && n < sizeof set) {
+        memcpy(set, a, n);
+        set[n] = 0;
+        x.route_set = set;                  /* copied by imap__submit_x */
+    } else {
+        x.route_uid = 0;
+    }
+    if (kind == IMAP__K_SELECT || kind == IMAP__K_EXAMINE) imap__selecting(c);
+    return imap__submit_x(c, cmd, tag, kind, NULL, call, &x);
 }
 
 IMAPDEF int imap_sort(imap_client *c, const char *sort_criteria, const char *charset,
@@ -10041,14 +10424,17 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count)
 {
     char buf[32];
     size_t n;
-    int rc = imap_client_response(c, "RECENT", buf, sizeof buf, &n);
-    if (rc == 0) {
-        rc = imap_noop(c, NULL);
+    int rc, found = 0, k;
+    /* imaplib's data[-1]: the newest of the RECENT responses kept */
+    for (k = 0; k < 2 && !found; k++) {
+        if (k == 1 && (rc = imap_noop(c, NULL)) < 0) return rc;
+        while ((rc = imap_client_response(c, "RECENT", buf, sizeof buf, &n)) == 1) {
+            found = 1;
+            if (!imap__parse_u64(buf, n, count)) return IMAP_E_SYNTAX;
+        }
         if (rc < 0) return rc;
-        rc = imap_client_response(c, "RECENT", buf, sizeof buf, &n);
     }
-    if (rc != 1) return rc;
-    return imap__parse_u64(buf, n, count) ? 1 : IMAP_E_SYNTAX;
+    return found;
 }
 
 /* ---- 9b. SASL mechanisms ------------------------------------------------ */

@@ -363,6 +363,9 @@ else
             fail "tests/it_dovecot.c builds without sanitizers"; cat "$B/err"
         fi
         examples_vs_dovecot
+        # issue 13: README's C blocks, fetch_all vs a hostile server, the
+        # store and per-call sink on 3,000 messages, the imaplib diff test
+        run_counted "facade (tests/facade.sh)" bash tests/facade.sh "$SRV"
     else
         fail "private Dovecot started"; cat "$B/srv.log"
     fi
