@@ -371,24 +371,20 @@ else
     fi
     # ---- 4b. the same suite against GNU Mailutils imap4d and Cyrus IMAP ----
     # cyrus-rev2: Cyrus 3.10 (IMAP4rev2) from a cached trixie root, the
-    # suite twice: as a rev1 client, then ENABLE IMAP4rev2 after login
-    # (the rev1 pass's fault replays would be Cyrus 3.6's again: they run
-    # in the rev2 pass only, ~2 CPU-minutes)
-    for server in mailutils cyrus cyrus-rev2; do
+    # suite twice, each on a fresh instance: as a rev1 client (its fault
+    # replays would be Cyrus 3.6's again), then with ENABLE IMAP4rev2
+    for run in mailutils cyrus cyrus-rev2:rev1 cyrus-rev2:rev2; do
         [ -x "$B/it_dovecot" ] || break
+        server=${run%%:*}
         D=$(mktemp -d /tmp/imaph-XXXXXX)
         STOP_SERVERS+=("$server:$D")
         t0=$(date +%s)
         if bash "tests/server/$server.sh" start "$D" > "$B/srv.log" 2>&1; then
             pass "private $server started ($(( $(date +%s) - t0 ))s)"
-            f=1
-            [ "$server" != cyrus-rev2 ] || f=0
-            ( . "$D/env" && IMAP_TEST_FAULTS=$f exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
-            run_counted "it_dovecot/$server" cat "$B/it.out"
-            if [ "$server" = cyrus-rev2 ]; then
-                ( . "$D/env" && IMAP_TEST_REV2=1 IMAP_TEST_FAULTS=1 exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
-                run_counted "it_dovecot/$server (ENABLE IMAP4rev2)" cat "$B/it.out"
-            fi
+            [ "$run" = cyrus-rev2:rev1 ] && f=0 || f=1
+            [ "$run" = cyrus-rev2:rev2 ] && r2=1 || r2=0
+            ( . "$D/env" && IMAP_TEST_REV2=$r2 IMAP_TEST_FAULTS=$f exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
+            run_counted "it_dovecot/$run" cat "$B/it.out"
         else
             fail "private $server started"; cat "$B/srv.log"
         fi

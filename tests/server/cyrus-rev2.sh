@@ -18,8 +18,8 @@
 # user (renumbered to a uid the host does not use) and is stopped by its
 # pid. Listens on 127.0.0.1 only: plain IMAP with STARTTLS on
 # IMAP_TEST_PORT, implicit TLS on IMAP_TEST_SSL_PORT; users alice and bob
-# (sasldb: PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1/256), 1 GB quota each (the
-# suite runs twice on one instance). Cyrus logs to syslog:
+# (sasldb: PLAIN, LOGIN, CRAM-MD5, SCRAM-SHA-1/256), 1 GB quota each (room
+# for repeated runs of the suite). Cyrus logs to syslog:
 # DIR/syslog when python3 is on the host.
 # DIR/env has the variables of tests/server/cyrus.sh, with
 # IMAP_TEST_SERVER=cyrus-rev2.
