@@ -11,7 +11,7 @@ TABLE OF CONTENTS
    2. Results                  7. Protocol engine
    3. Arena                    8. Transports
    4. Response parser          9. Client (imaplib-shaped)
-   5. Typed views
+   5. Typed views              6b. MIME decoding
 
 CONVENTIONS (in BearSSL's words, because they are the right ones)
    - imap.h performs no dynamic memory allocation. Every context and every
@@ -33,6 +33,11 @@ COMPILE-TIME OPTIONS (define before including, in the implementation TU)
    IMAP_WITH_BEARSSL    TLS transport and the hash-based SASL mechanisms
    IMAP_WITH_ZLIB       COMPRESS=DEFLATE transport
    IMAP_NO_SIMD         no SSE2 fast path in the parser
+   IMAP_NO_MIME         drop MIME decoding (section 6b) and the client
+                        calls built on it (imap_fetch_part, summaries)
+   IMAP_NO_CHARSETS     MIME decoding with UTF-8 and US-ASCII only built
+                        in (no ISO-8859-1/-15, Windows-1252)
+   IMAP_MIME_CONVERT_BYTES  largest piece given to a charset converter (256)
    IMAP_MAX_DEPTH       deepest list nesting the parser accepts (64)
    IMAP_MAX_PENDING     commands outstanding at once (32)
    IMAP_CMD_MAX_SEGMENTS  pieces of one command: lines and literals (16)
@@ -226,7 +231,8 @@ typedef enum imap_value_type {
 #define IMAP_VF_LITERAL  0x02u /* a literal {n} */
 #define IMAP_VF_BINARY   0x04u /* a literal8 ~{n} (RFC 3516) */
 #define IMAP_VF_SUNK     0x08u /* literal bytes went to the sink: str is
-                                  NULL, len is the literal's length */
+                                  NULL, num is the literal's length (len
+                                  too, saturated where size_t is 32 bits) */
 #define IMAP_VF_CODE     0x10u /* the list is a response code [ ... ] */
 
 /* One node of a parsed response. Lists keep their children as a chain:
@@ -274,7 +280,7 @@ typedef struct imap_response {
     imap_value *args;       /* untagged data: first item after the name */
     imap_u64 number;        /* "* 5 EXISTS": 5 */
     int has_number;
-    size_t offset;          /* stream offset of the response's first byte */
+    imap_u64 offset;        /* stream offset of the response's first byte */
     size_t raw_len;         /* bytes the response held in the buffer */
 } imap_response;
 
@@ -318,15 +324,15 @@ typedef struct imap_parser {
     void *number_ctx;
     /* last rejected response (valid until the next feed) */
     int error;                /* imap_result of the last rejection */
-    size_t error_offset;      /* absolute stream offset of the fault */
+    imap_u64 error_offset;    /* absolute stream offset of the fault */
     imap_str error_line;      /* start of its first line, for a log */
     /* private */
     int _state;
     int _fail;                /* pending rejection of this response */
     int _reported;            /* _fail was already returned */
-    size_t _fail_off;
-    size_t _stream_off;       /* absolute offset of the next byte */
-    size_t _resp_off;
+    imap_u64 _fail_off;       /* stream offsets pass 4 GiB on 32-bit size_t */
+    imap_u64 _stream_off;     /* absolute offset of the next byte */
+    imap_u64 _resp_off;
     size_t _line_start;       /* buffer offset of the current line */
     size_t _line_len;         /* bytes seen of the current line */
     int _first_line;
@@ -357,6 +363,9 @@ typedef struct imap_parser {
     size_t _num_name_len;
     unsigned char _tail[32];  /* end of a line too long to keep */
     size_t _tail_len;
+    /* a response rejected for want of room: what keeping it would take */
+    int _need_on, _need_tok;
+    imap_u64 _need_raw, _need_nodes;
     imap_response _resp;
     imap_value *_stack[IMAP_MAX_DEPTH + 1];
 } imap_parser;
@@ -393,7 +402,9 @@ IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
 /* 1 when the parser is between responses (EOF here is clean), else 0. */
 IMAPDEF int imap_parser_idle(const imap_parser *p);
 
-/* Most buffer bytes any response has needed so far. */
+/* Most buffer bytes any response has needed so far, counting those
+   rejected with IMAP_E_NOMEM: a buffer this large keeps them all (for a
+   rejected response an upper bound, within a few nodes). */
 IMAPDEF size_t imap_parser_high_water(const imap_parser *p);
 
 /* Forget any partial response (after a reconnect). Settings stay. */
@@ -580,6 +591,29 @@ typedef struct imap_namespace_info {
 IMAPDEF int imap_namespace_decode(const imap_response *r, imap_namespace_info *out);
 IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix,
                                 int *delimiter);
+
+/* CONDSTORE / QRESYNC (RFC 7162). "* VANISHED [(EARLIER)] uid-set"
+   (§3.2.10): earlier is 1 for the answer to a QRESYNC SELECT or a UID
+   FETCH ... VANISHED, 0 for an expunge as it happens; walk uids with
+   imap_seqset_iter. With a number sink set (imap_parser_set_number_sink)
+   the set went there and uids is empty. */
+typedef struct imap_vanished {
+    int earlier;
+    imap_str uids;
+} imap_vanished;
+
+IMAPDEF int imap_vanished_decode(const imap_response *r, imap_vanished *out);
+/* MODSEQ of a "* n FETCH (... MODSEQ (m) ...)" (§3.1.4.1): 0 with *out,
+   IMAP_E_SYNTAX when there is none. */
+IMAPDEF int imap_fetch_modseq(const imap_response *r, imap_u64 *out);
+/* A status response's code [NAME number] ("HIGHESTMODSEQ", "UIDVALIDITY",
+   "UIDNEXT", "UNSEEN"): 1 with *out, 0 if the code is another one (or
+   none: [NOMODSEQ] is imap_response_code_name), IMAP_E_SYNTAX if the
+   number is bad. */
+IMAPDEF int imap_response_code_u64(const imap_response *r, const char *name, imap_u64 *out);
+/* A code [NAME set] ("MODIFIED" on a STORE UNCHANGEDSINCE's tagged OK or
+   NO, §3.1.3): 1 with the set's text in *set, 0 if the code is another. */
+IMAPDEF int imap_response_code_set(const imap_response *r, const char *name, imap_str *set);
 
 /* ======================================================================
    6. COMMAND BUILDERS AND QUOTING
@@ -1070,6 +1104,151 @@ IMAPDEF void imap_tagger_init(imap_tagger *t, unsigned long seed);
 IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16]);
 
 /* (section 6 declarations end here) */
+
+/* ======================================================================
+   6b. MIME DECODING
+   ======================================================================
+
+   What a person reads: header text with RFC 2047 encoded words, MIME
+   parameters in RFC 2231 form, bodies in base64 or quoted-printable,
+   and the charsets they come in, all turned into UTF-8. Nothing
+   allocates and nothing reads past its input.
+
+   Text outputs follow the encodings above (section 6): NUL-terminated,
+   out NULL measures, the length is returned; when out is too small the
+   result is IMAP_E_NOMEM and *needed (when needed is not NULL) holds the
+   cap that would have fitted, NUL included. Text that cannot be decoded
+   is kept as it came: a malformed encoded word, an unknown charset.
+   Bytes that are not valid in their charset become U+FFFD.
+
+   Built-in charsets: UTF-8 (validated), US-ASCII, ISO-8859-1,
+   ISO-8859-15 and Windows-1252 (with their usual aliases). Any other goes
+   to the caller's converter, e.g. iconv (tests/test_mime.c shows one).
+   IMAP_NO_MIME leaves this section (and the client calls that use it,
+   section 9) out; IMAP_NO_CHARSETS keeps only UTF-8 and US-ASCII built
+   in, for firmware that wants the smallest code. */
+
+#ifndef IMAP_NO_MIME
+
+/* A converter for charsets imap.h does not know. convert turns
+   in[0..n) in `charset` (a name as received, not NUL-terminated) into
+   UTF-8 at out[0..cap) and returns the UTF-8 length, which may be more
+   than cap (then out holds nothing useful and the caller measures):
+   like snprintf, the length is what counts. in NULL, n 0 asks whether
+   the charset is known: return 0 if so, negative if not (the text is
+   then kept undecoded). A negative return for a piece puts one U+FFFD
+   in its place. Adjacent encoded words of one charset are joined before
+   conversion; a run longer than IMAP_MIME_CONVERT_BYTES comes in pieces
+   of that size (a multibyte character may be cut there: raise it for
+   long texts in stateful charsets). */
+typedef struct imap_charset_conv {
+    long (*convert)(void *arg, imap_str charset, const void *in, size_t n,
+                    char *out, size_t cap);
+    void *arg;
+} imap_charset_conv;
+
+#ifndef IMAP_MIME_CONVERT_BYTES
+#define IMAP_MIME_CONVERT_BYTES 256
+#endif
+
+/* Bytes to a consumer: return 0 to go on, anything else to stop. */
+typedef int (*imap_bytes_fn)(void *arg, const void *data, size_t len);
+
+/* Convert in[0..n) from `charset` to UTF-8. conv may be NULL (built-ins
+   only). An unknown charset: IMAP_E_UNSUPPORTED. */
+IMAPDEF long imap_charset_to_utf8(imap_str charset, const void *in, size_t n,
+                                  char *out, size_t cap, size_t *needed,
+                                  const imap_charset_conv *conv);
+/* 1 when the charset is built in (or conv knows it), else 0. */
+IMAPDEF int imap_charset_known(imap_str charset, const imap_charset_conv *conv);
+
+/* A header value (or an ENVELOPE field) to UTF-8 (RFC 2047 §6): the
+   B and Q encoded words decoded, whitespace between two adjacent encoded
+   words dropped (§6.2), line folding (CR, LF) removed. An encoded word
+   whose charset is unknown or whose text is malformed is kept as it is;
+   an RFC 2231 language (=?utf-8*en?q?...?=) is accepted and dropped. */
+IMAPDEF long imap_header_decode(const char *s, size_t n, char *out, size_t cap,
+                                size_t *needed, const imap_charset_conv *conv);
+
+/* A MIME parameter by name from a BODYSTRUCTURE parameter list (the
+   params or disposition_params of imap_body), to UTF-8: RFC 2231
+   continuations (name*0*, name*1, ...) joined in order, charset'lang'
+   prefix and %XX honoured (§3-§4), else the plain value with any RFC
+   2047 encoded words decoded (what mailers send in practice). *found
+   (may be NULL) is 1 when the parameter is there; absent, the result is
+   0 with out "" and *found 0. */
+IMAPDEF long imap_param_decode(const imap_value *params, const char *name,
+                               char *out, size_t cap, size_t *needed,
+                               const imap_charset_conv *conv, int *found);
+/* The file name of a part: the disposition's filename, else the type's
+   name parameter (RFC 2183 §2.3, RFC 2045 §5), decoded as above; 0 and
+   "" when it has none. */
+IMAPDEF long imap_body_filename(const imap_body *b, char *out, size_t cap,
+                                size_t *needed, const imap_charset_conv *conv);
+
+/* ---- Content-Transfer-Encoding (RFC 2045 §6), incremental -------------
+   A decoder takes the encoded bytes in chunks split anywhere and gives
+   the same bytes as one call with the whole: base64 with any line
+   breaks, characters outside the alphabet ignored (§6.8), '=' ending a
+   quantum, missing padding tolerated; quoted-printable with soft line
+   breaks, =XX in either case, a malformed '=' kept as it is (§6.7);
+   7BIT, 8BIT, BINARY (and NIL) pass through. */
+#define IMAP_CTE_IDENTITY 0
+#define IMAP_CTE_BASE64   1
+#define IMAP_CTE_QP       2
+
+typedef struct imap_cte {
+    int kind;                 /* IMAP_CTE_* */
+    /* private */
+    unsigned long _bits;
+    int _n;                   /* base64: sextets held; QP: bytes held */
+    unsigned char _held[2];   /* QP: "=" and maybe one hex digit */
+} imap_cte;
+
+/* Start a decoder for an encoding name as BODYSTRUCTURE gives it
+   ("BASE64", "quoted-printable", NIL). An encoding imap.h does not know
+   (x-uuencode) is IMAP_E_UNSUPPORTED and the decoder passes bytes
+   through. */
+IMAPDEF int imap_cte_init(imap_cte *d, imap_str encoding);
+/* Decode a chunk; decoded bytes go to out in pieces. Returns 0, or
+   IMAP_E_SINK when out refused (the decoder is then done). */
+IMAPDEF int imap_cte_feed(imap_cte *d, const void *in, size_t n,
+                          imap_bytes_fn out, void *arg);
+/* End of input: give out what is still held (a base64 quantum without
+   padding, a dangling QP "="). */
+IMAPDEF int imap_cte_finish(imap_cte *d, imap_bytes_fn out, void *arg);
+/* Whole buffer in, binary out (NOT NUL-terminated; cap is exact; out
+   NULL measures), IMAP_E_NOMEM with *needed when it does not fit. */
+IMAPDEF long imap_cte_decode(imap_str encoding, const void *in, size_t n,
+                             void *out, size_t cap, size_t *needed);
+
+/* The decoder as a literal sink (imap_parser_set_sink): each literal of
+   a BODY[...] item is decoded from its first byte to its last and goes
+   to out; a literal8 (BINARY[...], RFC 3516: the server decoded it)
+   passes through as it is. Other literals are left out (their values
+   are marked IMAP_VF_SUNK). msgno, when not 0, takes only that
+   message's. error is IMAP_E_SINK once out refused. */
+typedef struct imap_decode_sink {
+    imap_bytes_fn out;
+    void *arg;
+    imap_u64 msgno;           /* 0: any message */
+    imap_u64 written;         /* decoded bytes given to out */
+    int error;
+    imap_cte _cte;
+    int _kind;
+} imap_decode_sink;
+
+/* Returns 0, or IMAP_E_UNSUPPORTED for an encoding it cannot undo
+   (the bytes then pass through as they are). */
+IMAPDEF int imap_decode_sink_init(imap_decode_sink *s, imap_str encoding,
+                                  imap_bytes_fn out, void *arg);
+/* An imap_literal_sink; ctx is the imap_decode_sink. */
+IMAPDEF int imap_decode_sink_fn(void *ctx, const imap_literal_info *info,
+                                const void *data, size_t len);
+
+#endif /* IMAP_NO_MIME */
+
+/* (section 6b declarations end here) */
 
 /* ======================================================================
    7. PROTOCOL ENGINE
@@ -1874,6 +2053,8 @@ struct imap_client {
     unsigned _ring_next, _ring_count;
     void (*_on_untagged)(void *arg, imap_client *c, const imap_response *r);
     void *_on_untagged_arg;
+    unsigned _enabled;            /* ENABLED: 1 CONDSTORE, 2 QRESYNC (RFC 7162) */
+    unsigned long _changes;       /* EXISTS, EXPUNGE, VANISHED, FETCH seen */
 };
 
 /* Give the client its memory, carved into the output buffer (1/8), the
@@ -1922,7 +2103,9 @@ IMAPDEF void imap_client_set_timeout(imap_client *c, long timeout_ms);
    command waits for one over a transport, and returns IMAP_E_BUSY
    sans-I/O or from a callback (nothing was queued). */
 IMAPDEF int imap_client_set_queue(imap_client *c, imap_queue_slot *slots, size_t n);
-/* Untagged responses no command asked for (EXISTS during IDLE, ALERTs). */
+/* Untagged responses no command asked for (ALERTs, EXISTS between
+   commands), and those an IDLE without on_data ends on (EXISTS during a
+   blocking imap_idle). */
 IMAPDEF void imap_client_on_untagged(imap_client *c,
     void (*fn)(void *arg, imap_client *c, const imap_response *r), void *arg);
 /* Seed the tag generator (tests want fixed tags). */
@@ -2094,6 +2277,31 @@ IMAPDEF int imap_partial(imap_client *c, const char *num, const char *part,
 /* STORE set command flags (§6.4.6): command is syntax ("+FLAGS"). */
 IMAPDEF int imap_store(imap_client *c, const char *set, const char *command,
                        const char *flags, const imap_call *call);
+/* CONDSTORE / QRESYNC (RFC 7162). ENABLE QRESYNC is imap_enable(c,
+   "QRESYNC", call), in the authenticated state (RFC 5161 §3.1).
+   imap_select_ext: SELECT (EXAMINE when readonly) with "(CONDSTORE)"
+   and/or "(QRESYNC (uidvalidity modseq [known-uids [seq-match]]))"
+   (qresync NULL: none), as imap_cmd_select builds it. Like imap_select
+   it sets the state to SELECTED on OK; the FETCH (UID FLAGS MODSEQ) and
+   "VANISHED (EARLIER)" that answer a QRESYNC go to call->on_data (else
+   the store); [HIGHESTMODSEQ n] / [NOMODSEQ] / [UIDVALIDITY n] are in
+   the store (imap_client_response(c, "HIGHESTMODSEQ", ...)). */
+IMAPDEF int imap_select_ext(imap_client *c, const char *mailbox, int readonly,
+                            int condstore, const imap_qresync *qresync,
+                            const imap_call *call);
+/* [UID] FETCH set items (CHANGEDSINCE modseq [VANISHED]) (§3.1.4,
+   §3.2.6; vanished needs uid and QRESYNC enabled): FETCHes and the
+   VANISHED (EARLIER) go to call->on_data. */
+IMAPDEF int imap_fetch_changedsince(imap_client *c, int uid, const char *set,
+                                    const char *items, imap_u64 modseq, int vanished,
+                                    const imap_call *call);
+/* [UID] STORE set (UNCHANGEDSINCE modseq) command flags (§3.1.3). The
+   messages not stored because they changed come back as [MODIFIED set]
+   on the tagged response: in the store as "MODIFIED", or from on_done's
+   tagged response with imap_response_code_set(t, "MODIFIED", &set). */
+IMAPDEF int imap_store_unchangedsince(imap_client *c, int uid, const char *set,
+                                      imap_u64 modseq, const char *command,
+                                      const char *flags, const imap_call *call);
 IMAPDEF int imap_copy(imap_client *c, const char *set, const char *mailbox,
                       const imap_call *call);                              /* §6.4.7 */
 IMAPDEF int imap_move(imap_client *c, const char *set, const char *mailbox,
@@ -2171,6 +2379,64 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count);
 IMAPDEF void imap_client_require_tls(imap_client *c, int on);
 /* Tell the client its transport is TLS (the TLS layer does this). */
 IMAPDEF void imap_client_mark_tls(imap_client *c, int on);
+
+/* ---- 9d. decoded mail (section 6b over the commands) -------------------
+   Blocking only. */
+#ifndef IMAP_NO_MIME
+
+/* What imap_fetch_part found. */
+typedef struct imap_part_info {
+    int found;                /* 0 no such message, 1 no such part, 2 found */
+    char type[64];            /* "image/png", NUL-terminated (cut if longer) */
+    char encoding[24];        /* "BASE64" as BODYSTRUCTURE says; "" for NIL */
+    imap_u64 size;            /* encoded octets, from BODYSTRUCTURE */
+    imap_u64 written;         /* decoded bytes given to out */
+    int server_decoded;       /* the server undid the encoding (BINARY) */
+} imap_part_info;
+
+#define IMAP_PART_CLIENT_DECODE 0x1u  /* decode here even with BINARY */
+
+/* Save body part `section` (IMAP numbering, RFC 3501 §6.4.5: "1", "2.1";
+   "" or NULL: the whole body of a one-part message is "1") of the
+   message with this UID, its transfer encoding undone, to out in
+   pieces. One UID FETCH of BODYSTRUCTURE gives the part's encoding and
+   size; then, when the server offers BINARY (RFC 3516), BINARY.PEEK
+   has the server decode it, else BODY.PEEK goes through
+   imap_decode_sink (a NO or BAD to BINARY, e.g. [UNKNOWN-CTE], falls
+   back to that too). The parser's literal sink is borrowed for the call and
+   given back. info may be NULL. Returns IMAP_OK; IMAP_E_ARGS for a
+   malformed section, no such message (info->found 0) or no such part
+   (1); IMAP_E_SINK when out refused; or the command's result. */
+IMAPDEF int imap_fetch_part(imap_client *c, imap_u64 uid, const char *section,
+                            unsigned flags, imap_bytes_fn out, void *arg,
+                            imap_part_info *info);
+
+/* One message, decoded for people. Strings are NUL-terminated UTF-8 in
+   the caller's buffer, valid as long as it is. */
+typedef struct imap_summary {
+    imap_u64 msgno;
+    imap_u64 uid;             /* 0 when the response had none */
+    const char *date;         /* ENVELOPE date as written (RFC 5322) */
+    const char *from;         /* "Name <mailbox@host>", or the address alone */
+    const char *subject;
+    int result;               /* 0, or IMAP_E_NOMEM: fields are "" and */
+    size_t needed;            /* this is the buffer size that fits */
+} imap_summary;
+
+/* From a "* n FETCH" response with ENVELOPE (and UID): RFC 2047 words
+   decoded, charsets to UTF-8 (conv may be NULL). Returns 0,
+   IMAP_E_SYNTAX without an ENVELOPE, or IMAP_E_NOMEM (out->needed). */
+IMAPDEF int imap_summary_decode(const imap_response *r, char *buf, size_t cap,
+                                const imap_charset_conv *conv, imap_summary *out);
+/* FETCH set (UID FETCH when uid) (UID ENVELOPE), fn called with each
+   message's summary decoded into buf. Returns the command's result, or
+   IMAP_E_NOMEM when some summary did not fit (fn saw result and needed;
+   1-2 KiB fits ordinary mail). */
+IMAPDEF int imap_fetch_summary(imap_client *c, const char *set, int uid,
+                               const imap_charset_conv *conv, char *buf, size_t cap,
+                               void (*fn)(void *arg, const imap_summary *s), void *arg);
+
+#endif /* IMAP_NO_MIME */
 
 /* ---- 9b. SASL mechanisms (RFC 4422) ------------------------------------
 
@@ -2344,6 +2610,111 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 
 /* (9c TLS client declarations end here) */
 
+/* ---- 9d. keeping a mailbox in sync; resuming after a drop ----------------
+
+   imap_sync_mailbox brings a local copy up to date (RFC 4549's steps),
+   with no memory of its own: the caller keeps what it has stored (an
+   imap_sync_state, and the set of UIDs it holds) and gets each change
+   through callbacks. It takes the best path the server offers:
+     QRESYNC    ENABLE QRESYNC, SELECT ... (QRESYNC (uidvalidity modseq
+                known-uids)): the server answers with the changed
+                messages' FLAGS and the expunged UIDs (RFC 7162 §3.2.5);
+     CONDSTORE  SELECT ... (CONDSTORE), UID FETCH 1:* (UID FLAGS)
+                (CHANGEDSINCE modseq), and UID SEARCH ALL for the
+                expunges (RFC 7162 §3.1);
+     PLAIN      SELECT, UID SEARCH ALL, UID FETCH 1:* (UID FLAGS).
+   A first sync (uidvalidity 0), a changed UIDVALIDITY (after on_reset)
+   or a mailbox with [NOMODSEQ] fetches every message's flags.
+
+   The callbacks may see a message more than once (a sync cut short and
+   run again reports it again): handle them idempotently. on_message:
+   message uid exists with these flags (a FLAGS list; walk ->child);
+   is_new when uid >= the stored uidnext, i.e. one the caller cannot have
+   had. on_vanished: the UIDs lo..hi are gone (some may be ones the caller
+   never had). on_reset: UIDVALIDITY changed (RFC 3501 §2.3.1.1): drop
+   everything held for the mailbox; every message follows as new.
+
+   On IMAP_OK *st holds the state to store, and the mailbox stays
+   selected. Store it only once the callbacks' work is safe on disk: then
+   a drop or a crash anywhere loses nothing and the next sync from the
+   old state ends in the same place (imapcat's sync works this way). On
+   any failure *st is unchanged. The SEARCH answer is streamed through the
+   parser's number sink (restored after), so a mailbox of any size needs
+   no buffer; the server's UIDs must come in ascending order, as every
+   server we know sends them. When they do not, the sync stops with
+   IMAP_E_UNSUPPORTED and UIDs reported vanished before that may be
+   wrong: start over from a zero state. known_uids MUST be ascending and
+   without "*". The callbacks MUST NOT issue commands on c. */
+typedef struct imap_sync_state {
+    imap_u64 uidvalidity;           /* 0: nothing stored (a first sync) */
+    imap_u64 highestmodseq;         /* 0: none (NOMODSEQ, or unknown) */
+    imap_u64 uidnext;               /* UIDs from here on are new */
+} imap_sync_state;
+
+#define IMAP_SYNC_QRESYNC   1
+#define IMAP_SYNC_CONDSTORE 2
+#define IMAP_SYNC_PLAIN     3
+
+typedef struct imap_sync {
+    const char *mailbox;            /* UTF-8; NULL: INBOX */
+    int readonly;                   /* EXAMINE instead of SELECT */
+    int max_method;                 /* 0: the best offered; else no better
+                                       than IMAP_SYNC_CONDSTORE / _PLAIN */
+    const char *known_uids;         /* the UIDs held: "1:40,42" (NULL: none) */
+    void (*on_reset)(void *arg, imap_u64 uidvalidity);
+    void (*on_message)(void *arg, imap_u64 uid, const imap_value *flags, int is_new);
+    void (*on_vanished)(void *arg, imap_u64 lo, imap_u64 hi);
+    void *arg;
+    /* out */
+    int method;                     /* IMAP_SYNC_* taken */
+    imap_u64 exists;                /* messages in the mailbox */
+    /* private */
+    imap_sync_state _old;
+    imap_seqset_iter _known;
+    imap_u64 _klo, _khi, _next;
+    int _kstate, _unordered, _fetched_all;
+} imap_sync;
+
+IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st);
+
+/* Reconnect after a drop, with exponential backoff: close what is left,
+   give the client its memory again (keeping the clock, timeout, debug,
+   random, SCRAM cache, require-TLS and unsolicited-response settings),
+   and call connect() to open a transport, imap_client_open and log in.
+   Tries until connect returns IMAP_OK (returns IMAP_OK), a failure that
+   retrying cannot cure (IMAP_E_AUTH, E_NO, E_BAD, E_PLAINTEXT, E_ARGS,
+   E_CAPABILITY, E_TLS_*: returned at once), or max_tries (the last
+   failure). The waits double from min_ms to max_ms (defaults 500 ms and
+   60 s); sleep_ms NULL sleeps with nanosleep (POSIX; firmware gives one). */
+typedef struct imap_reconnect {
+    int (*connect)(void *arg, imap_client *c);
+    void (*sleep_ms)(void *arg, long ms);
+    void *arg;
+    long min_ms, max_ms;
+    unsigned max_tries;             /* 0: no limit */
+    unsigned tries;                 /* out: attempts of the last call */
+} imap_reconnect;
+
+IMAPDEF int imap_client_reconnect(imap_client *c, void *mem, size_t cap, imap_reconnect *r);
+
+/* One round of a long-running watcher, the pattern that loses no change:
+     connected? else imap_client_reconnect (backoff, login);
+     imap_sync_mailbox from *st (re-selects with QRESYNC after a drop);
+     on_synced(s->arg, st): the caller stores *st (a nonzero return
+       skips the IDLE: the caller wants to stop);
+     IDLE (RFC 2177) until the server reports a change or idle_ms passes;
+     a change that came between the sync and the IDLE skips the IDLE.
+   Call it in a loop. It returns IMAP_OK after each round, an abort-class
+   code when the connection broke (the next call reconnects), or what
+   imap_client_reconnect could not get past. Without IDLE it waits by
+   NOOP every idle_ms (0: 29 minutes; the wait is r->sleep_ms, which
+   firmware without POSIX MUST give). */
+IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnect *r,
+                            imap_sync *s, imap_sync_state *st, long idle_ms,
+                            int (*on_synced)(void *arg, const imap_sync_state *st));
+
+/* (9d sync declarations end here) */
+
 /* (section 9 declarations end here) */
 
 #ifdef __cplusplus
@@ -2512,8 +2883,11 @@ static int imap__parse_u64(const char *s, size_t n, imap_u64 *out)
     return 1;
 }
 
+static void imap__need_finish(imap_parser *p);
+
 IMAPDEF void imap_parser_reset(imap_parser *p)
 {
+    if (p->_need_on) imap__need_finish(p);
     p->arena.used = 0;
     p->_state = IMAP__P_LINE;
     p->_fail = 0;
@@ -2673,12 +3047,118 @@ static imap_str imap__literal_item(const unsigned char *s, size_t n)
     return r;
 }
 
-static void imap__fail(imap_parser *p, int code, size_t off)
+static void imap__fail(imap_parser *p, int code, imap_u64 off)
 {
     if (!p->_fail) {
         p->_fail = code;
         p->_fail_off = off;
     }
+}
+
+/* ---- what a rejected response needs (imap_parser_high_water) ----------
+
+   Once a response is rejected with IMAP_E_NOMEM its bytes are no longer
+   kept, so the room it needs is counted as it passes: its raw bytes
+   (lines and stored literals) plus one node per token, an upper bound of
+   the nodes imap__parse would make (a section or response code counts
+   each word in it). Only rejected responses pay for this. */
+
+/* Line bytes (never literal data): count token starts. */
+static void imap__need_tokens(imap_parser *p, const unsigned char *s, size_t n)
+{
+    int st = p->_need_tok;
+    imap_u64 nodes = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = s[i];
+        if (ch == '\n') {
+            st = 0;
+            continue;
+        }
+        switch (st) {
+        case 0:                         /* between tokens */
+            if (ch == ' ' || ch == '\r' || ch == ')') break;
+            nodes++;
+            if (ch == '"') st = 2;
+            else if (ch == '[') { nodes++; st = 5; }
+            else if (ch != '(') st = 1;
+            break;
+        case 1:                         /* in an atom */
+            if (ch == '[') { nodes++; st = 5; }
+            else if (ch == ' ' || ch == '\r' || ch == ')') st = 0;
+            else if (ch == '(' || ch == '"') { nodes++; st = ch == '"' ? 2 : 0; }
+            break;
+        case 2:                         /* in a quoted string */
+            if (ch == '\\') st = 3;
+            else if (ch == '"') st = 0;
+            break;
+        case 3:
+            st = 2;
+            break;
+        default:                        /* in [ ]: 4 in a word, 5 between */
+            if (ch == ']') st = 1;
+            else if (ch == ' ' || ch == ')') st = 5;
+            else if (ch == '(') { nodes++; st = 5; }
+            else if (st == 5) { nodes++; st = 4; }
+            break;
+        }
+    }
+    p->_need_tok = st;
+    p->_need_nodes += nodes;
+}
+
+static void imap__need_scan(imap_parser *p, const unsigned char *s, size_t n)
+{
+    p->_need_raw += n;
+    imap__need_tokens(p, s, n);
+}
+
+/* The first rejection for room: the response's `stored` bytes are in the
+   buffer; count the tokens of [from, stored) (untouched by the tree
+   builder, which unescapes in place), line by line, skipping stored
+   literals, on top of `nodes` already built. */
+static void imap__need_start(imap_parser *p, size_t from, size_t stored, imap_u64 nodes)
+{
+    const unsigned char *b = p->arena.base;
+    size_t pos = from;
+    int first = from == 0;
+    p->_need_on = 1;
+    p->_need_tok = 0;
+    p->_need_raw = stored;
+    p->_need_nodes = nodes;
+    while (pos < stored) {
+        const unsigned char *lf = (const unsigned char *)memchr(b + pos, '\n', stored - pos);
+        size_t n = lf ? (size_t)(lf - (b + pos)) + 1 : stored - pos, body;
+        imap_u64 lit = 0;
+        int binary;
+        imap__need_tokens(p, b + pos, n);
+        body = imap__line_body(b + pos, n);
+        pos += n;
+        if (lf && !(first && imap__line_is_text(b + pos - n, body)) &&
+            imap__line_literal(b + pos - n, body, &lit, &binary) == 1 && !imap__sinks(p, lit)) {
+            size_t have = stored - pos;
+            if ((imap_u64)have < lit) {
+                p->_need_raw += lit - have;     /* the part not stored */
+                pos = stored;
+            } else {
+                pos += (size_t)lit;
+            }
+        }
+        first = 0;
+    }
+}
+
+/* The response ended: raw bytes, the first node's alignment, the nodes. */
+static void imap__need_finish(imap_parser *p)
+{
+    const imap_u64 align = sizeof(imap_u64) > sizeof(void *) ? sizeof(imap_u64) : sizeof(void *);
+    const imap_u64 max = (imap_u64)(size_t)-1, node = sizeof(imap_value);
+    imap_u64 need = p->_need_raw + align - 1;
+    p->_need_on = 0;
+    if (p->_need_raw > max || p->_need_nodes > (max - need) / node) need = max;
+    else need += p->_need_nodes * node;
+    if (need > max) need = max;
+    if ((size_t)need > p->arena.needed) p->arena.needed = (size_t)need;
 }
 
 /* Hand literal bytes to the sink with their context. */
@@ -2746,6 +3226,7 @@ static void imap__line_done(imap_parser *p)
     p->_lit_left = lit;
     p->_lit_binary = binary;
     if (p->_fail) {
+        if (p->_need_on && !imap__sinks(p, lit)) p->_need_raw += lit;
         p->_lit_mode = IMAP__LIT_SKIP;
     } else if (lit > imap__max_literal(p)) {
         imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
@@ -2754,6 +3235,7 @@ static void imap__line_done(imap_parser *p)
         p->_lit_mode = IMAP__LIT_SINK;
     } else if (lit > (imap_u64)(p->arena.cap - p->arena.used)) {
         imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+        imap__need_start(p, 0, p->arena.used, 0);  /* counts this literal too */
         p->_lit_mode = IMAP__LIT_SKIP;
     } else {
         p->_lit_mode = IMAP__LIT_STORE;
@@ -2792,7 +3274,9 @@ static void imap__line_append(imap_parser *p, const unsigned char *s, size_t n)
             size_t want = p->arena.used + n;
             if (want > p->arena.needed) p->arena.needed = want;
             imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+            imap__need_start(p, 0, p->arena.used, 0);
         }
+        if (p->_need_on) imap__need_scan(p, s, n);
         if (p->_tail_len == 0 && p->_line_len == p->arena.used - p->_line_start) {
             /* start the tail from what the buffer holds of this line */
             size_t have = p->_line_len < keep ? p->_line_len : keep;
@@ -3075,6 +3559,7 @@ IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
             }
         }
         if (p->_state == IMAP__P_DONE && !p->_fail) imap__parse(p);
+        if (p->_state == IMAP__P_DONE && p->_need_on) imap__need_finish(p);
         if (p->_fail && !p->_reported) {
             /* Report a rejection at once, even mid-response: a client may
                rather drop a connection than skip a 4 GiB literal. The rest
@@ -3104,13 +3589,13 @@ typedef struct imap__cursor {
     const char *base;       /* buffer start */
     const char *s;          /* current position */
     const char *end;        /* buffer end */
-    size_t sunk;            /* sunk literal bytes before s (for offsets) */
+    imap_u64 sunk;          /* sunk literal bytes before s (for offsets) */
     unsigned lit_index;
 } imap__cursor;
 
 static int imap__err(imap__cursor *c, int code, const char *at)
 {
-    imap__fail(c->p, code, c->p->_resp_off + (size_t)(at - c->base) + c->sunk);
+    imap__fail(c->p, code, c->p->_resp_off + (imap_u64)(at - c->base) + c->sunk);
     return code;
 }
 
@@ -3131,12 +3616,23 @@ static void imap__node_set(imap_value *v, int type, unsigned flags)
     v->child = NULL;
 }
 
+/* The tree ran out of room at buffer offset `at`: the nodes built so far,
+   this one and what is left past `at` (+1: a response code's fallback
+   atom is past the cursor). */
+static void imap__tree_nomem(imap_parser *p, size_t at)
+{
+    size_t raw = p->_resp.raw_len;
+    if (p->_fail) return;
+    imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+    imap__need_start(p, at, raw, (p->arena.used - raw) / sizeof(imap_value) + 1);
+}
+
 static imap_value *imap__node(imap__cursor *c, int type)
 {
     imap_value *v = (imap_value *)imap_arena_alloc(&c->p->arena, sizeof(imap_value),
                                                    IMAP__VALIGN);
     if (!v) {
-        imap__fail(c->p, IMAP_E_NOMEM, c->p->_resp_off);
+        imap__tree_nomem(c->p, (size_t)(c->s - c->base));
         return NULL;
     }
     imap__node_set(v, type, 0);
@@ -3381,8 +3877,9 @@ static int imap__scan_literal(imap__cursor *c, imap_value *v)
     if (imap__sinks(c->p, n)) {
         v->flags |= IMAP_VF_SUNK;
         v->str = NULL;
-        v->len = (size_t)n;
-        c->sunk += (size_t)n;
+        v->num = n;             /* a 5 GiB literal must not read as 1 GiB */
+        v->len = n > (imap_u64)(size_t)-1 ? (size_t)-1 : (size_t)n;
+        c->sunk += n;
     } else {
         if ((imap_u64)(e - s) < n) return imap__err(c, IMAP_E_SYNTAX, s);
         v->str = s;
@@ -3455,7 +3952,7 @@ static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
             if (used > high) a->high = high = used;
         } else if ((v = (imap_value *)imap_arena_alloc(a, sizeof(imap_value),
                                                        IMAP__VALIGN)) == NULL) {
-            imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+            imap__tree_nomem(p, (size_t)(s - c->base));
             return IMAP_E_NOMEM;
         } else {
             used = a->used;
@@ -4170,6 +4667,51 @@ IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix, int
         return IMAP_E_SYNTAX;
     }
     *cursor = v->next;
+    return 1;
+}
+
+IMAPDEF int imap_vanished_decode(const imap_response *r, imap_vanished *out)
+{
+    const imap_value *v;
+    out->earlier = 0;
+    out->uids.ptr = NULL;
+    out->uids.len = 0;
+    if (!imap_response_is(r, "VANISHED")) return IMAP_E_SYNTAX;
+    v = r->args;
+    if (v && v->type == IMAP_LIST) {
+        if (!imap_value_is(v->child, "EARLIER")) return IMAP_E_SYNTAX;
+        out->earlier = 1;
+        v = v->next;
+    }
+    if (!v) return 0;                       /* the set went to a number sink */
+    if (v->type != IMAP_ATOM && v->type != IMAP_NUMBER) return IMAP_E_SYNTAX;
+    return imap_value_str(v, &out->uids);
+}
+
+IMAPDEF int imap_fetch_modseq(const imap_response *r, imap_u64 *out)
+{
+    const imap_value *v = imap_fetch_get(r, "MODSEQ");
+    /* MODSEQ (n): a list of one number (RFC 7162 §3.1.4.1) */
+    if (!v || v->type != IMAP_LIST || v->count != 1) return IMAP_E_SYNTAX;
+    return imap_value_u64(v->child, out) ? IMAP_E_SYNTAX : 0;
+}
+
+IMAPDEF int imap_response_code_u64(const imap_response *r, const char *name, imap_u64 *out)
+{
+    const imap_value *a;
+    if (!imap_str_is(imap_response_code_name(r), name)) return 0;
+    a = imap_response_code_arg(r);
+    if (!a || a->next || imap_value_u64(a, out)) return IMAP_E_SYNTAX;
+    return 1;
+}
+
+IMAPDEF int imap_response_code_set(const imap_response *r, const char *name, imap_str *set)
+{
+    const imap_value *a;
+    if (!imap_str_is(imap_response_code_name(r), name)) return 0;
+    a = imap_response_code_arg(r);
+    if (!a || (a->type != IMAP_ATOM && a->type != IMAP_NUMBER) || imap_value_str(a, set))
+        return IMAP_E_SYNTAX;
     return 1;
 }
 
@@ -5924,6 +6466,725 @@ IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16])
 
 /* (section 6 implementation ends here) */
 
+/* ---- 6b. MIME decoding ----------------------------------------------- */
+#ifndef IMAP_NO_MIME
+
+enum {
+    IMAP__CS_NONE = 0, IMAP__CS_UTF8, IMAP__CS_ASCII, IMAP__CS_LATIN1,
+    IMAP__CS_LATIN9, IMAP__CS_CP1252, IMAP__CS_CONV
+};
+
+static int imap__mime_lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+static int imap__hexval(unsigned ch)
+{
+    if (ch >= '0' && ch <= '9') return (int)(ch - '0');
+    ch |= 0x20;                             /* lowercase hex is tolerated */
+    if (ch >= 'a' && ch <= 'f') return (int)(ch - 'a') + 10;
+    return -1;
+}
+
+static int imap__cs_builtin(imap_str cs)
+{
+    static const struct { const char *name; int id; } t[] = {
+        {"utf-8", IMAP__CS_UTF8}, {"utf8", IMAP__CS_UTF8},
+        {"us-ascii", IMAP__CS_ASCII}, {"ascii", IMAP__CS_ASCII},
+        {"ansi_x3.4-1968", IMAP__CS_ASCII}, {"us", IMAP__CS_ASCII},
+#ifndef IMAP_NO_CHARSETS
+        {"iso-8859-1", IMAP__CS_LATIN1}, {"iso8859-1", IMAP__CS_LATIN1},
+        {"iso_8859-1", IMAP__CS_LATIN1}, {"latin1", IMAP__CS_LATIN1},
+        {"latin-1", IMAP__CS_LATIN1}, {"l1", IMAP__CS_LATIN1},
+        {"cp819", IMAP__CS_LATIN1},
+        {"iso-8859-15", IMAP__CS_LATIN9}, {"iso8859-15", IMAP__CS_LATIN9},
+        {"iso_8859-15", IMAP__CS_LATIN9}, {"latin-9", IMAP__CS_LATIN9},
+        {"latin9", IMAP__CS_LATIN9}, {"l9", IMAP__CS_LATIN9},
+        {"windows-1252", IMAP__CS_CP1252}, {"cp1252", IMAP__CS_CP1252},
+        {"x-cp1252", IMAP__CS_CP1252},
+#endif
+        {NULL, 0}
+    };
+    int k;
+    if (!cs.ptr) return IMAP__CS_NONE;
+    for (k = 0; t[k].name; k++)
+        if (imap__ieq(cs.ptr, cs.len, t[k].name)) return t[k].id;
+    return IMAP__CS_NONE;
+}
+
+static int imap__cs_find(imap_str cs, const imap_charset_conv *conv)
+{
+    int id = imap__cs_builtin(cs);
+    if (id == IMAP__CS_NONE && conv && conv->convert && cs.len &&
+        conv->convert(conv->arg, cs, NULL, 0, NULL, 0) == 0)
+        id = IMAP__CS_CONV;
+    return id;
+}
+
+IMAPDEF int imap_charset_known(imap_str charset, const imap_charset_conv *conv)
+{
+    return imap__cs_find(charset, conv) != IMAP__CS_NONE;
+}
+
+/* A charset decoder over imap__out: bytes in, UTF-8 out. */
+typedef struct imap__csd {
+    int id;
+    imap_str name;
+    const imap_charset_conv *conv;
+    unsigned char pend[4];          /* UTF-8: a sequence in progress */
+    int npend, need;
+    unsigned char buf[IMAP_MIME_CONVERT_BYTES];   /* converter input */
+    size_t nbuf;
+} imap__csd;
+
+static void imap__csd_init(imap__csd *d, int id, imap_str name, const imap_charset_conv *conv)
+{
+    d->id = id;
+    d->name = name;
+    d->conv = conv;
+    d->npend = d->need = 0;
+    d->nbuf = 0;
+}
+
+static void imap__csd_conv_flush(imap__csd *d, imap__out *o)
+{
+    size_t room = (o->p && o->len < o->cap) ? o->cap - o->len : 0;
+    long r;
+    if (!d->nbuf) return;
+    r = d->conv->convert(d->conv->arg, d->name, d->buf, d->nbuf,
+                         room ? (char *)o->p + o->len : NULL, room);
+    d->nbuf = 0;
+    if (r < 0) {
+        imap__utf8_put(o, 0xFFFD);
+        return;
+    }
+    if ((size_t)r > (size_t)-1 - o->len) o->len = (size_t)-1;
+    else o->len += (size_t)r;
+}
+
+#ifndef IMAP_NO_CHARSETS
+/* Windows-1252 0x80-0x9F; the five holes map to the C1 controls, as
+   browsers do (WHATWG Encoding). */
+static const unsigned short imap__cp1252[32] = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,
+    0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178
+};
+
+/* ISO-8859-15 is ISO-8859-1 but for eight positions. */
+static unsigned long imap__latin9(unsigned b)
+{
+    switch (b) {
+    case 0xA4: return 0x20AC;
+    case 0xA6: return 0x0160;
+    case 0xA8: return 0x0161;
+    case 0xB4: return 0x017D;
+    case 0xB8: return 0x017E;
+    case 0xBC: return 0x0152;
+    case 0xBD: return 0x0153;
+    case 0xBE: return 0x0178;
+    default: return b;
+    }
+}
+#endif
+
+/* UTF-8, validated as it streams: a bad sequence becomes one U+FFFD per
+   maximal invalid subpart (Unicode §3.9), as Python's "replace" does. */
+static void imap__csd_utf8(imap__csd *d, imap__out *o, unsigned b)
+{
+    for (;;) {
+        if (d->npend == 0) {
+            if (b < 0x80) { imap__out_c(o, b); return; }
+            if (b >= 0xC2 && b <= 0xDF) d->need = 2;
+            else if (b >= 0xE0 && b <= 0xEF) d->need = 3;
+            else if (b >= 0xF0 && b <= 0xF4) d->need = 4;
+            else { imap__utf8_put(o, 0xFFFD); return; }
+            d->pend[d->npend++] = (unsigned char)b;
+            return;
+        } else {
+            unsigned lo = 0x80, hi = 0xBF, lead = d->pend[0];
+            if (d->npend == 1) {
+                if (lead == 0xE0) lo = 0xA0;
+                else if (lead == 0xED) hi = 0x9F;
+                else if (lead == 0xF0) lo = 0x90;
+                else if (lead == 0xF4) hi = 0x8F;
+            }
+            if (b < lo || b > hi) {
+                d->npend = 0;
+                imap__utf8_put(o, 0xFFFD);
+                continue;                   /* b starts afresh */
+            }
+            d->pend[d->npend++] = (unsigned char)b;
+            if (d->npend == d->need) {
+                int k;
+                for (k = 0; k < d->npend; k++) imap__out_c(o, d->pend[k]);
+                d->npend = 0;
+            }
+            return;
+        }
+    }
+}
+
+static void imap__csd_put(imap__csd *d, imap__out *o, unsigned b)
+{
+    switch (d->id) {
+    case IMAP__CS_UTF8:
+        imap__csd_utf8(d, o, b);
+        break;
+    case IMAP__CS_ASCII:
+        if (b < 0x80) imap__out_c(o, b);
+        else imap__utf8_put(o, 0xFFFD);
+        break;
+#ifndef IMAP_NO_CHARSETS
+    case IMAP__CS_LATIN1:
+        imap__utf8_put(o, b);
+        break;
+    case IMAP__CS_LATIN9:
+        imap__utf8_put(o, imap__latin9(b));
+        break;
+    case IMAP__CS_CP1252:
+        imap__utf8_put(o, (b >= 0x80 && b < 0xA0) ? imap__cp1252[b - 0x80] : b);
+        break;
+#endif
+    case IMAP__CS_CONV:
+        if (d->nbuf == sizeof d->buf) imap__csd_conv_flush(d, o);
+        d->buf[d->nbuf++] = (unsigned char)b;
+        break;
+    default:
+        imap__out_c(o, b);
+        break;
+    }
+}
+
+/* End of a run: what is held comes out. */
+static void imap__csd_flush(imap__csd *d, imap__out *o)
+{
+    if (d->id == IMAP__CS_UTF8 && d->npend) {
+        d->npend = 0;
+        imap__utf8_put(o, 0xFFFD);
+    }
+    if (d->id == IMAP__CS_CONV) imap__csd_conv_flush(d, o);
+}
+
+/* Switch the decoder to a charset (flushing the old one when it differs). */
+static void imap__csd_use(imap__csd *d, imap__out *o, int id, imap_str name,
+                          const imap_charset_conv *conv)
+{
+    size_t k;
+    int same = d->id == id;
+    if (same && id == IMAP__CS_CONV) {
+        same = d->name.len == name.len;
+        for (k = 0; same && k < name.len; k++)
+            same = imap__mime_lower((unsigned char)d->name.ptr[k]) == imap__mime_lower((unsigned char)name.ptr[k]);
+    }
+    if (same) return;
+    imap__csd_flush(d, o);
+    imap__csd_init(d, id, name, conv);
+}
+
+static long imap__out_end_needed(imap__out *o, int r, int nul, size_t *needed)
+{
+    long k = imap__out_end(o, r, nul);
+    if (needed) *needed = o->len + (nul ? 1 : 0);
+    return k;
+}
+
+/* Parse "=?charset[*lang]?e?text?=" at s[i] (RFC 2047 §2, RFC 2231 §5).
+   Returns the index after it, or 0 when it is not one. */
+static size_t imap__ew_parse(const unsigned char *s, size_t n, size_t i, imap_str *cs,
+                             int *enc, size_t *t0, size_t *t1)
+{
+    size_t j = i + 2, c0 = j;
+    while (j < n && s[j] != '?') {
+        if (s[j] <= ' ' || s[j] >= 0x7F) return 0;
+        j++;
+    }
+    if (j >= n || j == c0 || n - j < 5) return 0;
+    cs->ptr = (const char *)s + c0;
+    cs->len = j - c0;
+    {   /* drop an RFC 2231 language */
+        size_t k;
+        for (k = 0; k < cs->len; k++)
+            if (cs->ptr[k] == '*') break;
+        cs->len = k;
+    }
+    if (!cs->len) return 0;
+    *enc = s[j + 1] | 0x20;
+    if ((*enc != 'b' && *enc != 'q') || s[j + 2] != '?') return 0;
+    j += 3;
+    *t0 = j;
+    for (; j < n; j++) {
+        if (s[j] == '?') {
+            if (j + 1 < n && s[j + 1] == '=') {
+                *t1 = j;
+                return j + 2;
+            }
+            return 0;
+        }
+        if (s[j] <= ' ' || s[j] >= 0x7F) return 0;
+    }
+    return 0;
+}
+
+/* B text: the alphabet, then at most two '='; a lone sextet is not a
+   byte. Padding may be missing (Python and most readers accept it). */
+static int imap__ew_b_ok(const unsigned char *t, size_t n)
+{
+    size_t i = 0, m, pad = 0;
+    while (i < n && imap__b64_val(t[i], 0) >= 0) i++;
+    m = i;
+    while (i < n && t[i] == '=') { i++; pad++; }
+    return i == n && m % 4 != 1 && pad <= 2;
+}
+
+static void imap__ew_text(const unsigned char *t, size_t n, int enc, imap__csd *d, imap__out *o)
+{
+    size_t i;
+    if (enc == 'b') {
+        unsigned long bits = 0;
+        int nb = 0;
+        for (i = 0; i < n; i++) {
+            int v = imap__b64_val(t[i], 0);
+            if (v < 0) break;
+            bits = (bits << 6) | (unsigned long)v;
+            nb += 6;
+            if (nb >= 8) {
+                nb -= 8;
+                imap__csd_put(d, o, (unsigned)(bits >> nb) & 0xFF);
+            }
+            bits &= 0xFF;                   /* never more than 14 bits live */
+        }
+        return;
+    }
+    for (i = 0; i < n; i++) {               /* Q (RFC 2047 §4.2) */
+        unsigned ch = t[i];
+        int hi, lo;
+        if (ch == '_') ch = ' ';
+        else if (ch == '=' && n - i >= 3 && (hi = imap__hexval(t[i + 1])) >= 0 &&
+                 (lo = imap__hexval(t[i + 2])) >= 0) {
+            ch = (unsigned)(hi * 16 + lo);
+            i += 2;
+        }
+        imap__csd_put(d, o, ch);
+    }
+}
+
+static void imap__hdr_dec(const unsigned char *s, size_t n, imap__out *o,
+                          const imap_charset_conv *conv)
+{
+    imap__csd d;
+    imap_str none = {NULL, 0};
+    size_t i = 0, ws0 = 0, k;
+    int have_ws = 0, after_ew = 0;
+    imap__csd_init(&d, IMAP__CS_UTF8, none, NULL);
+    while (i < n) {
+        unsigned ch = s[i];
+        if (ch == '=' && i + 1 < n && s[i + 1] == '?') {
+            imap_str cs;
+            int enc, id;
+            size_t t0, t1, end = imap__ew_parse(s, n, i, &cs, &enc, &t0, &t1);
+            if (end && (enc == 'q' || imap__ew_b_ok(s + t0, t1 - t0)) &&
+                (id = imap__cs_find(cs, conv)) != IMAP__CS_NONE) {
+                if (have_ws && !after_ew) {     /* text, space, word: keep it */
+                    imap__csd_use(&d, o, IMAP__CS_UTF8, none, NULL);
+                    for (k = ws0; k < i; k++)
+                        if (s[k] == ' ' || s[k] == '\t') imap__csd_put(&d, o, s[k]);
+                }
+                have_ws = 0;                    /* word, space, word: dropped (§6.2) */
+                imap__csd_use(&d, o, id, cs, conv);
+                imap__ew_text(s + t0, t1 - t0, enc, &d, o);
+                after_ew = 1;
+                i = end;
+                continue;
+            }
+        }
+        if (ch == '\r' || ch == '\n') {         /* unfold (RFC 5322 §2.2.3) */
+            i++;
+            continue;
+        }
+        if (ch == ' ' || ch == '\t') {
+            if (!have_ws) ws0 = i;
+            have_ws = 1;
+            i++;
+            continue;
+        }
+        imap__csd_use(&d, o, IMAP__CS_UTF8, none, NULL);
+        if (have_ws)
+            for (k = ws0; k < i; k++)
+                if (s[k] == ' ' || s[k] == '\t') imap__csd_put(&d, o, s[k]);
+        have_ws = 0;
+        imap__csd_put(&d, o, ch);
+        after_ew = 0;
+        i++;
+    }
+    imap__csd_use(&d, o, IMAP__CS_UTF8, none, NULL);
+    if (have_ws)
+        for (k = ws0; k < n; k++)
+            if (s[k] == ' ' || s[k] == '\t') imap__csd_put(&d, o, s[k]);
+    imap__csd_flush(&d, o);
+}
+
+IMAPDEF long imap_header_decode(const char *s, size_t n, char *out, size_t cap,
+                                size_t *needed, const imap_charset_conv *conv)
+{
+    imap__out o;
+    imap__out_init(&o, out, cap);
+    if (s) imap__hdr_dec((const unsigned char *)s, n, &o, conv);
+    return imap__out_end_needed(&o, 0, 1, needed);
+}
+
+IMAPDEF long imap_charset_to_utf8(imap_str charset, const void *in, size_t n,
+                                  char *out, size_t cap, size_t *needed,
+                                  const imap_charset_conv *conv)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    imap__csd d;
+    imap__out o;
+    size_t i;
+    int id = imap__cs_find(charset, conv);
+    if (needed) *needed = 0;
+    if (id == IMAP__CS_NONE) return IMAP_E_UNSUPPORTED;
+    imap__out_init(&o, out, cap);
+    imap__csd_init(&d, id, charset, conv);
+    for (i = 0; i < n; i++) imap__csd_put(&d, &o, s[i]);
+    imap__csd_flush(&d, &o);
+    return imap__out_end_needed(&o, 0, 1, needed);
+}
+
+/* "name", "name*", "name*N" or "name*N*" (RFC 2231 §3-§4): returns 0
+   for another name, 1 plain, 2 extended ("name*", *sect -1), 3 a section
+   (*ext when it ends in '*'). */
+static int imap__param_match(imap_str p, const char *name, long *sect, int *ext)
+{
+    size_t nl = strlen(name), i;
+    long v = 0;
+    *sect = -1;
+    *ext = 0;
+    if (p.len < nl || !imap__ieq(p.ptr, nl, name)) return 0;
+    if (p.len == nl) return 1;
+    if (p.ptr[nl] != '*') return 0;
+    if (p.len == nl + 1) {
+        *ext = 1;
+        return 2;
+    }
+    for (i = nl + 1; i < p.len && p.ptr[i] >= '0' && p.ptr[i] <= '9'; i++) {
+        if (i - nl > 6) return 0;               /* no more than 999999 sections */
+        v = v * 10 + (p.ptr[i] - '0');
+    }
+    if (i == nl + 1 || (p.ptr[nl + 1] == '0' && i > nl + 2)) return 0;
+    if (i + 1 == p.len && p.ptr[i] == '*') *ext = 1;
+    else if (i != p.len) return 0;
+    *sect = v;
+    return 3;
+}
+
+/* One extended value's bytes: %XX decoded (RFC 2231 §4). */
+static void imap__pct_put(const char *s, size_t n, int ext, imap__csd *d, imap__out *o)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned ch = (unsigned char)s[i];
+        int hi, lo;
+        if (ext && ch == '%' && n - i >= 3 &&
+            (hi = imap__hexval((unsigned char)s[i + 1])) >= 0 &&
+            (lo = imap__hexval((unsigned char)s[i + 2])) >= 0) {
+            ch = (unsigned)(hi * 16 + lo);
+            i += 2;
+        }
+        imap__csd_put(d, o, ch);
+    }
+}
+
+/* charset'language'text: charset set, *v advanced past the second
+   quote; without two quotes, nothing taken. */
+static void imap__2231_prefix(imap_str *v, imap_str *cs)
+{
+    size_t q1, q2;
+    cs->ptr = NULL;
+    cs->len = 0;
+    for (q1 = 0; q1 < v->len && v->ptr[q1] != '\''; q1++) {}
+    if (q1 >= v->len) return;
+    for (q2 = q1 + 1; q2 < v->len && v->ptr[q2] != '\''; q2++) {}
+    if (q2 >= v->len) return;
+    cs->ptr = v->ptr;
+    cs->len = q1;
+    v->ptr += q2 + 1;
+    v->len -= q2 + 1;
+}
+
+/* Find the value of parameter name in form `want` (1, 2 or section k). */
+static int imap__param_find(const imap_value *params, const char *name, int want, long k,
+                            imap_str *value, int *ext)
+{
+    const imap_value *cur = params;
+    imap_str pn, pv;
+    long sect;
+    int e, m;
+    while (imap_param_next(&cur, &pn, &pv) == 1) {
+        m = imap__param_match(pn, name, &sect, &e);
+        if (m == want && (want != 3 || sect == k)) {
+            *value = pv;
+            *ext = e;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int imap__param_dec(const imap_value *params, const char *name, imap__out *o,
+                           const imap_charset_conv *conv)
+{
+    imap_str v, cs = {NULL, 0};
+    imap__csd d;
+    int ext, id;
+    long k;
+    if (!params || !name) return 0;
+    if (imap__param_find(params, name, 2, 0, &v, &ext) ||
+        imap__param_find(params, name, 3, 0, &v, &ext)) {
+        if (ext) imap__2231_prefix(&v, &cs);
+        id = cs.len ? imap__cs_find(cs, conv) : IMAP__CS_UTF8;
+        /* an unknown charset: its bytes as UTF-8, bad ones U+FFFD */
+        imap__csd_init(&d, id == IMAP__CS_NONE ? IMAP__CS_UTF8 : id, cs, conv);
+        imap__pct_put(v.ptr, v.len, ext, &d, o);
+        for (k = 1; k < 1000000 && imap__param_find(params, name, 3, k, &v, &ext); k++)
+            imap__pct_put(v.ptr, v.len, ext, &d, o);
+        imap__csd_flush(&d, o);
+        return 1;
+    }
+    if (imap__param_find(params, name, 1, 0, &v, &ext)) {
+        imap__hdr_dec((const unsigned char *)v.ptr, v.len, o, conv);
+        return 1;
+    }
+    return 0;
+}
+
+IMAPDEF long imap_param_decode(const imap_value *params, const char *name,
+                               char *out, size_t cap, size_t *needed,
+                               const imap_charset_conv *conv, int *found)
+{
+    imap__out o;
+    int f;
+    imap__out_init(&o, out, cap);
+    f = imap__param_dec(params, name, &o, conv);
+    if (found) *found = f;
+    return imap__out_end_needed(&o, 0, 1, needed);
+}
+
+IMAPDEF long imap_body_filename(const imap_body *b, char *out, size_t cap,
+                                size_t *needed, const imap_charset_conv *conv)
+{
+    imap__out o;
+    imap__out_init(&o, out, cap);
+    if (!imap__param_dec(b->disposition_params, "filename", &o, conv))
+        imap__param_dec(b->params, "name", &o, conv);
+    return imap__out_end_needed(&o, 0, 1, needed);
+}
+
+/* -- transfer encodings -------------------------------------------------- */
+
+IMAPDEF int imap_cte_init(imap_cte *d, imap_str e)
+{
+    memset(d, 0, sizeof *d);
+    d->kind = IMAP_CTE_IDENTITY;
+    if (!e.ptr || !e.len || imap__ieq(e.ptr, e.len, "7bit") ||
+        imap__ieq(e.ptr, e.len, "8bit") || imap__ieq(e.ptr, e.len, "binary"))
+        return 0;
+    if (imap__ieq(e.ptr, e.len, "base64")) d->kind = IMAP_CTE_BASE64;
+    else if (imap__ieq(e.ptr, e.len, "quoted-printable")) d->kind = IMAP_CTE_QP;
+    else return IMAP_E_UNSUPPORTED;
+    return 0;
+}
+
+typedef struct imap__cte_buf {
+    unsigned char b[256];
+    size_t n;
+    imap_bytes_fn out;
+    void *arg;
+    int err;
+} imap__cte_buf;
+
+static void imap__cte_put(imap__cte_buf *w, unsigned ch)
+{
+    if (w->n == sizeof w->b) {
+        if (!w->err && w->out(w->arg, w->b, w->n)) w->err = IMAP_E_SINK;
+        w->n = 0;
+    }
+    w->b[w->n++] = (unsigned char)ch;
+}
+
+static int imap__cte_done(imap__cte_buf *w)
+{
+    if (w->n && !w->err && w->out(w->arg, w->b, w->n)) w->err = IMAP_E_SINK;
+    w->n = 0;
+    return w->err;
+}
+
+/* Base64: a quantum cut short by '=' or by the end gives its whole bytes. */
+static void imap__b64_tail(imap_cte *d, imap__cte_buf *w)
+{
+    if (d->_n == 2) imap__cte_put(w, (unsigned)(d->_bits >> 4) & 0xFF);
+    if (d->_n == 3) {
+        imap__cte_put(w, (unsigned)(d->_bits >> 10) & 0xFF);
+        imap__cte_put(w, (unsigned)(d->_bits >> 2) & 0xFF);
+    }
+    d->_n = 0;
+    d->_bits = 0;
+}
+
+IMAPDEF int imap_cte_feed(imap_cte *d, const void *in, size_t n,
+                          imap_bytes_fn out, void *arg)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    imap__cte_buf w;
+    size_t i = 0;
+    if (d->kind == IMAP_CTE_IDENTITY || (d->kind != IMAP_CTE_BASE64 && d->kind != IMAP_CTE_QP))
+        return (n && out(arg, in, n)) ? IMAP_E_SINK : 0;
+    w.n = 0;
+    w.out = out;
+    w.arg = arg;
+    w.err = 0;
+    while (i < n && !w.err) {
+        unsigned ch = s[i];
+        if (d->kind == IMAP_CTE_BASE64) {
+            int v = imap__b64_val(ch, 0);
+            i++;
+            if (v >= 0) {
+                d->_bits = (d->_bits << 6) | (unsigned long)v;
+                if (++d->_n == 4) {
+                    imap__cte_put(&w, (unsigned)(d->_bits >> 16) & 0xFF);
+                    imap__cte_put(&w, (unsigned)(d->_bits >> 8) & 0xFF);
+                    imap__cte_put(&w, (unsigned)d->_bits & 0xFF);
+                    d->_n = 0;
+                    d->_bits = 0;
+                }
+            } else if (ch == '=') {
+                imap__b64_tail(d, &w);
+            }                               /* anything else: ignored (§6.8) */
+            continue;
+        }
+        /* quoted-printable (§6.7): _n 0 text, 1 after '=', 2 after '=' and
+           a hex digit, 3 after "=\r" */
+        switch (d->_n) {
+        case 0:
+            if (ch == '=') d->_n = 1;
+            else imap__cte_put(&w, ch);
+            i++;
+            break;
+        case 1:
+            if (imap__hexval(ch) >= 0) { d->_held[1] = (unsigned char)ch; d->_n = 2; i++; }
+            else if (ch == '\n') { d->_n = 0; i++; }       /* soft line break */
+            else if (ch == '\r') { d->_n = 3; i++; }
+            else { imap__cte_put(&w, '='); d->_n = 0; }    /* kept; ch again */
+            break;
+        case 2:
+            if (imap__hexval(ch) >= 0) {
+                imap__cte_put(&w, (unsigned)(imap__hexval(d->_held[1]) * 16 + imap__hexval(ch)));
+                i++;
+            } else {
+                imap__cte_put(&w, '=');
+                imap__cte_put(&w, d->_held[1]);
+            }
+            d->_n = 0;
+            break;
+        default:
+            if (ch == '\n') i++;
+            d->_n = 0;
+            break;
+        }
+    }
+    return imap__cte_done(&w);
+}
+
+IMAPDEF int imap_cte_finish(imap_cte *d, imap_bytes_fn out, void *arg)
+{
+    imap__cte_buf w;
+    w.n = 0;
+    w.out = out;
+    w.arg = arg;
+    w.err = 0;
+    if (d->kind == IMAP_CTE_BASE64) {
+        imap__b64_tail(d, &w);
+    } else if (d->kind == IMAP_CTE_QP) {
+        if (d->_n == 1 || d->_n == 2) imap__cte_put(&w, '=');
+        if (d->_n == 2) imap__cte_put(&w, d->_held[1]);
+        d->_n = 0;
+    }
+    return imap__cte_done(&w);
+}
+
+static int imap__out_bytes(void *arg, const void *data, size_t len)
+{
+    imap__out *o = (imap__out *)arg;
+    const unsigned char *s = (const unsigned char *)data;
+    size_t i;
+    for (i = 0; i < len; i++) imap__out_c(o, s[i]);
+    return 0;
+}
+
+IMAPDEF long imap_cte_decode(imap_str encoding, const void *in, size_t n,
+                             void *out, size_t cap, size_t *needed)
+{
+    imap_cte d;
+    imap__out o;
+    int r = imap_cte_init(&d, encoding);
+    if (needed) *needed = 0;
+    if (r < 0) return r;
+    imap__out_init(&o, out, cap);
+    imap_cte_feed(&d, in, n, imap__out_bytes, &o);
+    imap_cte_finish(&d, imap__out_bytes, &o);
+    return imap__out_end_needed(&o, 0, 0, needed);
+}
+
+static int imap__dsink_out(void *arg, const void *data, size_t len)
+{
+    imap_decode_sink *s = (imap_decode_sink *)arg;
+    s->written += len;
+    return s->out(s->arg, data, len);
+}
+
+IMAPDEF int imap_decode_sink_init(imap_decode_sink *s, imap_str encoding,
+                                  imap_bytes_fn out, void *arg)
+{
+    int r;
+    memset(s, 0, sizeof *s);
+    s->out = out;
+    s->arg = arg;
+    r = imap_cte_init(&s->_cte, encoding);
+    s->_kind = s->_cte.kind;
+    return r;
+}
+
+IMAPDEF int imap_decode_sink_fn(void *ctx, const imap_literal_info *info,
+                                const void *data, size_t len)
+{
+    imap_decode_sink *s = (imap_decode_sink *)ctx;
+    imap_str it = info->item;
+    int r;
+    if (s->error) return 1;
+    if (s->msgno && info->msgno != s->msgno) return 0;
+    if (!((it.len >= 5 && imap__ieq(it.ptr, 5, "BODY[")) ||
+          (it.len >= 7 && imap__ieq(it.ptr, 7, "BINARY[")) ||
+          (it.len >= 6 && imap__ieq(it.ptr, 6, "RFC822"))))
+        return 0;                           /* not a body: left out */
+    if (info->offset == 0) {
+        memset(&s->_cte, 0, sizeof s->_cte);
+        /* a literal8 holds what the server decoded (RFC 3516 §4.2) */
+        s->_cte.kind = info->binary ? IMAP_CTE_IDENTITY : s->_kind;
+    }
+    r = imap_cte_feed(&s->_cte, data, len, imap__dsink_out, s);
+    if (r == 0 && info->offset + len == info->total)
+        r = imap_cte_finish(&s->_cte, imap__dsink_out, s);
+    if (r) {
+        s->error = IMAP_E_SINK;
+        return 1;
+    }
+    return 0;
+}
+
+#endif /* IMAP_NO_MIME */
+
+/* (section 6b implementation ends here) */
+
+
 /* ---- 7. protocol engine ---------------------------------------------- */
 
 /* Which untagged responses a command takes (RFC 3501 §6-§7 and the
@@ -5981,7 +7242,7 @@ enum {
     IMAP__K_ID, IMAP__K_ENABLE, IMAP__K_GETACL, IMAP__K_LISTRIGHTS,
     IMAP__K_MYRIGHTS, IMAP__K_GETQUOTA, IMAP__K_GETQUOTAROOT,
     IMAP__K_METADATA, IMAP__K_ANNOTATION, IMAP__K_IDLE, IMAP__K_COMPRESS,
-    IMAP__K_XATOM, IMAP__K_LISTC, IMAP__K_COUNT
+    IMAP__K_XATOM, IMAP__K_FETCH_VANISHED, IMAP__K_LISTC, IMAP__K_COUNT
 };
 
 static const struct imap__kind_info {
@@ -5995,9 +7256,12 @@ static const struct imap__kind_info {
     { 0, IMAP__F_BARRIER },                                     /* STARTTLS */
     { IMAP__R_CAPABILITY, IMAP__F_BARRIER | IMAP__F_SECRET | IMAP__F_AUTH },
     { IMAP__R_CAPABILITY, IMAP__F_BARRIER | IMAP__F_SECRET },   /* LOGIN */
-    /* SELECT, EXAMINE: and the LIST of RFC 9051 §6.3.2 */
-    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_LIST, IMAP__F_BARRIER },
-    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_LIST, IMAP__F_BARRIER },
+    /* SELECT, EXAMINE; with QRESYNC they also answer with FETCH and
+       VANISHED (EARLIER) (RFC 7162 §3.2.5); and the LIST of RFC 9051 §6.3.2 */
+    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_FETCH | IMAP__R_EXPUNGE |
+      IMAP__R_LIST, IMAP__F_BARRIER },
+    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_FETCH | IMAP__R_EXPUNGE |
+      IMAP__R_LIST, IMAP__F_BARRIER },
     { 0, 0 },                                                   /* CREATE... */
     { IMAP__R_LIST | IMAP__R_STATUS, 0 },
     { IMAP__R_LSUB, 0 },
@@ -6022,7 +7286,8 @@ static const struct imap__kind_info {
       IMAP__F_BARRIER | IMAP__F_IDLE },                         /* IDLE */
     { 0, IMAP__F_BARRIER },                                     /* COMPRESS */
     { IMAP__R_OTHER, 0 },                                       /* XATOM */
-    { IMAP__R_LIST | IMAP__R_STATUS, 0 }                        /* LIST RETURN (CHILDREN) */
+    { IMAP__R_FETCH | IMAP__R_EXPUNGE, 0 },     /* UID FETCH ... VANISHED */
+    { IMAP__R_LIST | IMAP__R_STATUS, 0 }        /* LIST RETURN (CHILDREN) */
 };
 
 static unsigned imap__route_bit(imap_str name)
@@ -6995,7 +8260,8 @@ static int imap__fetch_in_set(const imap_response *r, imap_u64 msgno, int has_ms
     imap_seqset_iter it;
     imap_u64 n, lo, hi;
     int k;
-    if (!p->set[0]) return 1;
+    /* a SELECT's set is its mailbox (for its LIST): its FETCHes are any */
+    if (!p->set[0] || p->kind == IMAP__K_SELECT || p->kind == IMAP__K_EXAMINE) return 1;
     if (p->uid_set) {
         const imap_value *u;
         if (!r) return 1;
@@ -7040,6 +8306,21 @@ static int imap__list_is_answer(const imap_response *r, const imap__pending *p)
     return a && a->type == IMAP_LIST &&
            (imap_flags_has(a, "\\HasChildren") || imap_flags_has(a, "\\HasNoChildren") ||
             imap_flags_has(a, "\\NoInferiors"));
+}
+
+/* "* VANISHED uids" without EARLIER: those messages are gone now
+   (RFC 7162 §3.2.10), as that many EXPUNGEs would say. */
+static void imap__vanished_now(imap_client *c, const imap_response *r)
+{
+    imap_vanished v;
+    imap_seqset_iter it;
+    imap_u64 lo, hi;
+    if (imap_vanished_decode(r, &v) != 0 || v.earlier || !v.uids.ptr) return;
+    imap_seqset_iter_init(&it, v.uids.ptr, v.uids.len);
+    while (imap_seqset_next(&it, &lo, &hi) == 1 && hi != IMAP_SEQ_STAR) {
+        imap_u64 n = hi - lo + 1;
+        c->exists = n < c->exists ? c->exists - n : 0;
+    }
 }
 
 /* The untagged responses command p takes. */
@@ -7142,8 +8423,12 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
     case IMAP__R_RECENT: c->recent = r->number; break;
     case IMAP__R_EXPUNGE:
         if (r->has_number && c->exists) c->exists--;
+        else if (!r->has_number) imap__vanished_now(c, r);
         break;
     case IMAP__R_ENABLED:
+        /* RFC 7162 §3.2.3: QRESYNC implies CONDSTORE */
+        if (imap_caps_has(r->args, "CONDSTORE")) c->_enabled |= 1u;
+        if (imap_caps_has(r->args, "QRESYNC")) c->_enabled |= 3u;
         if (imap_caps_has(r->args, "IMAP4rev2")) {
             c->protocol = 2;
             c->rev2 = 1;
@@ -7162,12 +8447,16 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
         }
     }
     to = imap__route(c, bit, r, r->number, r->has_number);
+    /* a change no command took: imap_watch_step syncs again before IDLE */
+    if (!to && (bit & (IMAP__R_EXISTS | IMAP__R_EXPUNGE | IMAP__R_FETCH))) c->_changes++;
     if (to && to->call.on_data) {
         to->call.on_data(to->call.arg, c, r);
         return;
     }
     imap__store_response(c, to, r);
-    if (!to && c->_on_untagged) c->_on_untagged(c->_on_untagged_arg, c, r);
+    /* what IDLE waits for is news to the caller too (the header says so) */
+    if ((!to || to->kind == IMAP__K_IDLE) && c->_on_untagged)
+        c->_on_untagged(c->_on_untagged_arg, c, r);
 }
 
 static void imap__untagged_status(imap_client *c, const imap_response *r)
@@ -10031,17 +11320,7 @@ static void imap__selecting(imap_client *c)
 IMAPDEF int imap_select(imap_client *c, const char *mailbox, int readonly,
                         const imap_call *call)
 {
-    int rc = imap__may_call(c, call);
-    if (rc) return rc;
-    imap__selecting(c);
-    {
-        /* its LIST names it (RFC 9051 §6.3.2): kept to route that LIST */
-        imap__extra x;
-        memset(&x, 0, sizeof x);
-        x.route_set = mailbox ? mailbox : "INBOX";
-        IMAP__COMMAND_X(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL, &x,
-                        imap_cmd_select(&cmd_, tag_, mailbox, readonly, 0, NULL));
-    }
+    return imap_select_ext(c, mailbox, readonly, 0, NULL, call);
 }
 
 IMAPDEF int imap_examine(imap_client *c, const char *mailbox, const imap_call *call)
@@ -10159,6 +11438,47 @@ IMAPDEF int imap_store(imap_client *c, const char *set, const char *command,
     x.route_set = set;
     IMAP__COMMAND_X(c, call, IMAP__K_FETCH, NULL, &x,
                     imap_cmd_store(&cmd_, tag_, set, command, flags));
+}
+
+IMAPDEF int imap_select_ext(imap_client *c, const char *mailbox, int readonly,
+                            int condstore, const imap_qresync *qresync,
+                            const imap_call *call)
+{
+    int rc = imap__may_call(c, call);
+    if (rc) return rc;
+    imap__selecting(c);
+    {
+        /* its LIST names it (RFC 9051 §6.3.2): kept to route that LIST */
+        imap__extra x;
+        memset(&x, 0, sizeof x);
+        x.route_set = mailbox ? mailbox : "INBOX";
+        IMAP__COMMAND_X(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL, &x,
+                        imap_cmd_select(&cmd_, tag_, mailbox, readonly, condstore, qresync));
+    }
+}
+
+IMAPDEF int imap_fetch_changedsince(imap_client *c, int uid, const char *set,
+                                    const char *items, imap_u64 modseq, int vanished,
+                                    const imap_call *call)
+{
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    x.route_set = set;
+    x.route_uid = uid != 0;
+    IMAP__COMMAND_X(c, call, vanished ? IMAP__K_FETCH_VANISHED : IMAP__K_FETCH, NULL, &x,
+                    imap_cmd_fetch_changedsince(&cmd_, tag_, uid, set, items, modseq, vanished));
+}
+
+IMAPDEF int imap_store_unchangedsince(imap_client *c, int uid, const char *set,
+                                      imap_u64 modseq, const char *command,
+                                      const char *flags, const imap_call *call)
+{
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    x.route_set = set;
+    x.route_uid = uid != 0;
+    IMAP__COMMAND_X(c, call, IMAP__K_FETCH, NULL, &x,
+                    imap_cmd_store_unchangedsince(&cmd_, tag_, uid, set, modseq, command, flags));
 }
 
 IMAPDEF int imap_copy(imap_client *c, const char *set, const char *mailbox,
@@ -10436,6 +11756,321 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count)
     }
     return found;
 }
+
+/* ---- 9d. decoded mail ---------------------------------------------------- */
+#ifndef IMAP_NO_MIME
+
+/* The part at `section` of a BODYSTRUCTURE, walked without recursion
+   (RFC 3501 §6.4.5: a one-part message has part 1; MESSAGE/RFC822 parts
+   number the parts of the message inside). 0, IMAP_E_ARGS (bad text),
+   or 1 when there is no such part. */
+static int imap__body_at(const imap_value *root, const char *section, imap_body *b)
+{
+    const char *p = section ? section : "";
+    int top = 1;
+    if (imap_body_decode(root, b)) return 1;
+    if (!*p) return 0;
+    while (*p) {
+        unsigned long k = 0;
+        const imap_value *child = NULL;
+        if (*p < '1' || *p > '9') return IMAP_E_ARGS;
+        while (*p >= '0' && *p <= '9') {
+            if (k > 100000) return IMAP_E_ARGS;
+            k = k * 10 + (unsigned long)(*p++ - '0');
+        }
+        if (*p == '.') {
+            p++;
+            if (!*p) return IMAP_E_ARGS;
+        } else if (*p) {
+            return IMAP_E_ARGS;
+        }
+        if (!top && !b->multipart) {                /* into the message */
+            if (!b->body || imap_body_decode(b->body, b)) return 1;
+            if (!b->multipart) {
+                if (k != 1) return 1;
+                continue;
+            }
+        }
+        if (!b->multipart) return (k != 1 || *p) ? 1 : 0;   /* a one-part message */
+        top = 0;
+        for (child = b->parts; child && --k; child = child->next) {}
+        if (!child || child->type != IMAP_LIST || imap_body_decode(child, b)) return 1;
+    }
+    return 0;
+}
+
+static void imap__copy_cstr(char *dst, size_t cap, imap_str a, const char *sep, imap_str b2)
+{
+    size_t n = 0, i;
+    for (i = 0; a.ptr && i < a.len && n + 1 < cap; i++) dst[n++] = (char)imap__mime_lower((unsigned char)a.ptr[i]);
+    for (i = 0; sep && sep[i] && n + 1 < cap; i++) dst[n++] = sep[i];
+    for (i = 0; b2.ptr && i < b2.len && n + 1 < cap; i++) dst[n++] = (char)imap__mime_lower((unsigned char)b2.ptr[i]);
+    dst[n] = 0;
+}
+
+typedef struct imap__part_job {
+    imap_u64 uid, msgno;
+    const char *section;
+    imap_part_info *info;
+    int bad_section;
+    imap_decode_sink ds;
+    imap_cte cte;             /* a body that came as a quoted string */
+    int kind;
+    int got;                  /* the body item came */
+} imap__part_job;
+
+static void imap__part_struct(void *arg, imap_client *c, const imap_response *r)
+{
+    imap__part_job *j = (imap__part_job *)arg;
+    const imap_value *uid = imap_fetch_get(r, "UID"), *bs = imap_fetch_get(r, "BODYSTRUCTURE");
+    imap_u64 u;
+    imap_body b;
+    imap_str none = {NULL, 0};
+    int k;
+    (void)c;
+    if (!uid || !bs || imap_value_u64(uid, &u) || u != j->uid) return;
+    j->msgno = r->number;
+    j->info->found = 1;
+    k = imap__body_at(bs, j->section, &b);
+    if (k == IMAP_E_ARGS) j->bad_section = 1;
+    if (k) return;
+    j->info->found = 2;
+    imap__copy_cstr(j->info->type, sizeof j->info->type, b.type, "/", b.subtype);
+    imap__copy_cstr(j->info->encoding, sizeof j->info->encoding, b.encoding, NULL, none);
+    for (k = 0; j->info->encoding[k]; k++)
+        j->info->encoding[k] = (char)(j->info->encoding[k] >= 'a' && j->info->encoding[k] <= 'z'
+                                      ? j->info->encoding[k] - 32 : j->info->encoding[k]);
+    j->info->size = b.size;
+}
+
+static void imap__part_body(void *arg, imap_client *c, const imap_response *r)
+{
+    imap__part_job *j = (imap__part_job *)arg;
+    imap_fetch_iter it;
+    imap_fetch_attr a;
+    (void)c;
+    if (r->number != j->msgno || imap_fetch_begin(r, &it) != 0) return;
+    while (imap_fetch_next(&it, &a) == 1) {
+        imap_str v;
+        if (!a.has_section || !(imap_str_is(a.name, "BODY") || imap_str_is(a.name, "BINARY")))
+            continue;
+        j->got = 1;
+        /* a short body may come as a quoted string, not a literal */
+        if (!(a.value->flags & IMAP_VF_SUNK) && imap_value_str(a.value, &v) == 0 && v.ptr &&
+            !j->ds.error) {
+            memset(&j->cte, 0, sizeof j->cte);
+            j->cte.kind = imap_str_is(a.name, "BINARY") ? IMAP_CTE_IDENTITY : j->kind;
+            if (imap_cte_feed(&j->cte, v.ptr, v.len, imap__dsink_out, &j->ds) ||
+                imap_cte_finish(&j->cte, imap__dsink_out, &j->ds))
+                j->ds.error = IMAP_E_SINK;
+        }
+    }
+}
+
+static int imap__part_fetch(imap_client *c, imap__part_job *j, const char *item)
+{
+    imap_parser *p = &c->_parser;
+    size_t th = p->sink_threshold;
+    imap_literal_sink sk = p->sink;
+    void *sc = p->sink_ctx;
+    char uidbuf[24], what[80];
+    const char *args[2];
+    imap_call call;
+    size_t n;
+    int rc;
+    uidbuf[imap__fmt_u64(uidbuf, j->uid)] = 0;
+    n = strlen(item);
+    memcpy(what, item, n);
+    memcpy(what + n, j->section, strlen(j->section) + 1);
+    n = strlen(what);
+    what[n] = ']';
+    what[n + 1] = ')';
+    what[n + 2] = 0;
+    args[0] = uidbuf;
+    args[1] = what;
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__part_body;
+    call.arg = j;
+    j->ds.msgno = j->msgno;
+    j->got = 0;
+    imap_parser_set_sink(p, 0, imap_decode_sink_fn, &j->ds);
+    rc = imap_uid(c, "FETCH", args, 2, &call);
+    imap_parser_set_sink(p, th, sk, sc);
+    return rc;
+}
+
+IMAPDEF int imap_fetch_part(imap_client *c, imap_u64 uid, const char *section,
+                            unsigned flags, imap_bytes_fn out, void *arg,
+                            imap_part_info *info)
+{
+    imap__part_job j;
+    imap_part_info local;
+    imap_call call;
+    imap_str enc;
+    char uidbuf[24];
+    const char *args[2];
+    int rc;
+    if (!info) info = &local;
+    memset(info, 0, sizeof *info);
+    memset(&j, 0, sizeof j);
+    if (!section || !*section) section = "1";
+    if (!out || uid == 0 || uid > IMAP_SEQ_MAX || strlen(section) > 40) return IMAP_E_ARGS;
+    {   /* 1*digit *("." 1*digit), no 0 part: nothing else reaches the command */
+        const char *q = section;
+        for (;;) {
+            if (*q < '1' || *q > '9') return IMAP_E_ARGS;
+            while (*q >= '0' && *q <= '9') q++;
+            if (!*q) break;
+            if (*q++ != '.') return IMAP_E_ARGS;
+        }
+    }
+    j.uid = uid;
+    j.section = section;
+    j.info = info;
+    uidbuf[imap__fmt_u64(uidbuf, uid)] = 0;
+    args[0] = uidbuf;
+    args[1] = "(UID BODYSTRUCTURE)";
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__part_struct;
+    call.arg = &j;
+    rc = imap_uid(c, "FETCH", args, 2, &call);
+    if (rc != IMAP_OK) return rc;
+    if (j.bad_section || info->found != 2) return IMAP_E_ARGS;
+    enc.ptr = info->encoding;
+    enc.len = strlen(info->encoding);
+    imap_decode_sink_init(&j.ds, enc, out, arg);
+    j.kind = j.ds._kind;
+    if (j.kind != IMAP_CTE_IDENTITY && !(flags & IMAP_PART_CLIENT_DECODE) &&
+        imap_client_has_cap(c, "BINARY")) {
+        rc = imap__part_fetch(c, &j, "(UID BINARY.PEEK[");
+        if (rc == IMAP_OK && j.got) {
+            info->server_decoded = 1;
+            info->written = j.ds.written;
+            return j.ds.error ? IMAP_E_SINK : IMAP_OK;
+        }
+        /* [UNKNOWN-CTE] and the like (RFC 3516 §4.3), or a server that
+           offers BINARY and then refuses it: decode here */
+        if (rc != IMAP_E_NO && rc != IMAP_E_BAD && rc != IMAP_OK) return rc;
+        if (j.ds.written) return IMAP_E_PROTOCOL;   /* cannot take back what went out */
+    }
+    rc = imap__part_fetch(c, &j, "(UID BODY.PEEK[");
+    info->written = j.ds.written;
+    if (rc == IMAP_OK && j.ds.error) rc = IMAP_E_SINK;
+    if (rc == IMAP_OK && !j.got) rc = IMAP_E_ARGS;  /* expunged meanwhile */
+    return rc;
+}
+
+/* Bytes as UTF-8 (RFC 6532 lets addresses hold it), bad ones U+FFFD. */
+static void imap__utf8_copy(imap__out *o, imap_str s)
+{
+    imap__csd d;
+    size_t i;
+    imap__csd_init(&d, IMAP__CS_UTF8, s, NULL);
+    for (i = 0; s.ptr && i < s.len; i++) imap__csd_put(&d, o, (unsigned char)s.ptr[i]);
+    imap__csd_flush(&d, o);
+}
+
+static void imap__addr_put(imap__out *o, const imap_value *list, const imap_charset_conv *conv)
+{
+    const imap_value *cur = list;
+    imap_address a;
+    while (imap_address_next(&cur, &a) == 1) {
+        if (a.group_start || a.group_end) continue;
+        if (a.name.len) {
+            imap__hdr_dec((const unsigned char *)a.name.ptr, a.name.len, o, conv);
+            imap__out_c(o, ' ');
+            imap__out_c(o, '<');
+        }
+        imap__utf8_copy(o, a.mailbox);
+        if (a.host.ptr) {
+            imap__out_c(o, '@');
+            imap__utf8_copy(o, a.host);
+        }
+        if (a.name.len) imap__out_c(o, '>');
+        return;                                 /* the first author */
+    }
+}
+
+IMAPDEF int imap_summary_decode(const imap_response *r, char *buf, size_t cap,
+                                const imap_charset_conv *conv, imap_summary *s)
+{
+    const imap_value *env = imap_fetch_get(r, "ENVELOPE"), *uid = imap_fetch_get(r, "UID");
+    imap_envelope e;
+    imap__out o;
+    size_t d_end, f_end;
+    memset(s, 0, sizeof *s);
+    s->date = s->from = s->subject = "";
+    s->msgno = r->number;
+    if (uid) imap_value_u64(uid, &s->uid);
+    if (!env || imap_envelope_decode(env, &e) != 0) return IMAP_E_SYNTAX;
+    imap__out_init(&o, buf, cap);
+    imap__hdr_dec((const unsigned char *)e.date.ptr, e.date.ptr ? e.date.len : 0, &o, conv);
+    imap__out_c(&o, 0);
+    d_end = o.len;
+    imap__addr_put(&o, e.from, conv);
+    imap__out_c(&o, 0);
+    f_end = o.len;
+    if (e.subject.ptr) imap__hdr_dec((const unsigned char *)e.subject.ptr, e.subject.len, &o, conv);
+    imap__out_c(&o, 0);
+    s->needed = o.len;
+    if (!buf || o.len > cap) {
+        s->result = IMAP_E_NOMEM;
+        return IMAP_E_NOMEM;
+    }
+    s->date = buf;
+    s->from = buf + d_end;
+    s->subject = buf + f_end;
+    return 0;
+}
+
+typedef struct imap__summary_job {
+    const imap_charset_conv *conv;
+    char *buf;
+    size_t cap;
+    void (*fn)(void *arg, const imap_summary *s);
+    void *arg;
+    int nomem;
+} imap__summary_job;
+
+static void imap__summary_data(void *arg, imap_client *c, const imap_response *r)
+{
+    imap__summary_job *j = (imap__summary_job *)arg;
+    imap_summary s;
+    int rc;
+    (void)c;
+    if (!imap_response_is(r, "FETCH")) return;
+    rc = imap_summary_decode(r, j->buf, j->cap, j->conv, &s);
+    if (rc == IMAP_E_SYNTAX) return;            /* a FETCH of flags, not ours */
+    if (rc == IMAP_E_NOMEM) j->nomem = 1;
+    j->fn(j->arg, &s);
+}
+
+IMAPDEF int imap_fetch_summary(imap_client *c, const char *set, int uid,
+                               const imap_charset_conv *conv, char *buf, size_t cap,
+                               void (*fn)(void *arg, const imap_summary *s), void *arg)
+{
+    imap__summary_job j;
+    imap_call call;
+    const char *args[2];
+    int rc;
+    if (!fn || !set) return IMAP_E_ARGS;
+    memset(&j, 0, sizeof j);
+    j.conv = conv;
+    j.buf = buf;
+    j.cap = cap;
+    j.fn = fn;
+    j.arg = arg;
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__summary_data;
+    call.arg = &j;
+    args[0] = set;
+    args[1] = "(UID ENVELOPE)";
+    rc = uid ? imap_uid(c, "FETCH", args, 2, &call) : imap_fetch(c, set, args[1], &call);
+    if (rc == IMAP_OK && j.nomem) rc = IMAP_E_NOMEM;
+    return rc;
+}
+
+#endif /* IMAP_NO_MIME */
 
 /* ---- 9b. SASL mechanisms ------------------------------------------------ */
 
@@ -11151,6 +12786,367 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 #endif
 
 /* (9c TLS client implementation ends here) */
+
+/* ---- 9d. keeping a mailbox in sync; resuming after a drop ---------------- */
+
+/* FETCH (UID FLAGS ...) and VANISHED, from SELECT QRESYNC and the FETCHes */
+static void imap__sync_data(void *arg, imap_client *c, const imap_response *r)
+{
+    imap_sync *s = (imap_sync *)arg;
+    (void)c;
+    if (imap_response_is(r, "FETCH")) {
+        const imap_value *u = imap_fetch_get(r, "UID"), *f = imap_fetch_get(r, "FLAGS");
+        imap_u64 uid;
+        /* a FETCH without both (a flag change without UID under plain
+           CONDSTORE): the next sync finds it by its MODSEQ */
+        if (!u || imap_value_u64(u, &uid) || !f || f->type != IMAP_LIST) return;
+        if (s->on_message) s->on_message(s->arg, uid, f, uid >= s->_old.uidnext);
+    } else if (imap_response_is(r, "VANISHED")) {
+        imap_vanished v;
+        imap_seqset_iter it;
+        imap_u64 lo, hi;
+        if (imap_vanished_decode(r, &v) != 0 || !v.uids.ptr) return;
+        imap_seqset_iter_init(&it, v.uids.ptr, v.uids.len);
+        while (imap_seqset_next(&it, &lo, &hi) == 1)
+            if (hi != IMAP_SEQ_STAR && s->on_vanished) s->on_vanished(s->arg, lo, hi);
+    }
+}
+
+/* Every known UID below `bound` not yet matched is gone. */
+static void imap__sync_gone_below(imap_sync *s, imap_u64 bound)
+{
+    while (s->_kstate != 2) {
+        imap_u64 lo, hi;
+        if (s->_kstate == 0) {
+            if (imap_seqset_next(&s->_known, &s->_klo, &s->_khi) != 1 ||
+                s->_khi == IMAP_SEQ_STAR) {
+                s->_kstate = 2;
+                return;
+            }
+            s->_kstate = 1;
+        }
+        lo = s->_next > s->_klo ? s->_next : s->_klo;
+        if (lo > s->_khi) {
+            s->_kstate = 0;
+            continue;
+        }
+        if (lo >= bound) return;
+        hi = s->_khi < bound - 1 ? s->_khi : bound - 1;
+        if (s->on_vanished) s->on_vanished(s->arg, lo, hi);
+        s->_next = hi + 1;
+        if (s->_next <= s->_khi) return;
+        s->_kstate = 0;
+    }
+}
+
+/* UID SEARCH ALL, streamed: a merge of the server's UIDs (ascending)
+   with the known set; VANISHED that arrives meanwhile is real too. */
+static int imap__sync_numbers(void *ctx, imap_str name, imap_u64 lo, imap_u64 hi)
+{
+    imap_sync *s = (imap_sync *)ctx;
+    if (imap_str_is(name, "VANISHED")) {
+        if (s->on_vanished) s->on_vanished(s->arg, lo, hi);
+        return 0;
+    }
+    /* under IMAP4rev2 the answer is ESEARCH; its ALL set streams alike */
+    if ((!imap_str_is(name, "SEARCH") && !imap_str_is(name, "ESEARCH")) || s->_unordered)
+        return 0;
+    if (lo < s->_next) {
+        s->_unordered = 1;                  /* no more verdicts */
+        return 0;
+    }
+    imap__sync_gone_below(s, lo);
+    s->_next = hi + 1;
+    return 0;
+}
+
+static int imap__sync_search(imap_client *c, imap_sync *s, const imap_call *call)
+{
+    imap_parser *p = &c->_parser;
+    imap_number_sink saved = p->number_sink;
+    void *saved_ctx = p->number_ctx;
+    const char *all = "ALL";
+    int rc;
+    imap_seqset_iter_init(&s->_known, s->known_uids, strlen(s->known_uids));
+    s->_kstate = 0;
+    s->_next = 0;
+    s->_unordered = 0;
+    imap_parser_set_number_sink(p, imap__sync_numbers, s);
+    rc = imap_uid(c, "SEARCH", &all, 1, call);
+    imap_parser_set_number_sink(p, saved, saved_ctx);
+    if (rc != IMAP_OK) return rc;
+    if (s->_unordered) return IMAP_E_UNSUPPORTED;
+    imap__sync_gone_below(s, (imap_u64)IMAP_SEQ_MAX + 1);
+    return IMAP_OK;
+}
+
+/* A number the SELECT left in the store ([UIDVALIDITY n] and friends). */
+static int imap__sync_code(imap_client *c, const char *name, imap_u64 *out)
+{
+    char buf[32];
+    size_t n = 0;
+    int found = 0, k;
+    /* the last one counts; drain them all */
+    while ((k = imap_client_response(c, name, buf, sizeof buf, &n)) != 0) {
+        if (k == 1 && imap__parse_u64(buf, n, out)) found = 1;
+        if (k < 0) break;
+    }
+    return found;
+}
+
+IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st)
+{
+    imap_call call;
+    imap_qresync q;
+    imap_u64 uv = 0, hms = 0, un = 0;
+    int method, rc, use_q, nomodseq, reset, full, has_known;
+    const char *items = "(UID FLAGS)";
+    if (!s || !st) return IMAP_E_ARGS;
+    method = s->max_method ? s->max_method : IMAP_SYNC_QRESYNC;
+    if (method < IMAP_SYNC_QRESYNC || method > IMAP_SYNC_PLAIN) return IMAP_E_ARGS;
+    s->_old = *st;
+    s->method = 0;
+    s->exists = 0;
+    has_known = s->known_uids && s->known_uids[0];
+    if (method == IMAP_SYNC_QRESYNC && !imap_client_has_cap(c, "QRESYNC"))
+        method = IMAP_SYNC_CONDSTORE;
+    if (method == IMAP_SYNC_CONDSTORE && !imap_client_has_cap(c, "CONDSTORE"))
+        method = IMAP_SYNC_PLAIN;
+    if (method == IMAP_SYNC_QRESYNC && !(c->_enabled & 2u)) {
+        /* ENABLE is for the authenticated state only (RFC 5161 §3.1) */
+        if (c->state == IMAP_STATE_SELECTED) {
+            if (!imap_client_has_cap(c, "UNSELECT")) method = IMAP_SYNC_CONDSTORE;
+            else if ((rc = imap_unselect(c, NULL)) != IMAP_OK) return rc;
+        }
+        if (method == IMAP_SYNC_QRESYNC) {
+            rc = imap_enable(c, "QRESYNC", NULL);
+            if (rc < 0 && imap_result_class_of(rc) == IMAP_CLASS_ABORT) return rc;
+            if (!(c->_enabled & 2u)) method = IMAP_SYNC_CONDSTORE;
+        }
+    }
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__sync_data;
+    call.arg = s;
+    use_q = method == IMAP_SYNC_QRESYNC && st->uidvalidity && st->highestmodseq &&
+            st->uidvalidity <= IMAP_SEQ_MAX;
+    if (use_q) {
+        memset(&q, 0, sizeof q);
+        q.uidvalidity = st->uidvalidity;
+        q.modseq = st->highestmodseq;
+        /* the known UIDs narrow VANISHED (§3.2.5); a set too long for the
+           output buffer is left out (the server then names every UID
+           expunged since modseq: more, never less) */
+        if (has_known && strlen(s->known_uids) < c->_out_cap / 4) q.known_uids = s->known_uids;
+    }
+    rc = imap_select_ext(c, s->mailbox, s->readonly,
+                         method != IMAP_SYNC_PLAIN && !use_q, use_q ? &q : NULL, &call);
+    if (rc != IMAP_OK) return rc;
+    s->exists = c->exists;
+    if (!imap__sync_code(c, "UIDVALIDITY", &uv)) return IMAP_E_PROTOCOL;  /* RFC 3501 §6.3.1 */
+    if (!imap__sync_code(c, "UIDNEXT", &un)) un = st->uidnext;
+    nomodseq = imap_client_response(c, "NOMODSEQ", NULL, 0, NULL) != 0;
+    if (method != IMAP_SYNC_PLAIN && !imap__sync_code(c, "HIGHESTMODSEQ", &hms)) nomodseq = 1;
+    if (nomodseq) {
+        method = IMAP_SYNC_PLAIN;
+        hms = 0;
+    }
+    reset = st->uidvalidity && st->uidvalidity != uv;
+    if (reset && s->on_reset) s->on_reset(s->arg, uv);
+    full = !st->uidvalidity || reset;
+    if (full) s->_old.uidnext = 0;          /* every message is new */
+    if (use_q && !reset && method == IMAP_SYNC_QRESYNC) {
+        /* with known UIDs the answer to SELECT covers those only
+           (RFC 7162 §3.2.5): the new messages are asked for by UID */
+        if (c->exists > 0 && un > st->uidnext) {
+            char set[32];
+            const char *args[2];
+            imap_seqset ss;
+            imap_seqset_init(&ss, set, sizeof set);
+            imap_seqset_range(&ss, st->uidnext ? st->uidnext : 1, IMAP_SEQ_STAR);
+            args[0] = set;
+            args[1] = items;
+            if (ss.error) return IMAP_E_PROTOCOL;
+            rc = imap_uid(c, "FETCH", args, 2, &call);
+            if (rc != IMAP_OK) return rc;
+        }
+    } else {
+        /* expunges: compare the UIDs held with the server's */
+        if (has_known && !reset && (rc = imap__sync_search(c, s, &call)) != IMAP_OK) return rc;
+        if (c->exists > 0) {
+            const char *set = "1:*";
+            if (!full && method != IMAP_SYNC_PLAIN && st->highestmodseq) {
+                if (hms != st->highestmodseq)
+                    rc = imap_fetch_changedsince(c, 1, set, items, st->highestmodseq, 0, &call);
+            } else {
+                const char *args[2];
+                args[0] = set;
+                args[1] = items;
+                rc = imap_uid(c, "FETCH", args, 2, &call);
+            }
+            if (rc != IMAP_OK) return rc;
+        }
+    }
+    s->method = method;
+    s->exists = c->exists;
+    st->uidvalidity = uv;
+    st->highestmodseq = hms;
+    st->uidnext = un;
+    return IMAP_OK;
+}
+
+static int imap__retryable(int rc)
+{
+    return imap_result_class_of(rc) == IMAP_CLASS_ABORT && rc != IMAP_E_TLS_UNKNOWN_CA &&
+           rc != IMAP_E_TLS_EXPIRED && rc != IMAP_E_TLS_HOSTNAME;
+}
+
+static void imap__sleep(imap_reconnect *r, long ms)
+{
+    if (r->sleep_ms) {
+        r->sleep_ms(r->arg, ms);
+        return;
+    }
+#ifndef IMAP_NO_POSIX
+    {
+        struct timespec ts;
+        ts.tv_sec = ms / 1000;
+        ts.tv_nsec = (ms % 1000) * 1000000L;
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    }
+#endif
+}
+
+IMAPDEF int imap_client_reconnect(imap_client *c, void *mem, size_t cap, imap_reconnect *r)
+{
+    long wait = r->min_ms > 0 ? r->min_ms : 500, most = r->max_ms > 0 ? r->max_ms : 60000;
+    int rc;
+    r->tries = 0;
+    if (!r->connect) return IMAP_E_ARGS;
+    for (;;) {
+        /* what the caller set up survives the new start (field by field:
+           a copy of the whole client would cost firmware its stack) */
+        imap_parser *p = &c->_parser;
+        long timeout_ms = c->timeout_ms;
+        int debug = c->debug, require_tls = c->_require_tls;
+        imap_debug_fn debug_fn = c->_debug_fn;
+        void *debug_arg = c->_debug_arg, *clock_arg = c->_clock_arg;
+        long long (*clock)(void *) = c->_clock;
+        int (*random)(void *, unsigned char *, size_t) = c->_random;
+        void *random_arg = c->_random_arg;
+        struct imap_scram_cache *scram = c->_scram_cache;
+        void (*on_untagged)(void *, imap_client *, const imap_response *) = c->_on_untagged;
+        void *on_untagged_arg = c->_on_untagged_arg;
+        imap_tagger tagger = c->_tagger;
+        size_t max_line = p->max_line, threshold = p->sink_threshold;
+        imap_u64 max_literal = p->max_literal;
+        imap_literal_sink sink = p->sink;
+        void *sink_ctx = p->sink_ctx, *number_ctx = p->number_ctx;
+        imap_number_sink number_sink = p->number_sink;
+        if (c->_has_t) imap_client_close(c);
+        imap_client_init(c, mem, cap);
+        c->timeout_ms = timeout_ms;
+        c->debug = debug;
+        c->_debug_fn = debug_fn;
+        c->_debug_arg = debug_arg;
+        c->_clock = clock;
+        c->_clock_arg = clock_arg;
+        c->_random = random;
+        c->_random_arg = random_arg;
+        c->_scram_cache = scram;
+        c->_require_tls = require_tls;
+        c->_on_untagged = on_untagged;
+        c->_on_untagged_arg = on_untagged_arg;
+        c->_tagger = tagger;
+        p->max_line = max_line;
+        p->max_literal = max_literal;
+        imap_parser_set_sink(p, threshold, sink, sink_ctx);
+        imap_parser_set_number_sink(p, number_sink, number_ctx);
+        rc = r->connect(r->arg, c);
+        r->tries++;
+        if (rc == IMAP_OK && !c->error) return IMAP_OK;
+        if (rc == IMAP_OK) rc = c->error;
+        if (!imap__retryable(rc) || (r->max_tries && r->tries >= r->max_tries)) {
+            if (c->_has_t) imap_client_close(c);
+            return rc;
+        }
+        imap__sleep(r, wait);
+        wait = wait > most / 2 ? most : wait * 2;
+    }
+}
+
+typedef struct imap__watch {
+    int done, result, changed;
+} imap__watch;
+
+static void imap__watch_data(void *arg, imap_client *c, const imap_response *r)
+{
+    (void)c;
+    if (imap_response_is(r, "EXISTS") || imap_response_is(r, "EXPUNGE") ||
+        imap_response_is(r, "VANISHED") || imap_response_is(r, "FETCH"))
+        ((imap__watch *)arg)->changed = 1;
+}
+
+static void imap__watch_done(void *arg, imap_client *c, int result, const imap_response *t)
+{
+    imap__watch *w = (imap__watch *)arg;
+    (void)c;
+    (void)t;
+    w->done = 1;
+    w->result = result;
+}
+
+IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnect *r,
+                            imap_sync *s, imap_sync_state *st, long idle_ms,
+                            int (*on_synced)(void *arg, const imap_sync_state *st))
+{
+    imap__watch w;
+    imap_call call;
+    unsigned long mark;
+    int rc;
+    if (idle_ms <= 0) idle_ms = 29L * 60 * 1000;
+    if (c->error || c->state == IMAP_STATE_LOGOUT || !c->_has_t ||
+        c->state == IMAP_STATE_NONAUTH) {
+        rc = imap_client_reconnect(c, mem, cap, r);
+        if (rc != IMAP_OK) return rc;
+    }
+    mark = c->_changes;
+    rc = imap_sync_mailbox(c, s, st);
+    if (rc != IMAP_OK) return rc;
+    if (on_synced && on_synced(s->arg, st) != 0) return IMAP_OK;
+    /* a change that no command took came during the sync: sync again
+       rather than IDLE past it */
+    if (c->_changes != mark) return IMAP_OK;
+    if (!imap_client_has_cap(c, "IDLE")) {
+        imap__sleep(r, idle_ms);
+        return imap_noop(c, NULL);
+    }
+    memset(&w, 0, sizeof w);
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__watch_data;
+    call.on_done = imap__watch_done;
+    call.arg = &w;
+    rc = imap_idle(c, idle_ms, &call);
+    if (rc != IMAP_OK) return rc;
+    while (!w.done) {
+        rc = imap_client_poll(c, 1000);
+        if (rc != IMAP_OK) return rc;
+        /* a change reported before the server's "+" does not end IDLE by
+           itself (the engine ends it on changes while idling): once the
+           "+" is in, DONE goes */
+        if (w.changed) {
+            unsigned i;
+            for (i = 0; i < IMAP_MAX_PENDING; i++) {
+                imap__pending *p = &c->_q[i];
+                if (p->seq && (p->flags & IMAP__F_IDLING)) imap__idle_done(c, p);
+            }
+        }
+    }
+    rc = imap_client_wait_all(c);
+    if (rc != IMAP_OK) return rc;
+    return w.result == IMAP_E_NO || w.result == IMAP_E_BAD ? w.result : IMAP_OK;
+}
+
+/* (9d sync implementation ends here) */
 
 /* (section 9 implementation ends here) */
 

@@ -8,7 +8,8 @@
 # Cyrus IMAP 3.6 and Cyrus 3.10 (IMAP4rev2, as a rev1 and a rev2 client;
 # each session then replayed with faults at every byte offset). Also:
 # the compile matrix (tests/compile.sh), a Cortex-M4
-# firmware build (tests/firmware/build.sh) and Windows (mingw-w64, tests
+# firmware build (tests/firmware/build.sh) run under QEMU against Dovecot
+# (tests/firmware/run.sh) and Windows (mingw-w64, tests
 # under wine: tests/windows/build.sh), the integration suite again under
 # valgrind, the guard-page test without sanitizers, the committed fuzz
 # corpora replayed and each fuzz target run. The last line is
@@ -144,6 +145,13 @@ done
 
 # ---- 2b. firmware: Cortex-M4, no OS, newlib-nano ---------------------------
 run_counted firmware bash tests/firmware/build.sh
+# ...and running under QEMU (mps2-an386) against Dovecot over the UART,
+# with its figures (tests/firmware/run.sh; ~2 minutes)
+if [ "${IMAP_SKIP_SERVER:-0}" = 1 ]; then
+    echo "note: IMAP_SKIP_SERVER=1: the QEMU firmware sessions are skipped"
+else
+    run_counted firmware-qemu bash tests/firmware/run.sh
+fi
 
 # ---- 3. golden transcripts through imapdump at several chunk sizes -----------
 if gcc -std=c99 $WARN $SAN -I"$ROOT" examples/imapdump.c -o "$B/imapdump" 2> "$B/err"; then
@@ -366,6 +374,12 @@ else
         # issue 13: README's C blocks, fetch_all vs a hostile server, the
         # store and per-call sink on 3,000 messages, the imaplib diff test
         run_counted "facade (tests/facade.sh)" bash tests/facade.sh "$SRV"
+        # imapcat sync: first and incremental pulls by each path, cut short
+        # and resumed, checked against the server with Python's imaplib
+        imaph_ensure_pkgs /usr/bin/python3:python3
+        [ -x "$B/imapcat" ] && run_counted sync bash tests/sync/run.sh "$SRV" "$B/imapcat" "$B/idle"
+        # MIME decoding: a generated mailbox judged by Python's email package
+        run_counted "mime vs Python email" bash tests/mime/run.sh "$SRV/env"
     else
         fail "private Dovecot started"; cat "$B/srv.log"
     fi
@@ -385,6 +399,9 @@ else
             [ "$run" = cyrus-rev2:rev2 ] && r2=1 || r2=0
             ( . "$D/env" && IMAP_TEST_REV2=$r2 IMAP_TEST_FAULTS=$f exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot/$run" cat "$B/it.out"
+            # imapcat sync by the best path it offers (Cyrus QRESYNC, Mailutils plain)
+            [ "$run" = "$server" ] && [ -x "$B/imapcat" ] &&
+                run_counted "sync/$server" bash tests/sync/run.sh "$D" "$B/imapcat"
         else
             fail "private $server started"; cat "$B/srv.log"
         fi
@@ -466,6 +483,7 @@ fuzz_target fuzz_engine fuzz/fuzz_engine.c fuzz/corpus/engine "$B/engine.dict"
 fuzz_target fuzz_model fuzz/fuzz_model.c fuzz/corpus/model "$B/engine.dict"
 fuzz_target fuzz_sasl fuzz/fuzz_sasl.c fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
 fuzz_target fuzz_tls fuzz/fuzz_tls.c fuzz/corpus/tls fuzz/tls.dict -lbearssl
+fuzz_target fuzz_mime fuzz/fuzz_mime.c fuzz/corpus/mime fuzz/mime.dict
 
 # The same targets under AFL++ (its libFuzzer-compatible driver), built and
 # fuzzed for AFL_SECONDS each from the committed corpus: they must build,
@@ -500,6 +518,7 @@ afl_target fuzz_cmd fuzz/corpus/cmd fuzz/imap.dict
 afl_target fuzz_engine fuzz/corpus/engine "$B/engine.dict"
 afl_target fuzz_sasl fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
 afl_target fuzz_tls fuzz/corpus/tls fuzz/tls.dict -lbearssl
+afl_target fuzz_mime fuzz/corpus/mime fuzz/mime.dict
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]
