@@ -415,8 +415,39 @@ static void fail(session *s, const char *what, int rc)
         break;
     }
     if (rc == IMAP_E_SINK) die(code, "%s: cannot write the message: %s", what, strerror(errno));
-    die(code, "%s: %s", what, imap_result_str(rc));
+    if (rc == IMAP_E_CAPS_CUT) code = XC_AUTH;
+    {
+        char full[512];
+        imap_error_text(full, sizeof full, rc, &s->c, NULL, NULL);
+        die(code, "%s: %s", what, full);
+    }
 }
+
+#ifdef IMAP_WITH_BEARSSL
+/* A TLS failure in full (imap_error_text), and what to do about it. */
+static void tls_die(session *s, const char *host, int rc)
+{
+    char full[512];
+    const char *hint = NULL;
+    imap_error_text(full, sizeof full, rc, &s->c, &s->tcp, &s->tls);
+    switch (s->tls.cert_problem) {
+    case IMAP_CERT_UNKNOWN_CA: case IMAP_CERT_SELF_SIGNED: case IMAP_CERT_INCOMPLETE_CHAIN:
+        hint = "if you trust this server, give its CA certificate with --cafile FILE";
+        break;
+    case IMAP_CERT_IP:
+        hint = "connect by the host name in the certificate, not by its IP address";
+        break;
+    case IMAP_CERT_HOSTNAME:
+        hint = "the certificate is for another name: check the host in the URL";
+        break;
+    default:
+        if (strstr(s->tls.detail, "plaintext"))
+            hint = "this port does not speak TLS: use imap:// with --starttls (port 143)";
+        break;
+    }
+    die(XC_CONNECT, "TLS with %s: %s%s%s", host, full, hint ? "\nhint: " : "", hint ? hint : "");
+}
+#endif
 
 typedef struct list_match {
     const char *want;           /* UTF-8 */
@@ -504,9 +535,11 @@ static void session_open(session *s, const target *tg, const options *o)
         s->tls_mem = (unsigned char *)malloc(TLS_MEM);
         if (!s->tls_mem) die(XC_LOCAL, "out of memory");
         rc = imap_tls_init(&s->tls, &cfg, s->tls_mem, TLS_MEM);
-        if (rc != IMAP_OK)
-            die(XC_CONNECT, "TLS set-up (%s): %s", o->cafile ? o->cafile : "system CA bundle",
-                imap_result_str(rc));
+        if (rc != IMAP_OK) {
+            char full[512];
+            imap_error_text(full, sizeof full, rc, NULL, NULL, &s->tls);
+            die(XC_CONNECT, "TLS set-up (%s): %s", o->cafile ? o->cafile : "system CA bundle", full);
+        }
     } else if (o->cafile || o->insecure) {
         die(XC_USAGE, "--cafile and --insecure go with imaps:// or --starttls");
     }
@@ -545,8 +578,7 @@ static void session_open(session *s, const target *tg, const options *o)
     if (rc != IMAP_OK && (tg->scheme == SCHEME_IMAPS || o->starttls) &&
         (imap_result_class_of(rc) == IMAP_CLASS_ABORT || rc == IMAP_E_CAPABILITY ||
          rc == IMAP_E_PLAINTEXT))
-        die(XC_CONNECT, "TLS with %s: %s (BearSSL error %d)", tg->host,
-            imap_result_str(rc), s->tls.bearssl_error);
+        tls_die(s, tg->host, rc);
 #endif
     if (rc != IMAP_OK) {
         if (rc == IMAP_E_BYE)
