@@ -524,11 +524,20 @@ IMAPDEF int imap_param_next(const imap_value **cursor, imap_str *name,
 typedef struct imap_list_info {
     const imap_value *attributes;   /* (\HasNoChildren \Sent ...) */
     int delimiter;                  /* the hierarchy character, -1 NIL */
-    imap_str mailbox;               /* as received (modified UTF-7) */
+    imap_str mailbox;               /* as received: modified UTF-7 under rev1,
+                                       UTF-8 once c->utf8 (imap_list_name) */
     const imap_value *extended;     /* LIST-EXTENDED items, or NULL */
 } imap_list_info;
 
 IMAPDEF int imap_list_decode(const imap_response *r, imap_list_info *out);
+/* The mailbox's real name in UTF-8, NUL-terminated, to show or to pass
+   back to any command: `utf8` is the client's c->utf8 (UTF-8 names in
+   effect: the name is copied), else it is decoded from modified UTF-7
+   (RFC 3501 §5.1.3; IMAP_E_SYNTAX when it is not valid mUTF-7). Decoding
+   a rev2 name would give another mailbox ("&AOQ-" is not "\xc3\xa4").
+   Returns the length, IMAP_E_NOMEM when cap is too small (out NULL
+   measures), as the encodings of section 6. */
+IMAPDEF long imap_list_name(const imap_list_info *li, int utf8, char *out, size_t cap);
 /* Is flag `flag` ("\\Noselect") in a flag list (case-insensitive)? */
 IMAPDEF int imap_flags_has(const imap_value *list, const char *flag);
 
@@ -659,12 +668,13 @@ IMAPDEF int imap_response_code_set(const imap_response *r, const char *name, ima
    ARGUMENT KINDS in the per-command builders below:
      arg      imap_cmd_arg: the seed's rule.
      mailbox  a name in UTF-8: encoded to modified UTF-7 (RFC 3501
-              §5.1.3) unless c->utf8 (UTF8=ACCEPT enabled, RFC 6855), then
-              written as an astring (so under UTF8=ACCEPT an 8-bit name
-              goes as a literal). As in imaplib, a value in "...",
-              '...' or (...) is a pass-through instead (not encoded).
-              Names from LIST responses come in modified UTF-7: decode
-              them with imap_utf7_decode() before passing them back.
+              §5.1.3) unless c->utf8 (IMAP4rev2 or UTF8=ACCEPT enabled,
+              RFC 9051 §5.1, RFC 6855), then written as an astring (so
+              an 8-bit name goes as a literal). As in imaplib, a value
+              in "...", '...' or (...) is a pass-through instead (not
+              encoded). Names from LIST responses: imap_list_name()
+              gives the real name in UTF-8 in both modes (it decodes
+              modified UTF-7 only when c->utf8 is 0); pass that back.
      set      a sequence set: "1:3,5,7:*" or "$" (RFC 5182); '...' is
               stripped; anything that is not a valid set is IMAP_E_ARGS.
      syntax   protocol syntax that is never a string (fetch items, flag
@@ -698,7 +708,8 @@ typedef struct imap_cmd {
     imap_segment seg[IMAP_CMD_MAX_SEGMENTS];
     unsigned nseg;
     int literal_mode;           /* IMAP_LITERAL_*, set from capabilities */
-    int utf8;                   /* UTF8=ACCEPT enabled: names go as UTF-8 */
+    int utf8;                   /* UTF-8 names in effect (rev2, UTF8=ACCEPT) */
+    int rev2;                   /* IMAP4rev2 in effect: SEARCH keeps its CHARSET */
     int error;                  /* first error, sticky */
     /* private */
     size_t _line;               /* start of the open line segment */
@@ -878,8 +889,10 @@ IMAPDEF imap_result imap_cmd_store_unchangedsince(imap_cmd *c, const char *tag, 
                                                   const char *command, const char *flags);
 /* SEARCH [CHARSET charset] criteria: charset an arg or NULL; each
    criterion an arg ("FROM", "joe smith" -> FROM "joe smith"); at least
-   one. An 8-bit criterion goes as a literal. Under c->utf8 the charset is
-   left out: RFC 6855 §3 forbids one once UTF8=ACCEPT is enabled. */
+   one. An 8-bit criterion goes as a literal. Under c->rev2 the charset
+   goes as given (RFC 9051 §6.4.4 allows it; Cyrus 3.10 reads 8-bit
+   criteria as UTF-8 only with it); else under c->utf8 it is left out:
+   RFC 6855 §3 forbids one once UTF8=ACCEPT is enabled. */
 IMAPDEF imap_result imap_cmd_search(imap_cmd *c, const char *tag, const char *charset,
                                     const char *const *criteria, size_t ncriteria);
 /* SEARCH RETURN (ret) [CHARSET charset] criteria (ESEARCH, RFC 4731):
@@ -2078,7 +2091,11 @@ typedef imap__pending imap_queue_slot;
    its memory. Public fields may be read; none may be written. */
 struct imap_client {
     int state;                    /* imap_state */
-    int protocol;                 /* 1: IMAP4rev1, 2: IMAP4rev2 (PROTOCOL_VERSION) */
+    int protocol;                 /* 1: IMAP4rev1, 2: IMAP4rev2 announced (PROTOCOL_VERSION) */
+    int rev2;                     /* IMAP4rev2 in effect: the server said ENABLED
+                                     IMAP4rev2 (RFC 9051 §7.2.1); ESEARCH answers SEARCH */
+    int utf8;                     /* UTF-8 mailbox names in effect: rev2 or
+                                     UTF8=ACCEPT enabled (RFC 6855 §3) */
     int error;                    /* sticky abort-class result, 0 if none */
     int readonly;                 /* the selected mailbox is read-only */
     imap_u64 exists;              /* last EXISTS of the selected mailbox */
@@ -2115,7 +2132,6 @@ struct imap_client {
     const struct imap_tls *_tls_obj; /* the BearSSL layer under us, if ours */
     int _greeted, _started;
     int _literal_mode;
-    int _utf8;
     int _require_tls;
     int _tls;
     imap_tagger _tagger;
@@ -2287,6 +2303,14 @@ IMAPDEF size_t imap_error_text(char *out, size_t cap, int code, const imap_clien
    for SEARCH numbers. */
 IMAPDEF int imap_client_response(imap_client *c, const char *name, char *out,
                                  size_t cap, size_t *len);
+/* The numbers a SEARCH or UID SEARCH found, as imaplib's data[0] ("2 5 7";
+   "" for none), whichever way the server answered: SEARCH (IMAP4rev1) or
+   ESEARCH (IMAP4rev2, RFC 9051 §7.3.4: its ALL set "2,5:7" is spelled
+   out; no ALL is none). Takes the oldest kept SEARCH or ESEARCH data.
+   Returns 1, 0 if none, IMAP_E_NOMEM if cap is too small (*len then tells
+   the size and the data stays), IMAP_E_SYNTAX for an ESEARCH it cannot
+   read (dropped). */
+IMAPDEF int imap_client_search_result(imap_client *c, char *out, size_t cap, size_t *len);
 /* imaplib's pop_untagged_responses: the oldest kept response of any name. */
 IMAPDEF int imap_client_pop_untagged(imap_client *c, char *name, size_t ncap,
                                      char *data, size_t dcap, size_t *dlen);
@@ -2336,7 +2360,9 @@ IMAPDEF int imap_id(imap_client *c, const char *const *args, size_t nargs,
                     const imap_call *call);                                /* RFC 2971 */
 IMAPDEF int imap_namespace(imap_client *c, const imap_call *call);       /* RFC 2342 */
 /* SELECT (or EXAMINE when readonly); NULL mailbox is INBOX. The EXISTS
-   count is then c->exists (imaplib returns it as data). */
+   count is then c->exists (imaplib returns it as data). Under IMAP4rev2
+   the LIST of the mailbox (RFC 9051 §6.3.2) is its data too (on_data);
+   other LIST responses meanwhile are unsolicited. */
 IMAPDEF int imap_select(imap_client *c, const char *mailbox, int readonly,
                         const imap_call *call);                            /* §6.3.1 */
 IMAPDEF int imap_examine(imap_client *c, const char *mailbox, const imap_call *call);
@@ -2346,7 +2372,12 @@ IMAPDEF int imap_rename(imap_client *c, const char *oldmailbox, const char *newm
                         const imap_call *call);
 IMAPDEF int imap_subscribe(imap_client *c, const char *mailbox, const imap_call *call);
 IMAPDEF int imap_unsubscribe(imap_client *c, const char *mailbox, const imap_call *call);
-/* LIST / LSUB: NULL directory is '""', NULL pattern '*' (imaplib). */
+/* LIST / LSUB: NULL directory is '""', NULL pattern '*' (imaplib). With
+   c->rev2, LIST asks RETURN (CHILDREN) and takes only responses that
+   carry \HasChildren, \HasNoChildren or \NoInferiors: the server's
+   change notices (RFC 9051 §6.3.4-§6.3.6: created, deleted, renamed)
+   go unsolicited, not counted as the LIST's data (blocking, without
+   on_data, both land in the store, as in imaplib). Names: imap_list_name. */
 IMAPDEF int imap_list(imap_client *c, const char *directory, const char *pattern,
                       const imap_call *call);                              /* §6.3.8 */
 IMAPDEF int imap_lsub(imap_client *c, const char *directory, const char *pattern,
@@ -4653,6 +4684,19 @@ IMAPDEF int imap_list_decode(const imap_response *r, imap_list_info *out)
     return 0;
 }
 
+IMAPDEF long imap_list_name(const imap_list_info *li, int utf8, char *out, size_t cap)
+{
+    size_t n = li->mailbox.len;
+    if (!utf8) return imap_utf7_decode(li->mailbox.ptr, n, out, cap);
+    if (n >= (size_t)(~0ul >> 1)) return IMAP_E_LIMIT;          /* as a long */
+    if (out) {
+        if (n >= cap) return IMAP_E_NOMEM;
+        if (n) memcpy(out, li->mailbox.ptr, n);
+        out[n] = 0;
+    }
+    return (long)n;
+}
+
 IMAPDEF int imap_status_decode(const imap_response *r, imap_status_info *out)
 {
     static const char *const names[] = { "MESSAGES", "RECENT", "UIDNEXT",
@@ -6142,7 +6186,7 @@ static imap_result imap__cmd_search(imap_cmd *c, const char *tag, int uid, const
         imap__cmd_word(c, "RETURN");
         imap__list_arg(c, ret);
     }
-    if (charset && !c->utf8) {
+    if (charset && (c->rev2 || !c->utf8)) {
         imap__cmd_word(c, "CHARSET");
         imap_cmd_arg(c, charset);
     }
@@ -7362,7 +7406,7 @@ enum {
     IMAP__K_ID, IMAP__K_ENABLE, IMAP__K_GETACL, IMAP__K_LISTRIGHTS,
     IMAP__K_MYRIGHTS, IMAP__K_GETQUOTA, IMAP__K_GETQUOTAROOT,
     IMAP__K_METADATA, IMAP__K_ANNOTATION, IMAP__K_IDLE, IMAP__K_COMPRESS,
-    IMAP__K_XATOM, IMAP__K_FETCH_VANISHED, IMAP__K_COUNT
+    IMAP__K_XATOM, IMAP__K_FETCH_VANISHED, IMAP__K_LISTC, IMAP__K_COUNT
 };
 
 static const struct imap__kind_info {
@@ -7377,11 +7421,11 @@ static const struct imap__kind_info {
     { IMAP__R_CAPABILITY, IMAP__F_BARRIER | IMAP__F_SECRET | IMAP__F_AUTH },
     { IMAP__R_CAPABILITY, IMAP__F_BARRIER | IMAP__F_SECRET },   /* LOGIN */
     /* SELECT, EXAMINE; with QRESYNC they also answer with FETCH and
-       VANISHED (EARLIER) (RFC 7162 §3.2.5) */
-    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_FETCH | IMAP__R_EXPUNGE,
-      IMAP__F_BARRIER },
-    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_FETCH | IMAP__R_EXPUNGE,
-      IMAP__F_BARRIER },
+       VANISHED (EARLIER) (RFC 7162 §3.2.5); and the LIST of RFC 9051 §6.3.2 */
+    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_FETCH | IMAP__R_EXPUNGE |
+      IMAP__R_LIST, IMAP__F_BARRIER },
+    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_FETCH | IMAP__R_EXPUNGE |
+      IMAP__R_LIST, IMAP__F_BARRIER },
     { 0, 0 },                                                   /* CREATE... */
     { IMAP__R_LIST | IMAP__R_STATUS, 0 },
     { IMAP__R_LSUB, 0 },
@@ -7406,7 +7450,8 @@ static const struct imap__kind_info {
       IMAP__F_BARRIER | IMAP__F_IDLE },                         /* IDLE */
     { 0, IMAP__F_BARRIER },                                     /* COMPRESS */
     { IMAP__R_OTHER, 0 },                                       /* XATOM */
-    { IMAP__R_FETCH | IMAP__R_EXPUNGE, 0 }      /* UID FETCH ... VANISHED */
+    { IMAP__R_FETCH | IMAP__R_EXPUNGE, 0 },     /* UID FETCH ... VANISHED */
+    { IMAP__R_LIST | IMAP__R_STATUS, 0 }        /* LIST RETURN (CHILDREN) */
 };
 
 static unsigned imap__route_bit(imap_str name)
@@ -7707,6 +7752,122 @@ IMAPDEF int imap_client_pop_untagged(imap_client *c, char *name, size_t ncap,
                                      char *data, size_t dcap, size_t *dlen)
 {
     return imap__store_take(c, NULL, name, ncap, data, dcap, dlen);
+}
+
+/* ESEARCH data "(TAG "A1") UID COUNT 2 ALL 4:5": the ALL value, or
+   {NULL,0} when there is none. -1 when it cannot be read. */
+static int imap__esearch_all(const char *d, size_t n, imap_str *all)
+{
+    size_t i = 0, w;
+    int value = 0, is_all = 0;
+    all->ptr = NULL;
+    all->len = 0;
+    while (i < n) {
+        while (i < n && d[i] == ' ') i++;
+        if (i == n) break;
+        w = i;
+        if (d[i] == '(') {
+            /* (TAG "..."), or a value in parentheses: skip it */
+            int depth = 0, q = 0;
+            for (; i < n; i++) {
+                if (q) {
+                    if (d[i] == '\\' && i + 1 < n) i++;
+                    else if (d[i] == '"') q = 0;
+                } else if (d[i] == '"') q = 1;
+                else if (d[i] == '(') depth++;
+                else if (d[i] == ')' && --depth == 0) break;
+            }
+            if (i == n) return -1;
+            i++;
+        } else {
+            while (i < n && d[i] != ' ') i++;
+        }
+        if (w == 0 && d[0] == '(') continue;                  /* the tag */
+        if (value) {
+            if (is_all) {
+                all->ptr = d + w;
+                all->len = i - w;
+                return 0;
+            }
+            value = 0;
+        } else if (!imap__ieq(d + w, i - w, "UID")) {
+            is_all = imap__ieq(d + w, i - w, "ALL");
+            value = 1;
+        }
+    }
+    return value ? -1 : 0;
+}
+
+IMAPDEF int imap_client_search_result(imap_client *c, char *out, size_t cap, size_t *len)
+{
+    size_t off = 0;
+    while (off < c->_store_len) {
+        unsigned char *e = c->_store + off;
+        size_t nlen = e[0];
+        size_t dlen = imap__entry_dlen(e);
+        const char *en = (const char *)e + IMAP__ENTRY_HDR, *d = en + nlen;
+        imap_str all;
+        imap_seqset_iter it;
+        imap_u64 lo, hi, total = 0;
+        int k;
+        /* inside an on_done only that command's entries count */
+        if ((c->_done_owner && imap__entry_owner(e) != (c->_done_owner & 0xffffffffu)) ||
+            !(imap__ieq(en, nlen, "SEARCH") || imap__ieq(en, nlen, "ESEARCH"))) {
+            off += imap__entry_len(e);
+            continue;
+        }
+        if (imap__ieq(en, nlen, "SEARCH"))
+            return imap__store_take(c, "SEARCH", NULL, 0, out, cap, len);
+        /* measure, then write: "lo lo+1 ... hi" per range */
+        k = imap__esearch_all(d, dlen, &all);
+        if (k == 0 && all.len) {
+            imap_seqset_iter_init(&it, all.ptr, all.len);
+            while ((k = imap_seqset_next(&it, &lo, &hi)) == 1) {
+                imap_u64 p10 = 1, digits = 1;
+                if (hi == IMAP_SEQ_STAR) {
+                    k = IMAP_E_SYNTAX;
+                    break;
+                }
+                /* the numbers of lo..hi with each count of digits */
+                for (; lo <= hi && digits <= 20; digits++, p10 *= 10) {
+                    imap_u64 top = digits == 20 ? hi : p10 * 10 - 1;
+                    if (top < lo) continue;
+                    if (top > hi) top = hi;
+                    total += (top - lo + 1) * (digits + 1);
+                    if (total > (imap_u64)(size_t)-1 / 2) break;
+                    if (top == hi) break;
+                    lo = top + 1;
+                }
+                if (total > (imap_u64)(size_t)-1 / 2) {
+                    k = IMAP_E_LIMIT;
+                    break;
+                }
+            }
+        }
+        if (k < 0) {
+            imap__store_remove(c, off);
+            return k == IMAP_E_LIMIT ? IMAP_E_LIMIT : IMAP_E_SYNTAX;
+        }
+        if (total) total--;                     /* no space after the last */
+        if (len) *len = (size_t)total;
+        if (out && (size_t)total >= cap) return IMAP_E_NOMEM;
+        if (out) {
+            size_t w = 0;
+            if (all.len) {
+                imap_seqset_iter_init(&it, all.ptr, all.len);
+                while (imap_seqset_next(&it, &lo, &hi) == 1)
+                    for (;; lo++) {
+                        if (w) out[w++] = ' ';
+                        w += imap__fmt_u64(out + w, lo);
+                        if (lo == hi) break;
+                    }
+            }
+            out[w] = 0;
+        }
+        imap__store_remove(c, off);
+        return 1;
+    }
+    return 0;
 }
 
 IMAPDEF int imap_data_next(const char **cursor, const char *end, imap_str *text,
@@ -8316,7 +8477,8 @@ static int imap__fetch_in_set(const imap_response *r, imap_u64 msgno, int has_ms
     imap_seqset_iter it;
     imap_u64 n, lo, hi;
     int k;
-    if (!p->set[0]) return 1;
+    /* a SELECT's set is its mailbox (for its LIST): its FETCHes are any */
+    if (!p->set[0] || p->kind == IMAP__K_SELECT || p->kind == IMAP__K_EXAMINE) return 1;
     if (p->uid_set) {
         const imap_value *u;
         if (!r) return 1;
@@ -8335,6 +8497,32 @@ static int imap__fetch_in_set(const imap_response *r, imap_u64 msgno, int has_ms
         if (lo == IMAP_SEQ_STAR && n >= hi) return 1;
     }
     return k < 0;                           /* an unparsable set takes any */
+}
+
+/* Is LIST response r the answer of command p? A server may announce
+   created, renamed and deleted mailboxes with unsolicited LIST responses
+   at any time (RFC 9051 §6.3.4-§6.3.6, §6.3.9.7; Cyrus 3.10 does so
+   for the session's own changes, at the start of a later command). So
+   SELECT/EXAMINE take only the LIST of the mailbox they select
+   (§6.3.2; a name too long to keep: any), and a LIST sent with RETURN
+   (CHILDREN) only responses with \HasChildren or \HasNoChildren, which
+   §6.3.9.5 makes it carry (\NoInferiors implies the latter, §6.3.9.4).
+   The rest are unsolicited: the store and on_untagged. */
+static int imap__list_is_answer(const imap_response *r, const imap__pending *p)
+{
+    const imap_value *a = r->args;
+    if (p->kind == IMAP__K_SELECT || p->kind == IMAP__K_EXAMINE) {
+        imap_list_info li;
+        size_t n = strlen(p->set);
+        if (!n) return 1;
+        if (imap_list_decode(r, &li) != 0) return 0;
+        if (li.mailbox.len == n && memcmp(li.mailbox.ptr, p->set, n) == 0) return 1;
+        return imap__ieq(li.mailbox.ptr, li.mailbox.len, "INBOX") && imap__ieq(p->set, n, "INBOX");
+    }
+    if (p->kind != IMAP__K_LISTC) return 1;
+    return a && a->type == IMAP_LIST &&
+           (imap_flags_has(a, "\\HasChildren") || imap_flags_has(a, "\\HasNoChildren") ||
+            imap_flags_has(a, "\\NoInferiors"));
 }
 
 /* "* VANISHED uids" without EARLIER: those messages are gone now
@@ -8387,6 +8575,7 @@ static imap__pending *imap__route(imap_client *c, unsigned bit, const imap_respo
         if (!(imap__routes(p) & bit)) continue;
         if (!any || p->seq < any->seq) any = p;
         if (bit == IMAP__R_FETCH && !imap__fetch_in_set(r, msgno, has_msgno, p)) continue;
+        if (bit == IMAP__R_LIST && r && !imap__list_is_answer(r, p)) continue;
         if (!to || p->seq < to->seq) to = p;
     }
     return to ? to : bit == IMAP__R_FETCH ? any : NULL;
@@ -8459,9 +8648,10 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
         if (imap_caps_has(r->args, "QRESYNC")) c->_enabled |= 3u;
         if (imap_caps_has(r->args, "IMAP4rev2")) {
             c->protocol = 2;
-            c->_utf8 = 1;
+            c->rev2 = 1;
+            c->utf8 = 1;
         }
-        if (imap_caps_has(r->args, "UTF8=ACCEPT")) c->_utf8 = 1;
+        if (imap_caps_has(r->args, "UTF8=ACCEPT")) c->utf8 = 1;
         break;
     default:
         break;
@@ -11915,7 +12105,7 @@ IMAPDEF void imap_client_set_transport(imap_client *c, const imap_transport *t,
    parameter: a field left set by a call that failed would reach the
    next (a dead caller string). */
 typedef struct imap__extra {
-    const char *route_set;        /* FETCH/STORE: its set */
+    const char *route_set;        /* FETCH/STORE: its set; SELECT: the mailbox */
     int route_uid;                /* the set holds UIDs */
     unsigned route_extra;         /* IMAP__R_* beyond its kind's */
     long idle_ms;                 /* IDLE: its timeout */
@@ -11950,7 +12140,8 @@ static int imap__begin(imap_client *c, imap_cmd *cmd, char tag[16])
     imap_tagger_next(&c->_tagger, tag);
     imap_cmd_init(cmd, c->_out + c->_out_len, c->_out_cap - c->_out_len);
     cmd->literal_mode = c->_literal_mode;
-    cmd->utf8 = c->_utf8;
+    cmd->utf8 = c->utf8;
+    cmd->rev2 = c->rev2;
     return IMAP_OK;
 }
 
@@ -12227,6 +12418,12 @@ IMAPDEF int imap_unsubscribe(imap_client *c, const char *mailbox, const imap_cal
 IMAPDEF int imap_list(imap_client *c, const char *directory, const char *pattern,
                       const imap_call *call)
 {
+    if (c && c->rev2) {
+        /* so its answers can be told from change notices (section 7) */
+        const char *pat = pattern ? pattern : "*";
+        IMAP__COMMAND(c, call, IMAP__K_LISTC, NULL,
+                      imap_cmd_list_extended(&cmd_, tag_, NULL, directory, &pat, 1, "CHILDREN"));
+    }
     IMAP__COMMAND(c, call, IMAP__K_LIST, NULL, imap_cmd_list(&cmd_, tag_, directory, pattern));
 }
 
@@ -12310,8 +12507,14 @@ IMAPDEF int imap_select_ext(imap_client *c, const char *mailbox, int readonly,
     int rc = imap__may_call(c, call);
     if (rc) return rc;
     imap__selecting(c);
-    IMAP__COMMAND(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL,
-                  imap_cmd_select(&cmd_, tag_, mailbox, readonly, condstore, qresync));
+    {
+        /* its LIST names it (RFC 9051 §6.3.2): kept to route that LIST */
+        imap__extra x;
+        memset(&x, 0, sizeof x);
+        x.route_set = mailbox ? mailbox : "INBOX";
+        IMAP__COMMAND_X(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL, &x,
+                        imap_cmd_select(&cmd_, tag_, mailbox, readonly, condstore, qresync));
+    }
 }
 
 IMAPDEF int imap_fetch_changedsince(imap_client *c, int uid, const char *set,

@@ -4,9 +4,10 @@
 # Installs what it needs on a fresh Debian machine, builds everything with
 # warnings as errors under gcc and clang (and imap.h as C++), runs the unit
 # tests and the golden transcripts under ASan+UBSan, fuzzes the parser, and
-# runs the integration suite against a private Dovecot, GNU Mailutils and
-# Cyrus IMAP (each session then replayed with faults at every byte
-# offset). Also: the compile matrix (tests/compile.sh), a Cortex-M4
+# runs the integration suite against a private Dovecot, GNU Mailutils,
+# Cyrus IMAP 3.6 and Cyrus 3.10 (IMAP4rev2, as a rev1 and a rev2 client;
+# each session then replayed with faults at every byte offset). Also:
+# the compile matrix (tests/compile.sh), a Cortex-M4
 # firmware build (tests/firmware/build.sh) run under QEMU against Dovecot
 # (tests/firmware/run.sh) and Windows (mingw-w64, tests
 # under wine: tests/windows/build.sh), the integration suite again under
@@ -393,17 +394,26 @@ else
         fail "private Dovecot started"; cat "$B/srv.log"
     fi
     # ---- 4b. the same suite against GNU Mailutils imap4d and Cyrus IMAP ----
-    for server in mailutils cyrus; do
+    # cyrus-rev2: Cyrus 3.10 (IMAP4rev2) from a cached trixie root, the
+    # suite twice, each on a fresh instance: as a rev1 client (its fault
+    # replays would be Cyrus 3.6's again), then with ENABLE IMAP4rev2
+    for run in mailutils cyrus cyrus-rev2:rev1 cyrus-rev2:rev2; do
         [ -x "$B/it_dovecot" ] || break
+        server=${run%%:*}
         D=$(mktemp -d /tmp/imaph-XXXXXX)
         STOP_SERVERS+=("$server:$D")
+        t0=$(date +%s)
         if bash "tests/server/$server.sh" start "$D" > "$B/srv.log" 2>&1; then
-            pass "private $server started"
-            ( . "$D/env" && IMAP_TEST_FAULTS=1 exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
-            run_counted "it_dovecot/$server" cat "$B/it.out"
-            run_counted "tls_examples/$server" bash tests/it_tls_examples.sh "$B" "$D/env"
+            pass "private $server started ($(( $(date +%s) - t0 ))s)"
+            [ "$run" = cyrus-rev2:rev1 ] && f=0 || f=1
+            [ "$run" = cyrus-rev2:rev2 ] && r2=1 || r2=0
+            ( . "$D/env" && IMAP_TEST_REV2=$r2 IMAP_TEST_FAULTS=$f exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
+            run_counted "it_dovecot/$run" cat "$B/it.out"
+            [ "$run" = "$server" ] &&
+                run_counted "tls_examples/$server" bash tests/it_tls_examples.sh "$B" "$D/env"
             # imapcat sync by the best path it offers (Cyrus QRESYNC, Mailutils plain)
-            [ -x "$B/imapcat" ] && run_counted "sync/$server" bash tests/sync/run.sh "$D" "$B/imapcat"
+            [ "$run" = "$server" ] && [ -x "$B/imapcat" ] &&
+                run_counted "sync/$server" bash tests/sync/run.sh "$D" "$B/imapcat"
         else
             fail "private $server started"; cat "$B/srv.log"
         fi
