@@ -6123,6 +6123,8 @@ IMAPDEF int imap_client_output(imap_client *c, const unsigned char **ptr, size_t
     /* after STARTTLS's or COMPRESS's OK nothing goes out until the new
        transport is in place (it would go out in plaintext) */
     if (c->error || c->_stop_feed) return 0;
+    /* RFC 3501 §7.1: the server speaks first; commands wait for it */
+    if (!c->_greeted) return 0;
     imap__idle_yield(c);
     if (c->_inject_off < c->_inject_len) {
         *ptr = c->_inject + c->_inject_off;
@@ -6131,10 +6133,6 @@ IMAPDEF int imap_client_output(imap_client *c, const unsigned char **ptr, size_t
     }
     p = imap__next_unsent(c);
     if (!p || !imap__may_send(c, p)) return 0;
-    if (p->cur_off == 0 && p->cur_seg == 0) {
-        if (p->flags & IMAP__F_SECRET) imap__log_secret(c, p);
-        else imap__log(c, 'C', p->seg[0].ptr, p->seg[0].len);
-    }
     *ptr = p->seg[p->cur_seg].ptr + p->cur_off;
     *len = p->seg[p->cur_seg].len - p->cur_off;
     return 1;
@@ -6154,6 +6152,11 @@ IMAPDEF void imap_client_output_ack(imap_client *c, size_t n)
     }
     p = imap__next_unsent(c);
     if (!p) return;
+    /* logged once its first bytes are taken (output may be asked twice) */
+    if (n && p->cur_off == 0 && p->cur_seg == 0) {
+        if (p->flags & IMAP__F_SECRET) imap__log_secret(c, p);
+        else imap__log(c, 'C', p->seg[0].ptr, p->seg[0].len);
+    }
     p->cur_off += n;
     if (p->cur_off >= p->seg[p->cur_seg].len) {
         const imap_segment *sg = &p->seg[p->cur_seg];
@@ -8851,6 +8854,7 @@ IMAPDEF void imap_client_init(imap_client *c, void *mem, size_t cap)
     memset(c, 0, sizeof *c);
     c->_q = c->_q_mem;
     c->_q_cap = IMAP_MAX_PENDING;
+    c->_now_stale = 1;                  /* no time known before a tick */
     c->state = IMAP_STATE_NONAUTH;
     c->protocol = 1;
     if (!m || cap < IMAP_CLIENT_MIN_MEM) {
@@ -9047,6 +9051,7 @@ IMAPDEF int imap_client_open(imap_client *c, const imap_transport *t)
     if (!c->_clock && !t->wait && c->timeout_ms > 0) return IMAP_E_ARGS;
     c->_t = *t;
     c->_has_t = 1;
+    c->_now_stale = 0;                  /* time is the clock's or the waits' */
     imap_client_start(c);
     while (!c->_greeted && !c->error) imap__pump(c, -1);
     if (c->error) return c->error;
