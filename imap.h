@@ -1903,13 +1903,15 @@ IMAPDEF int imap_client_feed(imap_client *c, const void *data, size_t len, size_
 IMAPDEF int imap_client_output(imap_client *c, const unsigned char **ptr, size_t *len);
 IMAPDEF void imap_client_output_ack(imap_client *c, size_t n);
 /* Timers for an event loop (sans-I/O, or around imap_client_poll): tell
-   the engine the time (milliseconds, the clock's base when one is set);
-   it fires what is due (a response timeout aborts, IDLE's timeout sends
-   DONE, callbacks may run) and returns how long the caller may sleep
-   before the next call: milliseconds, 0 when there is output or input to
-   handle now, -1 when no timer runs. Call it every time the loop wakes;
-   without a clock, timers started since the last tick count from the
-   time the next tick brings. The blocking calls run on the same timers. */
+   the engine the time in milliseconds (ignored when a clock is set or
+   over a transport: the engine has its own time then); it fires what is
+   due (a response timeout aborts, IDLE's timeout sends DONE; callbacks
+   may run) and returns the milliseconds until the next timer, 0 if one
+   is due, -1 when none runs: how long a poll() may sleep (output still
+   pending: also wait for the socket to be writable). Call it every time
+   the loop wakes, after feeding what arrived; without a clock, timers
+   started since the last tick count from the time the next tick brings.
+   The blocking calls run on the same timers. */
 IMAPDEF long imap_client_tick(imap_client *c, long long now_ms);
 
 /* capabilities (imaplib's .capabilities), space-separated as received */
@@ -6004,10 +6006,15 @@ IMAPDEF long imap_client_tick(imap_client *c, long long now_ms)
 {
     long next;
     if (!c || c->_depth) return -1;     /* not from a callback */
-    c->_now = now_ms;
-    c->_now_stale = 0;
-    if (c->_resp_start == IMAP__UNSTAMPED) c->_resp_start = now_ms;
-    if (c->_idle_start == IMAP__UNSTAMPED) c->_idle_start = now_ms;
+    if (c->_clock || c->_has_t) {
+        /* the engine's own time: the clock's, or the transport's waits */
+        imap__refresh(c);
+    } else {
+        c->_now = now_ms;
+        c->_now_stale = 0;
+        if (c->_resp_start == IMAP__UNSTAMPED) c->_resp_start = now_ms;
+        if (c->_idle_start == IMAP__UNSTAMPED) c->_idle_start = now_ms;
+    }
     next = imap__timers(c);
     /* the caller sleeps now: what starts before the next tick is stamped
        by it (sans-I/O has no other time) */
