@@ -9112,7 +9112,8 @@ static int imap__may_call(const imap_client *c, const imap_call *call)
 {
     if (!c) return IMAP_E_ARGS;
     if (c->_depth && c->_has_t && !(call && call->on_done)) return IMAP_E_STATE;
-    if (c->timeout_ms > 0 && imap__timeless(c)) return IMAP_E_ARGS;
+    if ((c->timeout_ms > 0 || (call && call->timeout_ms > 0)) && imap__timeless(c))
+        return IMAP_E_ARGS;
     return IMAP_OK;
 }
 
