@@ -152,13 +152,14 @@ typedef struct imap_str {
     X(E_TLS_HOSTNAME,  -22, ABORT, "certificate does not match the host name") \
     X(E_TLS_HANDSHAKE, -23, ABORT, "TLS handshake failed") \
     X(E_TLS_CLOSED,    -24, ABORT, "TLS peer closed the connection") \
-    X(E_BUSY,      -25, ERROR,    "every command slot is in use: let some complete")
+    X(E_BUSY,      -25, ERROR,    "every command slot is in use: let some complete") \
+    X(E_DROPPED,   -26, ERROR,    "untagged data did not fit the per-name store")
 
 typedef enum imap_result {
 #define IMAP__RESULT_ENUM(name, value, cls, text) IMAP_##name = value,
     IMAP_RESULTS(IMAP__RESULT_ENUM)
 #undef IMAP__RESULT_ENUM
-    IMAP_RESULT_MIN = -25
+    IMAP_RESULT_MIN = -26
 } imap_result;
 
 typedef enum imap_result_class {
@@ -225,7 +226,8 @@ typedef enum imap_value_type {
 #define IMAP_VF_LITERAL  0x02u /* a literal {n} */
 #define IMAP_VF_BINARY   0x04u /* a literal8 ~{n} (RFC 3516) */
 #define IMAP_VF_SUNK     0x08u /* literal bytes went to the sink: str is
-                                  NULL, len is the literal's length */
+                                  NULL, num is the literal's length (len
+                                  too, saturated where size_t is 32 bits) */
 #define IMAP_VF_CODE     0x10u /* the list is a response code [ ... ] */
 
 /* One node of a parsed response. Lists keep their children as a chain:
@@ -273,7 +275,7 @@ typedef struct imap_response {
     imap_value *args;       /* untagged data: first item after the name */
     imap_u64 number;        /* "* 5 EXISTS": 5 */
     int has_number;
-    size_t offset;          /* stream offset of the response's first byte */
+    imap_u64 offset;        /* stream offset of the response's first byte */
     size_t raw_len;         /* bytes the response held in the buffer */
 } imap_response;
 
@@ -317,15 +319,15 @@ typedef struct imap_parser {
     void *number_ctx;
     /* last rejected response (valid until the next feed) */
     int error;                /* imap_result of the last rejection */
-    size_t error_offset;      /* absolute stream offset of the fault */
+    imap_u64 error_offset;    /* absolute stream offset of the fault */
     imap_str error_line;      /* start of its first line, for a log */
     /* private */
     int _state;
     int _fail;                /* pending rejection of this response */
     int _reported;            /* _fail was already returned */
-    size_t _fail_off;
-    size_t _stream_off;       /* absolute offset of the next byte */
-    size_t _resp_off;
+    imap_u64 _fail_off;       /* stream offsets pass 4 GiB on 32-bit size_t */
+    imap_u64 _stream_off;     /* absolute offset of the next byte */
+    imap_u64 _resp_off;
     size_t _line_start;       /* buffer offset of the current line */
     size_t _line_len;         /* bytes seen of the current line */
     int _first_line;
@@ -334,6 +336,13 @@ typedef struct imap_parser {
     imap_u64 _lit_left;
     imap_u64 _lit_total;
     imap_u64 _msgno;
+    /* the client's per-call sinks: _pick sees each response's first line
+       and may name the sink for all of its literals (_resp_sink) */
+    int (*_pick)(void *ctx, const unsigned char *line, size_t n,
+                 imap_literal_sink *sink, void **sink_ctx);
+    void *_pick_ctx;
+    imap_literal_sink _resp_sink;
+    void *_resp_sink_ctx;
     unsigned _lit_index;
     int _lit_binary;
     size_t _item_off;         /* the sunk literal's attribute, in the buffer */
@@ -349,9 +358,11 @@ typedef struct imap_parser {
     size_t _num_name_len;
     unsigned char _tail[32];  /* end of a line too long to keep */
     size_t _tail_len;
+    /* a response rejected for want of room: what keeping it would take */
+    int _need_on, _need_tok;
+    imap_u64 _need_raw, _need_nodes;
     imap_response _resp;
     imap_value *_stack[IMAP_MAX_DEPTH + 1];
-    imap_value *_last[IMAP_MAX_DEPTH + 1];
 } imap_parser;
 
 /* Give the parser its buffer: raw response bytes and value trees live in
@@ -386,7 +397,9 @@ IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
 /* 1 when the parser is between responses (EOF here is clean), else 0. */
 IMAPDEF int imap_parser_idle(const imap_parser *p);
 
-/* Most buffer bytes any response has needed so far. */
+/* Most buffer bytes any response has needed so far, counting those
+   rejected with IMAP_E_NOMEM: a buffer this large keeps them all (for a
+   rejected response an upper bound, within a few nodes). */
 IMAPDEF size_t imap_parser_high_water(const imap_parser *p);
 
 /* Forget any partial response (after a reconnect). Settings stay. */
@@ -564,6 +577,29 @@ typedef struct imap_namespace_info {
 IMAPDEF int imap_namespace_decode(const imap_response *r, imap_namespace_info *out);
 IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix,
                                 int *delimiter);
+
+/* CONDSTORE / QRESYNC (RFC 7162). "* VANISHED [(EARLIER)] uid-set"
+   (§3.2.10): earlier is 1 for the answer to a QRESYNC SELECT or a UID
+   FETCH ... VANISHED, 0 for an expunge as it happens; walk uids with
+   imap_seqset_iter. With a number sink set (imap_parser_set_number_sink)
+   the set went there and uids is empty. */
+typedef struct imap_vanished {
+    int earlier;
+    imap_str uids;
+} imap_vanished;
+
+IMAPDEF int imap_vanished_decode(const imap_response *r, imap_vanished *out);
+/* MODSEQ of a "* n FETCH (... MODSEQ (m) ...)" (§3.1.4.1): 0 with *out,
+   IMAP_E_SYNTAX when there is none. */
+IMAPDEF int imap_fetch_modseq(const imap_response *r, imap_u64 *out);
+/* A status response's code [NAME number] ("HIGHESTMODSEQ", "UIDVALIDITY",
+   "UIDNEXT", "UNSEEN"): 1 with *out, 0 if the code is another one (or
+   none: [NOMODSEQ] is imap_response_code_name), IMAP_E_SYNTAX if the
+   number is bad. */
+IMAPDEF int imap_response_code_u64(const imap_response *r, const char *name, imap_u64 *out);
+/* A code [NAME set] ("MODIFIED" on a STORE UNCHANGEDSINCE's tagged OK or
+   NO, §3.1.3): 1 with the set's text in *set, 0 if the code is another. */
+IMAPDEF int imap_response_code_set(const imap_response *r, const char *name, imap_str *set);
 
 /* ======================================================================
    6. COMMAND BUILDERS AND QUOTING
@@ -1104,7 +1140,21 @@ typedef struct imap_client imap_client;
      completion with the result and the tagged response (NULL when the
      connection broke first). Without it the call blocks until the
      tagged response and returns the result. on_done runs exactly once
-     for every call that returned IMAP_OK, whatever happens.
+     for every call that returned IMAP_OK, whatever happens. Inside it the
+     command's data (what went to the store, not to on_data) is at hand,
+     as imaplib2's callback has it: imap_client_response and
+     imap_client_pop_untagged then give only this command's entries (what
+     on_done does not take stays in the store, as after a blocking call).
+   - sink: every literal of this command's responses, whatever its size,
+     goes to sink(sink_arg, ...) instead of the parser's buffer (the
+     response then arrives with IMAP_VF_SUNK values). Saving a message
+     of any size is one call:
+         imap_call call = {0}; call.sink = write_to_file; call.sink_arg = fp;
+         const char *a[] = { "42", "BODY.PEEK[]" };
+         rc = imap_uid(c, "FETCH", a, 2, &call);
+     A sink that returns nonzero makes the call IMAP_E_SINK. Literals of
+     responses no call with a sink takes follow the parser's own sink and
+     threshold (imap_parser_set_sink, for advanced use).
    - timeout_ms: this command's response timeout (0: the client's, see
      imap_client_set_timeout).
    What a callback (on_data, on_done, the unsolicited callback, an
@@ -1122,6 +1172,8 @@ typedef struct imap_call {
                     const imap_response *tagged);
     void *arg;
     long timeout_ms;
+    imap_literal_sink sink;
+    void *sink_arg;
 } imap_call;
 
 /* The SASL exchange of imap_authenticate (imaplib's authobject): called
@@ -1749,6 +1801,9 @@ typedef struct imap__pending {
     int uid_set;                  /* the set holds UIDs */
     unsigned kind;                /* IMAP__K_* of the command */
     unsigned flags;               /* IMAP__F_* */
+    unsigned route_extra;         /* IMAP__R_* it takes beyond its kind's */
+    size_t store_bytes;           /* store bytes its data took or wanted */
+    int got_caps;                 /* an untagged CAPABILITY came meanwhile */
     imap_call call;
     imap_segment seg[IMAP_CMD_MAX_SEGMENTS];
     unsigned nseg, cur_seg;
@@ -1775,7 +1830,12 @@ struct imap_client {
     imap_u64 exists;              /* last EXISTS of the selected mailbox */
     imap_u64 recent;              /* last RECENT */
     int last_status;              /* imap_resp_status of the last tagged response */
-    char last_text[256];          /* its text (NUL-terminated, truncated) */
+    char last_text[256];          /* its text with its response code, as
+                                     imaplib's data: "[APPENDUID 38505
+                                     3955] Append completed" (NUL-
+                                     terminated, truncated) */
+    size_t store_needed;          /* IMAP_E_DROPPED: store bytes the call's
+                                     data needed (see imap_client_response) */
     long timeout_ms;              /* response timeout, 0 = none */
     int debug;                    /* IMAP_DEBUG_* level */
     /* private */
@@ -1786,7 +1846,10 @@ struct imap_client {
     size_t _out_cap, _out_len;
     unsigned char *_store;
     size_t _store_cap, _store_len;
-    unsigned long _store_dropped;
+    unsigned long _store_dropped;   /* entries that found no room */
+    unsigned long _store_evicted;   /* entries of finished calls made room */
+    unsigned long _done_owner;      /* on_done running: its command's seq */
+    unsigned _nsinks;               /* outstanding calls with a sink */
     char _caps[IMAP_CAPS_BYTES];
     size_t _caps_len;
     int _caps_stale;
@@ -1824,6 +1887,8 @@ struct imap_client {
     unsigned _ring_next, _ring_count;
     void (*_on_untagged)(void *arg, imap_client *c, const imap_response *r);
     void *_on_untagged_arg;
+    unsigned _enabled;            /* ENABLED: 1 CONDSTORE, 2 QRESYNC (RFC 7162) */
+    unsigned long _changes;       /* EXISTS, EXPUNGE, VANISHED, FETCH seen */
 };
 
 /* Give the client its memory, carved into the output buffer (1/8), the
@@ -1872,7 +1937,9 @@ IMAPDEF void imap_client_set_timeout(imap_client *c, long timeout_ms);
    command waits for one over a transport, and returns IMAP_E_BUSY
    sans-I/O or from a callback (nothing was queued). */
 IMAPDEF int imap_client_set_queue(imap_client *c, imap_queue_slot *slots, size_t n);
-/* Untagged responses no command asked for (EXISTS during IDLE, ALERTs). */
+/* Untagged responses no command asked for (ALERTs, EXISTS between
+   commands), and those an IDLE without on_data ends on (EXISTS during a
+   blocking imap_idle). */
 IMAPDEF void imap_client_on_untagged(imap_client *c,
     void (*fn)(void *arg, imap_client *c, const imap_response *r), void *arg);
 /* Seed the tag generator (tests want fixed tags). */
@@ -1921,12 +1988,36 @@ IMAPDEF imap_str imap_client_capabilities(const imap_client *c);
 /* imaplib's response(code): the oldest kept data for `name` ("FLAGS",
    "EXISTS", "UIDVALIDITY", "ALERT", "SEARCH" ...), copied NUL-terminated
    into out and removed. Returns 1, 0 if none, IMAP_E_NOMEM if cap is too
-   small (*len then tells the size). */
+   small (*len then tells the size). The data is imaplib's string: "23"
+   for "* 23 EXISTS", "1 (FLAGS (\Seen))" for "* 1 FETCH (FLAGS
+   (\Seen))", a literal kept inline as "{n}" CRLF and its n bytes
+   (imap_data_next splits it like imaplib's tuples).
+   The store is 1/8 of the client's memory and holds everything a call
+   gathers, or the call says it did not: it returns IMAP_E_DROPPED (not
+   OK; what fitted is kept) and c->store_needed is the store size that
+   would have held all of it (give imap_client_init 8 times that). Room
+   is made by dropping the oldest entries of finished calls and
+   unsolicited ones, never those of a call still outstanding. Each entry
+   takes 9 bytes plus its name and data: with 64 KiB of memory (8 KiB of
+   store) that is about 30 FETCH ENVELOPE responses (Dovecot's 301 took
+   82,104 bytes, 273 each) or ~1,600 SEARCH numbers of four digits (the
+   parser's buffer then needs ~60 bytes a number). For more, or for whole
+   mailboxes, use call->on_data (each response as it arrives, nothing
+   kept), call->sink for message bodies, or imap_parser_set_number_sink
+   for SEARCH numbers. */
 IMAPDEF int imap_client_response(imap_client *c, const char *name, char *out,
                                  size_t cap, size_t *len);
 /* imaplib's pop_untagged_responses: the oldest kept response of any name. */
 IMAPDEF int imap_client_pop_untagged(imap_client *c, char *name, size_t ncap,
                                      char *data, size_t dcap, size_t *dlen);
+/* Split a data string like imaplib's (header, literal) tuples: *cursor
+   starts at data[0]; each call gives the text up to and including the
+   next "{n}" (or to the end) in *text and the n literal bytes after it
+   in *literal ({NULL,0} when there is none). Returns 1 per part, 0 at
+   the end. "1 (RFC822 {5}\r\nhello)" gives ("1 (RFC822 {5}", "hello"),
+   then (")", none). A "{n}" that does not frame n bytes is text. */
+IMAPDEF int imap_data_next(const char **cursor, const char *end, imap_str *text,
+                           imap_str *literal);
 
 /* ---- the commands (imaplib / imaplib2 IMAP4 methods) -----------------
    Every call takes `call` last (NULL: blocking, data kept in the store).
@@ -1935,7 +2026,8 @@ IMAPDEF int imap_client_pop_untagged(imap_client *c, char *name, size_t ncap,
    turned read-only meanwhile, the parser's code (IMAP_E_NOMEM,
    IMAP_E_LIMIT, IMAP_E_SYNTAX, IMAP_E_SINK) when a response of its own
    was rejected (the command is complete, its data is not; the session
-   goes on), or an abort-class code. With
+   goes on), IMAP_E_DROPPED when its data did not fit the store
+   (c->store_needed; see imap_client_response), or an abort-class code. With
    call->on_done it returns IMAP_OK once queued (imaplib2's callback).
    Untagged data goes to call->on_data as it arrives, else to the store:
    imap_client_response(c, "SEARCH", ...) gives imaplib's data strings.
@@ -2006,6 +2098,31 @@ IMAPDEF int imap_partial(imap_client *c, const char *num, const char *part,
 /* STORE set command flags (§6.4.6): command is syntax ("+FLAGS"). */
 IMAPDEF int imap_store(imap_client *c, const char *set, const char *command,
                        const char *flags, const imap_call *call);
+/* CONDSTORE / QRESYNC (RFC 7162). ENABLE QRESYNC is imap_enable(c,
+   "QRESYNC", call), in the authenticated state (RFC 5161 §3.1).
+   imap_select_ext: SELECT (EXAMINE when readonly) with "(CONDSTORE)"
+   and/or "(QRESYNC (uidvalidity modseq [known-uids [seq-match]]))"
+   (qresync NULL: none), as imap_cmd_select builds it. Like imap_select
+   it sets the state to SELECTED on OK; the FETCH (UID FLAGS MODSEQ) and
+   "VANISHED (EARLIER)" that answer a QRESYNC go to call->on_data (else
+   the store); [HIGHESTMODSEQ n] / [NOMODSEQ] / [UIDVALIDITY n] are in
+   the store (imap_client_response(c, "HIGHESTMODSEQ", ...)). */
+IMAPDEF int imap_select_ext(imap_client *c, const char *mailbox, int readonly,
+                            int condstore, const imap_qresync *qresync,
+                            const imap_call *call);
+/* [UID] FETCH set items (CHANGEDSINCE modseq [VANISHED]) (§3.1.4,
+   §3.2.6; vanished needs uid and QRESYNC enabled): FETCHes and the
+   VANISHED (EARLIER) go to call->on_data. */
+IMAPDEF int imap_fetch_changedsince(imap_client *c, int uid, const char *set,
+                                    const char *items, imap_u64 modseq, int vanished,
+                                    const imap_call *call);
+/* [UID] STORE set (UNCHANGEDSINCE modseq) command flags (§3.1.3). The
+   messages not stored because they changed come back as [MODIFIED set]
+   on the tagged response: in the store as "MODIFIED", or from on_done's
+   tagged response with imap_response_code_set(t, "MODIFIED", &set). */
+IMAPDEF int imap_store_unchangedsince(imap_client *c, int uid, const char *set,
+                                      imap_u64 modseq, const char *command,
+                                      const char *flags, const imap_call *call);
 IMAPDEF int imap_copy(imap_client *c, const char *set, const char *mailbox,
                       const imap_call *call);                              /* §6.4.7 */
 IMAPDEF int imap_move(imap_client *c, const char *set, const char *mailbox,
@@ -2014,10 +2131,31 @@ IMAPDEF int imap_move(imap_client *c, const char *set, const char *mailbox,
    EXPUNGE, SORT, THREAD. */
 IMAPDEF int imap_uid(imap_client *c, const char *command, const char *const *args,
                      size_t nargs, const imap_call *call);
-/* Any extension command the server announces (imaplib's xatom). Its
-   untagged responses of the same name go to on_data or the store. */
+/* Any extension command the server announces (imaplib's xatom). Every
+   untagged data response that arrives while it is the oldest command
+   outstanding goes to its on_data (or the store), whatever its name; a
+   known command name (SELECT, CLOSE, ...) changes the state as it would. */
 IMAPDEF int imap_xatom(imap_client *c, const char *name, const char *const *args,
                        size_t nargs, const imap_call *call);
+/* Send any command made with the section 6 builders, blocking or with
+   call->on_done, the engine tracking state and routing as for the
+   calls above: SELECT/EXAMINE with (CONDSTORE) or (QRESYNC ...) set
+   SELECTED and, with QRESYNC, take the FETCH and VANISHED (EARLIER)
+   responses; FETCH ... (CHANGEDSINCE n VANISHED) takes VANISHED;
+   LIST-EXTENDED takes LIST and STATUS; MULTIAPPEND is an APPEND.
+       imap_cmd cmd; char tag[16];
+       rc = imap_client_cmd(c, &cmd, tag);
+       if (rc == IMAP_OK) rc = imap_cmd_select(&cmd, tag, "INBOX", 0, 1, NULL);
+       if (rc == IMAP_OK) rc = imap_client_send(c, &cmd, tag, call);
+   imap_client_cmd gives a fresh tag and the free part of the client's
+   output buffer (sending what is queued first when less than half is
+   free), and waits for a free slot. imap_client_send refuses a cmd not
+   begun so (IMAP_E_ARGS), a builder's error (returned as it is), and
+   AUTHENTICATE, STARTTLS and COMPRESS, which have calls of their own
+   (IMAP_E_ARGS). */
+IMAPDEF int imap_client_cmd(imap_client *c, imap_cmd *cmd, char tag[16]);
+IMAPDEF int imap_client_send(imap_client *c, imap_cmd *cmd, const char *tag,
+                             const imap_call *call);
 IMAPDEF int imap_sort(imap_client *c, const char *sort_criteria, const char *charset,
                       const char *const *criteria, size_t ncriteria,
                       const imap_call *call);                              /* RFC 5256 */
@@ -2053,9 +2191,9 @@ IMAPDEF int imap_setquota(imap_client *c, const char *root, const char *limits,
    FETCH, RECENT), timeout_ms passes (0: 29 minutes), or another command
    is issued (then DONE goes first). Blocking, it returns when IDLE ends. */
 IMAPDEF int imap_idle(imap_client *c, long timeout_ms, const imap_call *call);
-/* imaplib's recent(): the RECENT count kept from the server, else ask
-   with NOOP. Returns 1 with *count, 0 if the server reported none, or an
-   error. */
+/* imaplib's recent(): the newest RECENT count kept from the server (all
+   kept RECENT data is taken), else ask with NOOP. Returns 1 with *count,
+   0 if the server reported none, or an error. */
 IMAPDEF int imap_recent(imap_client *c, imap_u64 *count);
 /* Refuse to send any credential unless the transport is TLS, and a
    PREAUTH greeting on a transport that is not (IMAP_E_PLAINTEXT). */
@@ -2235,6 +2373,111 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 
 /* (9c TLS client declarations end here) */
 
+/* ---- 9d. keeping a mailbox in sync; resuming after a drop ----------------
+
+   imap_sync_mailbox brings a local copy up to date (RFC 4549's steps),
+   with no memory of its own: the caller keeps what it has stored (an
+   imap_sync_state, and the set of UIDs it holds) and gets each change
+   through callbacks. It takes the best path the server offers:
+     QRESYNC    ENABLE QRESYNC, SELECT ... (QRESYNC (uidvalidity modseq
+                known-uids)): the server answers with the changed
+                messages' FLAGS and the expunged UIDs (RFC 7162 §3.2.5);
+     CONDSTORE  SELECT ... (CONDSTORE), UID FETCH 1:* (UID FLAGS)
+                (CHANGEDSINCE modseq), and UID SEARCH ALL for the
+                expunges (RFC 7162 §3.1);
+     PLAIN      SELECT, UID SEARCH ALL, UID FETCH 1:* (UID FLAGS).
+   A first sync (uidvalidity 0), a changed UIDVALIDITY (after on_reset)
+   or a mailbox with [NOMODSEQ] fetches every message's flags.
+
+   The callbacks may see a message more than once (a sync cut short and
+   run again reports it again): handle them idempotently. on_message:
+   message uid exists with these flags (a FLAGS list; walk ->child);
+   is_new when uid >= the stored uidnext, i.e. one the caller cannot have
+   had. on_vanished: the UIDs lo..hi are gone (some may be ones the caller
+   never had). on_reset: UIDVALIDITY changed (RFC 3501 §2.3.1.1): drop
+   everything held for the mailbox; every message follows as new.
+
+   On IMAP_OK *st holds the state to store, and the mailbox stays
+   selected. Store it only once the callbacks' work is safe on disk: then
+   a drop or a crash anywhere loses nothing and the next sync from the
+   old state ends in the same place (imapcat's sync works this way). On
+   any failure *st is unchanged. The SEARCH answer is streamed through the
+   parser's number sink (restored after), so a mailbox of any size needs
+   no buffer; the server's UIDs must come in ascending order, as every
+   server we know sends them. When they do not, the sync stops with
+   IMAP_E_UNSUPPORTED and UIDs reported vanished before that may be
+   wrong: start over from a zero state. known_uids MUST be ascending and
+   without "*". The callbacks MUST NOT issue commands on c. */
+typedef struct imap_sync_state {
+    imap_u64 uidvalidity;           /* 0: nothing stored (a first sync) */
+    imap_u64 highestmodseq;         /* 0: none (NOMODSEQ, or unknown) */
+    imap_u64 uidnext;               /* UIDs from here on are new */
+} imap_sync_state;
+
+#define IMAP_SYNC_QRESYNC   1
+#define IMAP_SYNC_CONDSTORE 2
+#define IMAP_SYNC_PLAIN     3
+
+typedef struct imap_sync {
+    const char *mailbox;            /* UTF-8; NULL: INBOX */
+    int readonly;                   /* EXAMINE instead of SELECT */
+    int max_method;                 /* 0: the best offered; else no better
+                                       than IMAP_SYNC_CONDSTORE / _PLAIN */
+    const char *known_uids;         /* the UIDs held: "1:40,42" (NULL: none) */
+    void (*on_reset)(void *arg, imap_u64 uidvalidity);
+    void (*on_message)(void *arg, imap_u64 uid, const imap_value *flags, int is_new);
+    void (*on_vanished)(void *arg, imap_u64 lo, imap_u64 hi);
+    void *arg;
+    /* out */
+    int method;                     /* IMAP_SYNC_* taken */
+    imap_u64 exists;                /* messages in the mailbox */
+    /* private */
+    imap_sync_state _old;
+    imap_seqset_iter _known;
+    imap_u64 _klo, _khi, _next;
+    int _kstate, _unordered, _fetched_all;
+} imap_sync;
+
+IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st);
+
+/* Reconnect after a drop, with exponential backoff: close what is left,
+   give the client its memory again (keeping the clock, timeout, debug,
+   random, SCRAM cache, require-TLS and unsolicited-response settings),
+   and call connect() to open a transport, imap_client_open and log in.
+   Tries until connect returns IMAP_OK (returns IMAP_OK), a failure that
+   retrying cannot cure (IMAP_E_AUTH, E_NO, E_BAD, E_PLAINTEXT, E_ARGS,
+   E_CAPABILITY, E_TLS_*: returned at once), or max_tries (the last
+   failure). The waits double from min_ms to max_ms (defaults 500 ms and
+   60 s); sleep_ms NULL sleeps with nanosleep (POSIX; firmware gives one). */
+typedef struct imap_reconnect {
+    int (*connect)(void *arg, imap_client *c);
+    void (*sleep_ms)(void *arg, long ms);
+    void *arg;
+    long min_ms, max_ms;
+    unsigned max_tries;             /* 0: no limit */
+    unsigned tries;                 /* out: attempts of the last call */
+} imap_reconnect;
+
+IMAPDEF int imap_client_reconnect(imap_client *c, void *mem, size_t cap, imap_reconnect *r);
+
+/* One round of a long-running watcher, the pattern that loses no change:
+     connected? else imap_client_reconnect (backoff, login);
+     imap_sync_mailbox from *st (re-selects with QRESYNC after a drop);
+     on_synced(s->arg, st): the caller stores *st (a nonzero return
+       skips the IDLE: the caller wants to stop);
+     IDLE (RFC 2177) until the server reports a change or idle_ms passes;
+     a change that came between the sync and the IDLE skips the IDLE.
+   Call it in a loop. It returns IMAP_OK after each round, an abort-class
+   code when the connection broke (the next call reconnects), or what
+   imap_client_reconnect could not get past. Without IDLE it waits by
+   NOOP every idle_ms (0: 29 minutes; the wait is r->sleep_ms, which
+   firmware without POSIX MUST give). */
+IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnect *r,
+                            imap_sync *s, imap_sync_state *st, long idle_ms,
+                            int (*on_synced)(void *arg, const imap_sync_state *st));
+
+/* (9d sync declarations end here) */
+
 /* (section 9 declarations end here) */
 
 #ifdef __cplusplus
@@ -2262,6 +2505,9 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 #include <string.h>
 #if defined(__SSE2__) && defined(__GNUC__) && !defined(IMAP_NO_SIMD)
 #include <emmintrin.h>
+#elif (defined(__ARM_NEON) || defined(__ARM_NEON__)) && defined(__GNUC__) && \
+    !defined(IMAP_NO_SIMD)
+#include <arm_neon.h>
 #endif
 
 #ifndef IMAP_ASSERT
@@ -2270,6 +2516,13 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 #endif
 
 #define IMAP__U64_MAX (~(imap_u64)0)
+
+/* For the few small helpers of the parser's inner loop. */
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define IMAP__HOT static __inline__ __attribute__((always_inline))
+#else
+#define IMAP__HOT static
+#endif
 
 /* ---- 2. results ------------------------------------------------------ */
 
@@ -2343,14 +2596,21 @@ IMAPDEF void imap_arena_release(imap_arena *a, size_t mark)
 enum { IMAP__P_LINE = 0, IMAP__P_LITERAL, IMAP__P_DONE };
 enum { IMAP__LIT_STORE = 0, IMAP__LIT_SINK, IMAP__LIT_SKIP };
 
-static int imap__lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
-
+/* ASCII case-insensitive a[0..alen) == the C string b. Equal bytes go on
+   (a NUL in b ends it); unequal ones match only as the two cases of one
+   letter. */
 static int imap__ieq(const char *a, size_t alen, const char *b)
 {
     size_t i;
-    for (i = 0; i < alen; i++)
-        if (b[i] == 0 || imap__lower((unsigned char)a[i]) != imap__lower((unsigned char)b[i]))
-            return 0;
+    for (i = 0; i < alen; i++) {
+        unsigned x = (unsigned char)a[i], y = (unsigned char)b[i];
+        if (x == y) {
+            if (y == 0) return 0;
+        } else {
+            x |= 0x20;
+            if (x != (y | 0x20) || x - 'a' > 25u) return 0;
+        }
+    }
     return b[alen] == 0;
 }
 
@@ -2386,8 +2646,11 @@ static int imap__parse_u64(const char *s, size_t n, imap_u64 *out)
     return 1;
 }
 
+static void imap__need_finish(imap_parser *p);
+
 IMAPDEF void imap_parser_reset(imap_parser *p)
 {
+    if (p->_need_on) imap__need_finish(p);
     p->arena.used = 0;
     p->_state = IMAP__P_LINE;
     p->_fail = 0;
@@ -2399,6 +2662,7 @@ IMAPDEF void imap_parser_reset(imap_parser *p)
     p->_lit_left = 0;
     p->_lit_index = 0;
     p->_msgno = 0;
+    p->_resp_sink = NULL;
     p->_tail_len = 0;
     p->_num_mode = 0;
     p->_num_tok = 0;
@@ -2449,17 +2713,29 @@ static imap_u64 imap__max_literal(const imap_parser *p)
 
 static int imap__sinks(const imap_parser *p, imap_u64 n)
 {
+    if (p->_resp_sink) return 1;
     return p->sink != NULL && n > (imap_u64)p->sink_threshold;
 }
 
 /* Is the status word at s[0..n) one of RFC 3501 §7.1's? */
 static int imap__status_word(const char *s, size_t n)
 {
-    if (imap__ieq(s, n, "OK")) return IMAP_STATUS_OK;
-    if (imap__ieq(s, n, "NO")) return IMAP_STATUS_NO;
-    if (imap__ieq(s, n, "BAD")) return IMAP_STATUS_BAD;
-    if (imap__ieq(s, n, "BYE")) return IMAP_STATUS_BYE;
-    if (imap__ieq(s, n, "PREAUTH")) return IMAP_STATUS_PREAUTH;
+    /* by length first: this runs for every response */
+    switch (n) {
+    case 2:
+        if (imap__ieq(s, n, "OK")) return IMAP_STATUS_OK;
+        if (imap__ieq(s, n, "NO")) return IMAP_STATUS_NO;
+        break;
+    case 3:
+        if (imap__ieq(s, n, "BAD")) return IMAP_STATUS_BAD;
+        if (imap__ieq(s, n, "BYE")) return IMAP_STATUS_BYE;
+        break;
+    case 7:
+        if (imap__ieq(s, n, "PREAUTH")) return IMAP_STATUS_PREAUTH;
+        break;
+    default:
+        break;
+    }
     return IMAP_STATUS_NONE;
 }
 
@@ -2534,12 +2810,118 @@ static imap_str imap__literal_item(const unsigned char *s, size_t n)
     return r;
 }
 
-static void imap__fail(imap_parser *p, int code, size_t off)
+static void imap__fail(imap_parser *p, int code, imap_u64 off)
 {
     if (!p->_fail) {
         p->_fail = code;
         p->_fail_off = off;
     }
+}
+
+/* ---- what a rejected response needs (imap_parser_high_water) ----------
+
+   Once a response is rejected with IMAP_E_NOMEM its bytes are no longer
+   kept, so the room it needs is counted as it passes: its raw bytes
+   (lines and stored literals) plus one node per token, an upper bound of
+   the nodes imap__parse would make (a section or response code counts
+   each word in it). Only rejected responses pay for this. */
+
+/* Line bytes (never literal data): count token starts. */
+static void imap__need_tokens(imap_parser *p, const unsigned char *s, size_t n)
+{
+    int st = p->_need_tok;
+    imap_u64 nodes = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = s[i];
+        if (ch == '\n') {
+            st = 0;
+            continue;
+        }
+        switch (st) {
+        case 0:                         /* between tokens */
+            if (ch == ' ' || ch == '\r' || ch == ')') break;
+            nodes++;
+            if (ch == '"') st = 2;
+            else if (ch == '[') { nodes++; st = 5; }
+            else if (ch != '(') st = 1;
+            break;
+        case 1:                         /* in an atom */
+            if (ch == '[') { nodes++; st = 5; }
+            else if (ch == ' ' || ch == '\r' || ch == ')') st = 0;
+            else if (ch == '(' || ch == '"') { nodes++; st = ch == '"' ? 2 : 0; }
+            break;
+        case 2:                         /* in a quoted string */
+            if (ch == '\\') st = 3;
+            else if (ch == '"') st = 0;
+            break;
+        case 3:
+            st = 2;
+            break;
+        default:                        /* in [ ]: 4 in a word, 5 between */
+            if (ch == ']') st = 1;
+            else if (ch == ' ' || ch == ')') st = 5;
+            else if (ch == '(') { nodes++; st = 5; }
+            else if (st == 5) { nodes++; st = 4; }
+            break;
+        }
+    }
+    p->_need_tok = st;
+    p->_need_nodes += nodes;
+}
+
+static void imap__need_scan(imap_parser *p, const unsigned char *s, size_t n)
+{
+    p->_need_raw += n;
+    imap__need_tokens(p, s, n);
+}
+
+/* The first rejection for room: the response's `stored` bytes are in the
+   buffer; count the tokens of [from, stored) (untouched by the tree
+   builder, which unescapes in place), line by line, skipping stored
+   literals, on top of `nodes` already built. */
+static void imap__need_start(imap_parser *p, size_t from, size_t stored, imap_u64 nodes)
+{
+    const unsigned char *b = p->arena.base;
+    size_t pos = from;
+    int first = from == 0;
+    p->_need_on = 1;
+    p->_need_tok = 0;
+    p->_need_raw = stored;
+    p->_need_nodes = nodes;
+    while (pos < stored) {
+        const unsigned char *lf = (const unsigned char *)memchr(b + pos, '\n', stored - pos);
+        size_t n = lf ? (size_t)(lf - (b + pos)) + 1 : stored - pos, body;
+        imap_u64 lit = 0;
+        int binary;
+        imap__need_tokens(p, b + pos, n);
+        body = imap__line_body(b + pos, n);
+        pos += n;
+        if (lf && !(first && imap__line_is_text(b + pos - n, body)) &&
+            imap__line_literal(b + pos - n, body, &lit, &binary) == 1 && !imap__sinks(p, lit)) {
+            size_t have = stored - pos;
+            if ((imap_u64)have < lit) {
+                p->_need_raw += lit - have;     /* the part not stored */
+                pos = stored;
+            } else {
+                pos += (size_t)lit;
+            }
+        }
+        first = 0;
+    }
+}
+
+/* The response ended: raw bytes, the first node's alignment, the nodes. */
+static void imap__need_finish(imap_parser *p)
+{
+    const imap_u64 align = sizeof(imap_u64) > sizeof(void *) ? sizeof(imap_u64) : sizeof(void *);
+    const imap_u64 max = (imap_u64)(size_t)-1, node = sizeof(imap_value);
+    imap_u64 need = p->_need_raw + align - 1;
+    p->_need_on = 0;
+    if (p->_need_raw > max || p->_need_nodes > (max - need) / node) need = max;
+    else need += p->_need_nodes * node;
+    if (need > max) need = max;
+    if ((size_t)need > p->arena.needed) p->arena.needed = (size_t)need;
 }
 
 /* Hand literal bytes to the sink with their context. */
@@ -2553,7 +2935,8 @@ static void imap__sink(imap_parser *p, const unsigned char *data, size_t n)
     info.total = p->_lit_total;
     info.index = p->_lit_index;
     info.binary = p->_lit_binary;
-    if (p->sink(p->sink_ctx, &info, data, n) != 0) {
+    if (p->_resp_sink ? p->_resp_sink(p->_resp_sink_ctx, &info, data, n) != 0
+                      : p->sink(p->sink_ctx, &info, data, n) != 0) {
         imap__fail(p, IMAP_E_SINK, p->_resp_off);
         p->_lit_mode = IMAP__LIT_SKIP;
     }
@@ -2580,6 +2963,9 @@ static void imap__line_done(imap_parser *p)
         size_t i;
         p->_first_line = 0;
         p->_no_literals = (line == p->_tail) ? 0 : imap__line_is_text(line, n);
+        p->_resp_sink = NULL;
+        if (p->_pick && line != p->_tail)
+            p->_pick(p->_pick_ctx, line, n, &p->_resp_sink, &p->_resp_sink_ctx);
         /* "* 12 FETCH" gives the sink its message number. */
         if (line != p->_tail && n > 2 && line[0] == '*' && line[1] == ' ') {
             i = 2;
@@ -2603,6 +2989,7 @@ static void imap__line_done(imap_parser *p)
     p->_lit_left = lit;
     p->_lit_binary = binary;
     if (p->_fail) {
+        if (p->_need_on && !imap__sinks(p, lit)) p->_need_raw += lit;
         p->_lit_mode = IMAP__LIT_SKIP;
     } else if (lit > imap__max_literal(p)) {
         imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
@@ -2611,6 +2998,7 @@ static void imap__line_done(imap_parser *p)
         p->_lit_mode = IMAP__LIT_SINK;
     } else if (lit > (imap_u64)(p->arena.cap - p->arena.used)) {
         imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+        imap__need_start(p, 0, p->arena.used, 0);  /* counts this literal too */
         p->_lit_mode = IMAP__LIT_SKIP;
     } else {
         p->_lit_mode = IMAP__LIT_STORE;
@@ -2649,7 +3037,9 @@ static void imap__line_append(imap_parser *p, const unsigned char *s, size_t n)
             size_t want = p->arena.used + n;
             if (want > p->arena.needed) p->arena.needed = want;
             imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+            imap__need_start(p, 0, p->arena.used, 0);
         }
+        if (p->_need_on) imap__need_scan(p, s, n);
         if (p->_tail_len == 0 && p->_line_len == p->arena.used - p->_line_start) {
             /* start the tail from what the buffer holds of this line */
             size_t have = p->_line_len < keep ? p->_line_len : keep;
@@ -2716,6 +3106,22 @@ static void imap__num_decide(imap_parser *p)
     }
 }
 
+/* How many of s[0..n) to store (the line holding `len` bytes already)
+   to reach the byte imap__num_decide decides at; n if none is there. */
+static size_t imap__num_probe(size_t len, const unsigned char *s, size_t n)
+{
+    size_t j;
+    for (j = 0; j < n; j++) {
+        size_t have = len + j + 1;
+        if (have == 1) {
+            if (s[j] != '*') return 1;
+        } else if (have >= 3 && (s[j] == ' ' || s[j] == '\r' || s[j] == '\n' || have > 14)) {
+            return j + 1;
+        }
+    }
+    return n;
+}
+
 /* One number or range of a set ends: hand it to the sink. */
 static void imap__num_emit(imap_parser *p)
 {
@@ -2750,8 +3156,19 @@ static void imap__line_bytes(imap_parser *p, const unsigned char *s, size_t n)
         return;
     }
     while (p->_num_mode == 0 && i < n) {
-        imap__line_append(p, s + i, 1);
-        i++;
+        /* up to the byte imap__num_decide decides at, in one append when
+           that fits (the same as appending them one by one: before that
+           byte the decision changes nothing) */
+        size_t m = imap__num_probe(p->_line_len, s + i, n - i);
+        if (m > 1 && m <= p->arena.cap - p->arena.used &&
+            p->_line_len == p->arena.used - p->_line_start &&
+            (!p->max_line || p->_line_len + m <= p->max_line)) {
+            imap__line_append(p, s + i, m);
+            i += m;
+        } else {
+            imap__line_append(p, s + i, 1);
+            i++;
+        }
         imap__num_decide(p);
         if (p->_fail) p->_num_mode = 2;
     }
@@ -2905,6 +3322,7 @@ IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
             }
         }
         if (p->_state == IMAP__P_DONE && !p->_fail) imap__parse(p);
+        if (p->_state == IMAP__P_DONE && p->_need_on) imap__need_finish(p);
         if (p->_fail && !p->_reported) {
             /* Report a rejection at once, even mid-response: a client may
                rather drop a connection than skip a 4 GiB literal. The rest
@@ -2934,28 +3352,53 @@ typedef struct imap__cursor {
     const char *base;       /* buffer start */
     const char *s;          /* current position */
     const char *end;        /* buffer end */
-    size_t sunk;            /* sunk literal bytes before s (for offsets) */
+    imap_u64 sunk;          /* sunk literal bytes before s (for offsets) */
     unsigned lit_index;
 } imap__cursor;
 
 static int imap__err(imap__cursor *c, int code, const char *at)
 {
-    imap__fail(c->p, code, c->p->_resp_off + (size_t)(at - c->base) + c->sunk);
+    imap__fail(c->p, code, c->p->_resp_off + (imap_u64)(at - c->base) + c->sunk);
     return code;
+}
+
+/* imap_u64 wants 8-byte alignment on 32-bit ARM EABI too */
+#define IMAP__VALIGN (sizeof(imap_u64) > sizeof(void *) ? sizeof(imap_u64) : sizeof(void *))
+
+/* A node with every field stored (no memset call: on a Cortex-M4 that
+   call was 18% of the parse). */
+static void imap__node_set(imap_value *v, int type, unsigned flags)
+{
+    v->type = (unsigned char)type;
+    v->flags = (unsigned char)flags;
+    v->count = 0;
+    v->len = 0;
+    v->str = NULL;
+    v->num = 0;
+    v->next = NULL;
+    v->child = NULL;
+}
+
+/* The tree ran out of room at buffer offset `at`: the nodes built so far,
+   this one and what is left past `at` (+1: a response code's fallback
+   atom is past the cursor). */
+static void imap__tree_nomem(imap_parser *p, size_t at)
+{
+    size_t raw = p->_resp.raw_len;
+    if (p->_fail) return;
+    imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+    imap__need_start(p, at, raw, (p->arena.used - raw) / sizeof(imap_value) + 1);
 }
 
 static imap_value *imap__node(imap__cursor *c, int type)
 {
-    /* imap_u64 wants 8-byte alignment on 32-bit ARM EABI too */
     imap_value *v = (imap_value *)imap_arena_alloc(&c->p->arena, sizeof(imap_value),
-                                                   sizeof(imap_u64) > sizeof(void *) ?
-                                                   sizeof(imap_u64) : sizeof(void *));
+                                                   IMAP__VALIGN);
     if (!v) {
-        imap__fail(c->p, IMAP_E_NOMEM, c->p->_resp_off);
+        imap__tree_nomem(c->p, (size_t)(c->s - c->base));
         return NULL;
     }
-    memset(v, 0, sizeof *v);
-    v->type = (unsigned char)type;
+    imap__node_set(v, type, 0);
     return v;
 }
 
@@ -2971,26 +3414,56 @@ static void imap__skip_sp(imap__cursor *c)
 }
 
 /* Bytes that end an atom (RFC 3501 §9 atom-specials, less the ones real
-   servers put in atoms: '%', '*', '\\', ']' outside a response code). */
-#define IMAP__STOP_LO (0x1FFFFFFFFull | (1ull << '"') | (1ull << '(') | (1ull << ')'))
-#define IMAP__STOP_HI ((1ull << ('{' - 64)) | (1ull << (0x7f - 64)))
-#define IMAP__STOP_CODE (1ull << (']' - 64))
+   servers put in atoms: '%', '*', '\\', ']' outside a response code):
+   class 1. ']' (class 2) ends one inside a response code; '[' (class 4)
+   opens a section outside one. Class 8: the bytes that end the fast path
+   of a quoted string. A table: one load per byte, and no 64-bit shifts
+   on a 32-bit core. */
+#define IMAP__A_STOP 1u
+#define IMAP__A_RBRACKET 2u
+#define IMAP__A_LBRACKET 4u
+#define IMAP__Q_STOP 8u
+static const unsigned char imap__atom_cls[256] = {
+    9, 1, 1, 1, 1, 1, 1, 1, 1, 1, 9, 1, 1, 9, 1, 1,     /* CTL; NUL LF CR */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 0, 9, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0,     /* SP " ( ) */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4, 8, 2, 0, 0,     /* [ \ ] */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1      /* { DEL */
+};
 
-/* One shift and a mask per byte: this runs for every atom byte. */
 static int imap__atom_stop(unsigned char ch, int in_code)
 {
-    if (ch < 64) return (int)((IMAP__STOP_LO >> ch) & 1u);
-    if (ch < 128)
-        return (int)(((IMAP__STOP_HI | (in_code ? IMAP__STOP_CODE : 0)) >> (ch - 64)) & 1u);
-    return 0;
+    return (imap__atom_cls[ch] & (in_code ? IMAP__A_STOP | IMAP__A_RBRACKET : IMAP__A_STOP)) != 0;
+}
+
+/* The first byte in [s, e) that ends an atom run: class 1, and ']' in a
+   response code or '[' outside one; e if none. The scalar path is the
+   definition; the SIMD paths must give the same answer for every input
+   (fuzz/fuzz_simd.c checks). */
+static const char *imap__atom_end_scalar(const char *s, const char *e, int in_code)
+{
+    unsigned mask = IMAP__A_STOP | (in_code ? IMAP__A_RBRACKET : IMAP__A_LBRACKET);
+    while (s < e && !(imap__atom_cls[(unsigned char)*s] & mask)) s++;
+    return s;
 }
 
 /* The first byte in [s, e) that ends the fast path of a quoted string:
-   '"', '\\', CR, LF or NUL; e if none. 16 bytes at a time with SSE2, never
-   reading past e. */
-static const char *imap__quoted_stop(const char *s, const char *e)
+   '"', '\\', CR, LF or NUL; e if none. */
+static const char *imap__quoted_stop_scalar(const char *s, const char *e)
 {
+    while (s < e && !(imap__atom_cls[(unsigned char)*s] & IMAP__Q_STOP)) s++;
+    return s;
+}
+
 #if defined(__SSE2__) && defined(__GNUC__) && !defined(IMAP_NO_SIMD)
+#define IMAP__SIMD "sse2"
+/* 16 bytes at a time, never reading past e; the scalar path does the
+   rest. */
+IMAP__HOT const char *imap__quoted_stop(const char *s, const char *e)
+{
     const __m128i dq = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
     const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
     const __m128i nul = _mm_setzero_si128();
@@ -3004,20 +3477,85 @@ static const char *imap__quoted_stop(const char *s, const char *e)
         if (mask) return s + __builtin_ctz((unsigned)mask);
         s += 16;
     }
-#endif
-    while (s < e && *s != '"' && *s != '\\' && *s != '\r' && *s != '\n' && *s != 0) s++;
-    return s;
+    return imap__quoted_stop_scalar(s, e);
 }
 
+static const char *imap__atom_end(const char *s, const char *e, int in_code)
+{
+    const __m128i sp = _mm_set1_epi8(' '), paren = _mm_set1_epi8(')');
+    const __m128i one = _mm_set1_epi8(1), dq = _mm_set1_epi8('"');
+    const __m128i brace = _mm_set1_epi8('{'), del = _mm_set1_epi8(0x7f);
+    const __m128i br = _mm_set1_epi8(in_code ? ']' : '[');
+    while (e - s >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+        __m128i m = _mm_cmpeq_epi8(_mm_min_epu8(x, sp), x);            /* <= ' ' */
+        m = _mm_or_si128(m, _mm_cmpeq_epi8(_mm_or_si128(x, one), paren)); /* ( ) */
+        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, dq), _mm_cmpeq_epi8(x, brace)));
+        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(x, del), _mm_cmpeq_epi8(x, br)));
+        {
+            int mask = _mm_movemask_epi8(m);
+            if (mask) return s + __builtin_ctz((unsigned)mask);
+        }
+        s += 16;
+    }
+    return imap__atom_end_scalar(s, e, in_code);
+}
+#elif (defined(__ARM_NEON) || defined(__ARM_NEON__)) && defined(__GNUC__) && \
+    !defined(IMAP_NO_SIMD)
+#define IMAP__SIMD "neon"
+/* ARMv7-A and ARMv8: 16 bytes at a time; the first match from the narrowed mask
+   (4 bits a byte). */
+static const char *imap__neon_first(uint8x16_t m, const char *s)
+{
+    uint64_t bits = vget_lane_u64(vreinterpret_u64_u8(vshrn_n_u16(vreinterpretq_u16_u8(m), 4)), 0);
+    return bits ? s + (__builtin_ctzll(bits) >> 2) : NULL;
+}
+
+static const char *imap__quoted_stop(const char *s, const char *e)
+{
+    while (e - s >= 16) {
+        uint8x16_t x = vld1q_u8((const uint8_t *)s), m;
+        const char *hit;
+        m = vorrq_u8(vceqq_u8(x, vdupq_n_u8('"')), vceqq_u8(x, vdupq_n_u8('\\')));
+        m = vorrq_u8(m, vorrq_u8(vceqq_u8(x, vdupq_n_u8('\r')), vceqq_u8(x, vdupq_n_u8('\n'))));
+        m = vorrq_u8(m, vceqq_u8(x, vdupq_n_u8(0)));
+        if ((hit = imap__neon_first(m, s)) != NULL) return hit;
+        s += 16;
+    }
+    return imap__quoted_stop_scalar(s, e);
+}
+
+static const char *imap__atom_end(const char *s, const char *e, int in_code)
+{
+    const uint8x16_t br = vdupq_n_u8(in_code ? ']' : '[');
+    while (e - s >= 16) {
+        uint8x16_t x = vld1q_u8((const uint8_t *)s), m;
+        const char *hit;
+        m = vcleq_u8(x, vdupq_n_u8(' '));
+        m = vorrq_u8(m, vceqq_u8(vorrq_u8(x, vdupq_n_u8(1)), vdupq_n_u8(')')));
+        m = vorrq_u8(m, vorrq_u8(vceqq_u8(x, vdupq_n_u8('"')), vceqq_u8(x, vdupq_n_u8('{'))));
+        m = vorrq_u8(m, vorrq_u8(vceqq_u8(x, vdupq_n_u8(0x7f)), vceqq_u8(x, br)));
+        if ((hit = imap__neon_first(m, s)) != NULL) return hit;
+        s += 16;
+    }
+    return imap__atom_end_scalar(s, e, in_code);
+}
+#else
+#define IMAP__SIMD "none"
+#define imap__quoted_stop imap__quoted_stop_scalar
+#define imap__atom_end imap__atom_end_scalar
+#endif
+
 /* Scan an atom at c->s; a '[' opens a section that runs to its ']' and may
-   hold spaces and lists (BODY[HEADER.FIELDS (A B)]<0>). */
+   hold spaces and lists (BODY[HEADER.FIELDS (A B)]<0>). (NIL and short
+   numbers are read by imap__parse_items itself.) */
 static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
 {
     const char *b = c->s;
     const char *s = c->s, *e = c->end;
-    while (s < e) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '[' && !in_code) {
+    for (;;) {
+        s = imap__atom_end(s, e, in_code);
+        if (s < e && *s == '[' && !in_code) {
             /* a section runs to its ']'; without one, '[' is an atom
                character like any other (a mailbox named "foo[bar") */
             const char *q = s + 1;
@@ -3025,8 +3563,7 @@ static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
             s = (q < e && *q == ']') ? q + 1 : s + 1;
             continue;
         }
-        if (imap__atom_stop(ch, in_code)) break;
-        s++;
+        break;
     }
     if (s == b) return imap__err(c, IMAP_E_SYNTAX, s);
     c->s = s;
@@ -3034,8 +3571,8 @@ static int imap__scan_atom(imap__cursor *c, int in_code, imap_value *v)
     v->len = (size_t)(s - b);
     if (v->len == 3 && (b[0] | 0x20) == 'n' && (b[1] | 0x20) == 'i' && (b[2] | 0x20) == 'l') {
         v->type = IMAP_NIL;
-    } else if (imap__parse_u64(b, v->len, &v->num)) {
-        v->type = IMAP_NUMBER;
+    } else if ((unsigned)(unsigned char)b[0] - '0' <= 9 && imap__parse_u64(b, v->len, &v->num)) {
+        v->type = IMAP_NUMBER;           /* 20 digits, or leading zeros */
     } else {
         v->type = IMAP_ATOM;
     }
@@ -3103,8 +3640,9 @@ static int imap__scan_literal(imap__cursor *c, imap_value *v)
     if (imap__sinks(c->p, n)) {
         v->flags |= IMAP_VF_SUNK;
         v->str = NULL;
-        v->len = (size_t)n;
-        c->sunk += (size_t)n;
+        v->num = n;             /* a 5 GiB literal must not read as 1 GiB */
+        v->len = n > (imap_u64)(size_t)-1 ? (size_t)-1 : (size_t)n;
+        c->sunk += n;
     } else {
         if ((imap_u64)(e - s) < n) return imap__err(c, IMAP_E_SYNTAX, s);
         v->str = s;
@@ -3116,67 +3654,133 @@ static int imap__scan_literal(imap__cursor *c, imap_value *v)
     return 0;
 }
 
+/* Every field of a node, stored once. */
+IMAP__HOT void imap__set(imap_value *v, int type, unsigned flags, const char *str,
+                         size_t len, imap_u64 num)
+{
+    v->type = (unsigned char)type;
+    v->flags = (unsigned char)flags;
+    v->count = 0;
+    v->len = len;
+    v->str = str;
+    v->num = num;
+    v->next = NULL;
+    v->child = NULL;
+}
+
 /* Parse data items up to the end of the line, or (in_code) up to the ']'
-   that closes a response code at depth 0. Appends to `parent`. */
+   that closes a response code at depth 0. Appends to `parent`. The open
+   lists are on p->_stack; `link` is where the next item hangs (a closed
+   list is the last child of its parent, so its `next` is the link). The
+   common items (lists, quoted strings without escapes, NIL, numbers of up
+   to 19 digits) are read here without a call; the rest by the
+   imap__scan_* above. Every loop stops at the response's final LF. */
 static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
 {
     imap_parser *p = c->p;
-    int depth = 0;
-    imap_value *v;
+    imap_arena *a = &p->arena;
+    const char *s = c->s, *e = c->end;
+    const unsigned stop = in_code ? IMAP__A_STOP | IMAP__A_RBRACKET : IMAP__A_STOP;
+    unsigned char *const base = a->base;
+    const size_t cap = a->cap;
+    size_t used = a->used, high = a->high;
+    int depth = 0, r;
+    imap_value *top = parent, *v;
+    imap_value **link = &parent->child;
     p->_stack[0] = parent;
-    p->_last[0] = NULL;
     for (;;) {
         unsigned char ch;
-        imap_value *top;
-        int r;
-        imap__skip_sp(c);
-        if (imap__at_eol(c)) {
-            if (depth > 0 || in_code) return imap__err(c, IMAP_E_SYNTAX, c->s);
-            return 0;
-        }
-        ch = (unsigned char)*c->s;
+        if (s >= e) break;
+        while (*s == ' ') s++;
+        ch = (unsigned char)*s;
         if (ch == ')') {
-            if (depth == 0) return imap__err(c, IMAP_E_SYNTAX, c->s);
-            depth--;
-            c->s++;
+            if (depth == 0) return imap__err(c, IMAP_E_SYNTAX, s);
+            s++;
+            link = &top->next;
+            top = p->_stack[--depth];
             continue;
         }
+        if (ch == '\n' || (ch == '\r' && (s + 1 >= e || s[1] == '\n'))) break;
         if (ch == ']' && in_code && depth == 0) {
-            c->s++;
+            c->s = s + 1;
             return 0;
         }
-        v = imap__node(c, IMAP_NIL);
-        if (!v) return IMAP_E_NOMEM;
-        if (ch == '(') {
-            v->type = IMAP_LIST;
-            c->s++;
-        } else if (ch == '"') {
-            v->type = IMAP_STRING;
-            v->flags = IMAP_VF_QUOTED;
-            if ((r = imap__scan_quoted(c, v)) != 0) return r;
-        } else if (ch == '{' || (ch == '~' && c->s + 1 < c->end && c->s[1] == '{')) {
-            if ((r = imap__scan_literal(c, v)) != 0) return r;
-        } else if (ch < ' ' || ch == 0x7f) {
-            return imap__err(c, IMAP_E_SYNTAX, c->s);
+        /* the node, from the arena's next aligned slot (the arena's
+           fields in locals: node stores could alias them otherwise) */
+        if ((((size_t)base + used) & (IMAP__VALIGN - 1)) == 0 &&
+            cap - used >= sizeof(imap_value)) {
+            v = (imap_value *)(void *)(base + used);
+            used += sizeof(imap_value);
+            a->used = used;
+            if (used > high) a->high = high = used;
+        } else if ((v = (imap_value *)imap_arena_alloc(a, sizeof(imap_value),
+                                                       IMAP__VALIGN)) == NULL) {
+            imap__tree_nomem(p, (size_t)(s - c->base));
+            return IMAP_E_NOMEM;
         } else {
-            if ((r = imap__scan_atom(c, in_code, v)) != 0) return r;
+            used = a->used;
+            high = a->high;
         }
-        /* append v to the innermost open list */
-        top = p->_stack[depth];
-        if (p->_last[depth]) p->_last[depth]->next = v;
-        else top->child = v;
-        p->_last[depth] = v;
+        *link = v;
+        link = &v->next;
         top->count++;
-        if (v->type == IMAP_LIST) {
+        if (ch == '"') {
+            const char *q = imap__quoted_stop(s + 1, e);
+            if (q < e && *q == '"') {
+                imap__set(v, IMAP_STRING, IMAP_VF_QUOTED, s + 1, (size_t)(q - (s + 1)), 0);
+                s = q + 1;
+                continue;
+            }
+            imap__set(v, IMAP_STRING, IMAP_VF_QUOTED, NULL, 0, 0);
+            c->s = s;
+            if ((r = imap__scan_quoted(c, v)) != 0) return r;
+            s = c->s;
+            continue;
+        }
+        if ((unsigned)ch - '0' <= 9u) {
+            const char *d = s, *lim = e - s > 19 ? s + 19 : e;   /* no overflow */
+            imap_u64 num = 0;
+            unsigned dig;
+            while (d < lim && (dig = (unsigned)(unsigned char)*d - '0') <= 9) {
+                num = num * 10 + dig;
+                d++;
+            }
+            if (d < e && (imap__atom_cls[(unsigned char)*d] & stop)) {
+                imap__set(v, IMAP_NUMBER, 0, s, (size_t)(d - s), num);
+                s = d;
+                continue;
+            }
+        } else if ((ch | 0x20) == 'n' && (s[1] | 0x20) == 'i' && (s[2] | 0x20) == 'l' &&
+                   (imap__atom_cls[(unsigned char)s[3]] & stop)) {
+            imap__set(v, IMAP_NIL, 0, s, 3, 0);
+            s += 3;
+            continue;
+        } else if (ch == '(') {
+            imap__set(v, IMAP_LIST, 0, NULL, 0, 0);
+            s++;
             if (depth >= IMAP_MAX_DEPTH) {
                 imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
                 return IMAP_E_LIMIT;
             }
-            depth++;
-            p->_stack[depth] = v;
-            p->_last[depth] = NULL;
+            p->_stack[++depth] = v;
+            top = v;
+            link = &v->child;
+            continue;
         }
+        imap__set(v, IMAP_NIL, 0, NULL, 0, 0);
+        c->s = s;
+        if (ch == '{' || (ch == '~' && s + 1 < e && s[1] == '{')) {
+            if ((r = imap__scan_literal(c, v)) != 0) return r;
+        } else if (ch < ' ' || ch == 0x7f) {
+            return imap__err(c, IMAP_E_SYNTAX, s);
+        } else {
+            if ((r = imap__scan_atom(c, in_code, v)) != 0) return r;
+        }
+        s = c->s;
     }
+    c->s = s;
+    if (depth > 0 || in_code) return imap__err(c, IMAP_E_SYNTAX, s);
+    return 0;
 }
 
 /* resp-text (RFC 3501 §9): optional "[code]", then text to end of line.
@@ -3265,6 +3869,9 @@ static int imap__parse(imap_parser *p)
     memset(r, 0, sizeof *r);
     r->offset = p->_resp_off;
     r->raw_len = p->arena.used;
+    /* Framing ends every response with its LF; the scanners rely on it
+       as a sentinel (every loop that skips spaces or digits stops there). */
+    if (c.end == c.s || c.end[-1] != '\n') return imap__err(&c, IMAP_E_SYNTAX, c.s);
     if (*c.s == '+') {
         r->kind = IMAP_RESP_CONTINUE;
         r->tag.ptr = c.s;
@@ -3398,7 +4005,10 @@ static int imap__fetch_key(const imap_value *key, imap_fetch_attr *a)
     a->section.ptr = NULL;
     a->section.len = 0;
     b = s;
-    while (s < e && *s != '[') s++;
+    if (s < e) {
+        const char *q = (const char *)memchr(s, '[', (size_t)(e - s));
+        s = q ? q : e;
+    }
     a->name.ptr = b;
     a->name.len = (size_t)(s - b);
     if (s < e) {
@@ -3807,6 +4417,51 @@ IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix, int
         return IMAP_E_SYNTAX;
     }
     *cursor = v->next;
+    return 1;
+}
+
+IMAPDEF int imap_vanished_decode(const imap_response *r, imap_vanished *out)
+{
+    const imap_value *v;
+    out->earlier = 0;
+    out->uids.ptr = NULL;
+    out->uids.len = 0;
+    if (!imap_response_is(r, "VANISHED")) return IMAP_E_SYNTAX;
+    v = r->args;
+    if (v && v->type == IMAP_LIST) {
+        if (!imap_value_is(v->child, "EARLIER")) return IMAP_E_SYNTAX;
+        out->earlier = 1;
+        v = v->next;
+    }
+    if (!v) return 0;                       /* the set went to a number sink */
+    if (v->type != IMAP_ATOM && v->type != IMAP_NUMBER) return IMAP_E_SYNTAX;
+    return imap_value_str(v, &out->uids);
+}
+
+IMAPDEF int imap_fetch_modseq(const imap_response *r, imap_u64 *out)
+{
+    const imap_value *v = imap_fetch_get(r, "MODSEQ");
+    /* MODSEQ (n): a list of one number (RFC 7162 §3.1.4.1) */
+    if (!v || v->type != IMAP_LIST || v->count != 1) return IMAP_E_SYNTAX;
+    return imap_value_u64(v->child, out) ? IMAP_E_SYNTAX : 0;
+}
+
+IMAPDEF int imap_response_code_u64(const imap_response *r, const char *name, imap_u64 *out)
+{
+    const imap_value *a;
+    if (!imap_str_is(imap_response_code_name(r), name)) return 0;
+    a = imap_response_code_arg(r);
+    if (!a || a->next || imap_value_u64(a, out)) return IMAP_E_SYNTAX;
+    return 1;
+}
+
+IMAPDEF int imap_response_code_set(const imap_response *r, const char *name, imap_str *set)
+{
+    const imap_value *a;
+    if (!imap_str_is(imap_response_code_name(r), name)) return 0;
+    a = imap_response_code_arg(r);
+    if (!a || (a->type != IMAP_ATOM && a->type != IMAP_NUMBER) || imap_value_str(a, set))
+        return IMAP_E_SYNTAX;
     return 1;
 }
 
@@ -5618,7 +6273,7 @@ enum {
     IMAP__K_ID, IMAP__K_ENABLE, IMAP__K_GETACL, IMAP__K_LISTRIGHTS,
     IMAP__K_MYRIGHTS, IMAP__K_GETQUOTA, IMAP__K_GETQUOTAROOT,
     IMAP__K_METADATA, IMAP__K_ANNOTATION, IMAP__K_IDLE, IMAP__K_COMPRESS,
-    IMAP__K_XATOM, IMAP__K_COUNT
+    IMAP__K_XATOM, IMAP__K_FETCH_VANISHED, IMAP__K_COUNT
 };
 
 static const struct imap__kind_info {
@@ -5632,8 +6287,12 @@ static const struct imap__kind_info {
     { 0, IMAP__F_BARRIER },                                     /* STARTTLS */
     { IMAP__R_CAPABILITY, IMAP__F_BARRIER | IMAP__F_SECRET | IMAP__F_AUTH },
     { IMAP__R_CAPABILITY, IMAP__F_BARRIER | IMAP__F_SECRET },   /* LOGIN */
-    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT, IMAP__F_BARRIER },
-    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT, IMAP__F_BARRIER },
+    /* SELECT, EXAMINE; with QRESYNC they also answer with FETCH and
+       VANISHED (EARLIER) (RFC 7162 §3.2.5) */
+    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_FETCH | IMAP__R_EXPUNGE,
+      IMAP__F_BARRIER },
+    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_FETCH | IMAP__R_EXPUNGE,
+      IMAP__F_BARRIER },
     { 0, 0 },                                                   /* CREATE... */
     { IMAP__R_LIST | IMAP__R_STATUS, 0 },
     { IMAP__R_LSUB, 0 },
@@ -5657,7 +6316,8 @@ static const struct imap__kind_info {
     { IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_EXPUNGE | IMAP__R_FETCH,
       IMAP__F_BARRIER | IMAP__F_IDLE },                         /* IDLE */
     { 0, IMAP__F_BARRIER },                                     /* COMPRESS */
-    { IMAP__R_OTHER, 0 }                                        /* XATOM */
+    { IMAP__R_OTHER, 0 },                                       /* XATOM */
+    { IMAP__R_FETCH | IMAP__R_EXPUNGE, 0 }      /* UID FETCH ... VANISHED */
 };
 
 static unsigned imap__route_bit(imap_str name)
@@ -5777,25 +6437,65 @@ IMAPDEF imap_str imap_client_capabilities(const imap_client *c)
 
 /* ---- the per-name store (imaplib's untagged_responses) ----------------- */
 
-/* Entries: 1 byte name length, 4 bytes data length, name, data. When full,
-   the oldest entries go (counted in _store_dropped). */
-static void imap__store_put(imap_client *c, const char *name, size_t nlen,
-                            const char *data, size_t dlen)
+/* Entries: 1 byte name length, 4 bytes data length, 4 bytes owner (the
+   low 32 bits of the gathering command's seq, 0 for none), name, data. */
+#define IMAP__ENTRY_HDR 9u
+
+static size_t imap__entry_dlen(const unsigned char *e)
 {
-    size_t need;
-    if (nlen > 255 || !c->_store_cap) return;
-    need = 5 + nlen + dlen;
-    if (dlen > c->_store_cap || need > c->_store_cap) {
-        c->_store_dropped++;
-        return;
-    }
+    return (size_t)e[1] << 24 | (size_t)e[2] << 16 | (size_t)e[3] << 8 | (size_t)e[4];
+}
+
+static unsigned long imap__entry_owner(const unsigned char *e)
+{
+    return (unsigned long)e[5] << 24 | (unsigned long)e[6] << 16 |
+           (unsigned long)e[7] << 8 | (unsigned long)e[8];
+}
+
+static size_t imap__entry_len(const unsigned char *e)
+{
+    return IMAP__ENTRY_HDR + e[0] + imap__entry_dlen(e);
+}
+
+/* Is `owner` (32 bits of a seq) a command still outstanding? */
+static int imap__owner_live(const imap_client *c, unsigned long owner)
+{
+    unsigned i;
+    if (!owner) return 0;
+    for (i = 0; i < c->_q_hi; i++)
+        if (c->_q[i].seq && (c->_q[i].seq & 0xffffffffu) == owner) return 1;
+    return 0;
+}
+
+static void imap__store_remove(imap_client *c, size_t off)
+{
+    size_t elen = imap__entry_len(c->_store + off);
+    memmove(c->_store + off, c->_store + off + elen, c->_store_len - off - elen);
+    c->_store_len -= elen;
+}
+
+/* Keep data a..alen, then " " and b..blen when both are there, under
+   `name` for command `owner` (NULL: unsolicited). Room is made from the
+   oldest entries of commands no longer outstanding; what still does not
+   fit is dropped and its command ends IMAP_E_DROPPED, never OK. */
+static void imap__store_put(imap_client *c, imap__pending *owner, const char *name,
+                            size_t nlen, const char *a, size_t alen,
+                            const char *b, size_t blen)
+{
+    size_t dlen, need, off;
+    unsigned long own = owner ? (owner->seq & 0xffffffffu) : 0;
+    if (nlen > 255) return;
+    dlen = alen + (alen && blen ? 1 : 0) + blen;
+    need = IMAP__ENTRY_HDR + nlen + dlen;
+    if (owner) owner->store_bytes += need;
+    if (dlen > 0xffffffffu || need > c->_store_cap) goto drop;
     while (c->_store_len + need > c->_store_cap) {
-        const unsigned char *e = c->_store;
-        size_t elen = 5 + e[0] + ((size_t)e[1] << 24 | (size_t)e[2] << 16 |
-                                  (size_t)e[3] << 8 | (size_t)e[4]);
-        memmove(c->_store, c->_store + elen, c->_store_len - elen);
-        c->_store_len -= elen;
-        c->_store_dropped++;
+        off = 0;
+        while (off < c->_store_len && imap__owner_live(c, imap__entry_owner(c->_store + off)))
+            off += imap__entry_len(c->_store + off);
+        if (off >= c->_store_len) goto drop;
+        imap__store_remove(c, off);
+        c->_store_evicted++;
     }
     {
         unsigned char *w = c->_store + c->_store_len;
@@ -5804,15 +6504,28 @@ static void imap__store_put(imap_client *c, const char *name, size_t nlen,
         w[2] = (unsigned char)(dlen >> 16);
         w[3] = (unsigned char)(dlen >> 8);
         w[4] = (unsigned char)dlen;
-        memcpy(w + 5, name, nlen);
-        if (dlen) memcpy(w + 5 + nlen, data, dlen);
+        w[5] = (unsigned char)(own >> 24);
+        w[6] = (unsigned char)(own >> 16);
+        w[7] = (unsigned char)(own >> 8);
+        w[8] = (unsigned char)own;
+        w += IMAP__ENTRY_HDR;
+        memcpy(w, name, nlen);
+        w += nlen;
+        if (alen) memcpy(w, a, alen);
+        w += alen;
+        if (alen && blen) *w++ = ' ';
+        if (blen) memcpy(w, b, blen);
         c->_store_len += need;
     }
+    return;
+drop:
+    c->_store_dropped++;
+    if (owner && owner->result == 0) owner->result = IMAP_E_DROPPED;
 }
 
 /* Find the first entry named `name` (any when NULL); copy it out and drop
-   it. Returns 1 found, 0 none, IMAP_E_NOMEM if `cap` is too small (the
-   entry stays). */
+   it. Inside an on_done only that command's entries count. Returns 1
+   found, 0 none, IMAP_E_NOMEM if `cap` is too small (the entry stays). */
 static int imap__store_take(imap_client *c, const char *name, char *nout, size_t ncap,
                             char *out, size_t cap, size_t *len)
 {
@@ -5820,24 +6533,24 @@ static int imap__store_take(imap_client *c, const char *name, char *nout, size_t
     while (off < c->_store_len) {
         unsigned char *e = c->_store + off;
         size_t nlen = e[0];
-        size_t dlen = (size_t)e[1] << 24 | (size_t)e[2] << 16 | (size_t)e[3] << 8 | (size_t)e[4];
-        size_t elen = 5 + nlen + dlen;
-        if (!name || imap__ieq((const char *)e + 5, nlen, name)) {
+        size_t dlen = imap__entry_dlen(e);
+        const unsigned char *en = e + IMAP__ENTRY_HDR;
+        if ((!c->_done_owner || imap__entry_owner(e) == (c->_done_owner & 0xffffffffu)) &&
+            (!name || imap__ieq((const char *)en, nlen, name))) {
             if (len) *len = dlen;
             if ((out && dlen >= cap) || (nout && nlen >= ncap)) return IMAP_E_NOMEM;
             if (out) {
-                memcpy(out, e + 5 + nlen, dlen);
+                memcpy(out, en + nlen, dlen);
                 out[dlen] = 0;
             }
             if (nout) {
-                memcpy(nout, e + 5, nlen);
+                memcpy(nout, en, nlen);
                 nout[nlen] = 0;
             }
-            memmove(e, e + elen, c->_store_len - off - elen);
-            c->_store_len -= elen;
+            imap__store_remove(c, off);
             return 1;
         }
-        off += elen;
+        off += imap__entry_len(e);
     }
     return 0;
 }
@@ -5854,31 +6567,61 @@ IMAPDEF int imap_client_pop_untagged(imap_client *c, char *name, size_t ncap,
     return imap__store_take(c, NULL, name, ncap, data, dcap, dlen);
 }
 
-/* Keep an untagged data response: name, then the bytes after the name to
-   the end of the response (imaplib's data string). A response whose
-   literals went to the sink is kept without them. */
-static void imap__store_response(imap_client *c, const imap_response *r)
+IMAPDEF int imap_data_next(const char **cursor, const char *end, imap_str *text,
+                           imap_str *literal)
+{
+    const char *s = *cursor, *p;
+    text->ptr = s;
+    text->len = 0;
+    literal->ptr = NULL;
+    literal->len = 0;
+    if (!s || s >= end) return 0;
+    for (p = s; p < end; p++) {
+        const char *d = p + 1, *q;
+        imap_u64 n;
+        if (*p != '{') continue;
+        q = d;
+        while (q < end && *q >= '0' && *q <= '9') q++;
+        if (q == d || q >= end || *q != '}' || !imap__parse_u64(d, (size_t)(q - d), &n))
+            continue;
+        /* a literal only where its line ends: "{n}" CRLF */
+        if ((size_t)(end - q) < 3 || q[1] != '\r' || q[2] != '\n') continue;
+        if (n > (imap_u64)(size_t)(end - (q + 3))) continue;
+        text->len = (size_t)(q + 1 - s);
+        literal->ptr = q + 3;
+        literal->len = (size_t)n;
+        *cursor = q + 3 + (size_t)n;
+        return 1;
+    }
+    text->len = (size_t)(end - s);
+    *cursor = end;
+    return 1;
+}
+
+/* Keep an untagged data response as imaplib does: the name, and the
+   number then the bytes after the name ("* 23 EXISTS": "23"; "* 1 FETCH
+   (...)": "1 (...)"). A response whose literals went to a sink is kept
+   without their bytes. */
+static void imap__store_response(imap_client *c, imap__pending *owner,
+                                 const imap_response *r)
 {
     const char *raw = (const char *)c->_parser.arena.base;
     const char *start, *end = raw + r->raw_len;
     imap_str name = r->name;
     if (!name.ptr) return;
     start = name.ptr + name.len;
-    if (r->has_number) {
-        /* imaplib: "* 23 EXISTS" gives '23'; "* 1 FETCH (...)" '1 (...)' */
-        const char *rest = start;
-        start = r->items->str;
-        while (rest < end && *rest == ' ') rest++;
-        if (rest >= end || *rest == '\r' || *rest == '\n') end = start + r->items->len;
-    }
     while (start < end && *start == ' ') start++;
     while (end > start && (end[-1] == '\n' || end[-1] == '\r')) end--;
-    imap__store_put(c, name.ptr, name.len, start, (size_t)(end - start));
+    if (r->has_number && r->items && r->items->str)
+        imap__store_put(c, owner, name.ptr, name.len, r->items->str, r->items->len,
+                        start, (size_t)(end - start));
+    else
+        imap__store_put(c, owner, name.ptr, name.len, start, (size_t)(end - start), NULL, 0);
 }
 
 /* Keep a status response's code: [UIDVALIDITY 3857529045] is stored as
    UIDVALIDITY -> "3857529045"; [ALERT] as ALERT -> its text. */
-static void imap__store_code(imap_client *c, const imap_response *r)
+static void imap__store_code(imap_client *c, imap__pending *owner, const imap_response *r)
 {
     const imap_value *atom;
     const char *s, *e;
@@ -5897,7 +6640,7 @@ static void imap__store_code(imap_client *c, const imap_response *r)
         s = r->text.ptr;
         e = s + r->text.len;
     }
-    imap__store_put(c, atom->str, atom->len, s, (size_t)(e - s));
+    imap__store_put(c, owner, atom->str, atom->len, s, (size_t)(e - s), NULL, 0);
 }
 
 static void imap__idle_done(imap_client *c, imap__pending *p);
@@ -6199,7 +6942,10 @@ static void imap__finish(imap_client *c, imap__pending *p, int result,
                          const imap_response *tagged)
 {
     imap_call call = p->call;
+    unsigned long seq = p->seq, outer;
     if (p->flags & (IMAP__F_AUTH | IMAP__F_IDLE)) imap__drop_inject(c);
+    if (result == IMAP_E_DROPPED) c->store_needed = p->store_bytes;
+    if (call.sink && c->_nsinks) c->_nsinks--;
     if (p->seq == c->_wait_seq) {
         c->_wait_done = 1;
         c->_wait_result = result;
@@ -6208,11 +6954,15 @@ static void imap__finish(imap_client *c, imap__pending *p, int result,
     p->flags = 0;
     p->result = result;
     while (c->_q_hi && !c->_q[c->_q_hi - 1].seq) c->_q_hi--;
-    if (call.on_done) {
-        c->_depth++;
-        call.on_done(call.arg, c, result, tagged);
-        c->_depth--;
-    }
+    if (!call.on_done) return;
+    /* imaplib2's callback has the command's data: inside on_done the
+       store shows this command's entries only */
+    outer = c->_done_owner;
+    c->_done_owner = seq;
+    c->_depth++;
+    call.on_done(call.arg, c, result, tagged);
+    c->_depth--;
+    c->_done_owner = outer;
 }
 
 /* The connection is finished: every outstanding command fails with
@@ -6228,10 +6978,26 @@ static void imap__abort(imap_client *c, int code)
         if (c->_q[i].seq) imap__finish(c, &c->_q[i], code, NULL);
 }
 
+/* last_text: the text after the status word, response code included,
+   as imaplib returns it ("[APPENDUID 38505 3955] Append completed"). */
 static void imap__copy_text(imap_client *c, const imap_response *r)
 {
-    size_t n = r->text.len < sizeof c->last_text - 1 ? r->text.len : sizeof c->last_text - 1;
-    if (n) memcpy(c->last_text, r->text.ptr, n);
+    const char *s = r->text.ptr, *e = r->text.ptr + r->text.len;
+    size_t n;
+    if (r->code && r->name.ptr && (!s || s >= r->name.ptr + r->name.len)) {
+        const char *raw = (const char *)c->_parser.arena.base;
+        const char *w = r->name.ptr + r->name.len;
+        if (!s) {
+            /* no text: the code runs to the line's end */
+            e = raw + r->raw_len;
+            while (e > w && (e[-1] == '\n' || e[-1] == '\r')) e--;
+        }
+        while (w < e && *w == ' ') w++;
+        s = w;
+    }
+    n = s && e > s ? (size_t)(e - s) : 0;
+    if (n > sizeof c->last_text - 1) n = sizeof c->last_text - 1;
+    if (n) memcpy(c->last_text, s, n);
     c->last_text[n] = 0;
 }
 
@@ -6263,7 +7029,7 @@ static void imap__tagged(imap_client *c, const imap_response *r)
     imap__copy_text(c, r);
     if (imap_str_is(code, "CAPABILITY")) imap__set_caps(c, r->code->child->next);
     /* APPENDUID, COPYUID (RFC 4315) and friends ride on the tagged OK */
-    imap__store_code(c, r);
+    imap__store_code(c, p, r);
     result = r->status == IMAP_STATUS_OK ? IMAP_OK :
              r->status == IMAP_STATUS_NO ? IMAP_E_NO : IMAP_E_BAD;
     if (kind == IMAP__K_AUTHENTICATE) {
@@ -6283,8 +7049,9 @@ static void imap__tagged(imap_client *c, const imap_response *r)
         case IMAP__K_LOGIN:
         case IMAP__K_AUTHENTICATE:
             c->state = IMAP_STATE_AUTH;
-            /* RFC 3501 §6.2.2/§6.2.3: capabilities may change at login */
-            if (!imap_str_is(code, "CAPABILITY")) c->_caps_stale = 1;
+            /* RFC 3501 §6.2.2/§6.2.3: capabilities may change at login;
+               an untagged CAPABILITY meanwhile told them already */
+            if (!imap_str_is(code, "CAPABILITY") && !p->got_caps) c->_caps_stale = 1;
             break;
         case IMAP__K_SELECT:
         case IMAP__K_EXAMINE:
@@ -6406,20 +7173,24 @@ static void imap__auth_step(imap_client *c, imap__pending *p, const imap_respons
     imap__log(c, 'C', (const unsigned char *)"[SASL response hidden]", 22);
 }
 
-/* Does FETCH response r fall in the set of command p? A command without
-   a known set takes any; a UID set needs the response's UID item. */
-static int imap__fetch_in_set(const imap_response *r, const imap__pending *p)
+/* Does a FETCH response fall in the set of command p? A command without
+   a known set takes any; a UID set needs the response's UID item (r NULL,
+   before the response is parsed: any for a UID set, else by msgno). */
+static int imap__fetch_in_set(const imap_response *r, imap_u64 msgno, int has_msgno,
+                              const imap__pending *p)
 {
     imap_seqset_iter it;
     imap_u64 n, lo, hi;
     int k;
     if (!p->set[0]) return 1;
     if (p->uid_set) {
-        const imap_value *u = imap_fetch_get(r, "UID");
+        const imap_value *u;
+        if (!r) return 1;
+        u = imap_fetch_get(r, "UID");
         if (!u || imap_value_u64(u, &n) != 0) return 0;
     } else {
-        if (!r->has_number) return 0;
-        n = r->number;
+        if (!has_msgno) return 0;
+        n = msgno;
     }
     imap_seqset_iter_init(&it, p->set, strlen(p->set));
     while ((k = imap_seqset_next(&it, &lo, &hi)) == 1) {
@@ -6432,21 +7203,126 @@ static int imap__fetch_in_set(const imap_response *r, const imap__pending *p)
     return k < 0;                           /* an unparsable set takes any */
 }
 
+/* "* VANISHED uids" without EARLIER: those messages are gone now
+   (RFC 7162 §3.2.10), as that many EXPUNGEs would say. */
+static void imap__vanished_now(imap_client *c, const imap_response *r)
+{
+    imap_vanished v;
+    imap_seqset_iter it;
+    imap_u64 lo, hi;
+    if (imap_vanished_decode(r, &v) != 0 || v.earlier || !v.uids.ptr) return;
+    imap_seqset_iter_init(&it, v.uids.ptr, v.uids.len);
+    while (imap_seqset_next(&it, &lo, &hi) == 1 && hi != IMAP_SEQ_STAR) {
+        imap_u64 n = hi - lo + 1;
+        c->exists = n < c->exists ? c->exists - n : 0;
+    }
+}
+
+/* The untagged responses command p takes. */
+static unsigned imap__routes(const imap__pending *p)
+{
+    return imap__kinds[p->kind].route | p->route_extra;
+}
+
+/* The oldest command sent (at least in part), or NULL. */
+static imap__pending *imap__oldest_sent(imap_client *c)
+{
+    imap__pending *to = NULL;
+    unsigned i;
+    for (i = 0; i < c->_q_hi; i++) {
+        imap__pending *p = &c->_q[i];
+        if (p->seq && p->cur_seg > 0 && (!to || p->seq < to->seq)) to = p;
+    }
+    return to;
+}
+
+/* Which command an untagged response with route bit `bit` answers: the
+   oldest sent one that takes it. Pipelined FETCHes may be answered
+   interleaved (Dovecot runs them in parallel): a FETCH goes to the
+   oldest command whose set holds its number or UID, when that can be
+   told, else (a flag change the server volunteered) to the oldest that
+   takes FETCH at all. */
+static imap__pending *imap__route(imap_client *c, unsigned bit, const imap_response *r,
+                                  imap_u64 msgno, int has_msgno)
+{
+    imap__pending *to = NULL, *any = NULL;
+    unsigned i;
+    for (i = 0; i < c->_q_hi; i++) {
+        imap__pending *p = &c->_q[i];
+        if (!p->seq || p->cur_seg == 0) continue;            /* not sent yet */
+        if (!(imap__routes(p) & bit)) continue;
+        if (!any || p->seq < any->seq) any = p;
+        if (bit == IMAP__R_FETCH && !imap__fetch_in_set(r, msgno, has_msgno, p)) continue;
+        if (!to || p->seq < to->seq) to = p;
+    }
+    return to ? to : bit == IMAP__R_FETCH ? any : NULL;
+}
+
+/* The name (and number) at the start of an untagged line: "* 12 FETCH",
+   "* SEARCH 1 2". Returns 0 when the line is not untagged data. */
+static int imap__line_name(const char *s, size_t n, imap_str *name, imap_u64 *num,
+                           int *has_num)
+{
+    size_t i = 2, b;
+    *has_num = 0;
+    if (n < 3 || s[0] != '*' || s[1] != ' ') return 0;
+    while (i < n && s[i] >= '0' && s[i] <= '9') i++;
+    if (i > 2 && i < n && s[i] == ' ') {
+        *has_num = imap__parse_u64(s + 2, i - 2, num);
+        i++;
+    } else {
+        i = 2;
+    }
+    b = i;
+    while (i < n && s[i] != ' ' && s[i] != '(' && s[i] != '[' && s[i] != '\r' && s[i] != '\n')
+        i++;
+    name->ptr = s + b;
+    name->len = i - b;
+    return name->len > 0;
+}
+
+/* The parser asks, at each response's first line, whether a call's sink
+   takes its literals (imap_call.sink). */
+static int imap__pick_sink(void *ctx, const unsigned char *line, size_t n,
+                           imap_literal_sink *sink, void **sink_ctx)
+{
+    imap_client *c = (imap_client *)ctx;
+    imap_str name;
+    imap_u64 num = 0;
+    int has_num;
+    imap__pending *to;
+    if (!c->_nsinks || !imap__line_name((const char *)line, n, &name, &num, &has_num))
+        return 0;
+    to = imap__route(c, imap__route_bit(name), NULL, num, has_num);
+    if (!to || !to->call.sink) return 0;
+    *sink = to->call.sink;
+    *sink_ctx = to->call.sink_arg;
+    return 1;
+}
+
 /* Untagged data: state first, then the command that asked, else the
    store and the unsolicited callback. */
 static void imap__untagged_data(imap_client *c, const imap_response *r)
 {
     unsigned bit = imap__route_bit(r->name);
-    imap__pending *to = NULL;
+    imap__pending *to;
     unsigned i;
     switch (bit) {
-    case IMAP__R_CAPABILITY: imap__set_caps(c, r->args); break;
+    case IMAP__R_CAPABILITY:
+        imap__set_caps(c, r->args);
+        for (i = 0; i < c->_q_hi; i++)
+            if (c->_q[i].seq && c->_q[i].cur_seg > 0) c->_q[i].got_caps = 1;
+        break;
     case IMAP__R_EXISTS: c->exists = r->number; break;
     case IMAP__R_RECENT: c->recent = r->number; break;
     case IMAP__R_EXPUNGE:
         if (r->has_number && c->exists) c->exists--;
+        else if (!r->has_number) imap__vanished_now(c, r);
         break;
     case IMAP__R_ENABLED:
+        /* RFC 7162 §3.2.3: QRESYNC implies CONDSTORE */
+        if (imap_caps_has(r->args, "CONDSTORE")) c->_enabled |= 1u;
+        if (imap_caps_has(r->args, "QRESYNC")) c->_enabled |= 3u;
         if (imap_caps_has(r->args, "IMAP4rev2")) {
             c->protocol = 2;
             c->_utf8 = 1;
@@ -6463,32 +7339,17 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
             if (p->seq && (p->flags & IMAP__F_IDLING)) imap__idle_done(c, p);
         }
     }
-    for (i = 0; i < c->_q_hi; i++) {
-        imap__pending *p = &c->_q[i];
-        if (!p->seq || p->cur_seg == 0) continue;            /* not sent yet */
-        if (!(imap__kinds[p->kind].route & bit)) continue;
-        /* xatom takes responses of its own name only */
-        if (p->kind == IMAP__K_XATOM && !imap_str_is(r->name, p->name)) continue;
-        /* pipelined FETCHes may be answered interleaved (Dovecot runs
-           them in parallel): a FETCH goes to the oldest command whose set
-           holds its number or UID, when that can be told */
-        if (bit == IMAP__R_FETCH && !imap__fetch_in_set(r, p)) continue;
-        if (!to || p->seq < to->seq) to = p;
-    }
-    if (!to && bit == IMAP__R_FETCH) {
-        /* no set matched (a flag change the server volunteered): oldest */
-        for (i = 0; i < c->_q_hi; i++) {
-            imap__pending *p = &c->_q[i];
-            if (!p->seq || p->cur_seg == 0 || !(imap__kinds[p->kind].route & bit)) continue;
-            if (!to || p->seq < to->seq) to = p;
-        }
-    }
+    to = imap__route(c, bit, r, r->number, r->has_number);
+    /* a change no command took: imap_watch_step syncs again before IDLE */
+    if (!to && (bit & (IMAP__R_EXISTS | IMAP__R_EXPUNGE | IMAP__R_FETCH))) c->_changes++;
     if (to && to->call.on_data) {
         to->call.on_data(to->call.arg, c, r);
         return;
     }
-    imap__store_response(c, r);
-    if (!to && c->_on_untagged) c->_on_untagged(c->_on_untagged_arg, c, r);
+    imap__store_response(c, to, r);
+    /* what IDLE waits for is news to the caller too (the header says so) */
+    if ((!to || to->kind == IMAP__K_IDLE) && c->_on_untagged)
+        c->_on_untagged(c->_on_untagged_arg, c, r);
 }
 
 static void imap__untagged_status(imap_client *c, const imap_response *r)
@@ -6505,10 +7366,10 @@ static void imap__untagged_status(imap_client *c, const imap_response *r)
         if (!selecting) c->_readonly_event = 1;
         c->readonly = 1;
     }
-    imap__store_code(c, r);
+    imap__store_code(c, imap__oldest_sent(c), r);
     if (r->status == IMAP_STATUS_BYE) {
         unsigned i, logging_out = 0;
-        imap__store_put(c, "BYE", 3, r->text.ptr, r->text.len);
+        imap__store_put(c, NULL, "BYE", 3, r->text.ptr, r->text.len, NULL, 0);
         for (i = 0; i < c->_q_hi; i++)
             if (c->_q[i].seq && c->_q[i].kind == IMAP__K_LOGOUT) logging_out = 1;
         c->state = IMAP_STATE_LOGOUT;
@@ -6544,7 +7405,7 @@ static void imap__greeting(imap_client *c, const imap_response *r)
     else
         c->_caps_stale = 1;
     c->state = r->status == IMAP_STATUS_PREAUTH ? IMAP_STATE_AUTH : IMAP_STATE_NONAUTH;
-    imap__store_code(c, r);
+    imap__store_code(c, NULL, r);
 }
 
 /* Untagged data that was rejected (too large, over a limit, malformed)
@@ -6553,24 +7414,12 @@ static void imap__greeting(imap_client *c, const imap_response *r)
    read from the start of the line ("* 12 FETCH ...", "* SEARCH ..."). */
 static void imap__lost(imap_client *c, imap_str line, int rc)
 {
-    size_t i = 2, b;
     imap_str name;
-    imap__pending *to = NULL;
-    unsigned bit, k;
-    while (i < line.len && line.ptr[i] >= '0' && line.ptr[i] <= '9') i++;
-    if (i > 2 && i < line.len && line.ptr[i] == ' ') i++;
-    b = i;
-    while (i < line.len && line.ptr[i] != ' ' && line.ptr[i] != '(' && line.ptr[i] != '[') i++;
-    name.ptr = line.ptr + b;
-    name.len = i - b;
-    if (b > line.len || name.len == 0) return;
-    bit = imap__route_bit(name);
-    for (k = 0; k < c->_q_hi; k++) {
-        imap__pending *p = &c->_q[k];
-        if (!p->seq || p->cur_seg == 0 || !(imap__kinds[p->kind].route & bit)) continue;
-        if (p->kind == IMAP__K_XATOM && !imap_str_is(name, p->name)) continue;
-        if (!to || p->seq < to->seq) to = p;
-    }
+    imap_u64 num = 0;
+    int has_num;
+    imap__pending *to;
+    if (!imap__line_name(line.ptr, line.len, &name, &num, &has_num)) return;
+    to = imap__route(c, imap__route_bit(name), NULL, num, has_num);
     if (to && to->result == 0) to->result = rc;
 }
 
@@ -8878,6 +9727,8 @@ IMAPDEF void imap_client_init(imap_client *c, void *mem, size_t cap)
     c->_store = m + out;
     c->_store_cap = store;
     imap_parser_init(&c->_parser, m + out + store, cap - out - store);
+    c->_parser._pick = imap__pick_sink;
+    c->_parser._pick_ctx = c;
     imap_tagger_init(&c->_tagger, (unsigned long)(size_t)c ^ 0x5a5au);
     c->state = IMAP_STATE_NONAUTH;
     c->protocol = 1;
@@ -9101,6 +9952,7 @@ IMAPDEF void imap_client_set_transport(imap_client *c, const imap_transport *t,
 typedef struct imap__extra {
     const char *route_set;        /* FETCH/STORE: its set */
     int route_uid;                /* the set holds UIDs */
+    unsigned route_extra;         /* IMAP__R_* beyond its kind's */
     long idle_ms;                 /* IDLE: its timeout */
     imap_auth_fn auth;            /* AUTHENTICATE: the authobject */
     void *auth_arg;
@@ -9170,6 +10022,8 @@ static int imap__submit_x(imap_client *c, imap_cmd *cmd, const char *tag, unsign
     p->kind = kind;
     p->flags = imap__kinds[kind].flags;
     p->timeout_ms = call && call->timeout_ms > 0 ? call->timeout_ms : c->timeout_ms;
+    if (call && call->sink) c->_nsinks++;
+    if (x) p->route_extra = x->route_extra;
     if (x && x->route_set) {
         const char *set = x->route_set;
         size_t n = strlen(set);
@@ -9207,7 +10061,13 @@ static int imap__submit_x(imap_client *c, imap_cmd *cmd, const char *tag, unsign
         result = c->_wait_done ? c->_wait_result : c->error;
         c->_wait_seq = 0;
         if (result == IMAP_OK && c->_caps_stale && kind != IMAP__K_CAPABILITY) {
-            int r2 = imap_capability(c, NULL);
+            /* the command's own text and status stay what it answered */
+            char text[sizeof c->last_text];
+            int status = c->last_status, r2;
+            memcpy(text, c->last_text, sizeof text);
+            r2 = imap_capability(c, NULL);
+            memcpy(c->last_text, text, sizeof text);
+            c->last_status = status;
             if (r2 < 0 && imap_result_class_of(r2) == IMAP_CLASS_ABORT) return r2;
         }
         return result;
@@ -9344,17 +10204,18 @@ IMAPDEF int imap_namespace(imap_client *c, const imap_call *call)
     IMAP__COMMAND(c, call, IMAP__K_NAMESPACE, NULL, imap_cmd_namespace(&cmd_, tag_));
 }
 
-IMAPDEF int imap_select(imap_client *c, const char *mailbox, int readonly,
-                        const imap_call *call)
+/* imaplib's SELECT flushes the untagged responses of the last mailbox */
+static void imap__selecting(imap_client *c)
 {
-    int rc = imap__may_call(c, call);
-    if (rc) return rc;
-    /* imaplib: SELECT flushes the untagged responses of the last mailbox */
     c->_store_len = 0;
     c->exists = 0;
     c->recent = 0;
-    IMAP__COMMAND(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL,
-                  imap_cmd_select(&cmd_, tag_, mailbox, readonly, 0, NULL));
+}
+
+IMAPDEF int imap_select(imap_client *c, const char *mailbox, int readonly,
+                        const imap_call *call)
+{
+    return imap_select_ext(c, mailbox, readonly, 0, NULL, call);
 }
 
 IMAPDEF int imap_examine(imap_client *c, const char *mailbox, const imap_call *call)
@@ -9468,6 +10329,41 @@ IMAPDEF int imap_store(imap_client *c, const char *set, const char *command,
                     imap_cmd_store(&cmd_, tag_, set, command, flags));
 }
 
+IMAPDEF int imap_select_ext(imap_client *c, const char *mailbox, int readonly,
+                            int condstore, const imap_qresync *qresync,
+                            const imap_call *call)
+{
+    int rc = imap__may_call(c, call);
+    if (rc) return rc;
+    imap__selecting(c);
+    IMAP__COMMAND(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL,
+                  imap_cmd_select(&cmd_, tag_, mailbox, readonly, condstore, qresync));
+}
+
+IMAPDEF int imap_fetch_changedsince(imap_client *c, int uid, const char *set,
+                                    const char *items, imap_u64 modseq, int vanished,
+                                    const imap_call *call)
+{
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    x.route_set = set;
+    x.route_uid = uid != 0;
+    IMAP__COMMAND_X(c, call, vanished ? IMAP__K_FETCH_VANISHED : IMAP__K_FETCH, NULL, &x,
+                    imap_cmd_fetch_changedsince(&cmd_, tag_, uid, set, items, modseq, vanished));
+}
+
+IMAPDEF int imap_store_unchangedsince(imap_client *c, int uid, const char *set,
+                                      imap_u64 modseq, const char *command,
+                                      const char *flags, const imap_call *call)
+{
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    x.route_set = set;
+    x.route_uid = uid != 0;
+    IMAP__COMMAND_X(c, call, IMAP__K_FETCH, NULL, &x,
+                    imap_cmd_store_unchangedsince(&cmd_, tag_, uid, set, modseq, command, flags));
+}
+
 IMAPDEF int imap_copy(imap_client *c, const char *set, const char *mailbox,
                       const imap_call *call)
 {
@@ -9508,10 +10404,124 @@ IMAPDEF int imap_uid(imap_client *c, const char *command, const char *const *arg
                     imap_cmd_uid(&cmd_, tag_, command, args, nargs));
 }
 
+/* The kind of a command by its name, for commands not made by the calls
+   above (imap_xatom, imap_client_send): its state change and routing. */
+static unsigned imap__name_kind(const char *s, size_t n)
+{
+    static const struct { const char *name; unsigned kind; } map[] = {
+        { "CAPABILITY", IMAP__K_CAPABILITY }, { "NOOP", IMAP__K_NOOP },
+        { "CHECK", IMAP__K_NOOP }, { "LOGOUT", IMAP__K_LOGOUT },
+        { "LOGIN", IMAP__K_LOGIN }, { "SELECT", IMAP__K_SELECT },
+        { "EXAMINE", IMAP__K_EXAMINE }, { "CREATE", IMAP__K_MAILBOX },
+        { "DELETE", IMAP__K_MAILBOX }, { "RENAME", IMAP__K_MAILBOX },
+        { "SUBSCRIBE", IMAP__K_MAILBOX }, { "UNSUBSCRIBE", IMAP__K_MAILBOX },
+        { "APPEND", IMAP__K_MAILBOX }, { "COPY", IMAP__K_MAILBOX },
+        { "LIST", IMAP__K_LIST }, { "XLIST", IMAP__K_LIST }, { "LSUB", IMAP__K_LSUB },
+        { "STATUS", IMAP__K_STATUS }, { "CLOSE", IMAP__K_CLOSE },
+        { "UNSELECT", IMAP__K_CLOSE }, { "EXPUNGE", IMAP__K_EXPUNGE },
+        { "MOVE", IMAP__K_EXPUNGE }, { "SEARCH", IMAP__K_SEARCH },
+        { "SORT", IMAP__K_SORT }, { "THREAD", IMAP__K_THREAD },
+        { "FETCH", IMAP__K_FETCH }, { "STORE", IMAP__K_FETCH },
+        { "NAMESPACE", IMAP__K_NAMESPACE }, { "ID", IMAP__K_ID },
+        { "ENABLE", IMAP__K_ENABLE }, { "GETACL", IMAP__K_GETACL },
+        { "LISTRIGHTS", IMAP__K_LISTRIGHTS }, { "MYRIGHTS", IMAP__K_MYRIGHTS },
+        { "GETQUOTA", IMAP__K_GETQUOTA }, { "SETQUOTA", IMAP__K_GETQUOTA },
+        { "GETQUOTAROOT", IMAP__K_GETQUOTAROOT }, { "GETMETADATA", IMAP__K_METADATA },
+        { "SETMETADATA", IMAP__K_METADATA }, { "GETANNOTATION", IMAP__K_ANNOTATION },
+        { "SETANNOTATION", IMAP__K_ANNOTATION }, { "IDLE", IMAP__K_IDLE },
+        { "AUTHENTICATE", IMAP__K_AUTHENTICATE }, { "STARTTLS", IMAP__K_STARTTLS },
+        { "COMPRESS", IMAP__K_COMPRESS }
+    };
+    unsigned i;
+    for (i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (imap__ieq(s, n, map[i].name)) return map[i].kind;
+    return IMAP__K_XATOM;
+}
+
 IMAPDEF int imap_xatom(imap_client *c, const char *name, const char *const *args,
                        size_t nargs, const imap_call *call)
 {
-    IMAP__COMMAND(c, call, IMAP__K_XATOM, name, imap_cmd_xatom(&cmd_, tag_, name, args, nargs));
+    unsigned kind = name ? imap__name_kind(name, strlen(name)) : (unsigned)IMAP__K_XATOM;
+    /* commands with a flow of their own (continuations, a new transport)
+       are not sent blind */
+    if (kind == IMAP__K_AUTHENTICATE || kind == IMAP__K_STARTTLS ||
+        kind == IMAP__K_COMPRESS || kind == IMAP__K_IDLE || kind == IMAP__K_LOGIN)
+        kind = IMAP__K_XATOM;
+    imap__extra x;
+    int rc = imap__may_call(c, call);
+    if (rc) return rc;
+    memset(&x, 0, sizeof x);
+    x.route_extra = ~0u;                    /* every untagged response */
+    if (kind == IMAP__K_SELECT || kind == IMAP__K_EXAMINE) imap__selecting(c);
+    IMAP__COMMAND_X(c, call, kind, name, &x, imap_cmd_xatom(&cmd_, tag_, name, args, nargs));
+}
+
+IMAPDEF int imap_client_cmd(imap_client *c, imap_cmd *cmd, char tag[16])
+{
+    int rc;
+    if (!c || !cmd || !tag) return IMAP_E_ARGS;
+    if ((rc = imap__may_call(c, NULL)) != 0 && !c->_depth) return rc;
+    if (c->_out_len > c->_out_cap / 2 && (rc = imap__drain_output(c)) != 0) return rc;
+    return imap__begin(c, cmd, tag);
+}
+
+IMAPDEF int imap_client_send(imap_client *c, imap_cmd *cmd, const char *tag,
+                             const imap_call *call)
+{
+    const char *s, *e, *w, *a, *b;
+    unsigned kind;
+    size_t tl, n, i;
+    imap__extra x;
+    char set[sizeof c->_q[0].set];
+    int qresync = 0, vanished = 0, rc;
+    if (!c || !cmd || !tag) return IMAP_E_ARGS;
+    if ((rc = imap__may_call(c, call)) != 0) return rc;
+    if (cmd->error) return cmd->error;
+    tl = strlen(tag);
+    /* begun by imap_client_cmd on the free part of the output buffer,
+       ended by its builder, under this tag */
+    if (cmd->buf != c->_out + c->_out_len || cmd->len > c->_out_cap - c->_out_len ||
+        !cmd->_ended || cmd->nseg == 0 || cmd->seg[0].ptr != cmd->buf ||
+        cmd->seg[0].len <= tl || memcmp(cmd->buf, tag, tl) != 0 || cmd->buf[tl] != ' ')
+        return IMAP_E_ARGS;
+    memset(&x, 0, sizeof x);
+    s = (const char *)cmd->buf + tl + 1;
+    e = (const char *)cmd->seg[0].ptr + cmd->seg[0].len;
+    for (w = s; w < e && *w != ' ' && *w != '\r'; w++) {}
+    kind = imap__name_kind(s, (size_t)(w - s));
+    if (imap__ieq(s, (size_t)(w - s), "UID") && w < e && *w == ' ') {
+        s = w + 1;
+        for (w = s; w < e && *w != ' ' && *w != '\r'; w++) {}
+        kind = imap__name_kind(s, (size_t)(w - s));
+        x.route_uid = 1;
+        if (kind != IMAP__K_FETCH && kind != IMAP__K_SEARCH && kind != IMAP__K_SORT &&
+            kind != IMAP__K_THREAD && kind != IMAP__K_MAILBOX && kind != IMAP__K_EXPUNGE)
+            kind = IMAP__K_XATOM;
+    }
+    if (kind == IMAP__K_AUTHENTICATE || kind == IMAP__K_STARTTLS || kind == IMAP__K_COMPRESS)
+        return IMAP_E_ARGS;
+    if (kind == IMAP__K_XATOM) x.route_extra = ~0u;
+    /* the rest of the first line: the set, and modifiers that bring more
+       responses (RFC 7162 §3.2.5, §3.2.6) */
+    a = w < e ? w + 1 : e;
+    for (b = a; b < e && *b != ' ' && *b != '\r'; b++) {}
+    n = (size_t)(b - a);
+    for (i = 0; a + i + 8 <= e; i++) {
+        if (imap__ieq(a + i, 7, "QRESYNC")) qresync = 1;
+        if (imap__ieq(a + i, 8, "VANISHED")) vanished = 1;
+    }
+    if ((kind == IMAP__K_SELECT || kind == IMAP__K_EXAMINE) && qresync)
+        x.route_extra |= IMAP__R_FETCH | IMAP__R_EXPUNGE;
+    if (kind == IMAP__K_FETCH && vanished) x.route_extra |= IMAP__R_EXPUNGE;
+    if (kind == IMAP__K_FETCH && n < sizeof set) {
+        memcpy(set, a, n);
+        set[n] = 0;
+        x.route_set = set;                  /* copied by imap__submit_x */
+    } else {
+        x.route_uid = 0;
+    }
+    if (kind == IMAP__K_SELECT || kind == IMAP__K_EXAMINE) imap__selecting(c);
+    return imap__submit_x(c, cmd, tag, kind, NULL, call, &x);
 }
 
 IMAPDEF int imap_sort(imap_client *c, const char *sort_criteria, const char *charset,
@@ -9617,14 +10627,17 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count)
 {
     char buf[32];
     size_t n;
-    int rc = imap_client_response(c, "RECENT", buf, sizeof buf, &n);
-    if (rc == 0) {
-        rc = imap_noop(c, NULL);
+    int rc, found = 0, k;
+    /* imaplib's data[-1]: the newest of the RECENT responses kept */
+    for (k = 0; k < 2 && !found; k++) {
+        if (k == 1 && (rc = imap_noop(c, NULL)) < 0) return rc;
+        while ((rc = imap_client_response(c, "RECENT", buf, sizeof buf, &n)) == 1) {
+            found = 1;
+            if (!imap__parse_u64(buf, n, count)) return IMAP_E_SYNTAX;
+        }
         if (rc < 0) return rc;
-        rc = imap_client_response(c, "RECENT", buf, sizeof buf, &n);
     }
-    if (rc != 1) return rc;
-    return imap__parse_u64(buf, n, count) ? 1 : IMAP_E_SYNTAX;
+    return found;
 }
 
 /* ---- 9b. SASL mechanisms ------------------------------------------------ */
@@ -10341,6 +11354,367 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 #endif
 
 /* (9c TLS client implementation ends here) */
+
+/* ---- 9d. keeping a mailbox in sync; resuming after a drop ---------------- */
+
+/* FETCH (UID FLAGS ...) and VANISHED, from SELECT QRESYNC and the FETCHes */
+static void imap__sync_data(void *arg, imap_client *c, const imap_response *r)
+{
+    imap_sync *s = (imap_sync *)arg;
+    (void)c;
+    if (imap_response_is(r, "FETCH")) {
+        const imap_value *u = imap_fetch_get(r, "UID"), *f = imap_fetch_get(r, "FLAGS");
+        imap_u64 uid;
+        /* a FETCH without both (a flag change without UID under plain
+           CONDSTORE): the next sync finds it by its MODSEQ */
+        if (!u || imap_value_u64(u, &uid) || !f || f->type != IMAP_LIST) return;
+        if (s->on_message) s->on_message(s->arg, uid, f, uid >= s->_old.uidnext);
+    } else if (imap_response_is(r, "VANISHED")) {
+        imap_vanished v;
+        imap_seqset_iter it;
+        imap_u64 lo, hi;
+        if (imap_vanished_decode(r, &v) != 0 || !v.uids.ptr) return;
+        imap_seqset_iter_init(&it, v.uids.ptr, v.uids.len);
+        while (imap_seqset_next(&it, &lo, &hi) == 1)
+            if (hi != IMAP_SEQ_STAR && s->on_vanished) s->on_vanished(s->arg, lo, hi);
+    }
+}
+
+/* Every known UID below `bound` not yet matched is gone. */
+static void imap__sync_gone_below(imap_sync *s, imap_u64 bound)
+{
+    while (s->_kstate != 2) {
+        imap_u64 lo, hi;
+        if (s->_kstate == 0) {
+            if (imap_seqset_next(&s->_known, &s->_klo, &s->_khi) != 1 ||
+                s->_khi == IMAP_SEQ_STAR) {
+                s->_kstate = 2;
+                return;
+            }
+            s->_kstate = 1;
+        }
+        lo = s->_next > s->_klo ? s->_next : s->_klo;
+        if (lo > s->_khi) {
+            s->_kstate = 0;
+            continue;
+        }
+        if (lo >= bound) return;
+        hi = s->_khi < bound - 1 ? s->_khi : bound - 1;
+        if (s->on_vanished) s->on_vanished(s->arg, lo, hi);
+        s->_next = hi + 1;
+        if (s->_next <= s->_khi) return;
+        s->_kstate = 0;
+    }
+}
+
+/* UID SEARCH ALL, streamed: a merge of the server's UIDs (ascending)
+   with the known set; VANISHED that arrives meanwhile is real too. */
+static int imap__sync_numbers(void *ctx, imap_str name, imap_u64 lo, imap_u64 hi)
+{
+    imap_sync *s = (imap_sync *)ctx;
+    if (imap_str_is(name, "VANISHED")) {
+        if (s->on_vanished) s->on_vanished(s->arg, lo, hi);
+        return 0;
+    }
+    /* under IMAP4rev2 the answer is ESEARCH; its ALL set streams alike */
+    if ((!imap_str_is(name, "SEARCH") && !imap_str_is(name, "ESEARCH")) || s->_unordered)
+        return 0;
+    if (lo < s->_next) {
+        s->_unordered = 1;                  /* no more verdicts */
+        return 0;
+    }
+    imap__sync_gone_below(s, lo);
+    s->_next = hi + 1;
+    return 0;
+}
+
+static int imap__sync_search(imap_client *c, imap_sync *s, const imap_call *call)
+{
+    imap_parser *p = &c->_parser;
+    imap_number_sink saved = p->number_sink;
+    void *saved_ctx = p->number_ctx;
+    const char *all = "ALL";
+    int rc;
+    imap_seqset_iter_init(&s->_known, s->known_uids, strlen(s->known_uids));
+    s->_kstate = 0;
+    s->_next = 0;
+    s->_unordered = 0;
+    imap_parser_set_number_sink(p, imap__sync_numbers, s);
+    rc = imap_uid(c, "SEARCH", &all, 1, call);
+    imap_parser_set_number_sink(p, saved, saved_ctx);
+    if (rc != IMAP_OK) return rc;
+    if (s->_unordered) return IMAP_E_UNSUPPORTED;
+    imap__sync_gone_below(s, (imap_u64)IMAP_SEQ_MAX + 1);
+    return IMAP_OK;
+}
+
+/* A number the SELECT left in the store ([UIDVALIDITY n] and friends). */
+static int imap__sync_code(imap_client *c, const char *name, imap_u64 *out)
+{
+    char buf[32];
+    size_t n = 0;
+    int found = 0, k;
+    /* the last one counts; drain them all */
+    while ((k = imap_client_response(c, name, buf, sizeof buf, &n)) != 0) {
+        if (k == 1 && imap__parse_u64(buf, n, out)) found = 1;
+        if (k < 0) break;
+    }
+    return found;
+}
+
+IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st)
+{
+    imap_call call;
+    imap_qresync q;
+    imap_u64 uv = 0, hms = 0, un = 0;
+    int method, rc, use_q, nomodseq, reset, full, has_known;
+    const char *items = "(UID FLAGS)";
+    if (!s || !st) return IMAP_E_ARGS;
+    method = s->max_method ? s->max_method : IMAP_SYNC_QRESYNC;
+    if (method < IMAP_SYNC_QRESYNC || method > IMAP_SYNC_PLAIN) return IMAP_E_ARGS;
+    s->_old = *st;
+    s->method = 0;
+    s->exists = 0;
+    has_known = s->known_uids && s->known_uids[0];
+    if (method == IMAP_SYNC_QRESYNC && !imap_client_has_cap(c, "QRESYNC"))
+        method = IMAP_SYNC_CONDSTORE;
+    if (method == IMAP_SYNC_CONDSTORE && !imap_client_has_cap(c, "CONDSTORE"))
+        method = IMAP_SYNC_PLAIN;
+    if (method == IMAP_SYNC_QRESYNC && !(c->_enabled & 2u)) {
+        /* ENABLE is for the authenticated state only (RFC 5161 §3.1) */
+        if (c->state == IMAP_STATE_SELECTED) {
+            if (!imap_client_has_cap(c, "UNSELECT")) method = IMAP_SYNC_CONDSTORE;
+            else if ((rc = imap_unselect(c, NULL)) != IMAP_OK) return rc;
+        }
+        if (method == IMAP_SYNC_QRESYNC) {
+            rc = imap_enable(c, "QRESYNC", NULL);
+            if (rc < 0 && imap_result_class_of(rc) == IMAP_CLASS_ABORT) return rc;
+            if (!(c->_enabled & 2u)) method = IMAP_SYNC_CONDSTORE;
+        }
+    }
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__sync_data;
+    call.arg = s;
+    use_q = method == IMAP_SYNC_QRESYNC && st->uidvalidity && st->highestmodseq &&
+            st->uidvalidity <= IMAP_SEQ_MAX;
+    if (use_q) {
+        memset(&q, 0, sizeof q);
+        q.uidvalidity = st->uidvalidity;
+        q.modseq = st->highestmodseq;
+        /* the known UIDs narrow VANISHED (§3.2.5); a set too long for the
+           output buffer is left out (the server then names every UID
+           expunged since modseq: more, never less) */
+        if (has_known && strlen(s->known_uids) < c->_out_cap / 4) q.known_uids = s->known_uids;
+    }
+    rc = imap_select_ext(c, s->mailbox, s->readonly,
+                         method != IMAP_SYNC_PLAIN && !use_q, use_q ? &q : NULL, &call);
+    if (rc != IMAP_OK) return rc;
+    s->exists = c->exists;
+    if (!imap__sync_code(c, "UIDVALIDITY", &uv)) return IMAP_E_PROTOCOL;  /* RFC 3501 §6.3.1 */
+    if (!imap__sync_code(c, "UIDNEXT", &un)) un = st->uidnext;
+    nomodseq = imap_client_response(c, "NOMODSEQ", NULL, 0, NULL) != 0;
+    if (method != IMAP_SYNC_PLAIN && !imap__sync_code(c, "HIGHESTMODSEQ", &hms)) nomodseq = 1;
+    if (nomodseq) {
+        method = IMAP_SYNC_PLAIN;
+        hms = 0;
+    }
+    reset = st->uidvalidity && st->uidvalidity != uv;
+    if (reset && s->on_reset) s->on_reset(s->arg, uv);
+    full = !st->uidvalidity || reset;
+    if (full) s->_old.uidnext = 0;          /* every message is new */
+    if (use_q && !reset && method == IMAP_SYNC_QRESYNC) {
+        /* with known UIDs the answer to SELECT covers those only
+           (RFC 7162 §3.2.5): the new messages are asked for by UID */
+        if (c->exists > 0 && un > st->uidnext) {
+            char set[32];
+            const char *args[2];
+            imap_seqset ss;
+            imap_seqset_init(&ss, set, sizeof set);
+            imap_seqset_range(&ss, st->uidnext ? st->uidnext : 1, IMAP_SEQ_STAR);
+            args[0] = set;
+            args[1] = items;
+            if (ss.error) return IMAP_E_PROTOCOL;
+            rc = imap_uid(c, "FETCH", args, 2, &call);
+            if (rc != IMAP_OK) return rc;
+        }
+    } else {
+        /* expunges: compare the UIDs held with the server's */
+        if (has_known && !reset && (rc = imap__sync_search(c, s, &call)) != IMAP_OK) return rc;
+        if (c->exists > 0) {
+            const char *set = "1:*";
+            if (!full && method != IMAP_SYNC_PLAIN && st->highestmodseq) {
+                if (hms != st->highestmodseq)
+                    rc = imap_fetch_changedsince(c, 1, set, items, st->highestmodseq, 0, &call);
+            } else {
+                const char *args[2];
+                args[0] = set;
+                args[1] = items;
+                rc = imap_uid(c, "FETCH", args, 2, &call);
+            }
+            if (rc != IMAP_OK) return rc;
+        }
+    }
+    s->method = method;
+    s->exists = c->exists;
+    st->uidvalidity = uv;
+    st->highestmodseq = hms;
+    st->uidnext = un;
+    return IMAP_OK;
+}
+
+static int imap__retryable(int rc)
+{
+    return imap_result_class_of(rc) == IMAP_CLASS_ABORT && rc != IMAP_E_TLS_UNKNOWN_CA &&
+           rc != IMAP_E_TLS_EXPIRED && rc != IMAP_E_TLS_HOSTNAME;
+}
+
+static void imap__sleep(imap_reconnect *r, long ms)
+{
+    if (r->sleep_ms) {
+        r->sleep_ms(r->arg, ms);
+        return;
+    }
+#ifndef IMAP_NO_POSIX
+    {
+        struct timespec ts;
+        ts.tv_sec = ms / 1000;
+        ts.tv_nsec = (ms % 1000) * 1000000L;
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    }
+#endif
+}
+
+IMAPDEF int imap_client_reconnect(imap_client *c, void *mem, size_t cap, imap_reconnect *r)
+{
+    long wait = r->min_ms > 0 ? r->min_ms : 500, most = r->max_ms > 0 ? r->max_ms : 60000;
+    int rc;
+    r->tries = 0;
+    if (!r->connect) return IMAP_E_ARGS;
+    for (;;) {
+        /* what the caller set up survives the new start (field by field:
+           a copy of the whole client would cost firmware its stack) */
+        imap_parser *p = &c->_parser;
+        long timeout_ms = c->timeout_ms;
+        int debug = c->debug, require_tls = c->_require_tls;
+        imap_debug_fn debug_fn = c->_debug_fn;
+        void *debug_arg = c->_debug_arg, *clock_arg = c->_clock_arg;
+        long long (*clock)(void *) = c->_clock;
+        int (*random)(void *, unsigned char *, size_t) = c->_random;
+        void *random_arg = c->_random_arg;
+        struct imap_scram_cache *scram = c->_scram_cache;
+        void (*on_untagged)(void *, imap_client *, const imap_response *) = c->_on_untagged;
+        void *on_untagged_arg = c->_on_untagged_arg;
+        imap_tagger tagger = c->_tagger;
+        size_t max_line = p->max_line, threshold = p->sink_threshold;
+        imap_u64 max_literal = p->max_literal;
+        imap_literal_sink sink = p->sink;
+        void *sink_ctx = p->sink_ctx, *number_ctx = p->number_ctx;
+        imap_number_sink number_sink = p->number_sink;
+        if (c->_has_t) imap_client_close(c);
+        imap_client_init(c, mem, cap);
+        c->timeout_ms = timeout_ms;
+        c->debug = debug;
+        c->_debug_fn = debug_fn;
+        c->_debug_arg = debug_arg;
+        c->_clock = clock;
+        c->_clock_arg = clock_arg;
+        c->_random = random;
+        c->_random_arg = random_arg;
+        c->_scram_cache = scram;
+        c->_require_tls = require_tls;
+        c->_on_untagged = on_untagged;
+        c->_on_untagged_arg = on_untagged_arg;
+        c->_tagger = tagger;
+        p->max_line = max_line;
+        p->max_literal = max_literal;
+        imap_parser_set_sink(p, threshold, sink, sink_ctx);
+        imap_parser_set_number_sink(p, number_sink, number_ctx);
+        rc = r->connect(r->arg, c);
+        r->tries++;
+        if (rc == IMAP_OK && !c->error) return IMAP_OK;
+        if (rc == IMAP_OK) rc = c->error;
+        if (!imap__retryable(rc) || (r->max_tries && r->tries >= r->max_tries)) {
+            if (c->_has_t) imap_client_close(c);
+            return rc;
+        }
+        imap__sleep(r, wait);
+        wait = wait > most / 2 ? most : wait * 2;
+    }
+}
+
+typedef struct imap__watch {
+    int done, result, changed;
+} imap__watch;
+
+static void imap__watch_data(void *arg, imap_client *c, const imap_response *r)
+{
+    (void)c;
+    if (imap_response_is(r, "EXISTS") || imap_response_is(r, "EXPUNGE") ||
+        imap_response_is(r, "VANISHED") || imap_response_is(r, "FETCH"))
+        ((imap__watch *)arg)->changed = 1;
+}
+
+static void imap__watch_done(void *arg, imap_client *c, int result, const imap_response *t)
+{
+    imap__watch *w = (imap__watch *)arg;
+    (void)c;
+    (void)t;
+    w->done = 1;
+    w->result = result;
+}
+
+IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnect *r,
+                            imap_sync *s, imap_sync_state *st, long idle_ms,
+                            int (*on_synced)(void *arg, const imap_sync_state *st))
+{
+    imap__watch w;
+    imap_call call;
+    unsigned long mark;
+    int rc;
+    if (idle_ms <= 0) idle_ms = 29L * 60 * 1000;
+    if (c->error || c->state == IMAP_STATE_LOGOUT || !c->_has_t ||
+        c->state == IMAP_STATE_NONAUTH) {
+        rc = imap_client_reconnect(c, mem, cap, r);
+        if (rc != IMAP_OK) return rc;
+    }
+    mark = c->_changes;
+    rc = imap_sync_mailbox(c, s, st);
+    if (rc != IMAP_OK) return rc;
+    if (on_synced && on_synced(s->arg, st) != 0) return IMAP_OK;
+    /* a change that no command took came during the sync: sync again
+       rather than IDLE past it */
+    if (c->_changes != mark) return IMAP_OK;
+    if (!imap_client_has_cap(c, "IDLE")) {
+        imap__sleep(r, idle_ms);
+        return imap_noop(c, NULL);
+    }
+    memset(&w, 0, sizeof w);
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__watch_data;
+    call.on_done = imap__watch_done;
+    call.arg = &w;
+    rc = imap_idle(c, idle_ms, &call);
+    if (rc != IMAP_OK) return rc;
+    while (!w.done) {
+        rc = imap_client_poll(c, 1000);
+        if (rc != IMAP_OK) return rc;
+        /* a change reported before the server's "+" does not end IDLE by
+           itself (the engine ends it on changes while idling): once the
+           "+" is in, DONE goes */
+        if (w.changed) {
+            unsigned i;
+            for (i = 0; i < IMAP_MAX_PENDING; i++) {
+                imap__pending *p = &c->_q[i];
+                if (p->seq && (p->flags & IMAP__F_IDLING)) imap__idle_done(c, p);
+            }
+        }
+    }
+    rc = imap_client_wait_all(c);
+    if (rc != IMAP_OK) return rc;
+    return w.result == IMAP_E_NO || w.result == IMAP_E_BAD ? w.result : IMAP_OK;
+}
+
+/* (9d sync implementation ends here) */
 
 /* (section 9 implementation ends here) */
 

@@ -31,7 +31,7 @@ static long long now_ms(void)
 }
 
 static void next(void *arg, imap_client *cl, int result, const imap_response *t);
-static const imap_call step = { NULL, next, NULL, 0 };
+static imap_call step;          /* every command: on_done = next */
 
 /* on_done of every command: what comes next (this is a callback: only
    asynchronous commands may be issued here) */
@@ -72,6 +72,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "connect: %s\n", imap_result_str(rc));
         return 1;
     }
+    step.on_done = next;
     imap_client_init(&c, mem, sizeof mem);
     imap_client_set_timeout(&c, 20000);
     if (getenv("EVDEBUG")) imap_client_set_debug(&c, IMAP_DEBUG_PROTOCOL, dbg, NULL);

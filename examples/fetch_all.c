@@ -43,10 +43,11 @@ static const char *arg_or_env(int argc, char **argv, int i, const char *env, con
     return v && *v ? v : dflt;
 }
 
-/* The message numbers SEARCH answered. */
+/* The message numbers SEARCH answered (imaplib's data[0].split()). */
 typedef struct numbers {
     imap_u64 *v;
     size_t n, cap;
+    int nomem;
 } numbers;
 
 static void on_search(void *arg, imap_client *c, const imap_response *r)
@@ -54,13 +55,24 @@ static void on_search(void *arg, imap_client *c, const imap_response *r)
     numbers *ns = (numbers *)arg;
     const imap_value *cur = r->args;
     imap_u64 num;
-    (void)c;
     if (!imap_response_is(r, "SEARCH")) return;
     while (imap_numbers_next(&cur, &num) == 1) {
+        /* a number past EXISTS, or past 2^32-1 (RFC 3501 §9 nz-number),
+           is no message of this mailbox: a hostile server may say
+           anything, and nothing here is sized by its counts */
+        if (num == 0 || num > c->exists || num > 0xFFFFFFFFu) continue;
         if (ns->n == ns->cap) {
             size_t cap = ns->cap ? ns->cap * 2 : 64;
-            imap_u64 *v = (imap_u64 *)realloc(ns->v, cap * sizeof *v);
-            if (!v) return;
+            imap_u64 *v;
+            if (cap > (size_t)-1 / 2 / sizeof *v) {
+                ns->nomem = 1;
+                return;
+            }
+            v = (imap_u64 *)realloc(ns->v, cap * sizeof *v);
+            if (!v) {
+                ns->nomem = 1;
+                return;
+            }
             ns->v = v;
             ns->cap = cap;
         }
@@ -68,58 +80,45 @@ static void on_search(void *arg, imap_client *c, const imap_response *r)
     }
 }
 
-/* What the callbacks share: which messages were shown, by number. */
-typedef struct shared {
-    unsigned char *shown;       /* [message number] */
-    imap_u64 max;
-    int failed;
-} shared;
+static int failed;
 
-/* One FETCH in flight: its callbacks' argument. */
-typedef struct job {
-    imap_u64 num;
-    shared *all;
-} job;
-
-/* imaplib2's callback: print "Message N:" and the first lines. IMAP does
-   not say which command an untagged response answers, and a server may
-   run pipelined FETCHes in parallel (Dovecot does): a response can reach
-   the callback of an earlier FETCH still in flight. So go by the message
-   number in the response, not by the job. */
-static void on_message(void *arg, imap_client *c, const imap_response *r)
+/* imaplib2's callback, cb((response, cb_arg, error)): the command's data
+   is at hand during the call. Each FETCH data string splits like
+   imaplib's tuples: ("N (RFC822 {size}", message), then ")". */
+static void cb(void *cb_arg, imap_client *c, int result, const imap_response *tagged)
 {
-    shared *all = ((job *)arg)->all;
-    const imap_value *v = imap_fetch_get(r, "RFC822");
-    imap_str msg;
-    size_t i, start = 0;
-    int lines = 0;
-    (void)c;
-    if (!v || imap_value_str(v, &msg) != 0 || !msg.ptr) return;
-    if (r->number <= all->max) all->shown[r->number] = 1;
-    printf("Message %llu:\n", (unsigned long long)r->number);
-    for (i = 0; i < msg.len && lines < SHOW_LINES; i++) {
-        if (msg.ptr[i] != '\n') continue;
-        printf("  %.*s\n", (int)(i - start - (i > start && msg.ptr[i - 1] == '\r')),
-               msg.ptr + start);
-        start = i + 1;
-        lines++;
-    }
-    printf("  ... (%lu bytes)\n\n", (unsigned long)msg.len);
-}
-
-static void on_fetched(void *arg, imap_client *c, int result, const imap_response *tagged)
-{
-    job *j = (job *)arg;
+    char name[16];
+    static char data[MEM_BYTES / 8];
+    size_t len;
+    (void)cb_arg;
     (void)tagged;
-    if (result == IMAP_E_NOMEM || (result == IMAP_OK && !j->all->shown[j->num])) {
-        /* the parser skipped the response: bigger than its buffer (see
-           imapcat.c for streaming any size through the literal sink) */
-        printf("Message %llu: (not shown: larger than the buffer)\n\n",
-               (unsigned long long)j->num);
-    } else if (result != IMAP_OK) {
-        fprintf(stderr, "fetch_all: FETCH %llu: %s %s\n", (unsigned long long)j->num,
-                imap_result_str(result), c->last_text);
-        j->all->failed = 1;
+    if (result != IMAP_OK) {
+        /* IMAP_E_NOMEM, IMAP_E_DROPPED: larger than the client's memory
+           (imapcat.c streams any size through a per-call sink) */
+        fprintf(stderr, "fetch_all: FETCH: %s%s%s\n", imap_result_str(result),
+                c->last_text[0] ? ": " : "", c->last_text);
+        if (result != IMAP_E_NOMEM && result != IMAP_E_DROPPED) failed = 1;
+        return;
+    }
+    while (imap_client_pop_untagged(c, name, sizeof name, data, sizeof data, &len) == 1) {
+        const char *cur = data;
+        imap_str field0, field1;
+        if (strcmp(name, "FETCH") != 0) continue;
+        while (imap_data_next(&cur, data + len, &field0, &field1) == 1) {
+            size_t i, start = 0, num = 0;
+            int lines = 0;
+            if (!field1.ptr) continue;          /* not a tuple */
+            while (num < field0.len && field0.ptr[num] != ' ') num++;
+            printf("Message %.*s:\n", (int)num, field0.ptr);   /* field[0].split()[0] */
+            for (i = 0; i < field1.len && lines < SHOW_LINES; i++) {
+                if (field1.ptr[i] != '\n') continue;
+                printf("  %.*s\n", (int)(i - start - (i > start && field1.ptr[i - 1] == '\r')),
+                       field1.ptr + start);
+                start = i + 1;
+                lines++;
+            }
+            printf("  ... (%lu bytes)\n\n", (unsigned long)field1.len);
+        }
     }
 }
 
@@ -141,9 +140,7 @@ int main(int argc, char **argv)
     imap_tcp tcp;
     imap_transport t;
     imap_call call;
-    numbers found = { NULL, 0, 0 };
-    shared all;
-    job *jobs;
+    static numbers found;       /* static: still reachable on an early return */
     const char *criteria[] = { "ALL" };
     unsigned char *mem = (unsigned char *)malloc(MEM_BYTES);
     size_t i;
@@ -172,23 +169,15 @@ int main(int argc, char **argv)
     call.arg = &found;
     rc = imap_search(&c, NULL, criteria, 1, &call);             /* SEARCH ALL */
     if (rc != IMAP_OK) return fail(&c, "search", rc);
+    if (found.nomem) return fail(&c, "search", IMAP_E_NOMEM);
 
-    /* one FETCH per message, queued without waiting: the engine pipelines
-       them (at most IMAP_MAX_PENDING in flight) and calls back per reply */
-    memset(&all, 0, sizeof all);
-    all.max = c.exists;
-    all.shown = (unsigned char *)calloc((size_t)c.exists + 1, 1);
-    jobs = (job *)calloc(found.n ? found.n : 1, sizeof *jobs);
-    if (!jobs || !all.shown) return fail(&c, "memory", IMAP_E_NOMEM);
+    /* for num in data[0].split(): M.FETCH(num, '(RFC822)', callback=cb)
+       queued without waiting: the engine pipelines them (at most
+       IMAP_MAX_PENDING in flight) and calls cb as each completes */
+    memset(&call, 0, sizeof call);
+    call.on_done = cb;
     for (i = 0; i < found.n; i++) {
         char num[24];
-        if (found.v[i] > all.max) continue;     /* not a message number */
-        jobs[i].num = found.v[i];
-        jobs[i].all = &all;
-        memset(&call, 0, sizeof call);
-        call.on_data = on_message;
-        call.on_done = on_fetched;
-        call.arg = &jobs[i];
         sprintf(num, "%llu", (unsigned long long)found.v[i]);
         rc = imap_fetch(&c, num, "(RFC822)", &call);
         if (rc != IMAP_OK) return fail(&c, "fetch", rc);
@@ -202,9 +191,7 @@ int main(int argc, char **argv)
     rc = imap_logout(&c, NULL);                                 /* M.LOGOUT */
     if (rc != IMAP_OK) return fail(&c, "logout", rc);
     imap_client_close(&c);
-    free(jobs);
-    free(all.shown);
     free(found.v);
     free(mem);
-    return all.failed;
+    return failed;
 }

@@ -39,7 +39,9 @@ enum {
     XC_AUTH = 3,        /* login refused, or no password */
     XC_SERVER = 4,      /* the server answered NO or BAD */
     XC_NOTFOUND = 5,    /* no such mailbox or message */
-    XC_LOCAL = 6        /* local I/O: reading FILE, writing stdout */
+    XC_LOCAL = 6,       /* local I/O: reading FILE, writing stdout */
+    XC_PIPE = 7,        /* stdout was closed by its reader (| head) */
+    XC_INTERRUPTED = 8  /* Ctrl-C during sync: run it again to finish */
 };
 
 static const char usage_text[] =
@@ -49,26 +51,40 @@ static const char usage_text[] =
 "The URL follows RFC 5092: USER and MAILBOX are percent-encoded UTF-8\n"
 "(imap://me%40example.org@mail.example.org/Sent%20Items); PORT defaults to\n"
 "143 and MAILBOX to INBOX. /;UID=N after the mailbox names a message for\n"
-"fetch, and ;UIDVALIDITY=N checks that UIDs still mean what they meant.\n"
+"fetch, and ;UIDVALIDITY=N checks that UIDs still mean what they meant;\n"
+"/;SECTION=1.2 and /;PARTIAL=0.1024 after the UID fetch a part or a range;\n"
+"?SEARCH after the mailbox (imap://h/INBOX?UNSEEN) is what search and\n"
+"fetch take; USER;AUTH=MECH@HOST logs in with that SASL mechanism.\n"
 "\n"
 "Commands:\n"
 "  list [PATTERN]      mailboxes matching PATTERN (default *): name, TAB, flags\n"
 "  stat                the mailbox's message, unseen and next-UID counts\n"
 "  search CRITERIA...  UIDs of matching messages, one a line\n"
 "                      (imapcat URL search FROM alice SINCE 1-Mar-2024)\n"
-"  fetch [UID]         the raw message on stdout (--headers: its header only)\n"
+"  fetch [UID|SET]     the raw message on stdout (--headers: its header only);\n"
+"                      a UID set (1:5,9) or a search URL gives several, as\n"
+"                      mboxrd on stdout, or one file each with -o DIR\n"
 "  append FILE         add FILE (- for stdin) to the mailbox; bare LF line\n"
 "                      ends become CRLF; prints the new UID if the server\n"
 "                      tells it (UIDPLUS)\n"
 "  idle                a line per new message (UID, From, Subject, TAB\n"
 "                      separated) until Ctrl-C or --timeout\n"
+"  sync DIR            pull the URL's mailbox (all of them when it names\n"
+"                      none: INBOX in DIR, the others as Maildir++ DIR/.Name)\n"
+"                      into Maildir DIR, only what changed since the last\n"
+"                      sync (QRESYNC, CONDSTORE or plain: --sync-method);\n"
+"                      flags in the file names, expunged messages removed,\n"
+"                      DIR/imapcat-sync.state written last, so Ctrl-C or a\n"
+"                      drop loses nothing: sync again to finish\n"
 "\n"
 "Options:\n"
 "  --stream CMD        speak IMAP over CMD's stdin/stdout (run by sh -c)\n"
 "                      instead of a network connection, e.g.\n"
 "                      --stream 'ssh mail.example.org /usr/lib/dovecot/imap'\n"
 "  --headers           fetch: only the message header\n"
+"  -o DIR              fetch: write each message to DIR/UID.eml\n"
 "  --timeout SECONDS   idle: stop after this long (default: never)\n"
+"  --sync-method M     sync: use no better than M (qresync, condstore, plain)\n"
 "  imaps://            implicit TLS (port 993); needs a build with TLS\n"
 "  --starttls          upgrade with STARTTLS; refuses a server without it\n"
 "  --cafile FILE       trust these CA certificates (default: the system bundle)\n"
@@ -76,8 +92,9 @@ static const char usage_text[] =
 "  -v, --verbose       show the protocol on stderr (credentials hidden)\n"
 "  -h, --help          this text\n"
 "\n"
-"The password comes from $IMAP_PASSWORD, else a prompt on the terminal;\n"
-"never from the command line. Without USER in the URL, $USER is used.\n"
+"The password comes from $IMAP_PASSWORD, else ~/.netrc (machine HOST login\n"
+"USER password ...; not if others may read it), else a prompt on the\n"
+"terminal; never from the command line. Without USER in the URL, $USER is used.\n"
 "A progress bar shows on stderr for long fetches when stderr is a terminal\n"
 "and stdout is not.\n"
 "\n"
@@ -88,7 +105,9 @@ static const char usage_text[] =
 "  3  authentication: login refused, or no password\n"
 "  4  the server answered NO or BAD\n"
 "  5  not found: no such mailbox, no message with that UID\n"
-"  6  local I/O error: reading FILE, writing stdout\n";
+"  6  local I/O error: reading FILE, writing stdout\n"
+"  7  stdout closed by its reader (imapcat ... | head): the rest is dropped\n"
+"  8  sync interrupted (Ctrl-C): what is on disk is whole; sync again\n";
 
 /* ---- what the command line asked for ---------------------------------- */
 
@@ -102,6 +121,12 @@ typedef struct target {
     char mailbox[1024];         /* UTF-8 */
     unsigned long uidvalidity;  /* 0: not given */
     unsigned long uid;          /* 0: not given */
+    int has_mailbox;            /* the URL named one */
+    char auth[32];              /* ;AUTH=<mech> (RFC 5092 §3.2); "" or "*": LOGIN */
+    char section[128];          /* /;SECTION=<section> */
+    unsigned long partial_start, partial_len;   /* /;PARTIAL=<start>[.<len>] */
+    int has_partial;
+    char search[1024];          /* ?<search program>, decoded */
 } target;
 
 typedef struct options {
@@ -113,6 +138,7 @@ typedef struct options {
     int starttls;
     int insecure;
     const char *cafile;
+    const char *outdir;         /* fetch -o DIR: a file per message */
 } options;
 
 typedef struct session {
@@ -242,9 +268,21 @@ static const char *parse_url(const char *url, target *tg)
     if (at) {
         const char *semi = memchr(p, ';', (size_t)(at - p));
         const char *uend = semi ? semi : at;
-        if (semi && !(prefix_ci(semi, ";AUTH=") &&
-                      ((size_t)(at - semi) == 7 && semi[6] == '*')))
-            return "only ;AUTH=* is supported (LOGIN with a password)";
+        if (semi) {
+            /* ;AUTH=* is LOGIN (or any); else a SASL mechanism's name */
+            size_t n = (size_t)(at - semi), k;
+            if (!prefix_ci(semi, ";AUTH=") || n <= 6 || n - 6 >= sizeof tg->auth)
+                return "bad ;AUTH= in the URL";
+            for (k = 6; k < n; k++) {
+                char ch = semi[k];
+                if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '*'))
+                    return "bad ;AUTH= mechanism in the URL";
+            }
+            memcpy(tg->auth, semi + 6, n - 6);
+            tg->auth[n - 6] = 0;
+            if (strcmp(tg->auth, "*") == 0) tg->auth[0] = 0;
+        }
         if (uend > p && pct_decode(p, (size_t)(uend - p), tg->user, sizeof tg->user) != 0)
             return "bad percent-encoding in the user name";
         host = at + 1;
@@ -282,6 +320,7 @@ static const char *parse_url(const char *url, target *tg)
         if (mb_end > mb &&
             pct_decode(mb, (size_t)(mb_end - mb), tg->mailbox, sizeof tg->mailbox) != 0)
             return "bad percent-encoding in the mailbox";
+        tg->has_mailbox = mb_end > mb;
         p = mb_end;
         if (prefix_ci(p, ";UIDVALIDITY=")) {
             size_t n;
@@ -295,6 +334,43 @@ static const char *parse_url(const char *url, target *tg)
             p += 6;
             n = strcspn(p, "/?#");
             if (parse_num(p, n, 4294967295ul, &tg->uid) != 0) return "bad UID";
+            p += n;
+            if (prefix_ci(p, "/;SECTION=")) {
+                size_t k;
+                p += 10;
+                n = strcspn(p, "/?#");
+                if (n == 0 || pct_decode(p, n, tg->section, sizeof tg->section) != 0)
+                    return "bad ;SECTION=";
+                for (k = 0; tg->section[k]; k++) {
+                    char ch = tg->section[k];
+                    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                          (ch >= '0' && ch <= '9') || ch == '.' || ch == ' ' || ch == '(' ||
+                          ch == ')' || ch == '-'))
+                        return "bad ;SECTION= (a part number, HEADER, TEXT, MIME, ...)";
+                }
+                p += n;
+            }
+            if (prefix_ci(p, "/;PARTIAL=")) {
+                const char *dot;
+                p += 10;
+                n = strcspn(p, "/?#");
+                dot = memchr(p, '.', n);
+                if ((p[0] == '0' && (n == 1 || p[1] == '.')) ? 0 :
+                    parse_num(p, dot ? (size_t)(dot - p) : n, 4294967295ul, &tg->partial_start) != 0)
+                    return "bad ;PARTIAL=";
+                if (dot && parse_num(dot + 1, n - (size_t)(dot + 1 - p), 4294967295ul,
+                                     &tg->partial_len) != 0)
+                    return "bad ;PARTIAL= length";
+                tg->has_partial = 1;
+                p += n;
+            }
+        }
+        if (*p == '?' && !tg->uid) {
+            size_t n;
+            p++;
+            n = strcspn(p, "#");
+            if (n == 0 || pct_decode(p, n, tg->search, sizeof tg->search) != 0)
+                return "bad ?search in the URL";
             p += n;
         }
         if (*p) return "URL parts after the mailbox and UID are not supported";
@@ -477,6 +553,8 @@ static void session_open(session *s, const target *tg, const options *o)
 
 /* ---- the password: $IMAP_PASSWORD or the terminal ----------------------- */
 
+static int netrc_password(const char *host, const char *user, char *out, size_t cap);
+
 static int tty_fd = -1;
 static struct termios tty_saved;
 
@@ -501,6 +579,7 @@ static void read_password(const target *tg, const char *user, char *out, size_t 
         strcpy(out, env);
         return;
     }
+    if (tg->scheme != SCHEME_STREAM && netrc_password(tg->host, user, out, cap)) return;
     tty_fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (tty_fd < 0 || tcgetattr(tty_fd, &tty_saved) != 0)
         die(XC_AUTH, "no password: set IMAP_PASSWORD (no terminal to ask on)");
@@ -544,12 +623,16 @@ static void login(session *s, const target *tg)
     if (s->c.state != IMAP_STATE_NONAUTH) return;   /* PREAUTH */
     if (!user || !*user) die(XC_AUTH, "no user name: put it in the URL (imap://USER@host)");
     read_password(tg, user, password, sizeof password);
-    rc = imap_login(&s->c, user, password, NULL);
+    rc = tg->auth[0] ? imap_login_sasl(&s->c, tg->auth, user, password, NULL)
+                     : imap_login(&s->c, user, password, NULL);
     for (i = 0; i < sizeof password; i++) wipe[i] = 0;
     if (rc == IMAP_E_NO || rc == IMAP_E_BAD)
         die(XC_AUTH, "login as %s refused: %s", user, s->c.last_text);
     if (rc == IMAP_E_PLAINTEXT)
         die(XC_AUTH, "the server does not allow a password without TLS (LOGINDISABLED)");
+    if (rc == IMAP_E_CAPABILITY || rc == IMAP_E_UNSUPPORTED)
+        die(XC_AUTH, ";AUTH=%s: %s", tg->auth,
+            rc == IMAP_E_CAPABILITY ? "the server does not offer it" : "not built in");
     if (rc != IMAP_OK) fail(s, "login", rc);
 }
 
@@ -633,6 +716,8 @@ static void cmd_stat(session *s, const target *tg, int argc)
            (unsigned long long)st.unseen, (unsigned long long)st.uidnext);
 }
 
+#include "imapcat_fetchset.c"
+
 /* ---- search ----------------------------------------------------------- */
 
 static void on_search(void *arg, imap_client *c, const imap_response *r)
@@ -650,6 +735,10 @@ static void cmd_search(session *s, const target *tg, int argc, char **argv)
     const char **args;
     imap_call call;
     int i, n = 0, eight_bit = 0, rc;
+    if (argc == 0 && tg->search[0]) {
+        search_url(s, tg);
+        return;
+    }
     if (argc == 0) usage_error("search needs CRITERIA, e.g. ALL, FROM alice, UNSEEN");
     args = (const char **)malloc(sizeof *args * (size_t)(argc + 2));
     if (!args) die(XC_LOCAL, "out of memory");
@@ -756,11 +845,17 @@ static void cmd_fetch(session *s, const target *tg, const options *o, int argc, 
     fetch_state f;
     imap_call call;
     const char *args[2];
-    char uidbuf[16];
+    char uidbuf[16], items[256];
     int rc;
     memset(&f, 0, sizeof f);
     f.bar_pct = -1;
-    if (argc > 1) usage_error("fetch takes one UID");
+    /* a set (1:5,9), a search URL or -o DIR: several messages */
+    if ((argc == 1 && strspn(argv[0], "0123456789") != strlen(argv[0])) ||
+        (argc == 0 && !tg->uid && tg->search[0]) || o->outdir) {
+        cmd_fetch_set(s, tg, o, argc ? argv[0] : NULL);
+        return;
+    }
+    if (argc > 1) usage_error("fetch takes one UID or a UID set");
     if (argc == 1) {
         if (parse_num(argv[0], strlen(argv[0]), 4294967295ul, &f.uid) != 0)
             usage_error("fetch: the UID must be a number from 1 to 4294967295");
@@ -787,13 +882,12 @@ static void cmd_fetch(session *s, const target *tg, const options *o, int argc, 
     f.bar = !o->headers && f.size >= 256 * 1024 && isatty(2) && !isatty(1);
     imap_parser_set_sink(imap_client_parser(&s->c), 0, on_literal, &f);
     call.on_data = on_body;
-    args[1] = o->headers ? "(BODY.PEEK[HEADER])" : "(BODY.PEEK[])";
+    args[1] = body_items(tg, o, items, sizeof items);
     errno = 0;
     rc = imap_uid(&s->c, "FETCH", args, 2, &call);
     imap_parser_set_sink(imap_client_parser(&s->c), 0, NULL, NULL);
     if (f.bar && f.bar_pct >= 0 && f.bar_pct < 100) fputs("\n", stderr);
-    if (f.write_error || fflush(stdout) != 0)
-        die(XC_LOCAL, "writing the message: %s", strerror(f.write_error ? f.write_error : errno));
+    if (f.write_error || fflush(stdout) != 0) stdout_failed(f.write_error ? f.write_error : errno);
     if (rc != IMAP_OK) fail(s, "fetch", rc);
     if (!f.got) die(XC_NOTFOUND, "%s: UID %lu disappeared", tg->mailbox, f.uid);
 }
@@ -1011,6 +1105,8 @@ static void cmd_idle(session *s, const target *tg, const options *o, int argc)
     /* a pending IDLE gets its DONE before LOGOUT (the engine does it) */
 }
 
+#include "imapcat_sync.c"
+
 /* ---- main ------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1042,6 +1138,14 @@ int main(int argc, char **argv)
             o.starttls = 1;
         } else if (strcmp(a, "--insecure") == 0) {
             o.insecure = 1;
+        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && i + 1 < argc) {
+            o.outdir = argv[++i];
+        } else if (strcmp(a, "--sync-method") == 0 && i + 1 < argc) {
+            const char *m = argv[++i];
+            sync_method_cap = strcmp(m, "qresync") == 0 ? IMAP_SYNC_QRESYNC :
+                              strcmp(m, "condstore") == 0 ? IMAP_SYNC_CONDSTORE :
+                              strcmp(m, "plain") == 0 ? IMAP_SYNC_PLAIN : -1;
+            if (sync_method_cap < 0) usage_error("--sync-method: qresync, condstore or plain");
         } else if (strcmp(a, "--stream") == 0 || strcmp(a, "--cafile") == 0 ||
                    strcmp(a, "--timeout") == 0) {
             if (i + 1 >= argc) {
@@ -1079,14 +1183,18 @@ int main(int argc, char **argv)
     } else if (!tg.host[0]) {
         usage_error("the URL has no host");
     }
-    if (i >= npos) usage_error("expected a command: list, stat, search, fetch, append or idle");
+    if (i >= npos) usage_error("expected a command: list, stat, search, fetch, append, idle or sync");
     cmd = pos[i++];
     if (strcmp(cmd, "list") && strcmp(cmd, "stat") && strcmp(cmd, "search") &&
-        strcmp(cmd, "fetch") && strcmp(cmd, "append") && strcmp(cmd, "idle")) {
+        strcmp(cmd, "fetch") && strcmp(cmd, "append") && strcmp(cmd, "idle") &&
+        strcmp(cmd, "sync")) {
         fprintf(stderr, "imapcat: unknown command %s\n", cmd);
-        usage_error("commands: list, stat, search, fetch, append, idle");
+        usage_error("commands: list, stat, search, fetch, append, idle, sync");
     }
     if (strcmp(cmd, "fetch") != 0 && o.headers) usage_error("--headers goes with fetch");
+    if (strcmp(cmd, "fetch") != 0 && o.outdir) usage_error("-o goes with fetch");
+    /* a reader that goes away (| head) is an EPIPE on write, not a signal */
+    signal(SIGPIPE, SIG_IGN);
     if (strcmp(cmd, "idle") != 0 && o.timeout_s) usage_error("--timeout goes with idle");
 
     session_open(&sess, &tg, &o);
@@ -1096,9 +1204,10 @@ int main(int argc, char **argv)
     else if (strcmp(cmd, "search") == 0) cmd_search(&sess, &tg, npos - i, pos + i);
     else if (strcmp(cmd, "fetch") == 0) cmd_fetch(&sess, &tg, &o, npos - i, pos + i);
     else if (strcmp(cmd, "append") == 0) cmd_append(&sess, &tg, npos - i, pos + i);
+    else if (strcmp(cmd, "sync") == 0) cmd_sync(&sess, &tg, npos - i, pos + i);
     else cmd_idle(&sess, &tg, &o, npos - i);
 
-    if (fflush(stdout) != 0) die(XC_LOCAL, "writing stdout: %s", strerror(errno));
+    if (fflush(stdout) != 0) stdout_failed(errno);
     rc = imap_logout(&sess.c, NULL);
     session_close(&sess);
     free(sess.mem);

@@ -7,7 +7,8 @@
 # runs the integration suite against a private Dovecot, GNU Mailutils and
 # Cyrus IMAP (each session then replayed with faults at every byte
 # offset). Also: the compile matrix (tests/compile.sh), a Cortex-M4
-# firmware build (tests/firmware/build.sh) and Windows (mingw-w64, tests
+# firmware build (tests/firmware/build.sh) run under QEMU against Dovecot
+# (tests/firmware/run.sh) and Windows (mingw-w64, tests
 # under wine: tests/windows/build.sh), the integration suite again under
 # valgrind, the guard-page test without sanitizers, the committed fuzz
 # corpora replayed and each fuzz target run. The last line is
@@ -143,6 +144,13 @@ done
 
 # ---- 2b. firmware: Cortex-M4, no OS, newlib-nano ---------------------------
 run_counted firmware bash tests/firmware/build.sh
+# ...and running under QEMU (mps2-an386) against Dovecot over the UART,
+# with its figures (tests/firmware/run.sh; ~2 minutes)
+if [ "${IMAP_SKIP_SERVER:-0}" = 1 ]; then
+    echo "note: IMAP_SKIP_SERVER=1: the QEMU firmware sessions are skipped"
+else
+    run_counted firmware-qemu bash tests/firmware/run.sh
+fi
 
 # ---- 3. golden transcripts through imapdump at several chunk sizes -----------
 if gcc -std=c99 $WARN $SAN -I"$ROOT" examples/imapdump.c -o "$B/imapdump" 2> "$B/err"; then
@@ -171,6 +179,20 @@ if gcc -std=c99 $WARN $SAN -I"$ROOT" examples/imapdump.c -o "$B/imapdump" 2> "$B
     done
 else
     fail "examples/imapdump.c builds"; cat "$B/err"
+fi
+# the same transcripts with the scalar scanners (IMAP_NO_SIMD): identical
+if gcc -std=c99 $WARN $SAN -DIMAP_NO_SIMD -I"$ROOT" examples/imapdump.c -o "$B/imapdump-scalar" 2> "$B/err"; then
+    bad=""
+    for in in tests/golden/*.in; do
+        size=$(wc -c < "$in")
+        for chunk in 1 7 4096 $((size > 0 ? size : 1)); do
+            "$B/imapdump-scalar" -c "$chunk" "$in" 2>&1 | cmp -s - "${in%.in}.out" ||
+                { bad="$bad $(basename "${in%.in}")@$chunk"; break; }
+        done
+    done
+    if [ -z "$bad" ]; then pass "golden transcripts with IMAP_NO_SIMD (chunks 1, 7, 4096, whole)"; else fail "golden with IMAP_NO_SIMD:$bad"; fi
+else
+    fail "imapdump builds with IMAP_NO_SIMD"; cat "$B/err"
 fi
 
 # ---- 3b. every example builds clean (one cc line each); embedded.c runs -----
@@ -354,6 +376,13 @@ else
             fail "tests/it_dovecot.c builds without sanitizers"; cat "$B/err"
         fi
         examples_vs_dovecot
+        # issue 13: README's C blocks, fetch_all vs a hostile server, the
+        # store and per-call sink on 3,000 messages, the imaplib diff test
+        run_counted "facade (tests/facade.sh)" bash tests/facade.sh "$SRV"
+        # imapcat sync: first and incremental pulls by each path, cut short
+        # and resumed, checked against the server with Python's imaplib
+        imaph_ensure_pkgs /usr/bin/python3:python3
+        [ -x "$B/imapcat" ] && run_counted sync bash tests/sync/run.sh "$SRV" "$B/imapcat" "$B/idle"
     else
         fail "private Dovecot started"; cat "$B/srv.log"
     fi
@@ -366,6 +395,8 @@ else
             pass "private $server started"
             ( . "$D/env" && IMAP_TEST_FAULTS=1 exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot/$server" cat "$B/it.out"
+            # imapcat sync by the best path it offers (Cyrus QRESYNC, Mailutils plain)
+            [ -x "$B/imapcat" ] && run_counted "sync/$server" bash tests/sync/run.sh "$D" "$B/imapcat"
         else
             fail "private $server started"; cat "$B/srv.log"
         fi
@@ -441,6 +472,7 @@ for in in tests/golden/*.in fuzz/corpus/parser/*; do
 done
 cat fuzz/imap.dict fuzz/engine.dict > "$B/engine.dict"
 fuzz_target fuzz_parser fuzz/fuzz_parser.c "$B/seed-parser" fuzz/imap.dict
+fuzz_target fuzz_simd fuzz/fuzz_simd.c "$B/seed-parser" fuzz/imap.dict
 fuzz_target fuzz_cmd fuzz/fuzz_cmd.c fuzz/corpus/cmd fuzz/imap.dict
 fuzz_target fuzz_engine fuzz/fuzz_engine.c fuzz/corpus/engine "$B/engine.dict"
 fuzz_target fuzz_model fuzz/fuzz_model.c fuzz/corpus/model "$B/engine.dict"
