@@ -34,7 +34,8 @@ COMPILE-TIME OPTIONS (define before including, in the implementation TU)
    IMAP_WITH_ZLIB       COMPRESS=DEFLATE transport
    IMAP_NO_SIMD         no SSE2 fast path in the parser
    IMAP_MAX_DEPTH       deepest list nesting the parser accepts (64)
-   IMAP_MAX_PENDING     commands outstanding at once (32)
+   IMAP_MAX_PENDING     command slots inside the client (32; more in caller
+                        memory: imap_client_set_queue)
    IMAP_CMD_MAX_SEGMENTS  pieces of one command: lines and literals (16)
    IMAP_CAPS_BYTES      room for the capability list (1024)
    IMAP_READ_CHUNK      bytes read from a transport at a time (4096)
