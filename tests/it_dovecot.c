@@ -1231,6 +1231,11 @@ static void cb_any_data(void *arg, imap_client *c, const imap_response *r)
     cb_any_now((cb_any *)arg, c);
 }
 
+static void cb_any_untagged(void *arg, imap_client *c, const imap_response *r)
+{
+    if (imap_response_is(r, "EXISTS")) cb_any_now((cb_any *)arg, c);
+}
+
 static void cb_any_outer_done(void *arg, imap_client *c, int result, const imap_response *t)
 {
     (void)result;
@@ -1268,9 +1273,10 @@ TEST(commands_from_callbacks_imaplib2_style)
     CHECK_EQ_INT(ch.logout_done, 1);
     CHECK_EQ_INT(k.c.state, IMAP_STATE_LOGOUT);
     conn_close(&k);
-    /* every kind of command, from on_data (of a FETCH) and from on_done
-       (of a NOOP): the blocking form refused, the async one ends once */
-    for (from = 0; from < 2; from++)
+    /* every kind of command, from on_data (of a FETCH), from on_done (of
+       a NOOP) and from the unsolicited callback (an EXISTS during a
+       FETCH): the blocking form refused, the async one ends once */
+    for (from = 0; from < 3; from++)
         for (i = 0; i < CB_ANY_CALLS; i++) {
             cb_any a;
             int rc;
@@ -1284,16 +1290,27 @@ TEST(commands_from_callbacks_imaplib2_style)
             if (from == 0) {
                 call.on_data = cb_any_data;
                 rc = imap_fetch(&k.c, "1", "(FLAGS)", &call);
+            } else if (from == 2) {
+                /* another connection adds a message: the EXISTS that
+                   comes with our FETCH is nobody's (on_untagged) */
+                conn k2;
+                CHECK_EQ_INT(conn_login(&k2, user, pass), IMAP_OK);
+                CHECK_EQ_INT(imap_append(&k2.c, box, NULL, NULL, msg_plain, sizeof msg_plain - 1, NULL), IMAP_OK);
+                conn_close(&k2);
+                imap_client_on_untagged(&k.c, cb_any_untagged, &a);
+                call.arg = NULL;
+                rc = imap_fetch(&k.c, "1", "(FLAGS)", &call);
             } else {
                 call.on_done = cb_any_outer_done;
                 rc = imap_noop(&k.c, &call);
             }
             CHECK_EQ_INT(rc, IMAP_OK);
             CHECK_EQ_INT(imap_client_wait_all(&k.c), IMAP_OK);
-            if (a.fired != 1 || a.blocking_rc != IMAP_E_STATE || a.async_rc != IMAP_OK ||
+            /* (APPEND and COPY into the box bring EXISTS again: once is enough) */
+            if ((from == 2 ? a.fired < 1 : a.fired != 1) || a.blocking_rc != IMAP_E_STATE || a.async_rc != IMAP_OK ||
                 a.done != 1 || (a.result != IMAP_OK && i != 12)) {
                 printf("    call %d from %s: fired %d blocking %s async %s done %d result %s\n", i,
-                       from ? "on_done" : "on_data", a.fired, imap_result_name(a.blocking_rc),
+                       from == 2 ? "on_untagged" : from ? "on_done" : "on_data", a.fired, imap_result_name(a.blocking_rc),
                        imap_result_name(a.async_rc), a.done, imap_result_name(a.result));
                 CHECK(0);
             }
