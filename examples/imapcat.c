@@ -64,11 +64,15 @@ static const char usage_text[] =
 "  fetch [UID|SET]     the raw message on stdout (--headers: its header only);\n"
 "                      a UID set (1:5,9) or a search URL gives several, as\n"
 "                      mboxrd on stdout, or one file each with -o DIR\n"
+"  fetch UID --part N [-o FILE]  body part N (IMAP numbering: 2, 1.2), its\n"
+"                      transfer encoding undone, to stdout or FILE\n"
+"  summary [N]         the newest N messages (default 20), one a line: UID,\n"
+"                      date, from, subject (TAB separated, decoded to UTF-8)\n"
 "  append FILE         add FILE (- for stdin) to the mailbox; bare LF line\n"
 "                      ends become CRLF; prints the new UID if the server\n"
 "                      tells it (UIDPLUS)\n"
 "  idle                a line per new message (UID, From, Subject, TAB\n"
-"                      separated) until Ctrl-C or --timeout\n"
+"                      separated, decoded) until Ctrl-C or --timeout\n"
 "  sync DIR            pull the URL's mailbox (all of them when it names\n"
 "                      none: INBOX in DIR, the others as Maildir++ DIR/.Name)\n"
 "                      into Maildir DIR, only what changed since the last\n"
@@ -83,6 +87,7 @@ static const char usage_text[] =
 "                      --stream 'ssh mail.example.org /usr/lib/dovecot/imap'\n"
 "  --headers           fetch: only the message header\n"
 "  -o DIR              fetch: write each message to DIR/UID.eml\n"
+"                      (with --part N: the part goes to the FILE -o names)\n"
 "  --timeout SECONDS   idle: stop after this long (default: never)\n"
 "  --sync-method M     sync: use no better than M (qresync, condstore, plain)\n"
 "  imaps://            implicit TLS (port 993); needs a build with TLS\n"
@@ -132,6 +137,7 @@ typedef struct target {
 typedef struct options {
     const char *stream_cmd;
     int headers;
+    const char *part;           /* fetch --part N (-o: its FILE) */
     long timeout_s;             /* idle: 0 = until interrupted */
     int verbose;
     /* TLS hooks: parsed now, used by the TLS layer when it is built in */
@@ -409,8 +415,39 @@ static void fail(session *s, const char *what, int rc)
         break;
     }
     if (rc == IMAP_E_SINK) die(code, "%s: cannot write the message: %s", what, strerror(errno));
-    die(code, "%s: %s", what, imap_result_str(rc));
+    if (rc == IMAP_E_CAPS_CUT) code = XC_AUTH;
+    {
+        char full[512];
+        imap_error_text(full, sizeof full, rc, &s->c, NULL, NULL);
+        die(code, "%s: %s", what, full);
+    }
 }
+
+#ifdef IMAP_WITH_BEARSSL
+/* A TLS failure in full (imap_error_text), and what to do about it. */
+static void tls_die(session *s, const char *host, int rc)
+{
+    char full[512];
+    const char *hint = NULL;
+    imap_error_text(full, sizeof full, rc, &s->c, &s->tcp, &s->tls);
+    switch (s->tls.cert_problem) {
+    case IMAP_CERT_UNKNOWN_CA: case IMAP_CERT_SELF_SIGNED: case IMAP_CERT_INCOMPLETE_CHAIN:
+        hint = "if you trust this server, give its CA certificate with --cafile FILE";
+        break;
+    case IMAP_CERT_IP:
+        hint = "connect by the host name in the certificate, not by its IP address";
+        break;
+    case IMAP_CERT_HOSTNAME:
+        hint = "the certificate is for another name: check the host in the URL";
+        break;
+    default:
+        if (strstr(s->tls.detail, "plaintext"))
+            hint = "this port does not speak TLS: use imap:// with --starttls (port 143)";
+        break;
+    }
+    die(XC_CONNECT, "TLS with %s: %s%s%s", host, full, hint ? "\nhint: " : "", hint ? hint : "");
+}
+#endif
 
 typedef struct list_match {
     const char *want;           /* UTF-8 */
@@ -498,9 +535,11 @@ static void session_open(session *s, const target *tg, const options *o)
         s->tls_mem = (unsigned char *)malloc(TLS_MEM);
         if (!s->tls_mem) die(XC_LOCAL, "out of memory");
         rc = imap_tls_init(&s->tls, &cfg, s->tls_mem, TLS_MEM);
-        if (rc != IMAP_OK)
-            die(XC_CONNECT, "TLS set-up (%s): %s", o->cafile ? o->cafile : "system CA bundle",
-                imap_result_str(rc));
+        if (rc != IMAP_OK) {
+            char full[512];
+            imap_error_text(full, sizeof full, rc, NULL, NULL, &s->tls);
+            die(XC_CONNECT, "TLS set-up (%s): %s", o->cafile ? o->cafile : "system CA bundle", full);
+        }
     } else if (o->cafile || o->insecure) {
         die(XC_USAGE, "--cafile and --insecure go with imaps:// or --starttls");
     }
@@ -539,8 +578,7 @@ static void session_open(session *s, const target *tg, const options *o)
     if (rc != IMAP_OK && (tg->scheme == SCHEME_IMAPS || o->starttls) &&
         (imap_result_class_of(rc) == IMAP_CLASS_ABORT || rc == IMAP_E_CAPABILITY ||
          rc == IMAP_E_PLAINTEXT))
-        die(XC_CONNECT, "TLS with %s: %s (BearSSL error %d)", tg->host,
-            imap_result_str(rc), s->tls.bearssl_error);
+        tls_die(s, tg->host, rc);
 #endif
     if (rc != IMAP_OK) {
         if (rc == IMAP_E_BYE)
@@ -967,13 +1005,6 @@ static void on_signal(int sig)
     interrupted = 1;
 }
 
-static void print_field(imap_str s)
-{
-    size_t i;
-    for (i = 0; s.ptr && i < s.len; i++)            /* one line, one field */
-        putchar(s.ptr[i] == '\t' || s.ptr[i] == '\r' || s.ptr[i] == '\n' ? ' ' : s.ptr[i]);
-}
-
 /* New messages are those at or above the UIDNEXT seen last (RFC 3501
    §2.3.1.1): unlike message counts, UIDs survive expunges. */
 typedef struct idle_state {
@@ -986,35 +1017,52 @@ typedef struct idle_state {
 static idle_state idle_st;      /* static: an IDLE cut short by Ctrl-C
                                    completes later, during LOGOUT */
 
+/* A decoded field on one line: TAB, CR, LF become spaces. */
+static void print_clean(const char *s)
+{
+    for (; *s; s++) putchar(*s == '\t' || *s == '\r' || *s == '\n' ? ' ' : *s);
+}
+
+/* Charsets imap.h does not build in go through iconv (glibc has it). */
+#ifdef __GLIBC__
+#include <iconv.h>
+static long iconv_convert(void *arg, imap_str charset, const void *in, size_t n,
+                          char *out, size_t cap)
+{
+    char name[64], tmp[4 * IMAP_MIME_CONVERT_BYTES + 16], *ip = (char *)(size_t)in, *op = tmp;
+    size_t il = n, ol = sizeof tmp;
+    iconv_t cd;
+    (void)arg;
+    if (charset.len >= sizeof name) return -1;
+    memcpy(name, charset.ptr, charset.len);
+    name[charset.len] = 0;
+    if ((cd = iconv_open("UTF-8", name)) == (iconv_t)-1) return -1;
+    if (in && iconv(cd, &ip, &il, &op, &ol) == (size_t)-1) op = NULL;
+    iconv_close(cd);
+    if (!op) return -1;
+    if (out && (size_t)(op - tmp) <= cap) memcpy(out, tmp, (size_t)(op - tmp));
+    return (long)(op - tmp);
+}
+static const imap_charset_conv charsets = {iconv_convert, NULL};
+#define CHARSETS (&charsets)
+#else
+#define CHARSETS NULL
+#endif
+
 static void on_new(void *arg, imap_client *c, const imap_response *r)
 {
-    const imap_value *env = imap_fetch_get(r, "ENVELOPE"), *uid = imap_fetch_get(r, "UID");
-    const imap_value *cur;
-    imap_envelope e;
-    imap_address a;
-    imap_u64 u = 0;
+    static char buf[16384];
+    imap_summary sm;
     (void)arg;
     (void)c;
-    if (!env || !uid || imap_value_u64(uid, &u) != 0 || imap_envelope_decode(env, &e) != 0) return;
+    if (imap_summary_decode(r, buf, sizeof buf, CHARSETS, &sm) == IMAP_E_SYNTAX || !sm.uid) return;
     /* "UID n:*" also returns the last message when all UIDs are below n */
-    if (u < idle_st.next_uid) return;
-    if (u > idle_st.top) idle_st.top = u;
-    printf("%llu\t", (unsigned long long)u);
-    cur = e.from;
-    while (imap_address_next(&cur, &a) == 1) {
-        if (a.group_start || a.group_end) continue;
-        if (a.name.len) {
-            print_field(a.name);
-            fputs(" <", stdout);
-        }
-        print_field(a.mailbox);
-        putchar('@');
-        print_field(a.host);
-        if (a.name.len) putchar('>');
-        break;                          /* the first author is enough */
-    }
+    if (sm.uid < idle_st.next_uid) return;
+    if (sm.uid > idle_st.top) idle_st.top = sm.uid;
+    printf("%llu\t", (unsigned long long)sm.uid);
+    print_clean(sm.from);
     putchar('\t');
-    print_field(e.subject);
+    print_clean(sm.subject);
     putchar('\n');
     fflush(stdout);
 }
@@ -1105,6 +1153,82 @@ static void cmd_idle(session *s, const target *tg, const options *o, int argc)
     /* a pending IDLE gets its DONE before LOGOUT (the engine does it) */
 }
 
+/* ---- summary ---------------------------------------------------------- */
+
+static void on_summary(void *arg, const imap_summary *sm)
+{
+    (void)arg;
+    if (sm->result) {
+        fprintf(stderr, "imapcat: message %llu needs %lu bytes to decode; skipped\n",
+                (unsigned long long)sm->msgno, (unsigned long)sm->needed);
+        return;
+    }
+    printf("%llu\t", (unsigned long long)sm->uid);
+    print_clean(sm->date);
+    putchar('\t');
+    print_clean(sm->from);
+    putchar('\t');
+    print_clean(sm->subject);
+    putchar('\n');
+}
+
+static void cmd_summary(session *s, const target *tg, int argc, char **argv)
+{
+    static char buf[16384];
+    unsigned long n = 20;
+    imap_u64 lo;
+    char set[48];
+    int rc;
+    if (argc > 1 || (argc == 1 && parse_num(argv[0], strlen(argv[0]), 1000000ul, &n) != 0))
+        usage_error("summary takes at most one count N (1 to 1000000)");
+    examine(s, tg);
+    if (s->c.exists == 0) return;
+    lo = s->c.exists > n ? s->c.exists - n + 1 : 1;
+    sprintf(set, "%llu:%llu", (unsigned long long)lo, (unsigned long long)s->c.exists);
+    rc = imap_fetch_summary(&s->c, set, 0, CHARSETS, buf, sizeof buf, on_summary, NULL);
+    if (rc != IMAP_OK && rc != IMAP_E_NOMEM) fail(s, "summary", rc);
+}
+
+/* ---- fetch --part ------------------------------------------------------- */
+
+static int write_part(void *arg, const void *data, size_t len)
+{
+    return fwrite(data, 1, len, (FILE *)arg) == len ? 0 : 1;
+}
+
+static void cmd_fetch_part(session *s, const target *tg, const options *o, int argc, char **argv)
+{
+    unsigned long uid = tg->uid;
+    imap_part_info info;
+    const char *p;
+    FILE *out = stdout;
+    int rc;
+    if (argc > 1) usage_error("fetch takes one UID");
+    if (argc == 1 && parse_num(argv[0], strlen(argv[0]), 4294967295ul, &uid) != 0)
+        usage_error("fetch: the UID must be a number from 1 to 4294967295");
+    if (!uid) usage_error("fetch --part needs a UID (an argument, or /;UID=N in the URL)");
+    for (p = o->part; *p; p++)             /* 1, 2.1, 1.2.3: no empty or 0 piece */
+        if (!((*p >= '1' && *p <= '9') || (*p == '0' && p > o->part && p[-1] != '.') ||
+              (*p == '.' && p > o->part && p[-1] != '.' && p[1])))
+            usage_error("--part takes a part number such as 2 or 1.2");
+    examine(s, tg);
+    if (o->outdir && !(out = fopen(o->outdir, "wb")))
+        die(XC_LOCAL, "%s: %s", o->outdir, strerror(errno));
+    errno = 0;
+    rc = imap_fetch_part(&s->c, uid, o->part, 0, write_part, out, &info);
+    if (out == stdout) {
+        if (fflush(out) != 0 && rc == IMAP_OK) rc = IMAP_E_SINK;
+    } else if (fclose(out) != 0 && rc == IMAP_OK) {
+        rc = IMAP_E_SINK;
+    }
+    if (rc != IMAP_OK && o->outdir) remove(o->outdir);
+    if (rc == IMAP_E_ARGS && info.found == 0)
+        die(XC_NOTFOUND, "%s: no message with UID %lu", tg->mailbox, uid);
+    if (rc == IMAP_E_ARGS)
+        die(XC_NOTFOUND, "UID %lu has no part %s", uid, o->part);
+    if (rc == IMAP_E_SINK) die(XC_LOCAL, "writing part %s: %s", o->part, strerror(errno ? errno : EIO));
+    if (rc != IMAP_OK) fail(s, "fetch", rc);
+}
 #include "imapcat_sync.c"
 
 /* ---- main ------------------------------------------------------------- */
@@ -1134,6 +1258,9 @@ int main(int argc, char **argv)
             o.verbose = 1;
         } else if (strcmp(a, "--headers") == 0) {
             o.headers = 1;
+        } else if (strcmp(a, "--part") == 0) {
+            if (i + 1 >= argc) usage_error("--part needs a part number");
+            o.part = argv[++i];
         } else if (strcmp(a, "--starttls") == 0) {
             o.starttls = 1;
         } else if (strcmp(a, "--insecure") == 0) {
@@ -1187,12 +1314,13 @@ int main(int argc, char **argv)
     cmd = pos[i++];
     if (strcmp(cmd, "list") && strcmp(cmd, "stat") && strcmp(cmd, "search") &&
         strcmp(cmd, "fetch") && strcmp(cmd, "append") && strcmp(cmd, "idle") &&
-        strcmp(cmd, "sync")) {
+        strcmp(cmd, "sync") && strcmp(cmd, "summary")) {
         fprintf(stderr, "imapcat: unknown command %s\n", cmd);
-        usage_error("commands: list, stat, search, fetch, append, idle, sync");
+        usage_error("commands: list, stat, search, fetch, append, idle, sync, summary");
     }
     if (strcmp(cmd, "fetch") != 0 && o.headers) usage_error("--headers goes with fetch");
     if (strcmp(cmd, "fetch") != 0 && o.outdir) usage_error("-o goes with fetch");
+    if (strcmp(cmd, "fetch") != 0 && o.part) usage_error("--part goes with fetch");
     /* a reader that goes away (| head) is an EPIPE on write, not a signal */
     signal(SIGPIPE, SIG_IGN);
     if (strcmp(cmd, "idle") != 0 && o.timeout_s) usage_error("--timeout goes with idle");
@@ -1202,7 +1330,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "list") == 0) cmd_list(&sess, npos - i, pos + i);
     else if (strcmp(cmd, "stat") == 0) cmd_stat(&sess, &tg, npos - i);
     else if (strcmp(cmd, "search") == 0) cmd_search(&sess, &tg, npos - i, pos + i);
+    else if (strcmp(cmd, "fetch") == 0 && o.part) cmd_fetch_part(&sess, &tg, &o, npos - i, pos + i);
     else if (strcmp(cmd, "fetch") == 0) cmd_fetch(&sess, &tg, &o, npos - i, pos + i);
+    else if (strcmp(cmd, "summary") == 0) cmd_summary(&sess, &tg, npos - i, pos + i);
     else if (strcmp(cmd, "append") == 0) cmd_append(&sess, &tg, npos - i, pos + i);
     else if (strcmp(cmd, "sync") == 0) cmd_sync(&sess, &tg, npos - i, pos + i);
     else cmd_idle(&sess, &tg, &o, npos - i);
