@@ -39,7 +39,8 @@ COMPILE-TIME OPTIONS (define before including, in the implementation TU)
                         in (no ISO-8859-1/-15, Windows-1252)
    IMAP_MIME_CONVERT_BYTES  largest piece given to a charset converter (256)
    IMAP_MAX_DEPTH       deepest list nesting the parser accepts (64)
-   IMAP_MAX_PENDING     commands outstanding at once (32)
+   IMAP_MAX_PENDING     command slots inside the client (32; more in caller
+                        memory: imap_client_set_queue)
    IMAP_CMD_MAX_SEGMENTS  pieces of one command: lines and literals (16)
    IMAP_CAPS_BYTES      room for the capability list (2048)
    IMAP_READ_CHUNK      bytes read from a transport at a time (4096)
@@ -2246,13 +2247,15 @@ IMAPDEF int imap_client_feed(imap_client *c, const void *data, size_t len, size_
 IMAPDEF int imap_client_output(imap_client *c, const unsigned char **ptr, size_t *len);
 IMAPDEF void imap_client_output_ack(imap_client *c, size_t n);
 /* Timers for an event loop (sans-I/O, or around imap_client_poll): tell
-   the engine the time (milliseconds, the clock's base when one is set);
-   it fires what is due (a response timeout aborts, IDLE's timeout sends
-   DONE, callbacks may run) and returns how long the caller may sleep
-   before the next call: milliseconds, 0 when there is output or input to
-   handle now, -1 when no timer runs. Call it every time the loop wakes;
-   without a clock, timers started since the last tick count from the
-   time the next tick brings. The blocking calls run on the same timers. */
+   the engine the time in milliseconds (ignored when a clock is set or
+   over a transport: the engine has its own time then); it fires what is
+   due (a response timeout aborts, IDLE's timeout sends DONE; callbacks
+   may run) and returns the milliseconds until the next timer, 0 if one
+   is due, -1 when none runs: how long a poll() may sleep (output still
+   pending: also wait for the socket to be writable). Call it every time
+   the loop wakes, after feeding what arrived; without a clock, timers
+   started since the last tick count from the time the next tick brings.
+   The blocking calls run on the same timers. */
 IMAPDEF long imap_client_tick(imap_client *c, long long now_ms);
 
 /* capabilities (imaplib's .capabilities), space-separated as received.
@@ -8052,10 +8055,15 @@ IMAPDEF long imap_client_tick(imap_client *c, long long now_ms)
 {
     long next;
     if (!c || c->_depth) return -1;     /* not from a callback */
-    c->_now = now_ms;
-    c->_now_stale = 0;
-    if (c->_resp_start == IMAP__UNSTAMPED) c->_resp_start = now_ms;
-    if (c->_idle_start == IMAP__UNSTAMPED) c->_idle_start = now_ms;
+    if (c->_clock || c->_has_t) {
+        /* the engine's own time: the clock's, or the transport's waits */
+        imap__refresh(c);
+    } else {
+        c->_now = now_ms;
+        c->_now_stale = 0;
+        if (c->_resp_start == IMAP__UNSTAMPED) c->_resp_start = now_ms;
+        if (c->_idle_start == IMAP__UNSTAMPED) c->_idle_start = now_ms;
+    }
     next = imap__timers(c);
     /* the caller sleeps now: what starts before the next tick is stamped
        by it (sans-I/O has no other time) */
@@ -8171,6 +8179,8 @@ IMAPDEF int imap_client_output(imap_client *c, const unsigned char **ptr, size_t
     /* after STARTTLS's or COMPRESS's OK nothing goes out until the new
        transport is in place (it would go out in plaintext) */
     if (c->error || c->_stop_feed) return 0;
+    /* RFC 3501 §7.1: the server speaks first; commands wait for it */
+    if (!c->_greeted) return 0;
     imap__idle_yield(c);
     if (c->_inject_off < c->_inject_len) {
         *ptr = c->_inject + c->_inject_off;
@@ -8179,10 +8189,6 @@ IMAPDEF int imap_client_output(imap_client *c, const unsigned char **ptr, size_t
     }
     p = imap__next_unsent(c);
     if (!p || !imap__may_send(c, p)) return 0;
-    if (p->cur_off == 0 && p->cur_seg == 0) {
-        if (p->flags & IMAP__F_SECRET) imap__log_secret(c, p);
-        else imap__log(c, 'C', p->seg[0].ptr, p->seg[0].len);
-    }
     *ptr = p->seg[p->cur_seg].ptr + p->cur_off;
     *len = p->seg[p->cur_seg].len - p->cur_off;
     return 1;
@@ -8202,6 +8208,11 @@ IMAPDEF void imap_client_output_ack(imap_client *c, size_t n)
     }
     p = imap__next_unsent(c);
     if (!p) return;
+    /* logged once its first bytes are taken (output may be asked twice) */
+    if (n && p->cur_off == 0 && p->cur_seg == 0) {
+        if (p->flags & IMAP__F_SECRET) imap__log_secret(c, p);
+        else imap__log(c, 'C', p->seg[0].ptr, p->seg[0].len);
+    }
     p->cur_off += n;
     if (p->cur_off >= p->seg[p->cur_seg].len) {
         const imap_segment *sg = &p->seg[p->cur_seg];
@@ -11867,6 +11878,7 @@ IMAPDEF void imap_client_init(imap_client *c, void *mem, size_t cap)
     memset(c, 0, sizeof *c);
     c->_q = c->_q_mem;
     c->_q_cap = IMAP_MAX_PENDING;
+    c->_now_stale = 1;                  /* no time known before a tick */
     c->state = IMAP_STATE_NONAUTH;
     c->protocol = 1;
     if (!m || cap < IMAP_CLIENT_MIN_MEM) {
@@ -12065,6 +12077,7 @@ IMAPDEF int imap_client_open(imap_client *c, const imap_transport *t)
     if (!c->_clock && !t->wait && c->timeout_ms > 0) return IMAP_E_ARGS;
     c->_t = *t;
     c->_has_t = 1;
+    c->_now_stale = 0;                  /* time is the clock's or the waits' */
     imap_client_start(c);
     while (!c->_greeted && !c->error) imap__pump(c, -1);
     if (c->error) return c->error;
@@ -12119,7 +12132,8 @@ static int imap__may_call(const imap_client *c, const imap_call *call)
 {
     if (!c) return IMAP_E_ARGS;
     if (c->_depth && c->_has_t && !(call && call->on_done)) return IMAP_E_STATE;
-    if (c->timeout_ms > 0 && imap__timeless(c)) return IMAP_E_ARGS;
+    if ((c->timeout_ms > 0 || (call && call->timeout_ms > 0)) && imap__timeless(c))
+        return IMAP_E_ARGS;
     return IMAP_OK;
 }
 

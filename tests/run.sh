@@ -237,7 +237,7 @@ done
 # Waits are bounded loops on output, never assertions about time.
 examples_vs_dovecot() {
     local cat="$B/imapcat" url out rc uid uid2 big i p ok
-    for ex in imapcat fetch_all idle; do
+    for ex in imapcat fetch_all idle event_loop; do
         if ! gcc -std=c99 $WARN $SAN -I"$ROOT" "examples/$ex.c" -o "$B/$ex" 2> "$B/err"; then
             fail "examples/$ex.c builds with sanitizers"; cat "$B/err"; return
         fi
@@ -336,6 +336,12 @@ examples_vs_dovecot() {
     wait $p; rc=$?
     grep -q "^New message [0-9]* from Round Trip <rt@example.org>: idle2-$tok$" "$B/idle2.out"
     ck $(( rc || $? )) "examples/idle.c says who the new message is from" "exit $rc" "$(cat "$B/idle2.out")"
+    # event_loop: IDLE in a poll() loop sees mail appended meanwhile; "q" on stdin logs out
+    { sleep 1; "$cat" "$url" append "$B/rt.eml" > /dev/null 2>&1; sleep 1; echo q; } |
+        timeout 30 "$B/event_loop" "$IMAP_TEST_HOST" "$IMAP_TEST_PORT" "$IMAP_TEST_USER" > "$B/ev.out" 2>&1; rc=$?
+    [ "$(grep -c '^INBOX: [0-9]* messages; idling$' "$B/ev.out")" -ge 2 ] &&
+        [ "$(sort -u "$B/ev.out" | grep -c '^INBOX: ')" -ge 2 ]
+    ck $(( rc || $? )) "examples/event_loop.c sees new mail while idling in its poll() loop" "exit $rc" "$(cat "$B/ev.out")"
     ) > "$B/ex.out" 2>&1
     while IFS= read -r line; do
         case $line in

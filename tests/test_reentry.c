@@ -408,6 +408,31 @@ TEST(response_timeout_bounds_the_whole_wait)
     check_bounded("skipped literal", rc, t0, 5000, 10);
 }
 
+TEST(per_call_timeout)
+{
+    imap_call k;
+    long long t0;
+    int d[2] = { 0, 0 };
+    CHECK_EQ_INT(open_srv(NULL, 0), IMAP_OK);       /* no client timeout */
+    srv.silent = 1;
+    memset(&k, 0, sizeof k);
+    k.timeout_ms = 2000;                            /* blocking, its own */
+    t0 = srv.now;
+    CHECK_EQ_INT(imap_noop(&cl, &k), IMAP_E_TIMEOUT);
+    CHECK_EQ_INT(srv.now - t0, 2000);
+    CHECK_EQ_INT(open_srv(NULL, 60000), IMAP_OK);
+    srv.silent = 1;
+    k.on_done = nop_done;                           /* async, shorter than the client's */
+    k.arg = d;
+    k.timeout_ms = 700;
+    t0 = srv.now;
+    CHECK_EQ_INT(imap_noop(&cl, &k), IMAP_OK);
+    CHECK_EQ_INT(imap_client_wait_all(&cl), IMAP_E_TIMEOUT);
+    CHECK_EQ_INT(srv.now - t0, 700);
+    CHECK_EQ_INT(d[0], 1);
+    CHECK_EQ_INT(d[1], IMAP_E_TIMEOUT);
+}
+
 TEST(refused_literal_keeps_its_tagged_ok)
 {
     CHECK_EQ_INT(open_srv(NULL, 5000), IMAP_OK);
@@ -591,6 +616,7 @@ int main(void)
     RUN(close_from_a_callback);
     RUN(imaplib2_search_fetch_logout_chain);
     RUN(response_timeout_bounds_the_whole_wait);
+    RUN(per_call_timeout);
     RUN(refused_literal_keeps_its_tagged_ok);
     RUN(idle_ends_by_its_own_timeout);
     RUN(idle_reissued_every_29_minutes);
