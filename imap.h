@@ -11,7 +11,7 @@ TABLE OF CONTENTS
    2. Results                  7. Protocol engine
    3. Arena                    8. Transports
    4. Response parser          9. Client (imaplib-shaped)
-   5. Typed views
+   5. Typed views              6b. MIME decoding
 
 CONVENTIONS (in BearSSL's words, because they are the right ones)
    - imap.h performs no dynamic memory allocation. Every context and every
@@ -33,10 +33,15 @@ COMPILE-TIME OPTIONS (define before including, in the implementation TU)
    IMAP_WITH_BEARSSL    TLS transport and the hash-based SASL mechanisms
    IMAP_WITH_ZLIB       COMPRESS=DEFLATE transport
    IMAP_NO_SIMD         no SSE2 fast path in the parser
+   IMAP_NO_MIME         drop MIME decoding (section 6b) and the client
+                        calls built on it (imap_fetch_part, summaries)
+   IMAP_NO_CHARSETS     MIME decoding with UTF-8 and US-ASCII only built
+                        in (no ISO-8859-1/-15, Windows-1252)
+   IMAP_MIME_CONVERT_BYTES  largest piece given to a charset converter (256)
    IMAP_MAX_DEPTH       deepest list nesting the parser accepts (64)
    IMAP_MAX_PENDING     commands outstanding at once (32)
    IMAP_CMD_MAX_SEGMENTS  pieces of one command: lines and literals (16)
-   IMAP_CAPS_BYTES      room for the capability list (1024)
+   IMAP_CAPS_BYTES      room for the capability list (2048)
    IMAP_READ_CHUNK      bytes read from a transport at a time (4096)
    IMAP_DEBUG_LINES, IMAP_DEBUG_LINE_BYTES  the ring of recent lines (20, 120)
    IMAP_SASL_BYTES      largest SASL message (1024; raise for OAuth tokens)
@@ -153,13 +158,15 @@ typedef struct imap_str {
     X(E_TLS_HANDSHAKE, -23, ABORT, "TLS handshake failed") \
     X(E_TLS_CLOSED,    -24, ABORT, "TLS peer closed the connection") \
     X(E_BUSY,      -25, ERROR,    "every command slot is in use: let some complete") \
-    X(E_DROPPED,   -26, ERROR,    "untagged data did not fit the per-name store")
+    X(E_DROPPED,   -26, ERROR,    "untagged data did not fit the per-name store") \
+    X(E_CAPS_CUT,      -27, ERROR, "capability list larger than IMAP_CAPS_BYTES: no credentials sent") \
+    X(E_TLS_POLICY,    -28, ABORT, "certificate refused: weak key or signature, or not for servers")
 
 typedef enum imap_result {
 #define IMAP__RESULT_ENUM(name, value, cls, text) IMAP_##name = value,
     IMAP_RESULTS(IMAP__RESULT_ENUM)
 #undef IMAP__RESULT_ENUM
-    IMAP_RESULT_MIN = -26
+    IMAP_RESULT_MIN = -28
 } imap_result;
 
 typedef enum imap_result_class {
@@ -226,7 +233,8 @@ typedef enum imap_value_type {
 #define IMAP_VF_LITERAL  0x02u /* a literal {n} */
 #define IMAP_VF_BINARY   0x04u /* a literal8 ~{n} (RFC 3516) */
 #define IMAP_VF_SUNK     0x08u /* literal bytes went to the sink: str is
-                                  NULL, len is the literal's length */
+                                  NULL, num is the literal's length (len
+                                  too, saturated where size_t is 32 bits) */
 #define IMAP_VF_CODE     0x10u /* the list is a response code [ ... ] */
 
 /* One node of a parsed response. Lists keep their children as a chain:
@@ -274,7 +282,7 @@ typedef struct imap_response {
     imap_value *args;       /* untagged data: first item after the name */
     imap_u64 number;        /* "* 5 EXISTS": 5 */
     int has_number;
-    size_t offset;          /* stream offset of the response's first byte */
+    imap_u64 offset;        /* stream offset of the response's first byte */
     size_t raw_len;         /* bytes the response held in the buffer */
 } imap_response;
 
@@ -318,15 +326,15 @@ typedef struct imap_parser {
     void *number_ctx;
     /* last rejected response (valid until the next feed) */
     int error;                /* imap_result of the last rejection */
-    size_t error_offset;      /* absolute stream offset of the fault */
+    imap_u64 error_offset;    /* absolute stream offset of the fault */
     imap_str error_line;      /* start of its first line, for a log */
     /* private */
     int _state;
     int _fail;                /* pending rejection of this response */
     int _reported;            /* _fail was already returned */
-    size_t _fail_off;
-    size_t _stream_off;       /* absolute offset of the next byte */
-    size_t _resp_off;
+    imap_u64 _fail_off;       /* stream offsets pass 4 GiB on 32-bit size_t */
+    imap_u64 _stream_off;     /* absolute offset of the next byte */
+    imap_u64 _resp_off;
     size_t _line_start;       /* buffer offset of the current line */
     size_t _line_len;         /* bytes seen of the current line */
     int _first_line;
@@ -357,6 +365,9 @@ typedef struct imap_parser {
     size_t _num_name_len;
     unsigned char _tail[32];  /* end of a line too long to keep */
     size_t _tail_len;
+    /* a response rejected for want of room: what keeping it would take */
+    int _need_on, _need_tok;
+    imap_u64 _need_raw, _need_nodes;
     imap_response _resp;
     imap_value *_stack[IMAP_MAX_DEPTH + 1];
 } imap_parser;
@@ -393,7 +404,9 @@ IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
 /* 1 when the parser is between responses (EOF here is clean), else 0. */
 IMAPDEF int imap_parser_idle(const imap_parser *p);
 
-/* Most buffer bytes any response has needed so far. */
+/* Most buffer bytes any response has needed so far, counting those
+   rejected with IMAP_E_NOMEM: a buffer this large keeps them all (for a
+   rejected response an upper bound, within a few nodes). */
 IMAPDEF size_t imap_parser_high_water(const imap_parser *p);
 
 /* Forget any partial response (after a reconnect). Settings stay. */
@@ -571,6 +584,29 @@ typedef struct imap_namespace_info {
 IMAPDEF int imap_namespace_decode(const imap_response *r, imap_namespace_info *out);
 IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix,
                                 int *delimiter);
+
+/* CONDSTORE / QRESYNC (RFC 7162). "* VANISHED [(EARLIER)] uid-set"
+   (§3.2.10): earlier is 1 for the answer to a QRESYNC SELECT or a UID
+   FETCH ... VANISHED, 0 for an expunge as it happens; walk uids with
+   imap_seqset_iter. With a number sink set (imap_parser_set_number_sink)
+   the set went there and uids is empty. */
+typedef struct imap_vanished {
+    int earlier;
+    imap_str uids;
+} imap_vanished;
+
+IMAPDEF int imap_vanished_decode(const imap_response *r, imap_vanished *out);
+/* MODSEQ of a "* n FETCH (... MODSEQ (m) ...)" (§3.1.4.1): 0 with *out,
+   IMAP_E_SYNTAX when there is none. */
+IMAPDEF int imap_fetch_modseq(const imap_response *r, imap_u64 *out);
+/* A status response's code [NAME number] ("HIGHESTMODSEQ", "UIDVALIDITY",
+   "UIDNEXT", "UNSEEN"): 1 with *out, 0 if the code is another one (or
+   none: [NOMODSEQ] is imap_response_code_name), IMAP_E_SYNTAX if the
+   number is bad. */
+IMAPDEF int imap_response_code_u64(const imap_response *r, const char *name, imap_u64 *out);
+/* A code [NAME set] ("MODIFIED" on a STORE UNCHANGEDSINCE's tagged OK or
+   NO, §3.1.3): 1 with the set's text in *set, 0 if the code is another. */
+IMAPDEF int imap_response_code_set(const imap_response *r, const char *name, imap_str *set);
 
 /* ======================================================================
    6. COMMAND BUILDERS AND QUOTING
@@ -1059,6 +1095,151 @@ IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16]);
 /* (section 6 declarations end here) */
 
 /* ======================================================================
+   6b. MIME DECODING
+   ======================================================================
+
+   What a person reads: header text with RFC 2047 encoded words, MIME
+   parameters in RFC 2231 form, bodies in base64 or quoted-printable,
+   and the charsets they come in, all turned into UTF-8. Nothing
+   allocates and nothing reads past its input.
+
+   Text outputs follow the encodings above (section 6): NUL-terminated,
+   out NULL measures, the length is returned; when out is too small the
+   result is IMAP_E_NOMEM and *needed (when needed is not NULL) holds the
+   cap that would have fitted, NUL included. Text that cannot be decoded
+   is kept as it came: a malformed encoded word, an unknown charset.
+   Bytes that are not valid in their charset become U+FFFD.
+
+   Built-in charsets: UTF-8 (validated), US-ASCII, ISO-8859-1,
+   ISO-8859-15 and Windows-1252 (with their usual aliases). Any other goes
+   to the caller's converter, e.g. iconv (tests/test_mime.c shows one).
+   IMAP_NO_MIME leaves this section (and the client calls that use it,
+   section 9) out; IMAP_NO_CHARSETS keeps only UTF-8 and US-ASCII built
+   in, for firmware that wants the smallest code. */
+
+#ifndef IMAP_NO_MIME
+
+/* A converter for charsets imap.h does not know. convert turns
+   in[0..n) in `charset` (a name as received, not NUL-terminated) into
+   UTF-8 at out[0..cap) and returns the UTF-8 length, which may be more
+   than cap (then out holds nothing useful and the caller measures):
+   like snprintf, the length is what counts. in NULL, n 0 asks whether
+   the charset is known: return 0 if so, negative if not (the text is
+   then kept undecoded). A negative return for a piece puts one U+FFFD
+   in its place. Adjacent encoded words of one charset are joined before
+   conversion; a run longer than IMAP_MIME_CONVERT_BYTES comes in pieces
+   of that size (a multibyte character may be cut there: raise it for
+   long texts in stateful charsets). */
+typedef struct imap_charset_conv {
+    long (*convert)(void *arg, imap_str charset, const void *in, size_t n,
+                    char *out, size_t cap);
+    void *arg;
+} imap_charset_conv;
+
+#ifndef IMAP_MIME_CONVERT_BYTES
+#define IMAP_MIME_CONVERT_BYTES 256
+#endif
+
+/* Bytes to a consumer: return 0 to go on, anything else to stop. */
+typedef int (*imap_bytes_fn)(void *arg, const void *data, size_t len);
+
+/* Convert in[0..n) from `charset` to UTF-8. conv may be NULL (built-ins
+   only). An unknown charset: IMAP_E_UNSUPPORTED. */
+IMAPDEF long imap_charset_to_utf8(imap_str charset, const void *in, size_t n,
+                                  char *out, size_t cap, size_t *needed,
+                                  const imap_charset_conv *conv);
+/* 1 when the charset is built in (or conv knows it), else 0. */
+IMAPDEF int imap_charset_known(imap_str charset, const imap_charset_conv *conv);
+
+/* A header value (or an ENVELOPE field) to UTF-8 (RFC 2047 §6): the
+   B and Q encoded words decoded, whitespace between two adjacent encoded
+   words dropped (§6.2), line folding (CR, LF) removed. An encoded word
+   whose charset is unknown or whose text is malformed is kept as it is;
+   an RFC 2231 language (=?utf-8*en?q?...?=) is accepted and dropped. */
+IMAPDEF long imap_header_decode(const char *s, size_t n, char *out, size_t cap,
+                                size_t *needed, const imap_charset_conv *conv);
+
+/* A MIME parameter by name from a BODYSTRUCTURE parameter list (the
+   params or disposition_params of imap_body), to UTF-8: RFC 2231
+   continuations (name*0*, name*1, ...) joined in order, charset'lang'
+   prefix and %XX honoured (§3-§4), else the plain value with any RFC
+   2047 encoded words decoded (what mailers send in practice). *found
+   (may be NULL) is 1 when the parameter is there; absent, the result is
+   0 with out "" and *found 0. */
+IMAPDEF long imap_param_decode(const imap_value *params, const char *name,
+                               char *out, size_t cap, size_t *needed,
+                               const imap_charset_conv *conv, int *found);
+/* The file name of a part: the disposition's filename, else the type's
+   name parameter (RFC 2183 §2.3, RFC 2045 §5), decoded as above; 0 and
+   "" when it has none. */
+IMAPDEF long imap_body_filename(const imap_body *b, char *out, size_t cap,
+                                size_t *needed, const imap_charset_conv *conv);
+
+/* ---- Content-Transfer-Encoding (RFC 2045 §6), incremental -------------
+   A decoder takes the encoded bytes in chunks split anywhere and gives
+   the same bytes as one call with the whole: base64 with any line
+   breaks, characters outside the alphabet ignored (§6.8), '=' ending a
+   quantum, missing padding tolerated; quoted-printable with soft line
+   breaks, =XX in either case, a malformed '=' kept as it is (§6.7);
+   7BIT, 8BIT, BINARY (and NIL) pass through. */
+#define IMAP_CTE_IDENTITY 0
+#define IMAP_CTE_BASE64   1
+#define IMAP_CTE_QP       2
+
+typedef struct imap_cte {
+    int kind;                 /* IMAP_CTE_* */
+    /* private */
+    unsigned long _bits;
+    int _n;                   /* base64: sextets held; QP: bytes held */
+    unsigned char _held[2];   /* QP: "=" and maybe one hex digit */
+} imap_cte;
+
+/* Start a decoder for an encoding name as BODYSTRUCTURE gives it
+   ("BASE64", "quoted-printable", NIL). An encoding imap.h does not know
+   (x-uuencode) is IMAP_E_UNSUPPORTED and the decoder passes bytes
+   through. */
+IMAPDEF int imap_cte_init(imap_cte *d, imap_str encoding);
+/* Decode a chunk; decoded bytes go to out in pieces. Returns 0, or
+   IMAP_E_SINK when out refused (the decoder is then done). */
+IMAPDEF int imap_cte_feed(imap_cte *d, const void *in, size_t n,
+                          imap_bytes_fn out, void *arg);
+/* End of input: give out what is still held (a base64 quantum without
+   padding, a dangling QP "="). */
+IMAPDEF int imap_cte_finish(imap_cte *d, imap_bytes_fn out, void *arg);
+/* Whole buffer in, binary out (NOT NUL-terminated; cap is exact; out
+   NULL measures), IMAP_E_NOMEM with *needed when it does not fit. */
+IMAPDEF long imap_cte_decode(imap_str encoding, const void *in, size_t n,
+                             void *out, size_t cap, size_t *needed);
+
+/* The decoder as a literal sink (imap_parser_set_sink): each literal of
+   a BODY[...] item is decoded from its first byte to its last and goes
+   to out; a literal8 (BINARY[...], RFC 3516: the server decoded it)
+   passes through as it is. Other literals are left out (their values
+   are marked IMAP_VF_SUNK). msgno, when not 0, takes only that
+   message's. error is IMAP_E_SINK once out refused. */
+typedef struct imap_decode_sink {
+    imap_bytes_fn out;
+    void *arg;
+    imap_u64 msgno;           /* 0: any message */
+    imap_u64 written;         /* decoded bytes given to out */
+    int error;
+    imap_cte _cte;
+    int _kind;
+} imap_decode_sink;
+
+/* Returns 0, or IMAP_E_UNSUPPORTED for an encoding it cannot undo
+   (the bytes then pass through as they are). */
+IMAPDEF int imap_decode_sink_init(imap_decode_sink *s, imap_str encoding,
+                                  imap_bytes_fn out, void *arg);
+/* An imap_literal_sink; ctx is the imap_decode_sink. */
+IMAPDEF int imap_decode_sink_fn(void *ctx, const imap_literal_info *info,
+                                const void *data, size_t len);
+
+#endif /* IMAP_NO_MIME */
+
+/* (section 6b declarations end here) */
+
+/* ======================================================================
    7. PROTOCOL ENGINE
    ====================================================================== */
 
@@ -1081,8 +1262,11 @@ typedef enum imap_state {
 #ifndef IMAP_MAX_PENDING
 #define IMAP_MAX_PENDING 32   /* commands outstanding at once */
 #endif
+/* Room for the capability list. Dovecot 2.3 sends ~390 bytes, Cyrus 3.6
+   780-924: 2048 leaves headroom. A longer list is kept cut, and then the
+   client trusts nothing that gates security (imap_client_caps_cut). */
 #ifndef IMAP_CAPS_BYTES
-#define IMAP_CAPS_BYTES 1024  /* room for the capability list */
+#define IMAP_CAPS_BYTES 2048
 #endif
 #ifndef IMAP_READ_CHUNK
 #define IMAP_READ_CHUNK 4096  /* bytes read from the transport at a time */
@@ -1315,6 +1499,9 @@ typedef struct imap_tcp {
     int error;               /* errno of the last failure (0: none) */
     int gai_error;           /* getaddrinfo()'s code if the name did not
                                 resolve (0 otherwise) */
+    char where[72];          /* after a failed connect: the name that did
+                                not resolve, or the last address tried as
+                                "addr:port" / "[v6]:port" (imap_error_text) */
 } imap_tcp;
 
 /* Resolve host (name, IPv4 or IPv6 literal) with getaddrinfo and connect
@@ -1469,9 +1656,9 @@ IMAPDEF int imap_tcp_close(imap_tcp *t);
 
    Sizes (BearSSL 0.6, x86-64): the record buffer is IMAP_TLS_BUFSIZE,
    by default BR_SSL_BUFSIZE_BIDI (33178 bytes, full duplex), for a
-   sizeof(imap_tls) of 40576. Define IMAP_TLS_BUFSIZE as
+   sizeof(imap_tls) of 41440. Define IMAP_TLS_BUFSIZE as
    BR_SSL_BUFSIZE_MONO (16709, half duplex: a write waits while received
-   data is unread, which the client engine does by itself) for 24104.
+   data is unread, which the client engine does by itself) for 24968.
    (BearSSL's client context is 3720 bytes, its X.509 engine 3168.)
    Trust anchors take sizeof(br_x509_trust_anchor) (64) plus their DN and
    key bytes each: Debian 12's bundle (143 CAs) needs 70471 bytes, one
@@ -1488,9 +1675,16 @@ IMAPDEF int imap_tcp_close(imap_tcp *t);
    or on port 143 imap_client_open_starttls(...) with the same arguments.
 
    Verification is on by default: the chain must end at a trust anchor,
-   the dates must hold, and the certificate must name server_name
-   (BearSSL matches DNS names only: connect by name, not by IP literal).
-   Only an explicit `insecure` turns that off.
+   the dates must hold, the certificate must name server_name (a DNS
+   name through BearSSL; an IPv4 or IPv6 literal, "[::1]" too, against
+   its iPAddress SANs, with no SNI sent, RFC 6066 §3), and it must pass
+   the policy below. Only an explicit `insecure` turns all that off.
+   Every refusal says why: imap_tls.cert_problem, .cert_index and
+   .detail (imap_error_text prints it).
+
+   For OpenSSL, Mbed TLS, wolfSSL or a platform TLS, write the four
+   transport callbacks around it (examples/tls_openssl.c,
+   examples/tls_mbedtls.c) and use imap_starttls_begin/_finish (9). 
 
    tls_level and ssl_version (imaplib2's starttls arguments). BearSSL
    has neither SSLv2 nor SSLv3, so every level is TLS only:
@@ -1529,6 +1723,66 @@ typedef enum imap_tls_level {
     IMAP_TLS_NO_SSL,
     IMAP_TLS_COMPAT
 } imap_tls_level;
+
+/* Certificate policy: what a browser refuses is refused by default.
+   Every certificate the server sends is decoded by imap.h as well
+   (bounded, no recursion) and refused when
+     - it is signed with SHA-1, MD5 or MD2 (a self-issued root's own
+       signature is not checked, as browsers do not);
+     - its RSA key has fewer than 2048 bits, its EC key fewer than 256;
+     - it is the server's and has an extended key usage without
+       serverAuth (nor anyExtendedKeyUsage): a certificate for clients,
+       code signing, e-mail...
+   Relax each for a legacy server with imap_tls_config.relax: */
+#define IMAP_TLS_RELAX_SHA1      1u  /* accept SHA-1 signatures (MD5 never:
+                                        BearSSL cannot check them) */
+#define IMAP_TLS_RELAX_WEAK_KEY  2u  /* RSA keys down to 1024 bits */
+#define IMAP_TLS_RELAX_PURPOSE   4u  /* any extended key usage */
+
+/* Why a certificate was refused (imap_tls.cert_problem), with the
+   result code it gives; imap_tls.detail says it in words. */
+typedef enum imap_cert_problem {
+    IMAP_CERT_OK = 0,
+    IMAP_CERT_UNKNOWN_CA,        /* UNKNOWN_CA: the chain ends at an untrusted root */
+    IMAP_CERT_SELF_SIGNED,       /* UNKNOWN_CA: a lone self-signed certificate */
+    IMAP_CERT_INCOMPLETE_CHAIN,  /* UNKNOWN_CA: an issuer neither sent nor trusted */
+    IMAP_CERT_ISSUER_NOT_CA,     /* UNKNOWN_CA: signed by a certificate that is no CA */
+    IMAP_CERT_BAD_CHAIN,         /* UNKNOWN_CA: names do not chain, bad signature */
+    IMAP_CERT_EXPIRED,           /* EXPIRED */
+    IMAP_CERT_NOT_YET_VALID,     /* EXPIRED */
+    IMAP_CERT_WEAK_KEY,          /* POLICY */
+    IMAP_CERT_WEAK_SIGNATURE,    /* POLICY */
+    IMAP_CERT_WRONG_PURPOSE,     /* POLICY */
+    IMAP_CERT_HOSTNAME,          /* HOSTNAME: no DNS name matches */
+    IMAP_CERT_IP,                /* HOSTNAME: an IP literal without its iPAddress */
+    IMAP_CERT_MALFORMED,         /* HANDSHAKE: undecodable or unsupported */
+    IMAP_CERT_CALLBACK           /* HANDSHAKE: cert_verify_cb said no */
+} imap_cert_problem;
+
+#define IMAP__TLS_SEEN 8          /* certificates of a chain described */
+#define IMAP__TLS_IPS 8           /* iPAddress entries of the server's kept */
+#define IMAP__DER_DEPTH 10
+
+/* private: what imap.h learnt of one certificate */
+typedef struct imap__tls_cert {
+    long long not_before, not_after;    /* seconds since 1970 */
+    unsigned key_bits;
+    unsigned char key_type;             /* 1 RSA, 2 EC, 0 other */
+    unsigned char sig;                  /* 0 fine, 1 SHA-1, 2 MD5/MD2 */
+    unsigned char self_issued, ca, bad, dates;
+} imap__tls_cert;
+
+/* private: the streaming DER reader over the certificate being received */
+typedef struct imap__tls_der {
+    unsigned long off, end[IMAP__DER_DEPTH], pleft, len;
+    unsigned char sem[IMAP__DER_DEPTH], idx[IMAP__DER_DEPTH];
+    unsigned depth, lenleft, blen;
+    unsigned char st, tag, psem, ext, version, roots;
+    unsigned char buf[20];
+    unsigned long long h_issuer, h_subject;
+    unsigned long nbytes;               /* RSA modulus: bytes after zeros */
+    unsigned char nfirst;               /* ... and its first non-zero byte */
+} imap__tls_der;
 
 /* imaplib2's cert_verify_cb: called once the chain (and the name) have
    been checked, with the server's certificate (DER) and the name asked
@@ -1574,6 +1828,8 @@ typedef struct imap_tls_config {
     const void *entropy;        /* mixed into BearSSL's generator; needed
                                    where it has no system source */
     size_t entropy_len;
+    unsigned relax;             /* IMAP_TLS_RELAX_* (0: refuse what a
+                                   browser refuses) */
 } imap_tls_config;
 
 /* One TLS connection's state. Place it anywhere (it is large: keep it
@@ -1585,6 +1841,11 @@ typedef struct imap_tls {
                                    (BR_ERR_*; X.509 errors 32..63, alerts
                                    received 256+, sent 512+), 0 none */
     char reason[128];           /* cert_verify_cb's reason (NUL-terminated) */
+    int cert_problem;           /* imap_cert_problem of the last failure */
+    int cert_index;             /* the certificate it concerns: 0 the
+                                   server's, 1 its issuer... (-1: none) */
+    char detail[192];           /* the failure in words (NUL-terminated):
+                                   imap_error_text prints it */
     size_t needed;              /* imap_tls_init: bytes `mem` must hold */
     size_t anchors;             /* trust anchors loaded (duplicates once) */
     unsigned version;           /* negotiated: BR_TLS12 (0x0303)... */
@@ -1612,6 +1873,19 @@ typedef struct imap_tls {
     long _timeout_ms;
     br_x509_certificate _chain[IMAP_TLS_MAX_CHAIN];
     size_t _nchain;
+    unsigned _relax;
+    long long _vtime;           /* verify_time, 0: the clock */
+    const char *_name;          /* server_name during the handshake */
+    unsigned char _ip[16];      /* server_name as an IP literal */
+    size_t _iplen;              /* 4, 16, or 0: a DNS name */
+    imap__tls_der _der;
+    imap__tls_cert _seen[IMAP__TLS_SEEN];
+    unsigned char _sans[IMAP__TLS_IPS][16], _sanlen[IMAP__TLS_IPS];
+    unsigned _nsan;
+    int _eku;                   /* server's EKU: 0 none, 1 not for
+                                   servers, 2 serverAuth or any */
+    int _has_dns;               /* the server's certificate names hosts */
+    int _rx_any, _rx_plain;     /* handshake: bytes came; the first was '*' */
     int _key_type;
     union {
         br_rsa_private_key rsa;
@@ -1631,7 +1905,8 @@ typedef struct imap_tls {
                        source that holds no usable object;
      IMAP_E_IO         a file or directory could not be read;
      IMAP_E_LIMIT      more than IMAP_TLS_MAX_CHAIN client certificates;
-     IMAP_E_UNSUPPORTED  files under IMAP_NO_POSIX, an encrypted key. */
+     IMAP_E_UNSUPPORTED  files under IMAP_NO_POSIX, an encrypted key.
+   t->detail names the file and the system's reason, or the bytes needed. */
 IMAPDEF imap_result imap_tls_init(imap_tls *t, const imap_tls_config *cfg,
                                   void *mem, size_t cap);
 
@@ -1641,9 +1916,17 @@ IMAPDEF imap_result imap_tls_init(imap_tls *t, const imap_tls_config *cfg,
    (ctx is t) whose writes are flushed to lower at once, and whose close
    sends close_notify when it can, then closes lower. Returns IMAP_OK or:
      IMAP_E_TLS_UNKNOWN_CA  the chain ends at no trust anchor (also a
-                            broken chain: bad signature, issuer not a CA)
+                            broken chain: bad signature, issuer not a CA);
+                            cert_problem tells unknown CA, self-signed,
+                            incomplete chain, issuer not a CA, bad chain
      IMAP_E_TLS_EXPIRED     a certificate is expired or not yet valid
+                            (cert_problem tells which, detail the date)
      IMAP_E_TLS_HOSTNAME    the certificate does not name server_name
+                            (IMAP_CERT_HOSTNAME), or has no iPAddress for
+                            an IP literal (IMAP_CERT_IP)
+     IMAP_E_TLS_POLICY      a weak signature (SHA-1, MD5) or key (RSA <
+                            2048, EC < 256), or a server certificate not
+                            for servers (EKU): see imap_tls_config.relax
      IMAP_E_TLS_HANDSHAKE   any other handshake failure: no common
                             version or suite, an alert from the server,
                             a malformed certificate, cert_verify_cb said
@@ -1824,7 +2107,13 @@ struct imap_client {
     unsigned long _picked_seq;      /* the call whose sink took this response */
     char _caps[IMAP_CAPS_BYTES];
     size_t _caps_len;
+    size_t _caps_need;            /* 0: the list is whole; else its size */
     int _caps_stale;
+    int _starttls_wait;           /* between imap_starttls_begin and _finish */
+    int _plain_preauth;           /* PREAUTH came over plaintext */
+    char _detail[256];            /* imap_error_text's words for our own refusals */
+    int _detail_code;             /* ... and the code they explain */
+    const struct imap_tls *_tls_obj; /* the BearSSL layer under us, if ours */
     int _greeted, _started;
     int _literal_mode;
     int _utf8;
@@ -1859,6 +2148,8 @@ struct imap_client {
     unsigned _ring_next, _ring_count;
     void (*_on_untagged)(void *arg, imap_client *c, const imap_response *r);
     void *_on_untagged_arg;
+    unsigned _enabled;            /* ENABLED: 1 CONDSTORE, 2 QRESYNC (RFC 7162) */
+    unsigned long _changes;       /* EXISTS, EXPUNGE, VANISHED, FETCH seen */
 };
 
 /* Give the client its memory, carved into the output buffer (1/8), the
@@ -1907,7 +2198,9 @@ IMAPDEF void imap_client_set_timeout(imap_client *c, long timeout_ms);
    command waits for one over a transport, and returns IMAP_E_BUSY
    sans-I/O or from a callback (nothing was queued). */
 IMAPDEF int imap_client_set_queue(imap_client *c, imap_queue_slot *slots, size_t n);
-/* Untagged responses no command asked for (EXISTS during IDLE, ALERTs). */
+/* Untagged responses no command asked for (ALERTs, EXISTS between
+   commands), and those an IDLE without on_data ends on (EXISTS during a
+   blocking imap_idle). */
 IMAPDEF void imap_client_on_untagged(imap_client *c,
     void (*fn)(void *arg, imap_client *c, const imap_response *r), void *arg);
 /* Seed the tag generator (tests want fixed tags). */
@@ -1947,9 +2240,31 @@ IMAPDEF void imap_client_output_ack(imap_client *c, size_t n);
    time the next tick brings. The blocking calls run on the same timers. */
 IMAPDEF long imap_client_tick(imap_client *c, long long now_ms);
 
-/* capabilities (imaplib's .capabilities), space-separated as received */
+/* capabilities (imaplib's .capabilities), space-separated as received.
+   A list longer than IMAP_CAPS_BYTES - 1 is kept cut at an atom boundary
+   and the client then assumes the worst of what it could not see:
+   has_cap says 1 for LOGINDISABLED and STARTTLS (so nothing skips TLS
+   or sends LOGIN on a guess) and every credential-sending call
+   (login, authenticate, login_sasl) fails with IMAP_E_CAPS_CUT. */
 IMAPDEF int imap_client_has_cap(const imap_client *c, const char *cap);
 IMAPDEF imap_str imap_client_capabilities(const imap_client *c);
+/* 0 when the last capability list was kept whole; else the bytes
+   IMAP_CAPS_BYTES must hold to keep it (its length plus the NUL). */
+IMAPDEF size_t imap_client_caps_cut(const imap_client *c);
+
+/* The full text of the last failure, for a person: what the code means,
+   then what and where: the server's words with their response code
+   ("[AUTHENTICATIONFAILED] Authentication failed."), the name that did
+   not resolve or the address and port that refused (tcp), the
+   certificate problem or the file that could not be read (tls), why the
+   client refused (no credentials on a cut capability list, LOGINDISABLED,
+   PREAUTH in plaintext). Any of c, tcp, tls may be NULL (pass what you
+   have; the client knows the BearSSL layer it opened itself). Writes a
+   NUL-terminated string, cut to cap, and returns its length. */
+struct imap_tcp;
+struct imap_tls;
+IMAPDEF size_t imap_error_text(char *out, size_t cap, int code, const imap_client *c,
+                               const struct imap_tcp *tcp, const struct imap_tls *tls);
 
 /* imaplib's response(code): the oldest kept data for `name` ("FLAGS",
    "EXISTS", "UIDVALIDITY", "ALERT", "SEARCH" ...), copied NUL-terminated
@@ -2064,6 +2379,31 @@ IMAPDEF int imap_partial(imap_client *c, const char *num, const char *part,
 /* STORE set command flags (§6.4.6): command is syntax ("+FLAGS"). */
 IMAPDEF int imap_store(imap_client *c, const char *set, const char *command,
                        const char *flags, const imap_call *call);
+/* CONDSTORE / QRESYNC (RFC 7162). ENABLE QRESYNC is imap_enable(c,
+   "QRESYNC", call), in the authenticated state (RFC 5161 §3.1).
+   imap_select_ext: SELECT (EXAMINE when readonly) with "(CONDSTORE)"
+   and/or "(QRESYNC (uidvalidity modseq [known-uids [seq-match]]))"
+   (qresync NULL: none), as imap_cmd_select builds it. Like imap_select
+   it sets the state to SELECTED on OK; the FETCH (UID FLAGS MODSEQ) and
+   "VANISHED (EARLIER)" that answer a QRESYNC go to call->on_data (else
+   the store); [HIGHESTMODSEQ n] / [NOMODSEQ] / [UIDVALIDITY n] are in
+   the store (imap_client_response(c, "HIGHESTMODSEQ", ...)). */
+IMAPDEF int imap_select_ext(imap_client *c, const char *mailbox, int readonly,
+                            int condstore, const imap_qresync *qresync,
+                            const imap_call *call);
+/* [UID] FETCH set items (CHANGEDSINCE modseq [VANISHED]) (§3.1.4,
+   §3.2.6; vanished needs uid and QRESYNC enabled): FETCHes and the
+   VANISHED (EARLIER) go to call->on_data. */
+IMAPDEF int imap_fetch_changedsince(imap_client *c, int uid, const char *set,
+                                    const char *items, imap_u64 modseq, int vanished,
+                                    const imap_call *call);
+/* [UID] STORE set (UNCHANGEDSINCE modseq) command flags (§3.1.3). The
+   messages not stored because they changed come back as [MODIFIED set]
+   on the tagged response: in the store as "MODIFIED", or from on_done's
+   tagged response with imap_response_code_set(t, "MODIFIED", &set). */
+IMAPDEF int imap_store_unchangedsince(imap_client *c, int uid, const char *set,
+                                      imap_u64 modseq, const char *command,
+                                      const char *flags, const imap_call *call);
 IMAPDEF int imap_copy(imap_client *c, const char *set, const char *mailbox,
                       const imap_call *call);                              /* §6.4.7 */
 IMAPDEF int imap_move(imap_client *c, const char *set, const char *mailbox,
@@ -2141,6 +2481,64 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count);
 IMAPDEF void imap_client_require_tls(imap_client *c, int on);
 /* Tell the client its transport is TLS (the TLS layer does this). */
 IMAPDEF void imap_client_mark_tls(imap_client *c, int on);
+
+/* ---- 9d. decoded mail (section 6b over the commands) -------------------
+   Blocking only. */
+#ifndef IMAP_NO_MIME
+
+/* What imap_fetch_part found. */
+typedef struct imap_part_info {
+    int found;                /* 0 no such message, 1 no such part, 2 found */
+    char type[64];            /* "image/png", NUL-terminated (cut if longer) */
+    char encoding[24];        /* "BASE64" as BODYSTRUCTURE says; "" for NIL */
+    imap_u64 size;            /* encoded octets, from BODYSTRUCTURE */
+    imap_u64 written;         /* decoded bytes given to out */
+    int server_decoded;       /* the server undid the encoding (BINARY) */
+} imap_part_info;
+
+#define IMAP_PART_CLIENT_DECODE 0x1u  /* decode here even with BINARY */
+
+/* Save body part `section` (IMAP numbering, RFC 3501 §6.4.5: "1", "2.1";
+   "" or NULL: the whole body of a one-part message is "1") of the
+   message with this UID, its transfer encoding undone, to out in
+   pieces. One UID FETCH of BODYSTRUCTURE gives the part's encoding and
+   size; then, when the server offers BINARY (RFC 3516), BINARY.PEEK
+   has the server decode it, else BODY.PEEK goes through
+   imap_decode_sink (a NO or BAD to BINARY, e.g. [UNKNOWN-CTE], falls
+   back to that too). The parser's literal sink is borrowed for the call and
+   given back. info may be NULL. Returns IMAP_OK; IMAP_E_ARGS for a
+   malformed section, no such message (info->found 0) or no such part
+   (1); IMAP_E_SINK when out refused; or the command's result. */
+IMAPDEF int imap_fetch_part(imap_client *c, imap_u64 uid, const char *section,
+                            unsigned flags, imap_bytes_fn out, void *arg,
+                            imap_part_info *info);
+
+/* One message, decoded for people. Strings are NUL-terminated UTF-8 in
+   the caller's buffer, valid as long as it is. */
+typedef struct imap_summary {
+    imap_u64 msgno;
+    imap_u64 uid;             /* 0 when the response had none */
+    const char *date;         /* ENVELOPE date as written (RFC 5322) */
+    const char *from;         /* "Name <mailbox@host>", or the address alone */
+    const char *subject;
+    int result;               /* 0, or IMAP_E_NOMEM: fields are "" and */
+    size_t needed;            /* this is the buffer size that fits */
+} imap_summary;
+
+/* From a "* n FETCH" response with ENVELOPE (and UID): RFC 2047 words
+   decoded, charsets to UTF-8 (conv may be NULL). Returns 0,
+   IMAP_E_SYNTAX without an ENVELOPE, or IMAP_E_NOMEM (out->needed). */
+IMAPDEF int imap_summary_decode(const imap_response *r, char *buf, size_t cap,
+                                const imap_charset_conv *conv, imap_summary *out);
+/* FETCH set (UID FETCH when uid) (UID ENVELOPE), fn called with each
+   message's summary decoded into buf. Returns the command's result, or
+   IMAP_E_NOMEM when some summary did not fit (fn saw result and needed;
+   1-2 KiB fits ordinary mail). */
+IMAPDEF int imap_fetch_summary(imap_client *c, const char *set, int uid,
+                               const imap_charset_conv *conv, char *buf, size_t cap,
+                               void (*fn)(void *arg, const imap_summary *s), void *arg);
+
+#endif /* IMAP_NO_MIME */
 
 /* ---- 9b. SASL mechanisms (RFC 4422) ------------------------------------
 
@@ -2284,6 +2682,30 @@ IMAPDEF int imap_login_cram_md5(imap_client *c, const char *user, const char *pa
 
 /* (9b SASL declarations end here) */
 
+/* STARTTLS with any TLS library (OpenSSL, mbedTLS, wolfSSL, a platform
+   TLS), in two steps around the caller's own handshake:
+     imap_starttls_begin   checks the state (NONAUTH, not TLS yet) and
+       STARTTLS in the capabilities (IMAP_E_CAPABILITY: nothing ever
+       falls back to plaintext by itself), sends STARTTLS and waits for
+       the answer. On OK every byte the server sent after it is dropped
+       (before the handshake only an attacker writes those, CVE-2011-0411;
+       RFC 2595 §3.1) with the capabilities learnt in plaintext, and the
+       client takes no command until _finish. NO or BAD leave the session
+       in plaintext and say so (IMAP_E_NO, IMAP_E_BAD). A session that
+       PREAUTH put past login in plaintext is refused (IMAP_E_PLAINTEXT:
+       anyone in the middle can send PREAUTH to skip TLS); with
+       imap_client_require_tls on, imap_client_open refuses it already.
+     (the caller does its TLS handshake on its own socket, which still is
+       the transport's, and verifies the certificate)
+     imap_starttls_finish  makes `tls` the transport (copied), marks the
+       client TLS and asks for the capabilities again (RFC 3501 §6.2.1).
+       IMAP_E_STATE without a successful _begin.
+   Blocking only (call->on_done is IMAP_E_ARGS). If the handshake fails,
+   imap_client_close(c) closes the plaintext transport. With BearSSL,
+   imap_starttls does all of it. */
+IMAPDEF int imap_starttls_begin(imap_client *c, const imap_call *call);
+IMAPDEF int imap_starttls_finish(imap_client *c, const imap_transport *tls);
+
 #ifdef IMAP_WITH_BEARSSL
 /* STARTTLS (RFC 3501 §6.2.1, RFC 2595 §3.1), imaplib's starttls(): the
    options of imaplib2's starttls are those of imap_tls_init. Blocking
@@ -2313,6 +2735,111 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 #endif
 
 /* (9c TLS client declarations end here) */
+
+/* ---- 9d. keeping a mailbox in sync; resuming after a drop ----------------
+
+   imap_sync_mailbox brings a local copy up to date (RFC 4549's steps),
+   with no memory of its own: the caller keeps what it has stored (an
+   imap_sync_state, and the set of UIDs it holds) and gets each change
+   through callbacks. It takes the best path the server offers:
+     QRESYNC    ENABLE QRESYNC, SELECT ... (QRESYNC (uidvalidity modseq
+                known-uids)): the server answers with the changed
+                messages' FLAGS and the expunged UIDs (RFC 7162 §3.2.5);
+     CONDSTORE  SELECT ... (CONDSTORE), UID FETCH 1:* (UID FLAGS)
+                (CHANGEDSINCE modseq), and UID SEARCH ALL for the
+                expunges (RFC 7162 §3.1);
+     PLAIN      SELECT, UID SEARCH ALL, UID FETCH 1:* (UID FLAGS).
+   A first sync (uidvalidity 0), a changed UIDVALIDITY (after on_reset)
+   or a mailbox with [NOMODSEQ] fetches every message's flags.
+
+   The callbacks may see a message more than once (a sync cut short and
+   run again reports it again): handle them idempotently. on_message:
+   message uid exists with these flags (a FLAGS list; walk ->child);
+   is_new when uid >= the stored uidnext, i.e. one the caller cannot have
+   had. on_vanished: the UIDs lo..hi are gone (some may be ones the caller
+   never had). on_reset: UIDVALIDITY changed (RFC 3501 §2.3.1.1): drop
+   everything held for the mailbox; every message follows as new.
+
+   On IMAP_OK *st holds the state to store, and the mailbox stays
+   selected. Store it only once the callbacks' work is safe on disk: then
+   a drop or a crash anywhere loses nothing and the next sync from the
+   old state ends in the same place (imapcat's sync works this way). On
+   any failure *st is unchanged. The SEARCH answer is streamed through the
+   parser's number sink (restored after), so a mailbox of any size needs
+   no buffer; the server's UIDs must come in ascending order, as every
+   server we know sends them. When they do not, the sync stops with
+   IMAP_E_UNSUPPORTED and UIDs reported vanished before that may be
+   wrong: start over from a zero state. known_uids MUST be ascending and
+   without "*". The callbacks MUST NOT issue commands on c. */
+typedef struct imap_sync_state {
+    imap_u64 uidvalidity;           /* 0: nothing stored (a first sync) */
+    imap_u64 highestmodseq;         /* 0: none (NOMODSEQ, or unknown) */
+    imap_u64 uidnext;               /* UIDs from here on are new */
+} imap_sync_state;
+
+#define IMAP_SYNC_QRESYNC   1
+#define IMAP_SYNC_CONDSTORE 2
+#define IMAP_SYNC_PLAIN     3
+
+typedef struct imap_sync {
+    const char *mailbox;            /* UTF-8; NULL: INBOX */
+    int readonly;                   /* EXAMINE instead of SELECT */
+    int max_method;                 /* 0: the best offered; else no better
+                                       than IMAP_SYNC_CONDSTORE / _PLAIN */
+    const char *known_uids;         /* the UIDs held: "1:40,42" (NULL: none) */
+    void (*on_reset)(void *arg, imap_u64 uidvalidity);
+    void (*on_message)(void *arg, imap_u64 uid, const imap_value *flags, int is_new);
+    void (*on_vanished)(void *arg, imap_u64 lo, imap_u64 hi);
+    void *arg;
+    /* out */
+    int method;                     /* IMAP_SYNC_* taken */
+    imap_u64 exists;                /* messages in the mailbox */
+    /* private */
+    imap_sync_state _old;
+    imap_seqset_iter _known;
+    imap_u64 _klo, _khi, _next;
+    int _kstate, _unordered, _fetched_all;
+} imap_sync;
+
+IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st);
+
+/* Reconnect after a drop, with exponential backoff: close what is left,
+   give the client its memory again (keeping the clock, timeout, debug,
+   random, SCRAM cache, require-TLS and unsolicited-response settings),
+   and call connect() to open a transport, imap_client_open and log in.
+   Tries until connect returns IMAP_OK (returns IMAP_OK), a failure that
+   retrying cannot cure (IMAP_E_AUTH, E_NO, E_BAD, E_PLAINTEXT, E_ARGS,
+   E_CAPABILITY, E_TLS_*: returned at once), or max_tries (the last
+   failure). The waits double from min_ms to max_ms (defaults 500 ms and
+   60 s); sleep_ms NULL sleeps with nanosleep (POSIX; firmware gives one). */
+typedef struct imap_reconnect {
+    int (*connect)(void *arg, imap_client *c);
+    void (*sleep_ms)(void *arg, long ms);
+    void *arg;
+    long min_ms, max_ms;
+    unsigned max_tries;             /* 0: no limit */
+    unsigned tries;                 /* out: attempts of the last call */
+} imap_reconnect;
+
+IMAPDEF int imap_client_reconnect(imap_client *c, void *mem, size_t cap, imap_reconnect *r);
+
+/* One round of a long-running watcher, the pattern that loses no change:
+     connected? else imap_client_reconnect (backoff, login);
+     imap_sync_mailbox from *st (re-selects with QRESYNC after a drop);
+     on_synced(s->arg, st): the caller stores *st (a nonzero return
+       skips the IDLE: the caller wants to stop);
+     IDLE (RFC 2177) until the server reports a change or idle_ms passes;
+     a change that came between the sync and the IDLE skips the IDLE.
+   Call it in a loop. It returns IMAP_OK after each round, an abort-class
+   code when the connection broke (the next call reconnects), or what
+   imap_client_reconnect could not get past. Without IDLE it waits by
+   NOOP every idle_ms (0: 29 minutes; the wait is r->sleep_ms, which
+   firmware without POSIX MUST give). */
+IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnect *r,
+                            imap_sync *s, imap_sync_state *st, long idle_ms,
+                            int (*on_synced)(void *arg, const imap_sync_state *st));
+
+/* (9d sync declarations end here) */
 
 /* (section 9 declarations end here) */
 
@@ -2482,8 +3009,11 @@ static int imap__parse_u64(const char *s, size_t n, imap_u64 *out)
     return 1;
 }
 
+static void imap__need_finish(imap_parser *p);
+
 IMAPDEF void imap_parser_reset(imap_parser *p)
 {
+    if (p->_need_on) imap__need_finish(p);
     p->arena.used = 0;
     p->_state = IMAP__P_LINE;
     p->_fail = 0;
@@ -2643,12 +3173,118 @@ static imap_str imap__literal_item(const unsigned char *s, size_t n)
     return r;
 }
 
-static void imap__fail(imap_parser *p, int code, size_t off)
+static void imap__fail(imap_parser *p, int code, imap_u64 off)
 {
     if (!p->_fail) {
         p->_fail = code;
         p->_fail_off = off;
     }
+}
+
+/* ---- what a rejected response needs (imap_parser_high_water) ----------
+
+   Once a response is rejected with IMAP_E_NOMEM its bytes are no longer
+   kept, so the room it needs is counted as it passes: its raw bytes
+   (lines and stored literals) plus one node per token, an upper bound of
+   the nodes imap__parse would make (a section or response code counts
+   each word in it). Only rejected responses pay for this. */
+
+/* Line bytes (never literal data): count token starts. */
+static void imap__need_tokens(imap_parser *p, const unsigned char *s, size_t n)
+{
+    int st = p->_need_tok;
+    imap_u64 nodes = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned char ch = s[i];
+        if (ch == '\n') {
+            st = 0;
+            continue;
+        }
+        switch (st) {
+        case 0:                         /* between tokens */
+            if (ch == ' ' || ch == '\r' || ch == ')') break;
+            nodes++;
+            if (ch == '"') st = 2;
+            else if (ch == '[') { nodes++; st = 5; }
+            else if (ch != '(') st = 1;
+            break;
+        case 1:                         /* in an atom */
+            if (ch == '[') { nodes++; st = 5; }
+            else if (ch == ' ' || ch == '\r' || ch == ')') st = 0;
+            else if (ch == '(' || ch == '"') { nodes++; st = ch == '"' ? 2 : 0; }
+            break;
+        case 2:                         /* in a quoted string */
+            if (ch == '\\') st = 3;
+            else if (ch == '"') st = 0;
+            break;
+        case 3:
+            st = 2;
+            break;
+        default:                        /* in [ ]: 4 in a word, 5 between */
+            if (ch == ']') st = 1;
+            else if (ch == ' ' || ch == ')') st = 5;
+            else if (ch == '(') { nodes++; st = 5; }
+            else if (st == 5) { nodes++; st = 4; }
+            break;
+        }
+    }
+    p->_need_tok = st;
+    p->_need_nodes += nodes;
+}
+
+static void imap__need_scan(imap_parser *p, const unsigned char *s, size_t n)
+{
+    p->_need_raw += n;
+    imap__need_tokens(p, s, n);
+}
+
+/* The first rejection for room: the response's `stored` bytes are in the
+   buffer; count the tokens of [from, stored) (untouched by the tree
+   builder, which unescapes in place), line by line, skipping stored
+   literals, on top of `nodes` already built. */
+static void imap__need_start(imap_parser *p, size_t from, size_t stored, imap_u64 nodes)
+{
+    const unsigned char *b = p->arena.base;
+    size_t pos = from;
+    int first = from == 0;
+    p->_need_on = 1;
+    p->_need_tok = 0;
+    p->_need_raw = stored;
+    p->_need_nodes = nodes;
+    while (pos < stored) {
+        const unsigned char *lf = (const unsigned char *)memchr(b + pos, '\n', stored - pos);
+        size_t n = lf ? (size_t)(lf - (b + pos)) + 1 : stored - pos, body;
+        imap_u64 lit = 0;
+        int binary;
+        imap__need_tokens(p, b + pos, n);
+        body = imap__line_body(b + pos, n);
+        pos += n;
+        if (lf && !(first && imap__line_is_text(b + pos - n, body)) &&
+            imap__line_literal(b + pos - n, body, &lit, &binary) == 1 && !imap__sinks(p, lit)) {
+            size_t have = stored - pos;
+            if ((imap_u64)have < lit) {
+                p->_need_raw += lit - have;     /* the part not stored */
+                pos = stored;
+            } else {
+                pos += (size_t)lit;
+            }
+        }
+        first = 0;
+    }
+}
+
+/* The response ended: raw bytes, the first node's alignment, the nodes. */
+static void imap__need_finish(imap_parser *p)
+{
+    const imap_u64 align = sizeof(imap_u64) > sizeof(void *) ? sizeof(imap_u64) : sizeof(void *);
+    const imap_u64 max = (imap_u64)(size_t)-1, node = sizeof(imap_value);
+    imap_u64 need = p->_need_raw + align - 1;
+    p->_need_on = 0;
+    if (p->_need_raw > max || p->_need_nodes > (max - need) / node) need = max;
+    else need += p->_need_nodes * node;
+    if (need > max) need = max;
+    if ((size_t)need > p->arena.needed) p->arena.needed = (size_t)need;
 }
 
 /* Hand literal bytes to the sink with their context. */
@@ -2716,6 +3352,7 @@ static void imap__line_done(imap_parser *p)
     p->_lit_left = lit;
     p->_lit_binary = binary;
     if (p->_fail) {
+        if (p->_need_on && !imap__sinks(p, lit)) p->_need_raw += lit;
         p->_lit_mode = IMAP__LIT_SKIP;
     } else if (lit > imap__max_literal(p)) {
         imap__fail(p, IMAP_E_LIMIT, p->_resp_off);
@@ -2724,6 +3361,7 @@ static void imap__line_done(imap_parser *p)
         p->_lit_mode = IMAP__LIT_SINK;
     } else if (lit > (imap_u64)(p->arena.cap - p->arena.used)) {
         imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+        imap__need_start(p, 0, p->arena.used, 0);  /* counts this literal too */
         p->_lit_mode = IMAP__LIT_SKIP;
     } else {
         p->_lit_mode = IMAP__LIT_STORE;
@@ -2762,7 +3400,9 @@ static void imap__line_append(imap_parser *p, const unsigned char *s, size_t n)
             size_t want = p->arena.used + n;
             if (want > p->arena.needed) p->arena.needed = want;
             imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+            imap__need_start(p, 0, p->arena.used, 0);
         }
+        if (p->_need_on) imap__need_scan(p, s, n);
         if (p->_tail_len == 0 && p->_line_len == p->arena.used - p->_line_start) {
             /* start the tail from what the buffer holds of this line */
             size_t have = p->_line_len < keep ? p->_line_len : keep;
@@ -3045,6 +3685,7 @@ IMAPDEF imap_result imap_parser_feed(imap_parser *p, const void *data,
             }
         }
         if (p->_state == IMAP__P_DONE && !p->_fail) imap__parse(p);
+        if (p->_state == IMAP__P_DONE && p->_need_on) imap__need_finish(p);
         if (p->_fail && !p->_reported) {
             /* Report a rejection at once, even mid-response: a client may
                rather drop a connection than skip a 4 GiB literal. The rest
@@ -3074,13 +3715,13 @@ typedef struct imap__cursor {
     const char *base;       /* buffer start */
     const char *s;          /* current position */
     const char *end;        /* buffer end */
-    size_t sunk;            /* sunk literal bytes before s (for offsets) */
+    imap_u64 sunk;          /* sunk literal bytes before s (for offsets) */
     unsigned lit_index;
 } imap__cursor;
 
 static int imap__err(imap__cursor *c, int code, const char *at)
 {
-    imap__fail(c->p, code, c->p->_resp_off + (size_t)(at - c->base) + c->sunk);
+    imap__fail(c->p, code, c->p->_resp_off + (imap_u64)(at - c->base) + c->sunk);
     return code;
 }
 
@@ -3101,12 +3742,23 @@ static void imap__node_set(imap_value *v, int type, unsigned flags)
     v->child = NULL;
 }
 
+/* The tree ran out of room at buffer offset `at`: the nodes built so far,
+   this one and what is left past `at` (+1: a response code's fallback
+   atom is past the cursor). */
+static void imap__tree_nomem(imap_parser *p, size_t at)
+{
+    size_t raw = p->_resp.raw_len;
+    if (p->_fail) return;
+    imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+    imap__need_start(p, at, raw, (p->arena.used - raw) / sizeof(imap_value) + 1);
+}
+
 static imap_value *imap__node(imap__cursor *c, int type)
 {
     imap_value *v = (imap_value *)imap_arena_alloc(&c->p->arena, sizeof(imap_value),
                                                    IMAP__VALIGN);
     if (!v) {
-        imap__fail(c->p, IMAP_E_NOMEM, c->p->_resp_off);
+        imap__tree_nomem(c->p, (size_t)(c->s - c->base));
         return NULL;
     }
     imap__node_set(v, type, 0);
@@ -3351,8 +4003,9 @@ static int imap__scan_literal(imap__cursor *c, imap_value *v)
     if (imap__sinks(c->p, n)) {
         v->flags |= IMAP_VF_SUNK;
         v->str = NULL;
-        v->len = (size_t)n;
-        c->sunk += (size_t)n;
+        v->num = n;             /* a 5 GiB literal must not read as 1 GiB */
+        v->len = n > (imap_u64)(size_t)-1 ? (size_t)-1 : (size_t)n;
+        c->sunk += n;
     } else {
         if ((imap_u64)(e - s) < n) return imap__err(c, IMAP_E_SYNTAX, s);
         v->str = s;
@@ -3425,7 +4078,7 @@ static int imap__parse_items(imap__cursor *c, imap_value *parent, int in_code)
             if (used > high) a->high = high = used;
         } else if ((v = (imap_value *)imap_arena_alloc(a, sizeof(imap_value),
                                                        IMAP__VALIGN)) == NULL) {
-            imap__fail(p, IMAP_E_NOMEM, p->_resp_off);
+            imap__tree_nomem(p, (size_t)(s - c->base));
             return IMAP_E_NOMEM;
         } else {
             used = a->used;
@@ -4127,6 +4780,51 @@ IMAPDEF int imap_namespace_next(const imap_value **cursor, imap_str *prefix, int
         return IMAP_E_SYNTAX;
     }
     *cursor = v->next;
+    return 1;
+}
+
+IMAPDEF int imap_vanished_decode(const imap_response *r, imap_vanished *out)
+{
+    const imap_value *v;
+    out->earlier = 0;
+    out->uids.ptr = NULL;
+    out->uids.len = 0;
+    if (!imap_response_is(r, "VANISHED")) return IMAP_E_SYNTAX;
+    v = r->args;
+    if (v && v->type == IMAP_LIST) {
+        if (!imap_value_is(v->child, "EARLIER")) return IMAP_E_SYNTAX;
+        out->earlier = 1;
+        v = v->next;
+    }
+    if (!v) return 0;                       /* the set went to a number sink */
+    if (v->type != IMAP_ATOM && v->type != IMAP_NUMBER) return IMAP_E_SYNTAX;
+    return imap_value_str(v, &out->uids);
+}
+
+IMAPDEF int imap_fetch_modseq(const imap_response *r, imap_u64 *out)
+{
+    const imap_value *v = imap_fetch_get(r, "MODSEQ");
+    /* MODSEQ (n): a list of one number (RFC 7162 §3.1.4.1) */
+    if (!v || v->type != IMAP_LIST || v->count != 1) return IMAP_E_SYNTAX;
+    return imap_value_u64(v->child, out) ? IMAP_E_SYNTAX : 0;
+}
+
+IMAPDEF int imap_response_code_u64(const imap_response *r, const char *name, imap_u64 *out)
+{
+    const imap_value *a;
+    if (!imap_str_is(imap_response_code_name(r), name)) return 0;
+    a = imap_response_code_arg(r);
+    if (!a || a->next || imap_value_u64(a, out)) return IMAP_E_SYNTAX;
+    return 1;
+}
+
+IMAPDEF int imap_response_code_set(const imap_response *r, const char *name, imap_str *set)
+{
+    const imap_value *a;
+    if (!imap_str_is(imap_response_code_name(r), name)) return 0;
+    a = imap_response_code_arg(r);
+    if (!a || (a->type != IMAP_ATOM && a->type != IMAP_NUMBER) || imap_value_str(a, set))
+        return IMAP_E_SYNTAX;
     return 1;
 }
 
@@ -5881,6 +6579,725 @@ IMAPDEF int imap_tagger_next(imap_tagger *t, char out[16])
 
 /* (section 6 implementation ends here) */
 
+/* ---- 6b. MIME decoding ----------------------------------------------- */
+#ifndef IMAP_NO_MIME
+
+enum {
+    IMAP__CS_NONE = 0, IMAP__CS_UTF8, IMAP__CS_ASCII, IMAP__CS_LATIN1,
+    IMAP__CS_LATIN9, IMAP__CS_CP1252, IMAP__CS_CONV
+};
+
+static int imap__mime_lower(int c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
+
+static int imap__hexval(unsigned ch)
+{
+    if (ch >= '0' && ch <= '9') return (int)(ch - '0');
+    ch |= 0x20;                             /* lowercase hex is tolerated */
+    if (ch >= 'a' && ch <= 'f') return (int)(ch - 'a') + 10;
+    return -1;
+}
+
+static int imap__cs_builtin(imap_str cs)
+{
+    static const struct { const char *name; int id; } t[] = {
+        {"utf-8", IMAP__CS_UTF8}, {"utf8", IMAP__CS_UTF8},
+        {"us-ascii", IMAP__CS_ASCII}, {"ascii", IMAP__CS_ASCII},
+        {"ansi_x3.4-1968", IMAP__CS_ASCII}, {"us", IMAP__CS_ASCII},
+#ifndef IMAP_NO_CHARSETS
+        {"iso-8859-1", IMAP__CS_LATIN1}, {"iso8859-1", IMAP__CS_LATIN1},
+        {"iso_8859-1", IMAP__CS_LATIN1}, {"latin1", IMAP__CS_LATIN1},
+        {"latin-1", IMAP__CS_LATIN1}, {"l1", IMAP__CS_LATIN1},
+        {"cp819", IMAP__CS_LATIN1},
+        {"iso-8859-15", IMAP__CS_LATIN9}, {"iso8859-15", IMAP__CS_LATIN9},
+        {"iso_8859-15", IMAP__CS_LATIN9}, {"latin-9", IMAP__CS_LATIN9},
+        {"latin9", IMAP__CS_LATIN9}, {"l9", IMAP__CS_LATIN9},
+        {"windows-1252", IMAP__CS_CP1252}, {"cp1252", IMAP__CS_CP1252},
+        {"x-cp1252", IMAP__CS_CP1252},
+#endif
+        {NULL, 0}
+    };
+    int k;
+    if (!cs.ptr) return IMAP__CS_NONE;
+    for (k = 0; t[k].name; k++)
+        if (imap__ieq(cs.ptr, cs.len, t[k].name)) return t[k].id;
+    return IMAP__CS_NONE;
+}
+
+static int imap__cs_find(imap_str cs, const imap_charset_conv *conv)
+{
+    int id = imap__cs_builtin(cs);
+    if (id == IMAP__CS_NONE && conv && conv->convert && cs.len &&
+        conv->convert(conv->arg, cs, NULL, 0, NULL, 0) == 0)
+        id = IMAP__CS_CONV;
+    return id;
+}
+
+IMAPDEF int imap_charset_known(imap_str charset, const imap_charset_conv *conv)
+{
+    return imap__cs_find(charset, conv) != IMAP__CS_NONE;
+}
+
+/* A charset decoder over imap__out: bytes in, UTF-8 out. */
+typedef struct imap__csd {
+    int id;
+    imap_str name;
+    const imap_charset_conv *conv;
+    unsigned char pend[4];          /* UTF-8: a sequence in progress */
+    int npend, need;
+    unsigned char buf[IMAP_MIME_CONVERT_BYTES];   /* converter input */
+    size_t nbuf;
+} imap__csd;
+
+static void imap__csd_init(imap__csd *d, int id, imap_str name, const imap_charset_conv *conv)
+{
+    d->id = id;
+    d->name = name;
+    d->conv = conv;
+    d->npend = d->need = 0;
+    d->nbuf = 0;
+}
+
+static void imap__csd_conv_flush(imap__csd *d, imap__out *o)
+{
+    size_t room = (o->p && o->len < o->cap) ? o->cap - o->len : 0;
+    long r;
+    if (!d->nbuf) return;
+    r = d->conv->convert(d->conv->arg, d->name, d->buf, d->nbuf,
+                         room ? (char *)o->p + o->len : NULL, room);
+    d->nbuf = 0;
+    if (r < 0) {
+        imap__utf8_put(o, 0xFFFD);
+        return;
+    }
+    if ((size_t)r > (size_t)-1 - o->len) o->len = (size_t)-1;
+    else o->len += (size_t)r;
+}
+
+#ifndef IMAP_NO_CHARSETS
+/* Windows-1252 0x80-0x9F; the five holes map to the C1 controls, as
+   browsers do (WHATWG Encoding). */
+static const unsigned short imap__cp1252[32] = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021,
+    0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0x008D, 0x017D, 0x008F,
+    0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+    0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178
+};
+
+/* ISO-8859-15 is ISO-8859-1 but for eight positions. */
+static unsigned long imap__latin9(unsigned b)
+{
+    switch (b) {
+    case 0xA4: return 0x20AC;
+    case 0xA6: return 0x0160;
+    case 0xA8: return 0x0161;
+    case 0xB4: return 0x017D;
+    case 0xB8: return 0x017E;
+    case 0xBC: return 0x0152;
+    case 0xBD: return 0x0153;
+    case 0xBE: return 0x0178;
+    default: return b;
+    }
+}
+#endif
+
+/* UTF-8, validated as it streams: a bad sequence becomes one U+FFFD per
+   maximal invalid subpart (Unicode §3.9), as Python's "replace" does. */
+static void imap__csd_utf8(imap__csd *d, imap__out *o, unsigned b)
+{
+    for (;;) {
+        if (d->npend == 0) {
+            if (b < 0x80) { imap__out_c(o, b); return; }
+            if (b >= 0xC2 && b <= 0xDF) d->need = 2;
+            else if (b >= 0xE0 && b <= 0xEF) d->need = 3;
+            else if (b >= 0xF0 && b <= 0xF4) d->need = 4;
+            else { imap__utf8_put(o, 0xFFFD); return; }
+            d->pend[d->npend++] = (unsigned char)b;
+            return;
+        } else {
+            unsigned lo = 0x80, hi = 0xBF, lead = d->pend[0];
+            if (d->npend == 1) {
+                if (lead == 0xE0) lo = 0xA0;
+                else if (lead == 0xED) hi = 0x9F;
+                else if (lead == 0xF0) lo = 0x90;
+                else if (lead == 0xF4) hi = 0x8F;
+            }
+            if (b < lo || b > hi) {
+                d->npend = 0;
+                imap__utf8_put(o, 0xFFFD);
+                continue;                   /* b starts afresh */
+            }
+            d->pend[d->npend++] = (unsigned char)b;
+            if (d->npend == d->need) {
+                int k;
+                for (k = 0; k < d->npend; k++) imap__out_c(o, d->pend[k]);
+                d->npend = 0;
+            }
+            return;
+        }
+    }
+}
+
+static void imap__csd_put(imap__csd *d, imap__out *o, unsigned b)
+{
+    switch (d->id) {
+    case IMAP__CS_UTF8:
+        imap__csd_utf8(d, o, b);
+        break;
+    case IMAP__CS_ASCII:
+        if (b < 0x80) imap__out_c(o, b);
+        else imap__utf8_put(o, 0xFFFD);
+        break;
+#ifndef IMAP_NO_CHARSETS
+    case IMAP__CS_LATIN1:
+        imap__utf8_put(o, b);
+        break;
+    case IMAP__CS_LATIN9:
+        imap__utf8_put(o, imap__latin9(b));
+        break;
+    case IMAP__CS_CP1252:
+        imap__utf8_put(o, (b >= 0x80 && b < 0xA0) ? imap__cp1252[b - 0x80] : b);
+        break;
+#endif
+    case IMAP__CS_CONV:
+        if (d->nbuf == sizeof d->buf) imap__csd_conv_flush(d, o);
+        d->buf[d->nbuf++] = (unsigned char)b;
+        break;
+    default:
+        imap__out_c(o, b);
+        break;
+    }
+}
+
+/* End of a run: what is held comes out. */
+static void imap__csd_flush(imap__csd *d, imap__out *o)
+{
+    if (d->id == IMAP__CS_UTF8 && d->npend) {
+        d->npend = 0;
+        imap__utf8_put(o, 0xFFFD);
+    }
+    if (d->id == IMAP__CS_CONV) imap__csd_conv_flush(d, o);
+}
+
+/* Switch the decoder to a charset (flushing the old one when it differs). */
+static void imap__csd_use(imap__csd *d, imap__out *o, int id, imap_str name,
+                          const imap_charset_conv *conv)
+{
+    size_t k;
+    int same = d->id == id;
+    if (same && id == IMAP__CS_CONV) {
+        same = d->name.len == name.len;
+        for (k = 0; same && k < name.len; k++)
+            same = imap__mime_lower((unsigned char)d->name.ptr[k]) == imap__mime_lower((unsigned char)name.ptr[k]);
+    }
+    if (same) return;
+    imap__csd_flush(d, o);
+    imap__csd_init(d, id, name, conv);
+}
+
+static long imap__out_end_needed(imap__out *o, int r, int nul, size_t *needed)
+{
+    long k = imap__out_end(o, r, nul);
+    if (needed) *needed = o->len + (nul ? 1 : 0);
+    return k;
+}
+
+/* Parse "=?charset[*lang]?e?text?=" at s[i] (RFC 2047 §2, RFC 2231 §5).
+   Returns the index after it, or 0 when it is not one. */
+static size_t imap__ew_parse(const unsigned char *s, size_t n, size_t i, imap_str *cs,
+                             int *enc, size_t *t0, size_t *t1)
+{
+    size_t j = i + 2, c0 = j;
+    while (j < n && s[j] != '?') {
+        if (s[j] <= ' ' || s[j] >= 0x7F) return 0;
+        j++;
+    }
+    if (j >= n || j == c0 || n - j < 5) return 0;
+    cs->ptr = (const char *)s + c0;
+    cs->len = j - c0;
+    {   /* drop an RFC 2231 language */
+        size_t k;
+        for (k = 0; k < cs->len; k++)
+            if (cs->ptr[k] == '*') break;
+        cs->len = k;
+    }
+    if (!cs->len) return 0;
+    *enc = s[j + 1] | 0x20;
+    if ((*enc != 'b' && *enc != 'q') || s[j + 2] != '?') return 0;
+    j += 3;
+    *t0 = j;
+    for (; j < n; j++) {
+        if (s[j] == '?') {
+            if (j + 1 < n && s[j + 1] == '=') {
+                *t1 = j;
+                return j + 2;
+            }
+            return 0;
+        }
+        if (s[j] <= ' ' || s[j] >= 0x7F) return 0;
+    }
+    return 0;
+}
+
+/* B text: the alphabet, then at most two '='; a lone sextet is not a
+   byte. Padding may be missing (Python and most readers accept it). */
+static int imap__ew_b_ok(const unsigned char *t, size_t n)
+{
+    size_t i = 0, m, pad = 0;
+    while (i < n && imap__b64_val(t[i], 0) >= 0) i++;
+    m = i;
+    while (i < n && t[i] == '=') { i++; pad++; }
+    return i == n && m % 4 != 1 && pad <= 2;
+}
+
+static void imap__ew_text(const unsigned char *t, size_t n, int enc, imap__csd *d, imap__out *o)
+{
+    size_t i;
+    if (enc == 'b') {
+        unsigned long bits = 0;
+        int nb = 0;
+        for (i = 0; i < n; i++) {
+            int v = imap__b64_val(t[i], 0);
+            if (v < 0) break;
+            bits = (bits << 6) | (unsigned long)v;
+            nb += 6;
+            if (nb >= 8) {
+                nb -= 8;
+                imap__csd_put(d, o, (unsigned)(bits >> nb) & 0xFF);
+            }
+            bits &= 0xFF;                   /* never more than 14 bits live */
+        }
+        return;
+    }
+    for (i = 0; i < n; i++) {               /* Q (RFC 2047 §4.2) */
+        unsigned ch = t[i];
+        int hi, lo;
+        if (ch == '_') ch = ' ';
+        else if (ch == '=' && n - i >= 3 && (hi = imap__hexval(t[i + 1])) >= 0 &&
+                 (lo = imap__hexval(t[i + 2])) >= 0) {
+            ch = (unsigned)(hi * 16 + lo);
+            i += 2;
+        }
+        imap__csd_put(d, o, ch);
+    }
+}
+
+static void imap__hdr_dec(const unsigned char *s, size_t n, imap__out *o,
+                          const imap_charset_conv *conv)
+{
+    imap__csd d;
+    imap_str none = {NULL, 0};
+    size_t i = 0, ws0 = 0, k;
+    int have_ws = 0, after_ew = 0;
+    imap__csd_init(&d, IMAP__CS_UTF8, none, NULL);
+    while (i < n) {
+        unsigned ch = s[i];
+        if (ch == '=' && i + 1 < n && s[i + 1] == '?') {
+            imap_str cs;
+            int enc, id;
+            size_t t0, t1, end = imap__ew_parse(s, n, i, &cs, &enc, &t0, &t1);
+            if (end && (enc == 'q' || imap__ew_b_ok(s + t0, t1 - t0)) &&
+                (id = imap__cs_find(cs, conv)) != IMAP__CS_NONE) {
+                if (have_ws && !after_ew) {     /* text, space, word: keep it */
+                    imap__csd_use(&d, o, IMAP__CS_UTF8, none, NULL);
+                    for (k = ws0; k < i; k++)
+                        if (s[k] == ' ' || s[k] == '\t') imap__csd_put(&d, o, s[k]);
+                }
+                have_ws = 0;                    /* word, space, word: dropped (§6.2) */
+                imap__csd_use(&d, o, id, cs, conv);
+                imap__ew_text(s + t0, t1 - t0, enc, &d, o);
+                after_ew = 1;
+                i = end;
+                continue;
+            }
+        }
+        if (ch == '\r' || ch == '\n') {         /* unfold (RFC 5322 §2.2.3) */
+            i++;
+            continue;
+        }
+        if (ch == ' ' || ch == '\t') {
+            if (!have_ws) ws0 = i;
+            have_ws = 1;
+            i++;
+            continue;
+        }
+        imap__csd_use(&d, o, IMAP__CS_UTF8, none, NULL);
+        if (have_ws)
+            for (k = ws0; k < i; k++)
+                if (s[k] == ' ' || s[k] == '\t') imap__csd_put(&d, o, s[k]);
+        have_ws = 0;
+        imap__csd_put(&d, o, ch);
+        after_ew = 0;
+        i++;
+    }
+    imap__csd_use(&d, o, IMAP__CS_UTF8, none, NULL);
+    if (have_ws)
+        for (k = ws0; k < n; k++)
+            if (s[k] == ' ' || s[k] == '\t') imap__csd_put(&d, o, s[k]);
+    imap__csd_flush(&d, o);
+}
+
+IMAPDEF long imap_header_decode(const char *s, size_t n, char *out, size_t cap,
+                                size_t *needed, const imap_charset_conv *conv)
+{
+    imap__out o;
+    imap__out_init(&o, out, cap);
+    if (s) imap__hdr_dec((const unsigned char *)s, n, &o, conv);
+    return imap__out_end_needed(&o, 0, 1, needed);
+}
+
+IMAPDEF long imap_charset_to_utf8(imap_str charset, const void *in, size_t n,
+                                  char *out, size_t cap, size_t *needed,
+                                  const imap_charset_conv *conv)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    imap__csd d;
+    imap__out o;
+    size_t i;
+    int id = imap__cs_find(charset, conv);
+    if (needed) *needed = 0;
+    if (id == IMAP__CS_NONE) return IMAP_E_UNSUPPORTED;
+    imap__out_init(&o, out, cap);
+    imap__csd_init(&d, id, charset, conv);
+    for (i = 0; i < n; i++) imap__csd_put(&d, &o, s[i]);
+    imap__csd_flush(&d, &o);
+    return imap__out_end_needed(&o, 0, 1, needed);
+}
+
+/* "name", "name*", "name*N" or "name*N*" (RFC 2231 §3-§4): returns 0
+   for another name, 1 plain, 2 extended ("name*", *sect -1), 3 a section
+   (*ext when it ends in '*'). */
+static int imap__param_match(imap_str p, const char *name, long *sect, int *ext)
+{
+    size_t nl = strlen(name), i;
+    long v = 0;
+    *sect = -1;
+    *ext = 0;
+    if (p.len < nl || !imap__ieq(p.ptr, nl, name)) return 0;
+    if (p.len == nl) return 1;
+    if (p.ptr[nl] != '*') return 0;
+    if (p.len == nl + 1) {
+        *ext = 1;
+        return 2;
+    }
+    for (i = nl + 1; i < p.len && p.ptr[i] >= '0' && p.ptr[i] <= '9'; i++) {
+        if (i - nl > 6) return 0;               /* no more than 999999 sections */
+        v = v * 10 + (p.ptr[i] - '0');
+    }
+    if (i == nl + 1 || (p.ptr[nl + 1] == '0' && i > nl + 2)) return 0;
+    if (i + 1 == p.len && p.ptr[i] == '*') *ext = 1;
+    else if (i != p.len) return 0;
+    *sect = v;
+    return 3;
+}
+
+/* One extended value's bytes: %XX decoded (RFC 2231 §4). */
+static void imap__pct_put(const char *s, size_t n, int ext, imap__csd *d, imap__out *o)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned ch = (unsigned char)s[i];
+        int hi, lo;
+        if (ext && ch == '%' && n - i >= 3 &&
+            (hi = imap__hexval((unsigned char)s[i + 1])) >= 0 &&
+            (lo = imap__hexval((unsigned char)s[i + 2])) >= 0) {
+            ch = (unsigned)(hi * 16 + lo);
+            i += 2;
+        }
+        imap__csd_put(d, o, ch);
+    }
+}
+
+/* charset'language'text: charset set, *v advanced past the second
+   quote; without two quotes, nothing taken. */
+static void imap__2231_prefix(imap_str *v, imap_str *cs)
+{
+    size_t q1, q2;
+    cs->ptr = NULL;
+    cs->len = 0;
+    for (q1 = 0; q1 < v->len && v->ptr[q1] != '\''; q1++) {}
+    if (q1 >= v->len) return;
+    for (q2 = q1 + 1; q2 < v->len && v->ptr[q2] != '\''; q2++) {}
+    if (q2 >= v->len) return;
+    cs->ptr = v->ptr;
+    cs->len = q1;
+    v->ptr += q2 + 1;
+    v->len -= q2 + 1;
+}
+
+/* Find the value of parameter name in form `want` (1, 2 or section k). */
+static int imap__param_find(const imap_value *params, const char *name, int want, long k,
+                            imap_str *value, int *ext)
+{
+    const imap_value *cur = params;
+    imap_str pn, pv;
+    long sect;
+    int e, m;
+    while (imap_param_next(&cur, &pn, &pv) == 1) {
+        m = imap__param_match(pn, name, &sect, &e);
+        if (m == want && (want != 3 || sect == k)) {
+            *value = pv;
+            *ext = e;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int imap__param_dec(const imap_value *params, const char *name, imap__out *o,
+                           const imap_charset_conv *conv)
+{
+    imap_str v, cs = {NULL, 0};
+    imap__csd d;
+    int ext, id;
+    long k;
+    if (!params || !name) return 0;
+    if (imap__param_find(params, name, 2, 0, &v, &ext) ||
+        imap__param_find(params, name, 3, 0, &v, &ext)) {
+        if (ext) imap__2231_prefix(&v, &cs);
+        id = cs.len ? imap__cs_find(cs, conv) : IMAP__CS_UTF8;
+        /* an unknown charset: its bytes as UTF-8, bad ones U+FFFD */
+        imap__csd_init(&d, id == IMAP__CS_NONE ? IMAP__CS_UTF8 : id, cs, conv);
+        imap__pct_put(v.ptr, v.len, ext, &d, o);
+        for (k = 1; k < 1000000 && imap__param_find(params, name, 3, k, &v, &ext); k++)
+            imap__pct_put(v.ptr, v.len, ext, &d, o);
+        imap__csd_flush(&d, o);
+        return 1;
+    }
+    if (imap__param_find(params, name, 1, 0, &v, &ext)) {
+        imap__hdr_dec((const unsigned char *)v.ptr, v.len, o, conv);
+        return 1;
+    }
+    return 0;
+}
+
+IMAPDEF long imap_param_decode(const imap_value *params, const char *name,
+                               char *out, size_t cap, size_t *needed,
+                               const imap_charset_conv *conv, int *found)
+{
+    imap__out o;
+    int f;
+    imap__out_init(&o, out, cap);
+    f = imap__param_dec(params, name, &o, conv);
+    if (found) *found = f;
+    return imap__out_end_needed(&o, 0, 1, needed);
+}
+
+IMAPDEF long imap_body_filename(const imap_body *b, char *out, size_t cap,
+                                size_t *needed, const imap_charset_conv *conv)
+{
+    imap__out o;
+    imap__out_init(&o, out, cap);
+    if (!imap__param_dec(b->disposition_params, "filename", &o, conv))
+        imap__param_dec(b->params, "name", &o, conv);
+    return imap__out_end_needed(&o, 0, 1, needed);
+}
+
+/* -- transfer encodings -------------------------------------------------- */
+
+IMAPDEF int imap_cte_init(imap_cte *d, imap_str e)
+{
+    memset(d, 0, sizeof *d);
+    d->kind = IMAP_CTE_IDENTITY;
+    if (!e.ptr || !e.len || imap__ieq(e.ptr, e.len, "7bit") ||
+        imap__ieq(e.ptr, e.len, "8bit") || imap__ieq(e.ptr, e.len, "binary"))
+        return 0;
+    if (imap__ieq(e.ptr, e.len, "base64")) d->kind = IMAP_CTE_BASE64;
+    else if (imap__ieq(e.ptr, e.len, "quoted-printable")) d->kind = IMAP_CTE_QP;
+    else return IMAP_E_UNSUPPORTED;
+    return 0;
+}
+
+typedef struct imap__cte_buf {
+    unsigned char b[256];
+    size_t n;
+    imap_bytes_fn out;
+    void *arg;
+    int err;
+} imap__cte_buf;
+
+static void imap__cte_put(imap__cte_buf *w, unsigned ch)
+{
+    if (w->n == sizeof w->b) {
+        if (!w->err && w->out(w->arg, w->b, w->n)) w->err = IMAP_E_SINK;
+        w->n = 0;
+    }
+    w->b[w->n++] = (unsigned char)ch;
+}
+
+static int imap__cte_done(imap__cte_buf *w)
+{
+    if (w->n && !w->err && w->out(w->arg, w->b, w->n)) w->err = IMAP_E_SINK;
+    w->n = 0;
+    return w->err;
+}
+
+/* Base64: a quantum cut short by '=' or by the end gives its whole bytes. */
+static void imap__b64_tail(imap_cte *d, imap__cte_buf *w)
+{
+    if (d->_n == 2) imap__cte_put(w, (unsigned)(d->_bits >> 4) & 0xFF);
+    if (d->_n == 3) {
+        imap__cte_put(w, (unsigned)(d->_bits >> 10) & 0xFF);
+        imap__cte_put(w, (unsigned)(d->_bits >> 2) & 0xFF);
+    }
+    d->_n = 0;
+    d->_bits = 0;
+}
+
+IMAPDEF int imap_cte_feed(imap_cte *d, const void *in, size_t n,
+                          imap_bytes_fn out, void *arg)
+{
+    const unsigned char *s = (const unsigned char *)in;
+    imap__cte_buf w;
+    size_t i = 0;
+    if (d->kind == IMAP_CTE_IDENTITY || (d->kind != IMAP_CTE_BASE64 && d->kind != IMAP_CTE_QP))
+        return (n && out(arg, in, n)) ? IMAP_E_SINK : 0;
+    w.n = 0;
+    w.out = out;
+    w.arg = arg;
+    w.err = 0;
+    while (i < n && !w.err) {
+        unsigned ch = s[i];
+        if (d->kind == IMAP_CTE_BASE64) {
+            int v = imap__b64_val(ch, 0);
+            i++;
+            if (v >= 0) {
+                d->_bits = (d->_bits << 6) | (unsigned long)v;
+                if (++d->_n == 4) {
+                    imap__cte_put(&w, (unsigned)(d->_bits >> 16) & 0xFF);
+                    imap__cte_put(&w, (unsigned)(d->_bits >> 8) & 0xFF);
+                    imap__cte_put(&w, (unsigned)d->_bits & 0xFF);
+                    d->_n = 0;
+                    d->_bits = 0;
+                }
+            } else if (ch == '=') {
+                imap__b64_tail(d, &w);
+            }                               /* anything else: ignored (§6.8) */
+            continue;
+        }
+        /* quoted-printable (§6.7): _n 0 text, 1 after '=', 2 after '=' and
+           a hex digit, 3 after "=\r" */
+        switch (d->_n) {
+        case 0:
+            if (ch == '=') d->_n = 1;
+            else imap__cte_put(&w, ch);
+            i++;
+            break;
+        case 1:
+            if (imap__hexval(ch) >= 0) { d->_held[1] = (unsigned char)ch; d->_n = 2; i++; }
+            else if (ch == '\n') { d->_n = 0; i++; }       /* soft line break */
+            else if (ch == '\r') { d->_n = 3; i++; }
+            else { imap__cte_put(&w, '='); d->_n = 0; }    /* kept; ch again */
+            break;
+        case 2:
+            if (imap__hexval(ch) >= 0) {
+                imap__cte_put(&w, (unsigned)(imap__hexval(d->_held[1]) * 16 + imap__hexval(ch)));
+                i++;
+            } else {
+                imap__cte_put(&w, '=');
+                imap__cte_put(&w, d->_held[1]);
+            }
+            d->_n = 0;
+            break;
+        default:
+            if (ch == '\n') i++;
+            d->_n = 0;
+            break;
+        }
+    }
+    return imap__cte_done(&w);
+}
+
+IMAPDEF int imap_cte_finish(imap_cte *d, imap_bytes_fn out, void *arg)
+{
+    imap__cte_buf w;
+    w.n = 0;
+    w.out = out;
+    w.arg = arg;
+    w.err = 0;
+    if (d->kind == IMAP_CTE_BASE64) {
+        imap__b64_tail(d, &w);
+    } else if (d->kind == IMAP_CTE_QP) {
+        if (d->_n == 1 || d->_n == 2) imap__cte_put(&w, '=');
+        if (d->_n == 2) imap__cte_put(&w, d->_held[1]);
+        d->_n = 0;
+    }
+    return imap__cte_done(&w);
+}
+
+static int imap__out_bytes(void *arg, const void *data, size_t len)
+{
+    imap__out *o = (imap__out *)arg;
+    const unsigned char *s = (const unsigned char *)data;
+    size_t i;
+    for (i = 0; i < len; i++) imap__out_c(o, s[i]);
+    return 0;
+}
+
+IMAPDEF long imap_cte_decode(imap_str encoding, const void *in, size_t n,
+                             void *out, size_t cap, size_t *needed)
+{
+    imap_cte d;
+    imap__out o;
+    int r = imap_cte_init(&d, encoding);
+    if (needed) *needed = 0;
+    if (r < 0) return r;
+    imap__out_init(&o, out, cap);
+    imap_cte_feed(&d, in, n, imap__out_bytes, &o);
+    imap_cte_finish(&d, imap__out_bytes, &o);
+    return imap__out_end_needed(&o, 0, 0, needed);
+}
+
+static int imap__dsink_out(void *arg, const void *data, size_t len)
+{
+    imap_decode_sink *s = (imap_decode_sink *)arg;
+    s->written += len;
+    return s->out(s->arg, data, len);
+}
+
+IMAPDEF int imap_decode_sink_init(imap_decode_sink *s, imap_str encoding,
+                                  imap_bytes_fn out, void *arg)
+{
+    int r;
+    memset(s, 0, sizeof *s);
+    s->out = out;
+    s->arg = arg;
+    r = imap_cte_init(&s->_cte, encoding);
+    s->_kind = s->_cte.kind;
+    return r;
+}
+
+IMAPDEF int imap_decode_sink_fn(void *ctx, const imap_literal_info *info,
+                                const void *data, size_t len)
+{
+    imap_decode_sink *s = (imap_decode_sink *)ctx;
+    imap_str it = info->item;
+    int r;
+    if (s->error) return 1;
+    if (s->msgno && info->msgno != s->msgno) return 0;
+    if (!((it.len >= 5 && imap__ieq(it.ptr, 5, "BODY[")) ||
+          (it.len >= 7 && imap__ieq(it.ptr, 7, "BINARY[")) ||
+          (it.len >= 6 && imap__ieq(it.ptr, 6, "RFC822"))))
+        return 0;                           /* not a body: left out */
+    if (info->offset == 0) {
+        memset(&s->_cte, 0, sizeof s->_cte);
+        /* a literal8 holds what the server decoded (RFC 3516 §4.2) */
+        s->_cte.kind = info->binary ? IMAP_CTE_IDENTITY : s->_kind;
+    }
+    r = imap_cte_feed(&s->_cte, data, len, imap__dsink_out, s);
+    if (r == 0 && info->offset + len == info->total)
+        r = imap_cte_finish(&s->_cte, imap__dsink_out, s);
+    if (r) {
+        s->error = IMAP_E_SINK;
+        return 1;
+    }
+    return 0;
+}
+
+#endif /* IMAP_NO_MIME */
+
+/* (section 6b implementation ends here) */
+
+
 /* ---- 7. protocol engine ---------------------------------------------- */
 
 /* Which untagged responses a command takes (RFC 3501 §6-§7 and the
@@ -5938,7 +7355,7 @@ enum {
     IMAP__K_ID, IMAP__K_ENABLE, IMAP__K_GETACL, IMAP__K_LISTRIGHTS,
     IMAP__K_MYRIGHTS, IMAP__K_GETQUOTA, IMAP__K_GETQUOTAROOT,
     IMAP__K_METADATA, IMAP__K_ANNOTATION, IMAP__K_IDLE, IMAP__K_COMPRESS,
-    IMAP__K_XATOM, IMAP__K_COUNT
+    IMAP__K_XATOM, IMAP__K_FETCH_VANISHED, IMAP__K_COUNT
 };
 
 static const struct imap__kind_info {
@@ -5952,8 +7369,12 @@ static const struct imap__kind_info {
     { 0, IMAP__F_BARRIER },                                     /* STARTTLS */
     { IMAP__R_CAPABILITY, IMAP__F_BARRIER | IMAP__F_SECRET | IMAP__F_AUTH },
     { IMAP__R_CAPABILITY, IMAP__F_BARRIER | IMAP__F_SECRET },   /* LOGIN */
-    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT, IMAP__F_BARRIER },
-    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT, IMAP__F_BARRIER },
+    /* SELECT, EXAMINE; with QRESYNC they also answer with FETCH and
+       VANISHED (EARLIER) (RFC 7162 §3.2.5) */
+    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_FETCH | IMAP__R_EXPUNGE,
+      IMAP__F_BARRIER },
+    { IMAP__R_FLAGS | IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_FETCH | IMAP__R_EXPUNGE,
+      IMAP__F_BARRIER },
     { 0, 0 },                                                   /* CREATE... */
     { IMAP__R_LIST | IMAP__R_STATUS, 0 },
     { IMAP__R_LSUB, 0 },
@@ -5977,7 +7398,8 @@ static const struct imap__kind_info {
     { IMAP__R_EXISTS | IMAP__R_RECENT | IMAP__R_EXPUNGE | IMAP__R_FETCH,
       IMAP__F_BARRIER | IMAP__F_IDLE },                         /* IDLE */
     { 0, IMAP__F_BARRIER },                                     /* COMPRESS */
-    { IMAP__R_OTHER, 0 }                                        /* XATOM */
+    { IMAP__R_OTHER, 0 },                                       /* XATOM */
+    { IMAP__R_FETCH | IMAP__R_EXPUNGE, 0 }      /* UID FETCH ... VANISHED */
 };
 
 static unsigned imap__route_bit(imap_str name)
@@ -6053,21 +7475,68 @@ static void imap__dump_ring(imap_client *c)
     }
 }
 
+/* ---- words for imap_error_text ---------------------------------------- */
+
+#define IMAP__STR(x) #x
+#define IMAP__XSTR(x) IMAP__STR(x)
+
+/* Append slen bytes of s (then, below, a decimal number) to the
+   NUL-terminated string in buf[0..cap), cutting what does not fit. */
+static void imap__cat(char *buf, size_t cap, const char *s, size_t slen)
+{
+    size_t n = strlen(buf);
+    if (n + 1 >= cap) return;
+    if (slen > cap - 1 - n) slen = cap - 1 - n;
+    memcpy(buf + n, s, slen);
+    buf[n + slen] = 0;
+}
+
+static void imap__cat_num(char *buf, size_t cap, imap_u64 v)
+{
+    char d[24];
+    size_t k = sizeof d;
+    do {
+        d[--k] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v && k);
+    imap__cat(buf, cap, d + k, sizeof d - k);
+}
+
+/* Say why the client refused with `code`: a, then num (unless ~0), then b. */
+static int imap__refuse(imap_client *c, int code, const char *a, imap_u64 num, const char *b)
+{
+    c->_detail[0] = 0;
+    c->_detail_code = code;
+    imap__cat(c->_detail, sizeof c->_detail, a, strlen(a));
+    if (num != ~(imap_u64)0) imap__cat_num(c->_detail, sizeof c->_detail, num);
+    if (b) imap__cat(c->_detail, sizeof c->_detail, b, strlen(b));
+    return code;
+}
+
 /* ---- capabilities ---------------------------------------------------- */
 
-/* Keep the capability atoms from `first` on, space-separated. */
+/* Keep the capability atoms from `first` on, space-separated. One that
+   does not fit is not dropped quietly: the size the whole list needs is
+   kept (_caps_need), and the gates below assume the worst. */
 static void imap__set_caps(imap_client *c, const imap_value *first)
 {
-    size_t n = 0;
+    size_t n = 0, need = 0, add;
+    int cut = 0;
     for (; first; first = first->next) {
         if (first->type == IMAP_LIST || !first->str) continue;
-        if (n + first->len + 1 >= sizeof c->_caps) break;
+        add = (need ? 1 : 0) + first->len;
+        need = add <= (size_t)-1 - need ? need + add : (size_t)-1;
+        if (cut || n + (n ? 1 : 0) + first->len + 1 > sizeof c->_caps) {
+            cut = 1;                    /* counted, not kept */
+            continue;
+        }
         if (n) c->_caps[n++] = ' ';
         memcpy(c->_caps + n, first->str, first->len);
         n += first->len;
     }
     c->_caps[n] = 0;
     c->_caps_len = n;
+    c->_caps_need = !cut ? 0 : need < (size_t)-1 ? need + 1 : need;
     c->_caps_stale = 0;
     c->protocol = imap_client_has_cap(c, "IMAP4rev2") ? 2 : 1;
     if (imap_client_has_cap(c, "LITERAL+")) c->_literal_mode = IMAP_LITERAL_PLUS;
@@ -6084,8 +7553,14 @@ IMAPDEF int imap_client_has_cap(const imap_client *c, const char *cap)
         if (imap__ieq(w, (size_t)(s - w), cap)) return 1;
         s++;
     }
+    /* a cut list may hold these past the cut: assume they are there */
+    if (c->_caps_need && (imap__ieq(cap, strlen(cap), "LOGINDISABLED") ||
+                          imap__ieq(cap, strlen(cap), "STARTTLS")))
+        return 1;
     return 0;
 }
+
+IMAPDEF size_t imap_client_caps_cut(const imap_client *c) { return c ? c->_caps_need : 0; }
 
 IMAPDEF imap_str imap_client_capabilities(const imap_client *c)
 {
@@ -6860,6 +8335,21 @@ static int imap__fetch_in_set(const imap_response *r, imap_u64 msgno, int has_ms
     return k < 0;                           /* an unparsable set takes any */
 }
 
+/* "* VANISHED uids" without EARLIER: those messages are gone now
+   (RFC 7162 §3.2.10), as that many EXPUNGEs would say. */
+static void imap__vanished_now(imap_client *c, const imap_response *r)
+{
+    imap_vanished v;
+    imap_seqset_iter it;
+    imap_u64 lo, hi;
+    if (imap_vanished_decode(r, &v) != 0 || v.earlier || !v.uids.ptr) return;
+    imap_seqset_iter_init(&it, v.uids.ptr, v.uids.len);
+    while (imap_seqset_next(&it, &lo, &hi) == 1 && hi != IMAP_SEQ_STAR) {
+        imap_u64 n = hi - lo + 1;
+        c->exists = n < c->exists ? c->exists - n : 0;
+    }
+}
+
 /* The untagged responses command p takes. */
 static unsigned imap__routes(const imap__pending *p)
 {
@@ -6972,8 +8462,12 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
     case IMAP__R_RECENT: c->recent = r->number; break;
     case IMAP__R_EXPUNGE:
         if (r->has_number && c->exists) c->exists--;
+        else if (!r->has_number) imap__vanished_now(c, r);
         break;
     case IMAP__R_ENABLED:
+        /* RFC 7162 §3.2.3: QRESYNC implies CONDSTORE */
+        if (imap_caps_has(r->args, "CONDSTORE")) c->_enabled |= 1u;
+        if (imap_caps_has(r->args, "QRESYNC")) c->_enabled |= 3u;
         if (imap_caps_has(r->args, "IMAP4rev2")) {
             c->protocol = 2;
             c->_utf8 = 1;
@@ -6997,12 +8491,16 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
         c->_picked_seq = 0;
     }
     if (!to) to = imap__route(c, bit, r, r->number, r->has_number, 0, 0);
+    /* a change no command took: imap_watch_step syncs again before IDLE */
+    if (!to && (bit & (IMAP__R_EXISTS | IMAP__R_EXPUNGE | IMAP__R_FETCH))) c->_changes++;
     if (to && to->call.on_data) {
         to->call.on_data(to->call.arg, c, r);
         return;
     }
     imap__store_response(c, to, r);
-    if (!to && c->_on_untagged) c->_on_untagged(c->_on_untagged_arg, c, r);
+    /* what IDLE waits for is news to the caller too (the header says so) */
+    if ((!to || to->kind == IMAP__K_IDLE) && c->_on_untagged)
+        c->_on_untagged(c->_on_untagged_arg, c, r);
 }
 
 static void imap__untagged_status(imap_client *c, const imap_response *r)
@@ -7050,6 +8548,8 @@ static void imap__greeting(imap_client *c, const imap_response *r)
     if (r->status == IMAP_STATUS_PREAUTH && c->_require_tls && !c->_tls) {
         /* PREAUTH in plaintext skips STARTTLS (RFC 2595 §3.1): anyone in
            the middle can send it, so with TLS required it ends here */
+        imap__refuse(c, IMAP_E_PLAINTEXT, "PREAUTH greeting on a plaintext connection "
+                     "while TLS is required (RFC 2595 3.1)", ~(imap_u64)0, NULL);
         imap__abort(c, IMAP_E_PLAINTEXT);
         return;
     }
@@ -7058,6 +8558,7 @@ static void imap__greeting(imap_client *c, const imap_response *r)
     else
         c->_caps_stale = 1;
     c->state = r->status == IMAP_STATUS_PREAUTH ? IMAP_STATE_AUTH : IMAP_STATE_NONAUTH;
+    c->_plain_preauth = r->status == IMAP_STATUS_PREAUTH && !c->_tls;
     imap__store_code(c, NULL, r);
 }
 
@@ -7661,7 +9162,9 @@ IMAPDEF imap_result imap_tcp_connect(imap_tcp *t, const char *host,
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV;
     rc = getaddrinfo(host, serv + i, &hints, &list);
+    t->where[0] = 0;
     if (rc != 0) {
+        imap__cat(t->where, sizeof t->where, host, strlen(host));
         t->gai_error = rc;
 #ifdef EAI_SYSTEM
         if (rc == EAI_SYSTEM) t->error = errno;
@@ -7681,6 +9184,19 @@ IMAPDEF imap_result imap_tcp_connect(imap_tcp *t, const char *host,
         }
         res = imap__tcp_try(t, ai, budget);
         if (res == IMAP_OK) break;
+        {
+            /* where it failed, numeric (imap_error_text) */
+            char h[INET6_ADDRSTRLEN + 2];
+            t->where[0] = 0;
+            if (getnameinfo(ai->ai_addr, ai->ai_addrlen, h, sizeof h, NULL, 0,
+                            NI_NUMERICHOST) == 0) {
+                int v6 = ai->ai_family == AF_INET6;
+                if (v6) imap__cat(t->where, sizeof t->where, "[", 1);
+                imap__cat(t->where, sizeof t->where, h, strlen(h));
+                imap__cat(t->where, sizeof t->where, v6 ? "]:" : ":", v6 ? 2 : 1);
+                imap__cat(t->where, sizeof t->where, serv + i, strlen(serv + i));
+            }
+        }
     }
     freeaddrinfo(list);
     if (res != IMAP_OK) return res;
@@ -8242,11 +9758,32 @@ static const uint16_t imap__tls_no_ssl_suites[] = {
     BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA
 };
 
+static void imap__tls_cat(imap_tls *t, const char *s);
+
 static imap_result imap__tls_fail(imap_tls *t, int result, int bearssl_error)
 {
     if (!t->result) {
         t->result = result;
         t->bearssl_error = bearssl_error;
+        /* words for what the certificate checks did not explain */
+        if (!t->detail[0] && !t->_handshaken && t->_rx_plain &&
+            (result == IMAP_E_TLS_HANDSHAKE || result == IMAP_E_IO || result == IMAP_E_TLS)) {
+            imap__tls_cat(t, "the server answered in plaintext (\"* ...\"): this port does not "
+                             "speak TLS (use STARTTLS, or the TLS port, 993)");
+        } else if (!t->detail[0] && result == IMAP_E_TLS_HANDSHAKE && bearssl_error >= 256) {
+            imap__tls_cat(t, bearssl_error >= 512 ? "we sent the TLS alert " : "the server sent the TLS alert ");
+            imap__cat_num(t->detail, sizeof t->detail, (imap_u64)(bearssl_error & 255));
+            if ((bearssl_error & 255) == 40 || (bearssl_error & 255) == 70)
+                imap__tls_cat(t, " (no TLS version or cipher suite in common)");
+        } else if (!t->detail[0] && (result == IMAP_E_TLS_HANDSHAKE || result == IMAP_E_TLS)) {
+            imap__tls_cat(t, "TLS failed (BearSSL error ");
+            imap__cat_num(t->detail, sizeof t->detail, (imap_u64)bearssl_error);
+            imap__tls_cat(t, ")");
+        } else if (!t->detail[0] && result == IMAP_E_IO && !t->_handshaken) {
+            imap__tls_cat(t, "the connection failed or closed during the TLS handshake");
+        } else if (!t->detail[0] && result == IMAP_E_TIMEOUT) {
+            imap__tls_cat(t, "the TLS handshake took longer than timeout_ms");
+        }
     }
     return (imap_result)t->result;
 }
@@ -8255,6 +9792,23 @@ static imap_result imap__tls_fail(imap_tls *t, int result, int bearssl_error)
 static int imap__tls_map(const imap_tls *t, int err)
 {
     if (t->_cb_failed) return IMAP_E_TLS_HANDSHAKE;
+    if (err >= 32 && err < 64) {
+        switch (t->cert_problem) {
+        case IMAP_CERT_UNKNOWN_CA: case IMAP_CERT_SELF_SIGNED: case IMAP_CERT_INCOMPLETE_CHAIN:
+        case IMAP_CERT_ISSUER_NOT_CA: case IMAP_CERT_BAD_CHAIN:
+            return IMAP_E_TLS_UNKNOWN_CA;
+        case IMAP_CERT_EXPIRED: case IMAP_CERT_NOT_YET_VALID:
+            return IMAP_E_TLS_EXPIRED;
+        case IMAP_CERT_WEAK_KEY: case IMAP_CERT_WEAK_SIGNATURE: case IMAP_CERT_WRONG_PURPOSE:
+            return IMAP_E_TLS_POLICY;
+        case IMAP_CERT_HOSTNAME: case IMAP_CERT_IP:
+            return IMAP_E_TLS_HOSTNAME;
+        case IMAP_CERT_MALFORMED: case IMAP_CERT_CALLBACK:
+            return IMAP_E_TLS_HANDSHAKE;
+        default:
+            break;
+        }
+    }
     switch (err) {
     case BR_ERR_OK:
         return IMAP_E_TLS_CLOSED;               /* close_notify */
@@ -8560,7 +10114,15 @@ static int imap__tls_feed_file(imap_tls *t, imap__tls_load *L, const char *path)
     flags |= O_CLOEXEC;
 #endif
     fd = open(path, flags);
-    if (fd < 0) return IMAP_E_IO;
+    if (fd < 0) {
+        int e = errno;
+        t->detail[0] = 0;
+        imap__tls_cat(t, "cannot read ");
+        imap__tls_cat(t, path);
+        imap__tls_cat(t, ": ");
+        imap__tls_cat(t, strerror(e));
+        return IMAP_E_IO;
+    }
     imap__tls_pem_begin(L);
     for (;;) {
         ssize_t n = read(fd, L->chunk, sizeof L->chunk);
@@ -8601,7 +10163,15 @@ static int imap__tls_load_dir(imap_tls *t, imap__tls_load *L, const char *dir)
     DIR *d = opendir(dir);
     struct dirent *e;
     size_t dl = strlen(dir);
-    if (!d) return IMAP_E_IO;
+    if (!d) {
+        int er = errno;
+        t->detail[0] = 0;
+        imap__tls_cat(t, "cannot read the directory ");
+        imap__tls_cat(t, dir);
+        imap__tls_cat(t, ": ");
+        imap__tls_cat(t, strerror(er));
+        return IMAP_E_IO;
+    }
     L->want = IMAP__TLS_WANT_ANCHORS;
     L->found = 0;
     L->err = 0;
@@ -8626,6 +10196,727 @@ static int imap__tls_load_dir(imap_tls *t, imap__tls_load *L, const char *dir)
 }
 #endif
 
+/* ---- what a browser checks and BearSSL's minimal engine does not: each
+   certificate is also read by this small DER reader as it streams past
+   (no copy, no recursion: an explicit stack of IMAP__DER_DEPTH ends, and
+   only the elements that matter are entered; anything else is skipped
+   by its length). It learns the signature algorithm, the key size, the
+   dates, whether the issuer is the subject, basicConstraints, and for
+   the server's certificate the EKU and the iPAddress SANs (RFC 5280
+   §4.1, §4.2.1.6, §4.2.1.9, §4.2.1.12). Anything it cannot follow marks
+   the certificate bad, which refuses it: a hostile certificate must not
+   escape the checks by being odd. */
+
+enum {
+    IMAP__D_SKIP = 0, IMAP__D_CERT, IMAP__D_TBS, IMAP__D_SIGALG, IMAP__D_SIG_OID,
+    IMAP__D_ISSUER, IMAP__D_VALIDITY, IMAP__D_NB, IMAP__D_NA, IMAP__D_SUBJECT,
+    IMAP__D_SPKI, IMAP__D_SPKI_ALG, IMAP__D_SPKI_OID, IMAP__D_CURVE, IMAP__D_RSA_BITS,
+    IMAP__D_RSA_SEQ, IMAP__D_RSA_N, IMAP__D_EXTS_WRAP, IMAP__D_EXTS, IMAP__D_EXT,
+    IMAP__D_EXT_ID, IMAP__D_EXT_VAL, IMAP__D_EKU, IMAP__D_EKU_OID, IMAP__D_SAN,
+    IMAP__D_SAN_IP, IMAP__D_SAN_DNS, IMAP__D_BC, IMAP__D_BC_CA
+};
+/* the extensions entered */
+enum { IMAP__X_NONE = 0, IMAP__X_EKU, IMAP__X_SAN, IMAP__X_BC };
+/* reader states */
+enum { IMAP__DS_TAG = 0, IMAP__DS_LEN, IMAP__DS_LENN, IMAP__DS_BODY, IMAP__DS_UNUSED, IMAP__DS_DONE };
+
+static int imap__oid_is(const imap__tls_der *d, const char *der, size_t n)
+{
+    return d->blen == n && memcmp(d->buf, der, n) == 0;
+}
+
+/* Which element a child is, from its parent, its index and its tag.
+   A container is entered; anything else is read (or skipped) whole. */
+static int imap__der_sem(imap_tls *t, int parent, unsigned idx, unsigned tag, int *container)
+{
+    imap__tls_der *d = &t->_der;
+    *container = 0;
+    switch (parent) {
+    case -1:
+        *container = 1;
+        return tag == 0x30 ? IMAP__D_CERT : -1;
+    case IMAP__D_CERT:
+        if (idx == 0 || idx == 1) {
+            *container = 1;
+            if (tag != 0x30) return -1;
+            return idx == 0 ? IMAP__D_TBS : IMAP__D_SIGALG;
+        }
+        return IMAP__D_SKIP;
+    case IMAP__D_TBS:
+        if (idx == 0 && tag == 0xa0) {
+            d->version = 1;
+            return IMAP__D_SKIP;
+        }
+        switch (idx - d->version) {
+        case 2: return IMAP__D_ISSUER;
+        case 3: *container = 1; return tag == 0x30 ? IMAP__D_VALIDITY : -1;
+        case 4: return IMAP__D_SUBJECT;
+        case 5: *container = 1; return tag == 0x30 ? IMAP__D_SPKI : -1;
+        default:
+            if (tag == 0xa3) {
+                *container = 1;
+                return IMAP__D_EXTS_WRAP;
+            }
+            return IMAP__D_SKIP;
+        }
+    case IMAP__D_SIGALG:
+        return idx == 0 ? (tag == 0x06 ? IMAP__D_SIG_OID : -1) : IMAP__D_SKIP;
+    case IMAP__D_VALIDITY:
+        if (idx > 1 || (tag != 0x17 && tag != 0x18)) return -1;
+        return idx == 0 ? IMAP__D_NB : IMAP__D_NA;
+    case IMAP__D_SPKI:
+        if (idx == 0) {
+            *container = 1;
+            return tag == 0x30 ? IMAP__D_SPKI_ALG : -1;
+        }
+        if (idx == 1 && t->_seen[t->_ncert].key_type == 1) {
+            *container = 1;
+            return tag == 0x03 ? IMAP__D_RSA_BITS : -1;
+        }
+        return IMAP__D_SKIP;
+    case IMAP__D_SPKI_ALG:
+        if (idx == 0) return tag == 0x06 ? IMAP__D_SPKI_OID : -1;
+        return idx == 1 && tag == 0x06 ? IMAP__D_CURVE : IMAP__D_SKIP;
+    case IMAP__D_RSA_BITS:
+        *container = idx == 0;
+        return idx == 0 && tag == 0x30 ? IMAP__D_RSA_SEQ : -1;
+    case IMAP__D_RSA_SEQ:
+        return idx == 0 ? (tag == 0x02 ? IMAP__D_RSA_N : -1) : IMAP__D_SKIP;
+    case IMAP__D_EXTS_WRAP:
+        *container = 1;
+        return idx == 0 && tag == 0x30 ? IMAP__D_EXTS : -1;
+    case IMAP__D_EXTS:
+        *container = 1;
+        d->ext = IMAP__X_NONE;
+        return tag == 0x30 ? IMAP__D_EXT : -1;
+    case IMAP__D_EXT:
+        if (idx == 0) return tag == 0x06 ? IMAP__D_EXT_ID : -1;
+        if (tag == 0x04 && d->ext != IMAP__X_NONE) {
+            *container = 1;
+            return IMAP__D_EXT_VAL;
+        }
+        return IMAP__D_SKIP;
+    case IMAP__D_EXT_VAL:
+        *container = 1;
+        if (idx != 0 || tag != 0x30) return -1;
+        return d->ext == IMAP__X_EKU ? IMAP__D_EKU : d->ext == IMAP__X_SAN ? IMAP__D_SAN : IMAP__D_BC;
+    case IMAP__D_EKU:
+        return tag == 0x06 ? IMAP__D_EKU_OID : -1;
+    case IMAP__D_SAN:
+        if (tag == 0x87) return IMAP__D_SAN_IP;
+        if (tag == 0x82) return IMAP__D_SAN_DNS;
+        return IMAP__D_SKIP;
+    case IMAP__D_BC:
+        return idx == 0 && tag == 0x01 ? IMAP__D_BC_CA : IMAP__D_SKIP;
+    default:
+        return -1;
+    }
+}
+
+/* Seconds since 1970 of a UTCTime or GeneralizedTime (RFC 5280
+   §4.1.2.5: Z, seconds present); -1 if malformed. */
+static long long imap__der_time(const unsigned char *s, size_t n, unsigned tag)
+{
+    int v[7], i, k = 0;
+    long long y, m, days;
+    size_t dig = tag == 0x17 ? 12 : 14;
+    if (n != dig + 1 || s[dig] != 'Z') return -1;
+    for (i = 0; (size_t)i < dig; i++)
+        if (s[i] < '0' || s[i] > '9') return -1;
+    if (tag == 0x17) {
+        y = (s[0] - '0') * 10 + (s[1] - '0');
+        y += y < 50 ? 2000 : 1900;
+        k = 2;
+    } else {
+        y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+        k = 4;
+    }
+    for (i = 0; i < 5; i++) v[i] = (s[k + 2 * i] - '0') * 10 + (s[k + 2 * i + 1] - '0');
+    if (v[0] < 1 || v[0] > 12 || v[1] < 1 || v[1] > 31 || v[2] > 23 || v[3] > 59 || v[4] > 60)
+        return -1;
+    /* days from civil (proleptic Gregorian) */
+    m = v[0];
+    if (m <= 2) y--;
+    {
+        long long era = (y >= 0 ? y : y - 399) / 400;
+        long long yoe = y - era * 400;
+        long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + v[1] - 1;
+        long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        days = era * 146097 + doe - 719468;
+    }
+    return days * 86400 + v[2] * 3600 + v[3] * 60 + v[4];
+}
+
+/* A primitive's content bytes as they arrive. */
+static void imap__der_content(imap_tls *t, const unsigned char *p, size_t n)
+{
+    imap__tls_der *d = &t->_der;
+    size_t i;
+    switch (d->psem) {
+    case IMAP__D_ISSUER:
+    case IMAP__D_SUBJECT: {
+        unsigned long long *h = d->psem == IMAP__D_ISSUER ? &d->h_issuer : &d->h_subject;
+        for (i = 0; i < n; i++) *h = (*h ^ p[i]) * 1099511628211ull;    /* FNV-1a */
+        break;
+    }
+    case IMAP__D_RSA_N:
+        for (i = 0; i < n; i++) {
+            if (d->nbytes == 0 && p[i] == 0) continue;
+            if (d->nbytes == 0) d->nfirst = p[i];
+            if (d->nbytes < 0x10000000ul) d->nbytes++;
+        }
+        break;
+    case IMAP__D_SKIP:
+    case IMAP__D_SAN_DNS:
+        break;
+    default:
+        for (i = 0; i < n; i++) {
+            if (d->blen < sizeof d->buf) d->buf[d->blen] = p[i];
+            d->blen++;
+        }
+        break;
+    }
+}
+
+/* A primitive is complete. */
+static void imap__der_prim_end(imap_tls *t)
+{
+    imap__tls_der *d = &t->_der;
+    imap__tls_cert *c = &t->_seen[t->_ncert];
+    int leaf = t->_ncert == 0;
+    size_t n = d->blen;
+    if (n > sizeof d->buf) {
+        /* longer than anything we compare: an unknown OID, a bad time */
+        if (d->psem == IMAP__D_NB || d->psem == IMAP__D_NA || d->psem == IMAP__D_SAN_IP ||
+            d->psem == IMAP__D_BC_CA) c->bad = 1;
+        d->blen = 0;
+        return;
+    }
+    switch (d->psem) {
+    case IMAP__D_SIG_OID:
+        /* sha1WithRSAEncryption, ecdsa-with-SHA1, dsa-with-sha1; md5, md2 with RSA */
+        if (imap__oid_is(d, "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x05", 9) ||
+            imap__oid_is(d, "\x2a\x86\x48\xce\x3d\x04\x01", 7) ||
+            imap__oid_is(d, "\x2a\x86\x48\xce\x38\x04\x03", 7) ||
+            imap__oid_is(d, "\x2b\x0e\x03\x02\x1d", 5))
+            c->sig = 1;
+        else if (imap__oid_is(d, "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x04", 9) ||
+                 imap__oid_is(d, "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x02", 9) ||
+                 imap__oid_is(d, "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x03", 9))
+            c->sig = 2;
+        break;
+    case IMAP__D_NB:
+    case IMAP__D_NA: {
+        long long v = imap__der_time(d->buf, n, d->tag);
+        if (v == -1) c->bad = 1;
+        if (d->psem == IMAP__D_NB) c->not_before = v;
+        else c->not_after = v;
+        c->dates = 1;
+        break;
+    }
+    case IMAP__D_SPKI_OID:
+        if (imap__oid_is(d, "\x2a\x86\x48\x86\xf7\x0d\x01\x01\x01", 9)) c->key_type = 1;
+        else if (imap__oid_is(d, "\x2a\x86\x48\xce\x3d\x02\x01", 7)) c->key_type = 2;
+        break;
+    case IMAP__D_CURVE:
+        if (c->key_type != 2) break;
+        if (imap__oid_is(d, "\x2a\x86\x48\xce\x3d\x03\x01\x07", 8)) c->key_bits = 256;
+        else if (imap__oid_is(d, "\x2b\x81\x04\x00\x22", 5)) c->key_bits = 384;
+        else if (imap__oid_is(d, "\x2b\x81\x04\x00\x23", 5)) c->key_bits = 521;
+        else if (imap__oid_is(d, "\x2a\x86\x48\xce\x3d\x03\x01\x01", 8)) c->key_bits = 192;
+        else if (imap__oid_is(d, "\x2b\x81\x04\x00\x21", 5)) c->key_bits = 224;
+        break;
+    case IMAP__D_RSA_N: {
+        unsigned long bits = d->nbytes * 8;
+        unsigned char f = d->nfirst;
+        while (bits && !(f & 0x80)) {
+            f = (unsigned char)(f << 1);
+            bits--;
+        }
+        c->key_bits = bits > 0xffffu ? 0xffffu : (unsigned)bits;
+        break;
+    }
+    case IMAP__D_EXT_ID:
+        d->ext = imap__oid_is(d, "\x55\x1d\x25", 3) && leaf ? IMAP__X_EKU :
+                 imap__oid_is(d, "\x55\x1d\x11", 3) && leaf ? IMAP__X_SAN :
+                 imap__oid_is(d, "\x55\x1d\x13", 3) ? IMAP__X_BC : IMAP__X_NONE;
+        if (d->ext == IMAP__X_EKU) t->_eku = 1;
+        break;
+    case IMAP__D_EKU_OID:
+        /* id-kp-serverAuth (1.3.6.1.5.5.7.3.1), anyExtendedKeyUsage */
+        if (imap__oid_is(d, "\x2b\x06\x01\x05\x05\x07\x03\x01", 8) ||
+            imap__oid_is(d, "\x55\x1d\x25\x00", 4))
+            t->_eku = 2;
+        break;
+    case IMAP__D_SAN_IP:
+        if (n != 4 && n != 16) c->bad = 1;
+        else if (t->_nsan < IMAP__TLS_IPS) {
+            memcpy(t->_sans[t->_nsan], d->buf, n);
+            t->_sanlen[t->_nsan++] = (unsigned char)n;
+        }
+        break;
+    case IMAP__D_BC_CA:
+        c->ca = n == 1 && d->buf[0] != 0;
+        break;
+    default:
+        break;
+    }
+    if (d->psem == IMAP__D_SAN_DNS) t->_has_dns = 1;
+    d->blen = 0;
+}
+
+/* Close every element that ends here. */
+static void imap__der_pop(imap_tls *t)
+{
+    imap__tls_der *d = &t->_der;
+    while (d->depth && d->off == d->end[d->depth - 1]) {
+        if (d->sem[d->depth - 1] == IMAP__D_EXT) d->ext = IMAP__X_NONE;
+        d->depth--;
+    }
+    d->st = d->depth ? IMAP__DS_TAG : IMAP__DS_DONE;
+}
+
+/* A header is read: enter, read or skip the element. */
+static void imap__der_header(imap_tls *t)
+{
+    imap__tls_der *d = &t->_der;
+    imap__tls_cert *c = &t->_seen[t->_ncert];
+    int container, sem, parent = d->depth ? d->sem[d->depth - 1] : -1;
+    unsigned idx = d->depth ? d->idx[d->depth - 1] : d->roots;
+    /* the root is bounded by start_cert's length, kept in end[0] */
+    unsigned long limit = d->end[d->depth ? d->depth - 1 : 0];
+    if (d->depth) {
+        if (d->idx[d->depth - 1] < 255) d->idx[d->depth - 1]++;
+    } else {
+        d->roots++;
+    }
+    if (d->len > limit - d->off) {
+        c->bad = 1;
+        return;
+    }
+    sem = imap__der_sem(t, parent, idx, d->tag, &container);
+    if (sem < 0 || (!d->depth && idx > 0)) {
+        c->bad = 1;
+        return;
+    }
+    if (container) {
+        if (d->depth >= IMAP__DER_DEPTH) {
+            c->bad = 1;
+            return;
+        }
+        d->end[d->depth] = d->off + d->len;
+        d->sem[d->depth] = (unsigned char)sem;
+        d->idx[d->depth] = 0;
+        d->depth++;
+        if (sem == IMAP__D_RSA_BITS) {
+            /* a BIT STRING's first byte counts its unused bits: 0 here */
+            if (d->len == 0) c->bad = 1;
+            d->st = IMAP__DS_UNUSED;
+            return;
+        }
+        if (d->len == 0) imap__der_pop(t);
+        else d->st = IMAP__DS_TAG;
+        return;
+    }
+    d->psem = (unsigned char)sem;
+    d->pleft = d->len;
+    d->blen = 0;
+    d->nbytes = 0;
+    if (d->len == 0) {
+        imap__der_prim_end(t);
+        imap__der_pop(t);
+    } else {
+        d->st = IMAP__DS_BODY;
+    }
+}
+
+static void imap__der_push(imap_tls *t, const unsigned char *p, size_t n)
+{
+    imap__tls_der *d = &t->_der;
+    imap__tls_cert *c;
+    if (t->_ncert >= IMAP__TLS_SEEN) return;
+    c = &t->_seen[t->_ncert];
+    while (n && !c->bad) {
+        unsigned char b;
+        if (d->st == IMAP__DS_BODY) {
+            size_t k = d->pleft < n ? (size_t)d->pleft : n;
+            imap__der_content(t, p, k);
+            p += k;
+            n -= k;
+            d->off += (unsigned long)k;
+            d->pleft -= (unsigned long)k;
+            if (!d->pleft) {
+                imap__der_prim_end(t);
+                imap__der_pop(t);
+            }
+            continue;
+        }
+        if (d->st == IMAP__DS_DONE) {
+            c->bad = 1;                 /* bytes after the certificate */
+            break;
+        }
+        b = *p++;
+        n--;
+        d->off++;
+        switch (d->st) {
+        case IMAP__DS_TAG:
+            d->tag = b;
+            if ((b & 0x1f) == 0x1f) c->bad = 1;    /* no high tag numbers in X.509 */
+            d->st = IMAP__DS_LEN;
+            break;
+        case IMAP__DS_LEN:
+            if (b < 0x80) {
+                d->len = b;
+                imap__der_header(t);
+            } else if (b >= 0x81 && b <= 0x83) {
+                d->len = 0;
+                d->lenleft = b & 0x7fu;
+                d->st = IMAP__DS_LENN;
+            } else {
+                c->bad = 1;             /* indefinite, or over 16 MiB */
+            }
+            break;
+        case IMAP__DS_LENN:
+            d->len = d->len << 8 | b;
+            if (--d->lenleft == 0) imap__der_header(t);
+            break;
+        case IMAP__DS_UNUSED:
+            if (b != 0) c->bad = 1;
+            if (d->off == d->end[d->depth - 1]) imap__der_pop(t);
+            else d->st = IMAP__DS_TAG;
+            break;
+        default:
+            c->bad = 1;
+            break;
+        }
+    }
+}
+
+static void imap__der_start(imap_tls *t, uint32_t length)
+{
+    imap__tls_der *d = &t->_der;
+    memset(d, 0, sizeof *d);
+    d->end[0] = length;
+    d->h_issuer = d->h_subject = 14695981039346656037ull;
+    if (t->_ncert < IMAP__TLS_SEEN) memset(&t->_seen[t->_ncert], 0, sizeof t->_seen[0]);
+}
+
+static void imap__der_end(imap_tls *t)
+{
+    imap__tls_der *d = &t->_der;
+    imap__tls_cert *c;
+    if (t->_ncert >= IMAP__TLS_SEEN) return;
+    c = &t->_seen[t->_ncert];
+    if (d->st != IMAP__DS_DONE || !c->dates) c->bad = 1;
+    c->self_issued = d->h_issuer == d->h_subject;
+}
+
+/* A dotted IPv4 address in s[0..n): 1 and out[0..4), or 0. */
+static int imap__ip4_parse(const char *s, size_t n, unsigned char out[4])
+{
+    size_t i, k = 0;
+    unsigned v = 0;
+    int dots = 0;
+    for (i = 0; i <= n; i++) {
+        if (i < n && s[i] >= '0' && s[i] <= '9') {
+            if (k && v == 0) return 0;          /* leading zero */
+            v = v * 10 + (unsigned)(s[i] - '0');
+            if (v > 255 || ++k > 3) return 0;
+        } else if ((i == n || s[i] == '.') && k && dots < 4) {
+            out[dots++] = (unsigned char)v;
+            v = 0;
+            k = 0;
+        } else {
+            return 0;
+        }
+    }
+    return dots == 4;
+}
+
+static int imap__hex(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* An IPv4 or IPv6 literal (RFC 3986 §3.2.2 brackets allowed) into
+   out[16]: 4 or 16, or 0 when s is a DNS name. */
+static size_t imap__ip_parse(const char *s, unsigned char out[16])
+{
+    size_t n = strlen(s), i = 0;
+    int gap = -1, groups = 0;
+    unsigned char w[16];
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+        s++;
+        n -= 2;
+    }
+    if (n == 0 || n > 45) return 0;
+    if (imap__ip4_parse(s, n, out)) return 4;
+    /* IPv6 (RFC 4291 §2.2): groups of 1-4 hex digits, one "::", an IPv4 tail */
+    memset(w, 0, sizeof w);
+    if (n >= 2 && s[0] == ':' && s[1] == ':') {
+        gap = 0;
+        i = 2;
+    } else if (s[0] == ':') {
+        return 0;
+    }
+    while (i < n) {
+        size_t j = i;
+        unsigned v = 0;
+        while (j < n && j - i < 5 && imap__hex(s[j]) >= 0) v = v * 16 + (unsigned)imap__hex(s[j++]);
+        if (j < n && s[j] == '.') {
+            if (groups > 6 || !imap__ip4_parse(s + i, n - i, w + 2 * groups)) return 0;
+            groups += 2;
+            break;
+        }
+        if (j == i || j - i > 4 || groups >= 8) return 0;
+        w[2 * groups] = (unsigned char)(v >> 8);
+        w[2 * groups + 1] = (unsigned char)v;
+        groups++;
+        i = j;
+        if (i == n) break;
+        if (s[i] != ':') return 0;
+        i++;
+        if (i < n && s[i] == ':') {
+            if (gap >= 0) return 0;
+            gap = groups;
+            i++;
+        } else if (i == n) {
+            return 0;
+        }
+    }
+    if (gap < 0 ? groups != 8 : groups > 7) return 0;
+    memset(out, 0, 16);
+    if (gap < 0) {
+        memcpy(out, w, 16);
+    } else {
+        size_t tail = (size_t)(groups - gap) * 2;
+        memcpy(out, w, (size_t)gap * 2);
+        memcpy(out + 16 - tail, w + 2 * gap, tail);
+    }
+    return 16;
+}
+
+/* ---- the verdict in words (imap_tls.detail) ---- */
+
+static void imap__tls_cat(imap_tls *t, const char *s) { imap__cat(t->detail, sizeof t->detail, s, strlen(s)); }
+
+/* "certificate 1 (the issuer of the server's) " */
+static void imap__tls_which(imap_tls *t, int i)
+{
+    imap__tls_cat(t, "certificate ");
+    imap__cat_num(t->detail, sizeof t->detail, (imap_u64)i);
+    imap__tls_cat(t, i == 0 ? " (the server's)" : " of the chain");
+}
+
+static void imap__tls_date(imap_tls *t, long long v)
+{
+    /* civil from days (proleptic Gregorian) */
+    long long z = (v >= 0 ? v : v - 86399) / 86400 + 719468, era, doe, yoe, y, doy, mp, d, m;
+    char b[24];
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp + (mp < 10 ? 3 : -9);
+    y += m <= 2;
+    if (y < 0 || y > 9999) {
+        imap__tls_cat(t, "a date out of range");
+        return;
+    }
+    b[0] = (char)('0' + y / 1000);
+    b[1] = (char)('0' + y / 100 % 10);
+    b[2] = (char)('0' + y / 10 % 10);
+    b[3] = (char)('0' + y % 10);
+    b[4] = '-';
+    b[5] = (char)('0' + m / 10);
+    b[6] = (char)('0' + m % 10);
+    b[7] = '-';
+    b[8] = (char)('0' + d / 10);
+    b[9] = (char)('0' + d % 10);
+    b[10] = 0;
+    imap__tls_cat(t, b);
+}
+
+static void imap__tls_problem(imap_tls *t, int problem, int index)
+{
+    t->cert_problem = problem;
+    t->cert_index = index;
+    t->detail[0] = 0;
+    if (index >= 0) imap__tls_which(t, index);
+}
+
+static long long imap__tls_now(const imap_tls *t)
+{
+    if (t->_vtime) return t->_vtime;
+#ifndef IMAP_NO_POSIX
+    return (long long)time(NULL);
+#else
+    return 0;                           /* unknown: dates are not told apart */
+#endif
+}
+
+/* BearSSL refused the chain: say which way, from what we read of it. */
+static void imap__tls_explain(imap_tls *t, unsigned err)
+{
+    int n = (int)(t->_ncert < IMAP__TLS_SEEN ? t->_ncert : IMAP__TLS_SEEN), i;
+    long long now = imap__tls_now(t);
+    const imap__tls_cert *last = n ? &t->_seen[n - 1] : NULL;
+    switch (err) {
+    case BR_ERR_X509_EXPIRED:
+        for (i = 0; i < n && now; i++) {
+            if (t->_seen[i].not_before > now) {
+                imap__tls_problem(t, IMAP_CERT_NOT_YET_VALID, i);
+                imap__tls_cat(t, " is not valid before ");
+                imap__tls_date(t, t->_seen[i].not_before);
+                return;
+            }
+            if (t->_seen[i].not_after < now) {
+                imap__tls_problem(t, IMAP_CERT_EXPIRED, i);
+                imap__tls_cat(t, " expired on ");
+                imap__tls_date(t, t->_seen[i].not_after);
+                return;
+            }
+        }
+        imap__tls_problem(t, IMAP_CERT_EXPIRED, -1);
+        imap__tls_cat(t, "a certificate is expired or not yet valid");
+        return;
+    case BR_ERR_X509_NOT_TRUSTED:
+        if (n == 1 && last->self_issued) {
+            imap__tls_problem(t, IMAP_CERT_SELF_SIGNED, 0);
+            imap__tls_cat(t, " is self-signed and not among the trust anchors (--cafile)");
+        } else if (last && last->self_issued) {
+            imap__tls_problem(t, IMAP_CERT_UNKNOWN_CA, n - 1);
+            imap__tls_cat(t, " is a root CA that is not trusted (unknown CA)");
+        } else {
+            imap__tls_problem(t, IMAP_CERT_INCOMPLETE_CHAIN, n - 1);
+            imap__tls_cat(t, " has an issuer that was not sent and is not a trust "
+                             "anchor (incomplete chain, or an unknown CA)");
+        }
+        return;
+    case BR_ERR_X509_NOT_CA:
+        imap__tls_problem(t, IMAP_CERT_ISSUER_NOT_CA, -1);
+        imap__tls_cat(t, "a certificate was signed by one that is not a CA");
+        for (i = 1; i < n; i++)
+            if (!t->_seen[i].ca) {
+                imap__tls_problem(t, IMAP_CERT_ISSUER_NOT_CA, i);
+                imap__tls_cat(t, " signed the one before it but is not a CA");
+                break;
+            }
+        return;
+    case BR_ERR_X509_DN_MISMATCH:
+        imap__tls_problem(t, IMAP_CERT_BAD_CHAIN, -1);
+        imap__tls_cat(t, "the certificates sent do not chain (an issuer name does not "
+                         "match the next subject)");
+        return;
+    case BR_ERR_X509_BAD_SIGNATURE:
+        imap__tls_problem(t, IMAP_CERT_BAD_CHAIN, -1);
+        imap__tls_cat(t, "a certificate's signature does not verify");
+        return;
+    case BR_ERR_X509_BAD_SERVER_NAME:
+        imap__tls_problem(t, IMAP_CERT_HOSTNAME, 0);
+        imap__tls_cat(t, " does not name the host ");
+        if (t->_name) imap__tls_cat(t, t->_name);
+        return;
+    case BR_ERR_X509_WEAK_PUBLIC_KEY:
+        imap__tls_problem(t, IMAP_CERT_WEAK_KEY, -1);
+        imap__tls_cat(t, "a certificate has an RSA key under ");
+        imap__cat_num(t->detail, sizeof t->detail, (t->_relax & IMAP_TLS_RELAX_WEAK_KEY) ? 1024 : 2048);
+        imap__tls_cat(t, " bits");
+        for (i = 0; i < n; i++)
+            if (t->_seen[i].key_type == 1 && t->_seen[i].key_bits < 2048) {
+                imap__tls_problem(t, IMAP_CERT_WEAK_KEY, i);
+                imap__tls_cat(t, " has a ");
+                imap__cat_num(t->detail, sizeof t->detail, t->_seen[i].key_bits);
+                imap__tls_cat(t, "-bit RSA key: 2048 required (IMAP_TLS_RELAX_WEAK_KEY: 1024)");
+                break;
+            }
+        return;
+    default:
+        /* BearSSL has no curve under P-256: such a key fails as unsupported */
+        for (i = 0; i < n; i++)
+            if (t->_seen[i].key_type == 2 && t->_seen[i].key_bits && t->_seen[i].key_bits < 256) {
+                imap__tls_problem(t, IMAP_CERT_WEAK_KEY, i);
+                imap__tls_cat(t, " has a ");
+                imap__cat_num(t->detail, sizeof t->detail, t->_seen[i].key_bits);
+                imap__tls_cat(t, "-bit EC key: 256 required");
+                return;
+            }
+        for (i = 0; i < n; i++)
+            if (t->_seen[i].sig == 2) {
+                imap__tls_problem(t, IMAP_CERT_WEAK_SIGNATURE, i);
+                imap__tls_cat(t, " is signed with MD5 or MD2 (broken; never accepted)");
+                return;
+            }
+        imap__tls_problem(t, IMAP_CERT_MALFORMED, -1);
+        imap__tls_cat(t, "the certificate chain is malformed or uses what BearSSL lacks "
+                         "(BearSSL error ");
+        imap__cat_num(t->detail, sizeof t->detail, err);
+        imap__tls_cat(t, ")");
+        return;
+    }
+}
+
+/* BearSSL accepted the chain; what a browser also checks. 0 or the
+   error end_chain returns (cert_problem says which). */
+static unsigned imap__tls_policy(imap_tls *t)
+{
+    int n = (int)t->_ncert, i;
+    unsigned min_rsa = (t->_relax & IMAP_TLS_RELAX_WEAK_KEY) ? 1024 : 2048;
+    if (n > IMAP__TLS_SEEN) {
+        imap__tls_problem(t, IMAP_CERT_MALFORMED, -1);
+        imap__tls_cat(t, "the chain is longer than " IMAP__XSTR(IMAP__TLS_SEEN) " certificates");
+        return BR_ERR_X509_LIMIT_EXCEEDED;
+    }
+    for (i = 0; i < n; i++) {
+        const imap__tls_cert *c = &t->_seen[i];
+        if (c->bad) {
+            imap__tls_problem(t, IMAP_CERT_MALFORMED, i);
+            imap__tls_cat(t, " could not be decoded by imap.h's checks");
+            return BR_ERR_X509_UNSUPPORTED;
+        }
+        /* a root's signature on itself proves nothing: not judged */
+        if (c->sig && !(c->self_issued && i > 0) &&
+            (c->sig == 2 || !(t->_relax & IMAP_TLS_RELAX_SHA1))) {
+            imap__tls_problem(t, IMAP_CERT_WEAK_SIGNATURE, i);
+            imap__tls_cat(t, c->sig == 2 ? " is signed with MD5 or MD2 (broken; never accepted)"
+                                         : " is signed with SHA-1 (IMAP_TLS_RELAX_SHA1 accepts it)");
+            return BR_ERR_X509_NOT_TRUSTED;
+        }
+        if ((c->key_type == 1 && c->key_bits < min_rsa) ||
+            (c->key_type == 2 && c->key_bits && c->key_bits < 256)) {
+            imap__tls_problem(t, IMAP_CERT_WEAK_KEY, i);
+            imap__tls_cat(t, " has a ");
+            imap__cat_num(t->detail, sizeof t->detail, c->key_bits);
+            imap__tls_cat(t, c->key_type == 1 ? "-bit RSA key: 2048 required "
+                                                "(IMAP_TLS_RELAX_WEAK_KEY: 1024)"
+                                              : "-bit EC key: 256 required");
+            return BR_ERR_X509_WEAK_PUBLIC_KEY;
+        }
+    }
+    if (t->_eku == 1 && !(t->_relax & IMAP_TLS_RELAX_PURPOSE)) {
+        imap__tls_problem(t, IMAP_CERT_WRONG_PURPOSE, 0);
+        imap__tls_cat(t, " is not for servers: its extended key usage lacks serverAuth");
+        return BR_ERR_X509_FORBIDDEN_KEY_USAGE;
+    }
+    if (t->_iplen) {
+        unsigned k;
+        for (k = 0; k < t->_nsan; k++)
+            if (t->_sanlen[k] == t->_iplen && memcmp(t->_sans[k], t->_ip, t->_iplen) == 0)
+                return 0;
+        imap__tls_problem(t, IMAP_CERT_IP, 0);
+        imap__tls_cat(t, t->_nsan ? " lists IP addresses, but not " : " has no iPAddress entry for ");
+        if (t->_name) imap__tls_cat(t, t->_name);
+        if (t->_has_dns) imap__tls_cat(t, " (connect by the host name it names)");
+        return BR_ERR_X509_BAD_SERVER_NAME;
+    }
+    return 0;
+}
+
 /* ---- our X.509 engine: BearSSL's minimal engine (or, insecure, just
    the certificate decoder for the server's key), plus a copy of the
    server's certificate and imaplib2's cert_verify_cb at the end. */
@@ -8643,14 +10934,22 @@ static void imap__tls_x_start_chain(const br_x509_class **ctx, const char *serve
     t->_cert_extra = 0;
     t->_peer_over = 0;
     t->_cb_failed = 0;
+    t->_nsan = 0;
+    t->_eku = 0;
+    t->_has_dns = 0;
+    /* an IP literal is matched here, against iPAddress SANs: BearSSL
+       gets no name (it would match it as a DNS name) */
     if (t->_insecure) br_x509_decoder_init(&t->_x.dec, 0, 0);
-    else t->_x.xc.vtable->start_chain(&t->_x.xc.vtable, server_name);
+    else t->_x.xc.vtable->start_chain(&t->_x.xc.vtable, t->_iplen ? NULL : server_name);
 }
 
 static void imap__tls_x_start_cert(const br_x509_class **ctx, uint32_t length)
 {
     imap_tls *t = imap__tls_of(ctx);
-    if (!t->_insecure) t->_x.xc.vtable->start_cert(&t->_x.xc.vtable, length);
+    if (!t->_insecure) {
+        imap__der_start(t, length);
+        t->_x.xc.vtable->start_cert(&t->_x.xc.vtable, length);
+    }
 }
 
 static void imap__tls_x_append(const br_x509_class **ctx, const unsigned char *buf, size_t len)
@@ -8672,13 +10971,19 @@ static void imap__tls_x_append(const br_x509_class **ctx, const unsigned char *b
         else if (t->_insecure && len)
             t->_cert_extra = 1;
     }
-    if (!t->_insecure) t->_x.xc.vtable->append(&t->_x.xc.vtable, buf, len);
+    if (!t->_insecure) {
+        imap__der_push(t, buf, len);
+        t->_x.xc.vtable->append(&t->_x.xc.vtable, buf, len);
+    }
 }
 
 static void imap__tls_x_end_cert(const br_x509_class **ctx)
 {
     imap_tls *t = imap__tls_of(ctx);
-    if (!t->_insecure) t->_x.xc.vtable->end_cert(&t->_x.xc.vtable);
+    if (!t->_insecure) {
+        imap__der_end(t);
+        t->_x.xc.vtable->end_cert(&t->_x.xc.vtable);
+    }
     t->_ncert++;
 }
 
@@ -8693,9 +10998,11 @@ static unsigned imap__tls_x_end_chain(const br_x509_class **ctx)
               (unsigned)br_x509_decoder_last_error(&t->_x.dec);
     else
         err = t->_x.xc.vtable->end_chain(&t->_x.xc.vtable);
+    if (!t->_insecure && err) imap__tls_explain(t, err);
+    else if (!t->_insecure) err = imap__tls_policy(t);
     if (err || !t->_cb) return err;
     if (t->_peer_over) why = "server certificate larger than peer_cert_max";
-    else why = t->_cb(t->_cb_arg, t->_peer, t->_peer_len, t->cc.eng.server_name);
+    else why = t->_cb(t->_cb_arg, t->_peer, t->_peer_len, t->_name ? t->_name : "");
     if (!why) return 0;
     {
         size_t n = strlen(why);
@@ -8703,6 +11010,9 @@ static unsigned imap__tls_x_end_chain(const br_x509_class **ctx)
         memcpy(t->reason, why, n);
         t->reason[n] = 0;
     }
+    imap__tls_problem(t, IMAP_CERT_CALLBACK, 0);
+    imap__tls_cat(t, " was refused by cert_verify_cb: ");
+    imap__tls_cat(t, t->reason);
     t->_cb_failed = 1;
     return BR_ERR_X509_NOT_TRUSTED;
 }
@@ -8755,6 +11065,9 @@ IMAPDEF imap_result imap_tls_init(imap_tls *t, const imap_tls_config *cfg,
         t->_end = cap >= mis ? cap - mis : 0;
     }
     t->_insecure = cfg->insecure != 0;
+    t->_relax = cfg->relax;
+    t->_vtime = cfg->verify_time;
+    t->cert_index = -1;
     t->_cb = cfg->cert_verify_cb;
     t->_cb_arg = cfg->cert_verify_arg;
     t->_timeout_ms = cfg->timeout_ms == 0 ? 30000L : cfg->timeout_ms < 0 ? -1L : cfg->timeout_ms;
@@ -8822,6 +11135,12 @@ IMAPDEF imap_result imap_tls_init(imap_tls *t, const imap_tls_config *cfg,
         t->needed = t->_peak <= (size_t)-1 - IMAP__TLS_ALIGN ? t->_peak + IMAP__TLS_ALIGN
                                                             : (size_t)-1;
         t->anchors = t->_nta;
+        t->detail[0] = 0;
+        imap__tls_cat(t, "the trust anchors and certificates need ");
+        imap__cat_num(t->detail, sizeof t->detail, t->needed);
+        imap__tls_cat(t, " bytes of memory (imap_tls_init was given ");
+        imap__cat_num(t->detail, sizeof t->detail, cap);
+        imap__tls_cat(t, ")");
         return imap__tls_fail(t, IMAP_E_NOMEM, 0);
     }
     t->needed = t->_peak + (t->_cap - t->_end);
@@ -8842,6 +11161,8 @@ IMAPDEF imap_result imap_tls_init(imap_tls *t, const imap_tls_config *cfg,
         long long s = cfg->verify_time;
         br_x509_minimal_set_time(&t->_x.xc, (uint32_t)(719528 + s / 86400), (uint32_t)(s % 86400));
     }
+    if (!t->_insecure)
+        br_x509_minimal_set_minrsa(&t->_x.xc, (cfg->relax & IMAP_TLS_RELAX_WEAK_KEY) ? 128 : 256);
     t->_xw = &imap__tls_x509_vtable;
     br_ssl_engine_set_x509(&t->cc.eng, &t->_xw);
     if (t->_key_type == BR_KEYTYPE_RSA)
@@ -8898,6 +11219,9 @@ static int imap__tls_recv(imap_tls *t)
         return -1;
     }
     if (k == 0) return 0;
+    /* a TLS record starts 0x14..0x17; "* OK" is a plaintext greeting */
+    if (!t->_handshaken && !t->_rx_any) t->_rx_plain = buf[0] == '*';
+    t->_rx_any = 1;
     br_ssl_engine_recvrec_ack(&t->cc.eng, (size_t)k);
     return 1;
 }
@@ -9024,11 +11348,18 @@ IMAPDEF imap_result imap_tls_start(imap_tls *t, const imap_transport *lower,
     t->version = t->suite = 0;
     t->_handshaken = 0;
     t->_cb_failed = 0;
+    t->cert_problem = 0;
+    t->cert_index = -1;
+    t->detail[0] = 0;
+    t->_rx_any = t->_rx_plain = 0;
     if (!t->_insecure && (!server_name || !*server_name))
         return imap__tls_fail(t, IMAP_E_ARGS, 0);
     t->_lower = *lower;
+    t->_name = server_name;
+    t->_iplen = server_name ? imap__ip_parse(server_name, t->_ip) : 0;
     br_ssl_engine_set_buffer(&t->cc.eng, t->_io.buf, IMAP_TLS_BUFSIZE, IMAP_TLS_BIDI);
-    if (!br_ssl_client_reset(&t->cc, server_name && *server_name ? server_name : NULL, 0))
+    /* no SNI for an IP literal (RFC 6066 §3) */
+    if (!br_ssl_client_reset(&t->cc, server_name && *server_name && !t->_iplen ? server_name : NULL, 0))
         return imap__tls_fail(t, IMAP_E_TLS, br_ssl_engine_last_error(&t->cc.eng));
     for (;;) {
         unsigned st = br_ssl_engine_current_state(&t->cc.eng);
@@ -9764,12 +12095,21 @@ IMAPDEF void imap_client_require_tls(imap_client *c, int on) { c->_require_tls =
 IMAPDEF void imap_client_mark_tls(imap_client *c, int on) { c->_tls = on; }
 
 /* Credentials only over TLS when asked; never LOGIN under LOGINDISABLED
-   (RFC 3501 §6.2.3). */
-static int imap__may_send_secret(const imap_client *c, int is_login)
+   (RFC 3501 §6.2.3); none at all when the capability list was cut (what
+   it lost may be LOGINDISABLED or the mechanisms). 0 or the refusal. */
+static int imap__may_send_secret(imap_client *c, int is_login)
 {
-    if (c->_require_tls && !c->_tls) return 0;
-    if (is_login && !c->_tls && imap_client_has_cap(c, "LOGINDISABLED")) return 0;
-    return 1;
+    if (c->_caps_need)
+        return imap__refuse(c, IMAP_E_CAPS_CUT, "the server's capability list was cut: it needs "
+                            "IMAP_CAPS_BYTES of at least ", c->_caps_need,
+                            " (built with " IMAP__XSTR(IMAP_CAPS_BYTES) "); no credentials sent");
+    if (c->_require_tls && !c->_tls)
+        return imap__refuse(c, IMAP_E_PLAINTEXT, "TLS is required and the connection is "
+                            "plaintext: no credentials sent", ~(imap_u64)0, NULL);
+    if (is_login && !c->_tls && imap_client_has_cap(c, "LOGINDISABLED"))
+        return imap__refuse(c, IMAP_E_PLAINTEXT, "the server says LOGINDISABLED on this "
+                            "plaintext connection: use STARTTLS or TLS", ~(imap_u64)0, NULL);
+    return 0;
 }
 
 IMAPDEF int imap_capability(imap_client *c, const imap_call *call)
@@ -9790,7 +12130,8 @@ IMAPDEF int imap_logout(imap_client *c, const imap_call *call)
 IMAPDEF int imap_login(imap_client *c, const char *user, const char *password,
                        const imap_call *call)
 {
-    if (c && !imap__may_send_secret(c, 1)) return IMAP_E_PLAINTEXT;
+    int rc = c ? imap__may_send_secret(c, 1) : 0;
+    if (rc) return rc;
     IMAP__COMMAND(c, call, IMAP__K_LOGIN, NULL, imap_cmd_login(&cmd_, tag_, user, password));
 }
 
@@ -9803,7 +12144,7 @@ IMAPDEF int imap_authenticate(imap_client *c, const char *mech, imap_auth_fn aut
     const char *irp = NULL;
     int rc = imap__may_call(c, call);
     if (rc) return rc;
-    if (!imap__may_send_secret(c, 0)) return IMAP_E_PLAINTEXT;
+    if ((rc = imap__may_send_secret(c, 0)) != 0) return rc;
     if (imap_client_has_cap(c, "SASL-IR") && auth) {
         /* RFC 4959: the first answer rides on the command line */
         /* the challenge is empty: point at a constant, not at the
@@ -9871,11 +12212,7 @@ static void imap__selecting(imap_client *c)
 IMAPDEF int imap_select(imap_client *c, const char *mailbox, int readonly,
                         const imap_call *call)
 {
-    int rc = imap__may_call(c, call);
-    if (rc) return rc;
-    imap__selecting(c);
-    IMAP__COMMAND(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL,
-                  imap_cmd_select(&cmd_, tag_, mailbox, readonly, 0, NULL));
+    return imap_select_ext(c, mailbox, readonly, 0, NULL, call);
 }
 
 IMAPDEF int imap_examine(imap_client *c, const char *mailbox, const imap_call *call)
@@ -9987,6 +12324,41 @@ IMAPDEF int imap_store(imap_client *c, const char *set, const char *command,
     x.route_set = set;
     IMAP__COMMAND_X(c, call, IMAP__K_FETCH, NULL, &x,
                     imap_cmd_store(&cmd_, tag_, set, command, flags));
+}
+
+IMAPDEF int imap_select_ext(imap_client *c, const char *mailbox, int readonly,
+                            int condstore, const imap_qresync *qresync,
+                            const imap_call *call)
+{
+    int rc = imap__may_call(c, call);
+    if (rc) return rc;
+    imap__selecting(c);
+    IMAP__COMMAND(c, call, readonly ? IMAP__K_EXAMINE : IMAP__K_SELECT, NULL,
+                  imap_cmd_select(&cmd_, tag_, mailbox, readonly, condstore, qresync));
+}
+
+IMAPDEF int imap_fetch_changedsince(imap_client *c, int uid, const char *set,
+                                    const char *items, imap_u64 modseq, int vanished,
+                                    const imap_call *call)
+{
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    x.route_set = set;
+    x.route_uid = uid != 0;
+    IMAP__COMMAND_X(c, call, vanished ? IMAP__K_FETCH_VANISHED : IMAP__K_FETCH, NULL, &x,
+                    imap_cmd_fetch_changedsince(&cmd_, tag_, uid, set, items, modseq, vanished));
+}
+
+IMAPDEF int imap_store_unchangedsince(imap_client *c, int uid, const char *set,
+                                      imap_u64 modseq, const char *command,
+                                      const char *flags, const imap_call *call)
+{
+    imap__extra x;
+    memset(&x, 0, sizeof x);
+    x.route_set = set;
+    x.route_uid = uid != 0;
+    IMAP__COMMAND_X(c, call, IMAP__K_FETCH, NULL, &x,
+                    imap_cmd_store_unchangedsince(&cmd_, tag_, uid, set, modseq, command, flags));
 }
 
 IMAPDEF int imap_copy(imap_client *c, const char *set, const char *mailbox,
@@ -10264,6 +12636,321 @@ IMAPDEF int imap_recent(imap_client *c, imap_u64 *count)
     }
     return found;
 }
+
+/* ---- 9d. decoded mail ---------------------------------------------------- */
+#ifndef IMAP_NO_MIME
+
+/* The part at `section` of a BODYSTRUCTURE, walked without recursion
+   (RFC 3501 §6.4.5: a one-part message has part 1; MESSAGE/RFC822 parts
+   number the parts of the message inside). 0, IMAP_E_ARGS (bad text),
+   or 1 when there is no such part. */
+static int imap__body_at(const imap_value *root, const char *section, imap_body *b)
+{
+    const char *p = section ? section : "";
+    int top = 1;
+    if (imap_body_decode(root, b)) return 1;
+    if (!*p) return 0;
+    while (*p) {
+        unsigned long k = 0;
+        const imap_value *child = NULL;
+        if (*p < '1' || *p > '9') return IMAP_E_ARGS;
+        while (*p >= '0' && *p <= '9') {
+            if (k > 100000) return IMAP_E_ARGS;
+            k = k * 10 + (unsigned long)(*p++ - '0');
+        }
+        if (*p == '.') {
+            p++;
+            if (!*p) return IMAP_E_ARGS;
+        } else if (*p) {
+            return IMAP_E_ARGS;
+        }
+        if (!top && !b->multipart) {                /* into the message */
+            if (!b->body || imap_body_decode(b->body, b)) return 1;
+            if (!b->multipart) {
+                if (k != 1) return 1;
+                continue;
+            }
+        }
+        if (!b->multipart) return (k != 1 || *p) ? 1 : 0;   /* a one-part message */
+        top = 0;
+        for (child = b->parts; child && --k; child = child->next) {}
+        if (!child || child->type != IMAP_LIST || imap_body_decode(child, b)) return 1;
+    }
+    return 0;
+}
+
+static void imap__copy_cstr(char *dst, size_t cap, imap_str a, const char *sep, imap_str b2)
+{
+    size_t n = 0, i;
+    for (i = 0; a.ptr && i < a.len && n + 1 < cap; i++) dst[n++] = (char)imap__mime_lower((unsigned char)a.ptr[i]);
+    for (i = 0; sep && sep[i] && n + 1 < cap; i++) dst[n++] = sep[i];
+    for (i = 0; b2.ptr && i < b2.len && n + 1 < cap; i++) dst[n++] = (char)imap__mime_lower((unsigned char)b2.ptr[i]);
+    dst[n] = 0;
+}
+
+typedef struct imap__part_job {
+    imap_u64 uid, msgno;
+    const char *section;
+    imap_part_info *info;
+    int bad_section;
+    imap_decode_sink ds;
+    imap_cte cte;             /* a body that came as a quoted string */
+    int kind;
+    int got;                  /* the body item came */
+} imap__part_job;
+
+static void imap__part_struct(void *arg, imap_client *c, const imap_response *r)
+{
+    imap__part_job *j = (imap__part_job *)arg;
+    const imap_value *uid = imap_fetch_get(r, "UID"), *bs = imap_fetch_get(r, "BODYSTRUCTURE");
+    imap_u64 u;
+    imap_body b;
+    imap_str none = {NULL, 0};
+    int k;
+    (void)c;
+    if (!uid || !bs || imap_value_u64(uid, &u) || u != j->uid) return;
+    j->msgno = r->number;
+    j->info->found = 1;
+    k = imap__body_at(bs, j->section, &b);
+    if (k == IMAP_E_ARGS) j->bad_section = 1;
+    if (k) return;
+    j->info->found = 2;
+    imap__copy_cstr(j->info->type, sizeof j->info->type, b.type, "/", b.subtype);
+    imap__copy_cstr(j->info->encoding, sizeof j->info->encoding, b.encoding, NULL, none);
+    for (k = 0; j->info->encoding[k]; k++)
+        j->info->encoding[k] = (char)(j->info->encoding[k] >= 'a' && j->info->encoding[k] <= 'z'
+                                      ? j->info->encoding[k] - 32 : j->info->encoding[k]);
+    j->info->size = b.size;
+}
+
+static void imap__part_body(void *arg, imap_client *c, const imap_response *r)
+{
+    imap__part_job *j = (imap__part_job *)arg;
+    imap_fetch_iter it;
+    imap_fetch_attr a;
+    (void)c;
+    if (r->number != j->msgno || imap_fetch_begin(r, &it) != 0) return;
+    while (imap_fetch_next(&it, &a) == 1) {
+        imap_str v;
+        if (!a.has_section || !(imap_str_is(a.name, "BODY") || imap_str_is(a.name, "BINARY")))
+            continue;
+        j->got = 1;
+        /* a short body may come as a quoted string, not a literal */
+        if (!(a.value->flags & IMAP_VF_SUNK) && imap_value_str(a.value, &v) == 0 && v.ptr &&
+            !j->ds.error) {
+            memset(&j->cte, 0, sizeof j->cte);
+            j->cte.kind = imap_str_is(a.name, "BINARY") ? IMAP_CTE_IDENTITY : j->kind;
+            if (imap_cte_feed(&j->cte, v.ptr, v.len, imap__dsink_out, &j->ds) ||
+                imap_cte_finish(&j->cte, imap__dsink_out, &j->ds))
+                j->ds.error = IMAP_E_SINK;
+        }
+    }
+}
+
+static int imap__part_fetch(imap_client *c, imap__part_job *j, const char *item)
+{
+    imap_parser *p = &c->_parser;
+    size_t th = p->sink_threshold;
+    imap_literal_sink sk = p->sink;
+    void *sc = p->sink_ctx;
+    char uidbuf[24], what[80];
+    const char *args[2];
+    imap_call call;
+    size_t n;
+    int rc;
+    uidbuf[imap__fmt_u64(uidbuf, j->uid)] = 0;
+    n = strlen(item);
+    memcpy(what, item, n);
+    memcpy(what + n, j->section, strlen(j->section) + 1);
+    n = strlen(what);
+    what[n] = ']';
+    what[n + 1] = ')';
+    what[n + 2] = 0;
+    args[0] = uidbuf;
+    args[1] = what;
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__part_body;
+    call.arg = j;
+    j->ds.msgno = j->msgno;
+    j->got = 0;
+    imap_parser_set_sink(p, 0, imap_decode_sink_fn, &j->ds);
+    rc = imap_uid(c, "FETCH", args, 2, &call);
+    imap_parser_set_sink(p, th, sk, sc);
+    return rc;
+}
+
+IMAPDEF int imap_fetch_part(imap_client *c, imap_u64 uid, const char *section,
+                            unsigned flags, imap_bytes_fn out, void *arg,
+                            imap_part_info *info)
+{
+    imap__part_job j;
+    imap_part_info local;
+    imap_call call;
+    imap_str enc;
+    char uidbuf[24];
+    const char *args[2];
+    int rc;
+    if (!info) info = &local;
+    memset(info, 0, sizeof *info);
+    memset(&j, 0, sizeof j);
+    if (!section || !*section) section = "1";
+    if (!out || uid == 0 || uid > IMAP_SEQ_MAX || strlen(section) > 40) return IMAP_E_ARGS;
+    {   /* 1*digit *("." 1*digit), no 0 part: nothing else reaches the command */
+        const char *q = section;
+        for (;;) {
+            if (*q < '1' || *q > '9') return IMAP_E_ARGS;
+            while (*q >= '0' && *q <= '9') q++;
+            if (!*q) break;
+            if (*q++ != '.') return IMAP_E_ARGS;
+        }
+    }
+    j.uid = uid;
+    j.section = section;
+    j.info = info;
+    uidbuf[imap__fmt_u64(uidbuf, uid)] = 0;
+    args[0] = uidbuf;
+    args[1] = "(UID BODYSTRUCTURE)";
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__part_struct;
+    call.arg = &j;
+    rc = imap_uid(c, "FETCH", args, 2, &call);
+    if (rc != IMAP_OK) return rc;
+    if (j.bad_section || info->found != 2) return IMAP_E_ARGS;
+    enc.ptr = info->encoding;
+    enc.len = strlen(info->encoding);
+    imap_decode_sink_init(&j.ds, enc, out, arg);
+    j.kind = j.ds._kind;
+    if (j.kind != IMAP_CTE_IDENTITY && !(flags & IMAP_PART_CLIENT_DECODE) &&
+        imap_client_has_cap(c, "BINARY")) {
+        rc = imap__part_fetch(c, &j, "(UID BINARY.PEEK[");
+        if (rc == IMAP_OK && j.got) {
+            info->server_decoded = 1;
+            info->written = j.ds.written;
+            return j.ds.error ? IMAP_E_SINK : IMAP_OK;
+        }
+        /* [UNKNOWN-CTE] and the like (RFC 3516 §4.3), or a server that
+           offers BINARY and then refuses it: decode here */
+        if (rc != IMAP_E_NO && rc != IMAP_E_BAD && rc != IMAP_OK) return rc;
+        if (j.ds.written) return IMAP_E_PROTOCOL;   /* cannot take back what went out */
+    }
+    rc = imap__part_fetch(c, &j, "(UID BODY.PEEK[");
+    info->written = j.ds.written;
+    if (rc == IMAP_OK && j.ds.error) rc = IMAP_E_SINK;
+    if (rc == IMAP_OK && !j.got) rc = IMAP_E_ARGS;  /* expunged meanwhile */
+    return rc;
+}
+
+/* Bytes as UTF-8 (RFC 6532 lets addresses hold it), bad ones U+FFFD. */
+static void imap__utf8_copy(imap__out *o, imap_str s)
+{
+    imap__csd d;
+    size_t i;
+    imap__csd_init(&d, IMAP__CS_UTF8, s, NULL);
+    for (i = 0; s.ptr && i < s.len; i++) imap__csd_put(&d, o, (unsigned char)s.ptr[i]);
+    imap__csd_flush(&d, o);
+}
+
+static void imap__addr_put(imap__out *o, const imap_value *list, const imap_charset_conv *conv)
+{
+    const imap_value *cur = list;
+    imap_address a;
+    while (imap_address_next(&cur, &a) == 1) {
+        if (a.group_start || a.group_end) continue;
+        if (a.name.len) {
+            imap__hdr_dec((const unsigned char *)a.name.ptr, a.name.len, o, conv);
+            imap__out_c(o, ' ');
+            imap__out_c(o, '<');
+        }
+        imap__utf8_copy(o, a.mailbox);
+        if (a.host.ptr) {
+            imap__out_c(o, '@');
+            imap__utf8_copy(o, a.host);
+        }
+        if (a.name.len) imap__out_c(o, '>');
+        return;                                 /* the first author */
+    }
+}
+
+IMAPDEF int imap_summary_decode(const imap_response *r, char *buf, size_t cap,
+                                const imap_charset_conv *conv, imap_summary *s)
+{
+    const imap_value *env = imap_fetch_get(r, "ENVELOPE"), *uid = imap_fetch_get(r, "UID");
+    imap_envelope e;
+    imap__out o;
+    size_t d_end, f_end;
+    memset(s, 0, sizeof *s);
+    s->date = s->from = s->subject = "";
+    s->msgno = r->number;
+    if (uid) imap_value_u64(uid, &s->uid);
+    if (!env || imap_envelope_decode(env, &e) != 0) return IMAP_E_SYNTAX;
+    imap__out_init(&o, buf, cap);
+    imap__hdr_dec((const unsigned char *)e.date.ptr, e.date.ptr ? e.date.len : 0, &o, conv);
+    imap__out_c(&o, 0);
+    d_end = o.len;
+    imap__addr_put(&o, e.from, conv);
+    imap__out_c(&o, 0);
+    f_end = o.len;
+    if (e.subject.ptr) imap__hdr_dec((const unsigned char *)e.subject.ptr, e.subject.len, &o, conv);
+    imap__out_c(&o, 0);
+    s->needed = o.len;
+    if (!buf || o.len > cap) {
+        s->result = IMAP_E_NOMEM;
+        return IMAP_E_NOMEM;
+    }
+    s->date = buf;
+    s->from = buf + d_end;
+    s->subject = buf + f_end;
+    return 0;
+}
+
+typedef struct imap__summary_job {
+    const imap_charset_conv *conv;
+    char *buf;
+    size_t cap;
+    void (*fn)(void *arg, const imap_summary *s);
+    void *arg;
+    int nomem;
+} imap__summary_job;
+
+static void imap__summary_data(void *arg, imap_client *c, const imap_response *r)
+{
+    imap__summary_job *j = (imap__summary_job *)arg;
+    imap_summary s;
+    int rc;
+    (void)c;
+    if (!imap_response_is(r, "FETCH")) return;
+    rc = imap_summary_decode(r, j->buf, j->cap, j->conv, &s);
+    if (rc == IMAP_E_SYNTAX) return;            /* a FETCH of flags, not ours */
+    if (rc == IMAP_E_NOMEM) j->nomem = 1;
+    j->fn(j->arg, &s);
+}
+
+IMAPDEF int imap_fetch_summary(imap_client *c, const char *set, int uid,
+                               const imap_charset_conv *conv, char *buf, size_t cap,
+                               void (*fn)(void *arg, const imap_summary *s), void *arg)
+{
+    imap__summary_job j;
+    imap_call call;
+    const char *args[2];
+    int rc;
+    if (!fn || !set) return IMAP_E_ARGS;
+    memset(&j, 0, sizeof j);
+    j.conv = conv;
+    j.buf = buf;
+    j.cap = cap;
+    j.fn = fn;
+    j.arg = arg;
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__summary_data;
+    call.arg = &j;
+    args[0] = set;
+    args[1] = "(UID ENVELOPE)";
+    rc = uid ? imap_uid(c, "FETCH", args, 2, &call) : imap_fetch(c, set, args[1], &call);
+    if (rc == IMAP_OK && j.nomem) rc = IMAP_E_NOMEM;
+    return rc;
+}
+
+#endif /* IMAP_NO_MIME */
 
 /* ---- 9b. SASL mechanisms ------------------------------------------------ */
 
@@ -10878,6 +13565,8 @@ IMAPDEF int imap_login_sasl(imap_client *c, const char *mech, const char *user,
     if (c->error) return c->error;
     if (!c->_has_t) return IMAP_E_STATE;     /* blocking only: s lives here */
     if (c->_caps_stale && (rc = imap_capability(c, NULL)) != IMAP_OK) return rc;
+    /* a cut list: no mechanism is picked or checked on a guess */
+    if (c->_caps_need) return imap__may_send_secret(c, 0);
     if (!mech && !(mech = imap__sasl_pick(c))) return IMAP_E_CAPABILITY;
     if (!(fn = imap_sasl_mechanism(mech))) return IMAP_E_UNSUPPORTED;
     if (!imap__sasl_offered(c, mech)) return IMAP_E_CAPABILITY;
@@ -10906,48 +13595,95 @@ IMAPDEF int imap_login_cram_md5(imap_client *c, const char *user, const char *pa
 
 /* (9b SASL implementation ends here) */
 
-#ifdef IMAP_WITH_BEARSSL
 static int imap__starttls_command(imap_client *c, const imap_call *call)
 {
     IMAP__COMMAND(c, call, IMAP__K_STARTTLS, NULL, imap_cmd_starttls(&cmd_, tag_));
 }
 
-IMAPDEF int imap_starttls(imap_client *c, imap_tls *tls, const char *server_name,
-                          const imap_call *call)
+IMAPDEF int imap_starttls_begin(imap_client *c, const imap_call *call)
 {
-    imap_transport old, tt;
     imap_str rest;
-    int rc;
+    int rc = imap__may_call(c, call);
+    if (rc) return rc;
     if (call && call->on_done) return IMAP_E_ARGS;
     if (c->error) return c->error;
-    if (!c->_has_t) return IMAP_E_STATE;
-    if (c->_tls || c->state != IMAP_STATE_NONAUTH || !tls->_ready) return IMAP_E_STATE;
-    /* what imap_tls_start would refuse, refused before anything is sent */
-    if (!tls->_insecure && (!server_name || !*server_name)) return IMAP_E_ARGS;
+    if (!c->_has_t || c->_starttls_wait) return IMAP_E_STATE;
+    if (c->_tls) return imap__refuse(c, IMAP_E_STATE, "STARTTLS on a connection that is "
+                                     "TLS already", ~(imap_u64)0, NULL);
+    if (c->state == IMAP_STATE_AUTH && c->_plain_preauth)
+        return imap__refuse(c, IMAP_E_PLAINTEXT, "the server said PREAUTH in plaintext, "
+                            "so STARTTLS cannot follow (RFC 2595 3.1): the session may be "
+                            "an attacker's", ~(imap_u64)0, NULL);
+    if (c->state != IMAP_STATE_NONAUTH) return IMAP_E_STATE;
     if (c->_caps_stale && (rc = imap_capability(c, NULL)) != IMAP_OK) return rc;
-    if (!imap_client_has_cap(c, "STARTTLS")) return IMAP_E_CAPABILITY;
+    if (!imap_client_has_cap(c, "STARTTLS"))
+        return imap__refuse(c, IMAP_E_CAPABILITY, "the server does not offer STARTTLS",
+                            ~(imap_u64)0, NULL);
     rc = imap__starttls_command(c, call);
     if (rc != IMAP_OK) return rc;
     /* The engine stopped feeding at the OK. What the server sent after it
        came before any TLS record: an injection (RFC 2595 §3.1). Take it
-       out of the client's read buffer and drop it. */
-    old = c->_t;
-    imap__tls_transport(tls, &tt);
-    imap_client_set_transport(c, &tt, &rest);
+       out of the client's read buffer and drop it; nothing learnt in
+       plaintext stays either. */
+    rest.ptr = (const char *)c->_rbuf + c->_rbuf_off;
+    rest.len = c->_rbuf_len - c->_rbuf_off;
+    c->_rbuf_off = c->_rbuf_len = 0;
     if (rest.len) {
         static const char note[] = "[bytes after STARTTLS OK discarded]";
         imap__log(c, 'S', (const unsigned char *)note, sizeof note - 1);
     }
-    rc = imap_tls_start(tls, &old, server_name, &tt);
-    if (rc != IMAP_OK) {
-        imap__abort(c, rc);
-        return rc;
-    }
+    imap__set_caps(c, NULL);
+    c->_caps_stale = 1;
+    c->_starttls_wait = 1;               /* _stop_feed holds every command */
+    return IMAP_OK;
+}
+
+IMAPDEF int imap_starttls_finish(imap_client *c, const imap_transport *tls)
+{
+    if (!c || !tls) return IMAP_E_ARGS;
+    if (c->error) return c->error;
+    if (!c->_starttls_wait) return IMAP_E_STATE;
+    c->_starttls_wait = 0;
+    imap_client_set_transport(c, tls, NULL);
     imap_client_mark_tls(c, 1);
     /* RFC 3501 §6.2.1: forget what was learnt in plaintext, ask again */
     imap__set_caps(c, NULL);
     c->_caps_stale = 1;
     return imap_capability(c, NULL);
+}
+
+#ifdef IMAP_WITH_BEARSSL
+IMAPDEF int imap_starttls(imap_client *c, imap_tls *tls, const char *server_name,
+                          const imap_call *call)
+{
+    imap_transport old, tt;
+    int rc;
+    if (call && call->on_done) return IMAP_E_ARGS;
+    if (c->error) return c->error;
+    if (!c->_has_t) return IMAP_E_STATE;
+    if (c->_tls || c->state != IMAP_STATE_NONAUTH || !tls->_ready) {
+        if (c->state == IMAP_STATE_AUTH && c->_plain_preauth && !c->_tls)
+            return imap_starttls_begin(c, call);        /* its refusal */
+        return IMAP_E_STATE;
+    }
+    /* what imap_tls_start would refuse, refused before anything is sent */
+    if (!tls->_insecure && (!server_name || !*server_name)) return IMAP_E_ARGS;
+    rc = imap_starttls_begin(c, call);
+    if (rc != IMAP_OK) return rc;
+    old = c->_t;
+    c->_tls_obj = tls;
+    rc = imap_tls_start(tls, &old, server_name, &tt);
+    if (rc != IMAP_OK) {
+        /* closing the client now closes the plaintext transport under
+           the TLS one */
+        imap__tls_transport(tls, &tt);
+        tls->_lower = old;
+        c->_starttls_wait = 0;
+        imap_client_set_transport(c, &tt, NULL);
+        imap__abort(c, rc);
+        return rc;
+    }
+    return imap_starttls_finish(c, &tt);
 }
 
 IMAPDEF int imap_client_open_starttls(imap_client *c, const imap_transport *plain,
@@ -10966,6 +13702,7 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 {
     imap_transport tt;
     int rc = imap_tls_start(tls, lower, server_name, &tt);
+    c->_tls_obj = tls;
     if (rc != IMAP_OK) {
         imap__tls_transport(tls, &tt);
         tls->_lower = *lower;
@@ -10979,6 +13716,423 @@ IMAPDEF int imap_client_open_tls(imap_client *c, const imap_transport *lower,
 #endif
 
 /* (9c TLS client implementation ends here) */
+
+/* ---- imap_error_text ---------------------------------------------------- */
+
+static void imap__cat_s(char *out, size_t cap, const char *s) { imap__cat(out, cap, s, strlen(s)); }
+
+IMAPDEF size_t imap_error_text(char *out, size_t cap, int code, const imap_client *c,
+                               const struct imap_tcp *tcp, const struct imap_tls *tls)
+{
+    int said = 0;
+    if (!out || !cap) return 0;
+    out[0] = 0;
+    imap__cat_s(out, cap, imap_result_str(code));
+#ifdef IMAP_WITH_BEARSSL
+    if (!tls && c) tls = c->_tls_obj;
+    /* TLS's own failure, or the one that ended a session over it */
+    if (tls && tls->result && tls->detail[0] &&
+        (tls->result == code || code == IMAP_E_IO || code == IMAP_E_CLOSED)) {
+        imap__cat_s(out, cap, ": ");
+        imap__cat_s(out, cap, tls->detail);
+        said = 1;
+    }
+#else
+    (void)tls;
+#endif
+    if (!said && c && c->_detail_code == code && c->_detail[0]) {
+        imap__cat_s(out, cap, ": ");
+        imap__cat_s(out, cap, c->_detail);
+        said = 1;
+    }
+    if (!said && c && (code == IMAP_E_NO || code == IMAP_E_BAD || code == IMAP_E_AUTH) &&
+        c->last_text[0]) {
+        imap__cat_s(out, cap, ": server said: ");
+        imap__cat_s(out, cap, c->last_text);       /* its response code included */
+        said = 1;
+    }
+#ifndef IMAP_NO_POSIX
+    if (!said && tcp && tcp->where[0] &&
+        (code == IMAP_E_IO || code == IMAP_E_TIMEOUT || code == IMAP_E_CLOSED)) {
+        imap__cat_s(out, cap, ": ");
+        imap__cat_s(out, cap, tcp->where);
+        if (tcp->gai_error) {
+            imap__cat_s(out, cap, " does not resolve (");
+            imap__cat_s(out, cap, gai_strerror(tcp->gai_error));
+            imap__cat_s(out, cap, ")");
+        } else if (tcp->error) {
+            imap__cat_s(out, cap, ": ");
+            imap__cat_s(out, cap, strerror(tcp->error));
+        }
+        said = 1;
+    }
+#else
+    (void)tcp;
+#endif
+    (void)said;
+    return strlen(out);
+}
+
+/* ---- 9d. keeping a mailbox in sync; resuming after a drop ---------------- */
+
+/* FETCH (UID FLAGS ...) and VANISHED, from SELECT QRESYNC and the FETCHes */
+static void imap__sync_data(void *arg, imap_client *c, const imap_response *r)
+{
+    imap_sync *s = (imap_sync *)arg;
+    (void)c;
+    if (imap_response_is(r, "FETCH")) {
+        const imap_value *u = imap_fetch_get(r, "UID"), *f = imap_fetch_get(r, "FLAGS");
+        imap_u64 uid;
+        /* a FETCH without both (a flag change without UID under plain
+           CONDSTORE): the next sync finds it by its MODSEQ */
+        if (!u || imap_value_u64(u, &uid) || !f || f->type != IMAP_LIST) return;
+        if (s->on_message) s->on_message(s->arg, uid, f, uid >= s->_old.uidnext);
+    } else if (imap_response_is(r, "VANISHED")) {
+        imap_vanished v;
+        imap_seqset_iter it;
+        imap_u64 lo, hi;
+        if (imap_vanished_decode(r, &v) != 0 || !v.uids.ptr) return;
+        imap_seqset_iter_init(&it, v.uids.ptr, v.uids.len);
+        while (imap_seqset_next(&it, &lo, &hi) == 1)
+            if (hi != IMAP_SEQ_STAR && s->on_vanished) s->on_vanished(s->arg, lo, hi);
+    }
+}
+
+/* Every known UID below `bound` not yet matched is gone. */
+static void imap__sync_gone_below(imap_sync *s, imap_u64 bound)
+{
+    while (s->_kstate != 2) {
+        imap_u64 lo, hi;
+        if (s->_kstate == 0) {
+            if (imap_seqset_next(&s->_known, &s->_klo, &s->_khi) != 1 ||
+                s->_khi == IMAP_SEQ_STAR) {
+                s->_kstate = 2;
+                return;
+            }
+            s->_kstate = 1;
+        }
+        lo = s->_next > s->_klo ? s->_next : s->_klo;
+        if (lo > s->_khi) {
+            s->_kstate = 0;
+            continue;
+        }
+        if (lo >= bound) return;
+        hi = s->_khi < bound - 1 ? s->_khi : bound - 1;
+        if (s->on_vanished) s->on_vanished(s->arg, lo, hi);
+        s->_next = hi + 1;
+        if (s->_next <= s->_khi) return;
+        s->_kstate = 0;
+    }
+}
+
+/* UID SEARCH ALL, streamed: a merge of the server's UIDs (ascending)
+   with the known set; VANISHED that arrives meanwhile is real too. */
+static int imap__sync_numbers(void *ctx, imap_str name, imap_u64 lo, imap_u64 hi)
+{
+    imap_sync *s = (imap_sync *)ctx;
+    if (imap_str_is(name, "VANISHED")) {
+        if (s->on_vanished) s->on_vanished(s->arg, lo, hi);
+        return 0;
+    }
+    /* under IMAP4rev2 the answer is ESEARCH; its ALL set streams alike */
+    if ((!imap_str_is(name, "SEARCH") && !imap_str_is(name, "ESEARCH")) || s->_unordered)
+        return 0;
+    if (lo < s->_next) {
+        s->_unordered = 1;                  /* no more verdicts */
+        return 0;
+    }
+    imap__sync_gone_below(s, lo);
+    s->_next = hi + 1;
+    return 0;
+}
+
+static int imap__sync_search(imap_client *c, imap_sync *s, const imap_call *call)
+{
+    imap_parser *p = &c->_parser;
+    imap_number_sink saved = p->number_sink;
+    void *saved_ctx = p->number_ctx;
+    const char *all = "ALL";
+    int rc;
+    imap_seqset_iter_init(&s->_known, s->known_uids, strlen(s->known_uids));
+    s->_kstate = 0;
+    s->_next = 0;
+    s->_unordered = 0;
+    imap_parser_set_number_sink(p, imap__sync_numbers, s);
+    rc = imap_uid(c, "SEARCH", &all, 1, call);
+    imap_parser_set_number_sink(p, saved, saved_ctx);
+    if (rc != IMAP_OK) return rc;
+    if (s->_unordered) return IMAP_E_UNSUPPORTED;
+    imap__sync_gone_below(s, (imap_u64)IMAP_SEQ_MAX + 1);
+    return IMAP_OK;
+}
+
+/* A number the SELECT left in the store ([UIDVALIDITY n] and friends). */
+static int imap__sync_code(imap_client *c, const char *name, imap_u64 *out)
+{
+    char buf[32];
+    size_t n = 0;
+    int found = 0, k;
+    /* the last one counts; drain them all */
+    while ((k = imap_client_response(c, name, buf, sizeof buf, &n)) != 0) {
+        if (k == 1 && imap__parse_u64(buf, n, out)) found = 1;
+        if (k < 0) break;
+    }
+    return found;
+}
+
+IMAPDEF int imap_sync_mailbox(imap_client *c, imap_sync *s, imap_sync_state *st)
+{
+    imap_call call;
+    imap_qresync q;
+    imap_u64 uv = 0, hms = 0, un = 0;
+    int method, rc, use_q, nomodseq, reset, full, has_known;
+    const char *items = "(UID FLAGS)";
+    if (!s || !st) return IMAP_E_ARGS;
+    method = s->max_method ? s->max_method : IMAP_SYNC_QRESYNC;
+    if (method < IMAP_SYNC_QRESYNC || method > IMAP_SYNC_PLAIN) return IMAP_E_ARGS;
+    s->_old = *st;
+    s->method = 0;
+    s->exists = 0;
+    has_known = s->known_uids && s->known_uids[0];
+    if (method == IMAP_SYNC_QRESYNC && !imap_client_has_cap(c, "QRESYNC"))
+        method = IMAP_SYNC_CONDSTORE;
+    if (method == IMAP_SYNC_CONDSTORE && !imap_client_has_cap(c, "CONDSTORE"))
+        method = IMAP_SYNC_PLAIN;
+    if (method == IMAP_SYNC_QRESYNC && !(c->_enabled & 2u)) {
+        /* ENABLE is for the authenticated state only (RFC 5161 §3.1) */
+        if (c->state == IMAP_STATE_SELECTED) {
+            if (!imap_client_has_cap(c, "UNSELECT")) method = IMAP_SYNC_CONDSTORE;
+            else if ((rc = imap_unselect(c, NULL)) != IMAP_OK) return rc;
+        }
+        if (method == IMAP_SYNC_QRESYNC) {
+            rc = imap_enable(c, "QRESYNC", NULL);
+            if (rc < 0 && imap_result_class_of(rc) == IMAP_CLASS_ABORT) return rc;
+            if (!(c->_enabled & 2u)) method = IMAP_SYNC_CONDSTORE;
+        }
+    }
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__sync_data;
+    call.arg = s;
+    use_q = method == IMAP_SYNC_QRESYNC && st->uidvalidity && st->highestmodseq &&
+            st->uidvalidity <= IMAP_SEQ_MAX;
+    if (use_q) {
+        memset(&q, 0, sizeof q);
+        q.uidvalidity = st->uidvalidity;
+        q.modseq = st->highestmodseq;
+        /* the known UIDs narrow VANISHED (§3.2.5); a set too long for the
+           output buffer is left out (the server then names every UID
+           expunged since modseq: more, never less) */
+        if (has_known && strlen(s->known_uids) < c->_out_cap / 4) q.known_uids = s->known_uids;
+    }
+    rc = imap_select_ext(c, s->mailbox, s->readonly,
+                         method != IMAP_SYNC_PLAIN && !use_q, use_q ? &q : NULL, &call);
+    if (rc != IMAP_OK) return rc;
+    s->exists = c->exists;
+    if (!imap__sync_code(c, "UIDVALIDITY", &uv)) return IMAP_E_PROTOCOL;  /* RFC 3501 §6.3.1 */
+    if (!imap__sync_code(c, "UIDNEXT", &un)) un = st->uidnext;
+    nomodseq = imap_client_response(c, "NOMODSEQ", NULL, 0, NULL) != 0;
+    if (method != IMAP_SYNC_PLAIN && !imap__sync_code(c, "HIGHESTMODSEQ", &hms)) nomodseq = 1;
+    if (nomodseq) {
+        method = IMAP_SYNC_PLAIN;
+        hms = 0;
+    }
+    reset = st->uidvalidity && st->uidvalidity != uv;
+    if (reset && s->on_reset) s->on_reset(s->arg, uv);
+    full = !st->uidvalidity || reset;
+    if (full) s->_old.uidnext = 0;          /* every message is new */
+    if (use_q && !reset && method == IMAP_SYNC_QRESYNC) {
+        /* with known UIDs the answer to SELECT covers those only
+           (RFC 7162 §3.2.5): the new messages are asked for by UID */
+        if (c->exists > 0 && un > st->uidnext) {
+            char set[32];
+            const char *args[2];
+            imap_seqset ss;
+            imap_seqset_init(&ss, set, sizeof set);
+            imap_seqset_range(&ss, st->uidnext ? st->uidnext : 1, IMAP_SEQ_STAR);
+            args[0] = set;
+            args[1] = items;
+            if (ss.error) return IMAP_E_PROTOCOL;
+            rc = imap_uid(c, "FETCH", args, 2, &call);
+            if (rc != IMAP_OK) return rc;
+        }
+    } else {
+        /* expunges: compare the UIDs held with the server's */
+        if (has_known && !reset && (rc = imap__sync_search(c, s, &call)) != IMAP_OK) return rc;
+        if (c->exists > 0) {
+            const char *set = "1:*";
+            if (!full && method != IMAP_SYNC_PLAIN && st->highestmodseq) {
+                if (hms != st->highestmodseq)
+                    rc = imap_fetch_changedsince(c, 1, set, items, st->highestmodseq, 0, &call);
+            } else {
+                const char *args[2];
+                args[0] = set;
+                args[1] = items;
+                rc = imap_uid(c, "FETCH", args, 2, &call);
+            }
+            if (rc != IMAP_OK) return rc;
+        }
+    }
+    s->method = method;
+    s->exists = c->exists;
+    st->uidvalidity = uv;
+    st->highestmodseq = hms;
+    st->uidnext = un;
+    return IMAP_OK;
+}
+
+static int imap__retryable(int rc)
+{
+    return imap_result_class_of(rc) == IMAP_CLASS_ABORT && rc != IMAP_E_TLS_UNKNOWN_CA &&
+           rc != IMAP_E_TLS_EXPIRED && rc != IMAP_E_TLS_HOSTNAME;
+}
+
+static void imap__sleep(imap_reconnect *r, long ms)
+{
+    if (r->sleep_ms) {
+        r->sleep_ms(r->arg, ms);
+        return;
+    }
+#ifndef IMAP_NO_POSIX
+    {
+        struct timespec ts;
+        ts.tv_sec = ms / 1000;
+        ts.tv_nsec = (ms % 1000) * 1000000L;
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+    }
+#endif
+}
+
+IMAPDEF int imap_client_reconnect(imap_client *c, void *mem, size_t cap, imap_reconnect *r)
+{
+    long wait = r->min_ms > 0 ? r->min_ms : 500, most = r->max_ms > 0 ? r->max_ms : 60000;
+    int rc;
+    r->tries = 0;
+    if (!r->connect) return IMAP_E_ARGS;
+    for (;;) {
+        /* what the caller set up survives the new start (field by field:
+           a copy of the whole client would cost firmware its stack) */
+        imap_parser *p = &c->_parser;
+        long timeout_ms = c->timeout_ms;
+        int debug = c->debug, require_tls = c->_require_tls;
+        imap_debug_fn debug_fn = c->_debug_fn;
+        void *debug_arg = c->_debug_arg, *clock_arg = c->_clock_arg;
+        long long (*clock)(void *) = c->_clock;
+        int (*random)(void *, unsigned char *, size_t) = c->_random;
+        void *random_arg = c->_random_arg;
+        struct imap_scram_cache *scram = c->_scram_cache;
+        void (*on_untagged)(void *, imap_client *, const imap_response *) = c->_on_untagged;
+        void *on_untagged_arg = c->_on_untagged_arg;
+        imap_tagger tagger = c->_tagger;
+        size_t max_line = p->max_line, threshold = p->sink_threshold;
+        imap_u64 max_literal = p->max_literal;
+        imap_literal_sink sink = p->sink;
+        void *sink_ctx = p->sink_ctx, *number_ctx = p->number_ctx;
+        imap_number_sink number_sink = p->number_sink;
+        if (c->_has_t) imap_client_close(c);
+        imap_client_init(c, mem, cap);
+        c->timeout_ms = timeout_ms;
+        c->debug = debug;
+        c->_debug_fn = debug_fn;
+        c->_debug_arg = debug_arg;
+        c->_clock = clock;
+        c->_clock_arg = clock_arg;
+        c->_random = random;
+        c->_random_arg = random_arg;
+        c->_scram_cache = scram;
+        c->_require_tls = require_tls;
+        c->_on_untagged = on_untagged;
+        c->_on_untagged_arg = on_untagged_arg;
+        c->_tagger = tagger;
+        p->max_line = max_line;
+        p->max_literal = max_literal;
+        imap_parser_set_sink(p, threshold, sink, sink_ctx);
+        imap_parser_set_number_sink(p, number_sink, number_ctx);
+        rc = r->connect(r->arg, c);
+        r->tries++;
+        if (rc == IMAP_OK && !c->error) return IMAP_OK;
+        if (rc == IMAP_OK) rc = c->error;
+        if (!imap__retryable(rc) || (r->max_tries && r->tries >= r->max_tries)) {
+            if (c->_has_t) imap_client_close(c);
+            return rc;
+        }
+        imap__sleep(r, wait);
+        wait = wait > most / 2 ? most : wait * 2;
+    }
+}
+
+typedef struct imap__watch {
+    int done, result, changed;
+} imap__watch;
+
+static void imap__watch_data(void *arg, imap_client *c, const imap_response *r)
+{
+    (void)c;
+    if (imap_response_is(r, "EXISTS") || imap_response_is(r, "EXPUNGE") ||
+        imap_response_is(r, "VANISHED") || imap_response_is(r, "FETCH"))
+        ((imap__watch *)arg)->changed = 1;
+}
+
+static void imap__watch_done(void *arg, imap_client *c, int result, const imap_response *t)
+{
+    imap__watch *w = (imap__watch *)arg;
+    (void)c;
+    (void)t;
+    w->done = 1;
+    w->result = result;
+}
+
+IMAPDEF int imap_watch_step(imap_client *c, void *mem, size_t cap, imap_reconnect *r,
+                            imap_sync *s, imap_sync_state *st, long idle_ms,
+                            int (*on_synced)(void *arg, const imap_sync_state *st))
+{
+    imap__watch w;
+    imap_call call;
+    unsigned long mark;
+    int rc;
+    if (idle_ms <= 0) idle_ms = 29L * 60 * 1000;
+    if (c->error || c->state == IMAP_STATE_LOGOUT || !c->_has_t ||
+        c->state == IMAP_STATE_NONAUTH) {
+        rc = imap_client_reconnect(c, mem, cap, r);
+        if (rc != IMAP_OK) return rc;
+    }
+    mark = c->_changes;
+    rc = imap_sync_mailbox(c, s, st);
+    if (rc != IMAP_OK) return rc;
+    if (on_synced && on_synced(s->arg, st) != 0) return IMAP_OK;
+    /* a change that no command took came during the sync: sync again
+       rather than IDLE past it */
+    if (c->_changes != mark) return IMAP_OK;
+    if (!imap_client_has_cap(c, "IDLE")) {
+        imap__sleep(r, idle_ms);
+        return imap_noop(c, NULL);
+    }
+    memset(&w, 0, sizeof w);
+    memset(&call, 0, sizeof call);
+    call.on_data = imap__watch_data;
+    call.on_done = imap__watch_done;
+    call.arg = &w;
+    rc = imap_idle(c, idle_ms, &call);
+    if (rc != IMAP_OK) return rc;
+    while (!w.done) {
+        rc = imap_client_poll(c, 1000);
+        if (rc != IMAP_OK) return rc;
+        /* a change reported before the server's "+" does not end IDLE by
+           itself (the engine ends it on changes while idling): once the
+           "+" is in, DONE goes */
+        if (w.changed) {
+            unsigned i;
+            for (i = 0; i < IMAP_MAX_PENDING; i++) {
+                imap__pending *p = &c->_q[i];
+                if (p->seq && (p->flags & IMAP__F_IDLING)) imap__idle_done(c, p);
+            }
+        }
+    }
+    rc = imap_client_wait_all(c);
+    if (rc != IMAP_OK) return rc;
+    return w.result == IMAP_E_NO || w.result == IMAP_E_BAD ? w.result : IMAP_OK;
+}
+
+/* (9d sync implementation ends here) */
 
 /* (section 9 implementation ends here) */
 

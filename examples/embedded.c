@@ -27,7 +27,8 @@
 #define IMAP_NO_POSIX
 #define IMAP_MAX_PENDING 4          /* commands in flight at once */
 #define IMAP_CMD_MAX_SEGMENTS 4     /* pieces of one command (literals) */
-#define IMAP_CAPS_BYTES 256         /* the server's capability list */
+#define IMAP_CAPS_BYTES 1024        /* the server's capability list: Dovecot's
+                                       is ~400 bytes after login, Cyrus's 924 */
 #define IMAP_READ_CHUNK 64          /* bytes taken from the UART at a time */
 #define IMAP_INJECT_BYTES 32        /* DONE (and SASL lines, unused here) */
 #define IMAP_DEBUG_LINES 4          /* protocol lines kept for error reports */

@@ -39,7 +39,9 @@ enum {
     XC_AUTH = 3,        /* login refused, or no password */
     XC_SERVER = 4,      /* the server answered NO or BAD */
     XC_NOTFOUND = 5,    /* no such mailbox or message */
-    XC_LOCAL = 6        /* local I/O: reading FILE, writing stdout */
+    XC_LOCAL = 6,       /* local I/O: reading FILE, writing stdout */
+    XC_PIPE = 7,        /* stdout was closed by its reader (| head) */
+    XC_INTERRUPTED = 8  /* Ctrl-C during sync: run it again to finish */
 };
 
 static const char usage_text[] =
@@ -49,26 +51,45 @@ static const char usage_text[] =
 "The URL follows RFC 5092: USER and MAILBOX are percent-encoded UTF-8\n"
 "(imap://me%40example.org@mail.example.org/Sent%20Items); PORT defaults to\n"
 "143 and MAILBOX to INBOX. /;UID=N after the mailbox names a message for\n"
-"fetch, and ;UIDVALIDITY=N checks that UIDs still mean what they meant.\n"
+"fetch, and ;UIDVALIDITY=N checks that UIDs still mean what they meant;\n"
+"/;SECTION=1.2 and /;PARTIAL=0.1024 after the UID fetch a part or a range;\n"
+"?SEARCH after the mailbox (imap://h/INBOX?UNSEEN) is what search and\n"
+"fetch take; USER;AUTH=MECH@HOST logs in with that SASL mechanism.\n"
 "\n"
 "Commands:\n"
 "  list [PATTERN]      mailboxes matching PATTERN (default *): name, TAB, flags\n"
 "  stat                the mailbox's message, unseen and next-UID counts\n"
 "  search CRITERIA...  UIDs of matching messages, one a line\n"
 "                      (imapcat URL search FROM alice SINCE 1-Mar-2024)\n"
-"  fetch [UID]         the raw message on stdout (--headers: its header only)\n"
+"  fetch [UID|SET]     the raw message on stdout (--headers: its header only);\n"
+"                      a UID set (1:5,9) or a search URL gives several, as\n"
+"                      mboxrd on stdout, or one file each with -o DIR\n"
+"  fetch UID --part N [-o FILE]  body part N (IMAP numbering: 2, 1.2), its\n"
+"                      transfer encoding undone, to stdout or FILE\n"
+"  summary [N]         the newest N messages (default 20), one a line: UID,\n"
+"                      date, from, subject (TAB separated, decoded to UTF-8)\n"
 "  append FILE         add FILE (- for stdin) to the mailbox; bare LF line\n"
 "                      ends become CRLF; prints the new UID if the server\n"
 "                      tells it (UIDPLUS)\n"
 "  idle                a line per new message (UID, From, Subject, TAB\n"
-"                      separated) until Ctrl-C or --timeout\n"
+"                      separated, decoded) until Ctrl-C or --timeout\n"
+"  sync DIR            pull the URL's mailbox (all of them when it names\n"
+"                      none: INBOX in DIR, the others as Maildir++ DIR/.Name)\n"
+"                      into Maildir DIR, only what changed since the last\n"
+"                      sync (QRESYNC, CONDSTORE or plain: --sync-method);\n"
+"                      flags in the file names, expunged messages removed,\n"
+"                      DIR/imapcat-sync.state written last, so Ctrl-C or a\n"
+"                      drop loses nothing: sync again to finish\n"
 "\n"
 "Options:\n"
 "  --stream CMD        speak IMAP over CMD's stdin/stdout (run by sh -c)\n"
 "                      instead of a network connection, e.g.\n"
 "                      --stream 'ssh mail.example.org /usr/lib/dovecot/imap'\n"
 "  --headers           fetch: only the message header\n"
+"  -o DIR              fetch: write each message to DIR/UID.eml\n"
+"                      (with --part N: the part goes to the FILE -o names)\n"
 "  --timeout SECONDS   idle: stop after this long (default: never)\n"
+"  --sync-method M     sync: use no better than M (qresync, condstore, plain)\n"
 "  imaps://            implicit TLS (port 993); needs a build with TLS\n"
 "  --starttls          upgrade with STARTTLS; refuses a server without it\n"
 "  --cafile FILE       trust these CA certificates (default: the system bundle)\n"
@@ -76,8 +97,9 @@ static const char usage_text[] =
 "  -v, --verbose       show the protocol on stderr (credentials hidden)\n"
 "  -h, --help          this text\n"
 "\n"
-"The password comes from $IMAP_PASSWORD, else a prompt on the terminal;\n"
-"never from the command line. Without USER in the URL, $USER is used.\n"
+"The password comes from $IMAP_PASSWORD, else ~/.netrc (machine HOST login\n"
+"USER password ...; not if others may read it), else a prompt on the\n"
+"terminal; never from the command line. Without USER in the URL, $USER is used.\n"
 "A progress bar shows on stderr for long fetches when stderr is a terminal\n"
 "and stdout is not.\n"
 "\n"
@@ -88,7 +110,9 @@ static const char usage_text[] =
 "  3  authentication: login refused, or no password\n"
 "  4  the server answered NO or BAD\n"
 "  5  not found: no such mailbox, no message with that UID\n"
-"  6  local I/O error: reading FILE, writing stdout\n";
+"  6  local I/O error: reading FILE, writing stdout\n"
+"  7  stdout closed by its reader (imapcat ... | head): the rest is dropped\n"
+"  8  sync interrupted (Ctrl-C): what is on disk is whole; sync again\n";
 
 /* ---- what the command line asked for ---------------------------------- */
 
@@ -102,17 +126,25 @@ typedef struct target {
     char mailbox[1024];         /* UTF-8 */
     unsigned long uidvalidity;  /* 0: not given */
     unsigned long uid;          /* 0: not given */
+    int has_mailbox;            /* the URL named one */
+    char auth[32];              /* ;AUTH=<mech> (RFC 5092 §3.2); "" or "*": LOGIN */
+    char section[128];          /* /;SECTION=<section> */
+    unsigned long partial_start, partial_len;   /* /;PARTIAL=<start>[.<len>] */
+    int has_partial;
+    char search[1024];          /* ?<search program>, decoded */
 } target;
 
 typedef struct options {
     const char *stream_cmd;
     int headers;
+    const char *part;           /* fetch --part N (-o: its FILE) */
     long timeout_s;             /* idle: 0 = until interrupted */
     int verbose;
     /* TLS hooks: parsed now, used by the TLS layer when it is built in */
     int starttls;
     int insecure;
     const char *cafile;
+    const char *outdir;         /* fetch -o DIR: a file per message */
 } options;
 
 typedef struct session {
@@ -242,9 +274,21 @@ static const char *parse_url(const char *url, target *tg)
     if (at) {
         const char *semi = memchr(p, ';', (size_t)(at - p));
         const char *uend = semi ? semi : at;
-        if (semi && !(prefix_ci(semi, ";AUTH=") &&
-                      ((size_t)(at - semi) == 7 && semi[6] == '*')))
-            return "only ;AUTH=* is supported (LOGIN with a password)";
+        if (semi) {
+            /* ;AUTH=* is LOGIN (or any); else a SASL mechanism's name */
+            size_t n = (size_t)(at - semi), k;
+            if (!prefix_ci(semi, ";AUTH=") || n <= 6 || n - 6 >= sizeof tg->auth)
+                return "bad ;AUTH= in the URL";
+            for (k = 6; k < n; k++) {
+                char ch = semi[k];
+                if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '*'))
+                    return "bad ;AUTH= mechanism in the URL";
+            }
+            memcpy(tg->auth, semi + 6, n - 6);
+            tg->auth[n - 6] = 0;
+            if (strcmp(tg->auth, "*") == 0) tg->auth[0] = 0;
+        }
         if (uend > p && pct_decode(p, (size_t)(uend - p), tg->user, sizeof tg->user) != 0)
             return "bad percent-encoding in the user name";
         host = at + 1;
@@ -282,6 +326,7 @@ static const char *parse_url(const char *url, target *tg)
         if (mb_end > mb &&
             pct_decode(mb, (size_t)(mb_end - mb), tg->mailbox, sizeof tg->mailbox) != 0)
             return "bad percent-encoding in the mailbox";
+        tg->has_mailbox = mb_end > mb;
         p = mb_end;
         if (prefix_ci(p, ";UIDVALIDITY=")) {
             size_t n;
@@ -295,6 +340,43 @@ static const char *parse_url(const char *url, target *tg)
             p += 6;
             n = strcspn(p, "/?#");
             if (parse_num(p, n, 4294967295ul, &tg->uid) != 0) return "bad UID";
+            p += n;
+            if (prefix_ci(p, "/;SECTION=")) {
+                size_t k;
+                p += 10;
+                n = strcspn(p, "/?#");
+                if (n == 0 || pct_decode(p, n, tg->section, sizeof tg->section) != 0)
+                    return "bad ;SECTION=";
+                for (k = 0; tg->section[k]; k++) {
+                    char ch = tg->section[k];
+                    if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+                          (ch >= '0' && ch <= '9') || ch == '.' || ch == ' ' || ch == '(' ||
+                          ch == ')' || ch == '-'))
+                        return "bad ;SECTION= (a part number, HEADER, TEXT, MIME, ...)";
+                }
+                p += n;
+            }
+            if (prefix_ci(p, "/;PARTIAL=")) {
+                const char *dot;
+                p += 10;
+                n = strcspn(p, "/?#");
+                dot = memchr(p, '.', n);
+                if ((p[0] == '0' && (n == 1 || p[1] == '.')) ? 0 :
+                    parse_num(p, dot ? (size_t)(dot - p) : n, 4294967295ul, &tg->partial_start) != 0)
+                    return "bad ;PARTIAL=";
+                if (dot && parse_num(dot + 1, n - (size_t)(dot + 1 - p), 4294967295ul,
+                                     &tg->partial_len) != 0)
+                    return "bad ;PARTIAL= length";
+                tg->has_partial = 1;
+                p += n;
+            }
+        }
+        if (*p == '?' && !tg->uid) {
+            size_t n;
+            p++;
+            n = strcspn(p, "#");
+            if (n == 0 || pct_decode(p, n, tg->search, sizeof tg->search) != 0)
+                return "bad ?search in the URL";
             p += n;
         }
         if (*p) return "URL parts after the mailbox and UID are not supported";
@@ -333,8 +415,39 @@ static void fail(session *s, const char *what, int rc)
         break;
     }
     if (rc == IMAP_E_SINK) die(code, "%s: cannot write the message: %s", what, strerror(errno));
-    die(code, "%s: %s", what, imap_result_str(rc));
+    if (rc == IMAP_E_CAPS_CUT) code = XC_AUTH;
+    {
+        char full[512];
+        imap_error_text(full, sizeof full, rc, &s->c, NULL, NULL);
+        die(code, "%s: %s", what, full);
+    }
 }
+
+#ifdef IMAP_WITH_BEARSSL
+/* A TLS failure in full (imap_error_text), and what to do about it. */
+static void tls_die(session *s, const char *host, int rc)
+{
+    char full[512];
+    const char *hint = NULL;
+    imap_error_text(full, sizeof full, rc, &s->c, &s->tcp, &s->tls);
+    switch (s->tls.cert_problem) {
+    case IMAP_CERT_UNKNOWN_CA: case IMAP_CERT_SELF_SIGNED: case IMAP_CERT_INCOMPLETE_CHAIN:
+        hint = "if you trust this server, give its CA certificate with --cafile FILE";
+        break;
+    case IMAP_CERT_IP:
+        hint = "connect by the host name in the certificate, not by its IP address";
+        break;
+    case IMAP_CERT_HOSTNAME:
+        hint = "the certificate is for another name: check the host in the URL";
+        break;
+    default:
+        if (strstr(s->tls.detail, "plaintext"))
+            hint = "this port does not speak TLS: use imap:// with --starttls (port 143)";
+        break;
+    }
+    die(XC_CONNECT, "TLS with %s: %s%s%s", host, full, hint ? "\nhint: " : "", hint ? hint : "");
+}
+#endif
 
 typedef struct list_match {
     const char *want;           /* UTF-8 */
@@ -422,9 +535,11 @@ static void session_open(session *s, const target *tg, const options *o)
         s->tls_mem = (unsigned char *)malloc(TLS_MEM);
         if (!s->tls_mem) die(XC_LOCAL, "out of memory");
         rc = imap_tls_init(&s->tls, &cfg, s->tls_mem, TLS_MEM);
-        if (rc != IMAP_OK)
-            die(XC_CONNECT, "TLS set-up (%s): %s", o->cafile ? o->cafile : "system CA bundle",
-                imap_result_str(rc));
+        if (rc != IMAP_OK) {
+            char full[512];
+            imap_error_text(full, sizeof full, rc, NULL, NULL, &s->tls);
+            die(XC_CONNECT, "TLS set-up (%s): %s", o->cafile ? o->cafile : "system CA bundle", full);
+        }
     } else if (o->cafile || o->insecure) {
         die(XC_USAGE, "--cafile and --insecure go with imaps:// or --starttls");
     }
@@ -463,8 +578,7 @@ static void session_open(session *s, const target *tg, const options *o)
     if (rc != IMAP_OK && (tg->scheme == SCHEME_IMAPS || o->starttls) &&
         (imap_result_class_of(rc) == IMAP_CLASS_ABORT || rc == IMAP_E_CAPABILITY ||
          rc == IMAP_E_PLAINTEXT))
-        die(XC_CONNECT, "TLS with %s: %s (BearSSL error %d)", tg->host,
-            imap_result_str(rc), s->tls.bearssl_error);
+        tls_die(s, tg->host, rc);
 #endif
     if (rc != IMAP_OK) {
         if (rc == IMAP_E_BYE)
@@ -476,6 +590,8 @@ static void session_open(session *s, const target *tg, const options *o)
 }
 
 /* ---- the password: $IMAP_PASSWORD or the terminal ----------------------- */
+
+static int netrc_password(const char *host, const char *user, char *out, size_t cap);
 
 static int tty_fd = -1;
 static struct termios tty_saved;
@@ -501,6 +617,7 @@ static void read_password(const target *tg, const char *user, char *out, size_t 
         strcpy(out, env);
         return;
     }
+    if (tg->scheme != SCHEME_STREAM && netrc_password(tg->host, user, out, cap)) return;
     tty_fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (tty_fd < 0 || tcgetattr(tty_fd, &tty_saved) != 0)
         die(XC_AUTH, "no password: set IMAP_PASSWORD (no terminal to ask on)");
@@ -544,12 +661,16 @@ static void login(session *s, const target *tg)
     if (s->c.state != IMAP_STATE_NONAUTH) return;   /* PREAUTH */
     if (!user || !*user) die(XC_AUTH, "no user name: put it in the URL (imap://USER@host)");
     read_password(tg, user, password, sizeof password);
-    rc = imap_login(&s->c, user, password, NULL);
+    rc = tg->auth[0] ? imap_login_sasl(&s->c, tg->auth, user, password, NULL)
+                     : imap_login(&s->c, user, password, NULL);
     for (i = 0; i < sizeof password; i++) wipe[i] = 0;
     if (rc == IMAP_E_NO || rc == IMAP_E_BAD)
         die(XC_AUTH, "login as %s refused: %s", user, s->c.last_text);
     if (rc == IMAP_E_PLAINTEXT)
         die(XC_AUTH, "the server does not allow a password without TLS (LOGINDISABLED)");
+    if (rc == IMAP_E_CAPABILITY || rc == IMAP_E_UNSUPPORTED)
+        die(XC_AUTH, ";AUTH=%s: %s", tg->auth,
+            rc == IMAP_E_CAPABILITY ? "the server does not offer it" : "not built in");
     if (rc != IMAP_OK) fail(s, "login", rc);
 }
 
@@ -633,6 +754,8 @@ static void cmd_stat(session *s, const target *tg, int argc)
            (unsigned long long)st.unseen, (unsigned long long)st.uidnext);
 }
 
+#include "imapcat_fetchset.c"
+
 /* ---- search ----------------------------------------------------------- */
 
 static void on_search(void *arg, imap_client *c, const imap_response *r)
@@ -650,6 +773,10 @@ static void cmd_search(session *s, const target *tg, int argc, char **argv)
     const char **args;
     imap_call call;
     int i, n = 0, eight_bit = 0, rc;
+    if (argc == 0 && tg->search[0]) {
+        search_url(s, tg);
+        return;
+    }
     if (argc == 0) usage_error("search needs CRITERIA, e.g. ALL, FROM alice, UNSEEN");
     args = (const char **)malloc(sizeof *args * (size_t)(argc + 2));
     if (!args) die(XC_LOCAL, "out of memory");
@@ -756,11 +883,17 @@ static void cmd_fetch(session *s, const target *tg, const options *o, int argc, 
     fetch_state f;
     imap_call call;
     const char *args[2];
-    char uidbuf[16];
+    char uidbuf[16], items[256];
     int rc;
     memset(&f, 0, sizeof f);
     f.bar_pct = -1;
-    if (argc > 1) usage_error("fetch takes one UID");
+    /* a set (1:5,9), a search URL or -o DIR: several messages */
+    if ((argc == 1 && strspn(argv[0], "0123456789") != strlen(argv[0])) ||
+        (argc == 0 && !tg->uid && tg->search[0]) || o->outdir) {
+        cmd_fetch_set(s, tg, o, argc ? argv[0] : NULL);
+        return;
+    }
+    if (argc > 1) usage_error("fetch takes one UID or a UID set");
     if (argc == 1) {
         if (parse_num(argv[0], strlen(argv[0]), 4294967295ul, &f.uid) != 0)
             usage_error("fetch: the UID must be a number from 1 to 4294967295");
@@ -787,13 +920,12 @@ static void cmd_fetch(session *s, const target *tg, const options *o, int argc, 
     f.bar = !o->headers && f.size >= 256 * 1024 && isatty(2) && !isatty(1);
     imap_parser_set_sink(imap_client_parser(&s->c), 0, on_literal, &f);
     call.on_data = on_body;
-    args[1] = o->headers ? "(BODY.PEEK[HEADER])" : "(BODY.PEEK[])";
+    args[1] = body_items(tg, o, items, sizeof items);
     errno = 0;
     rc = imap_uid(&s->c, "FETCH", args, 2, &call);
     imap_parser_set_sink(imap_client_parser(&s->c), 0, NULL, NULL);
     if (f.bar && f.bar_pct >= 0 && f.bar_pct < 100) fputs("\n", stderr);
-    if (f.write_error || fflush(stdout) != 0)
-        die(XC_LOCAL, "writing the message: %s", strerror(f.write_error ? f.write_error : errno));
+    if (f.write_error || fflush(stdout) != 0) stdout_failed(f.write_error ? f.write_error : errno);
     if (rc != IMAP_OK) fail(s, "fetch", rc);
     if (!f.got) die(XC_NOTFOUND, "%s: UID %lu disappeared", tg->mailbox, f.uid);
 }
@@ -873,13 +1005,6 @@ static void on_signal(int sig)
     interrupted = 1;
 }
 
-static void print_field(imap_str s)
-{
-    size_t i;
-    for (i = 0; s.ptr && i < s.len; i++)            /* one line, one field */
-        putchar(s.ptr[i] == '\t' || s.ptr[i] == '\r' || s.ptr[i] == '\n' ? ' ' : s.ptr[i]);
-}
-
 /* New messages are those at or above the UIDNEXT seen last (RFC 3501
    §2.3.1.1): unlike message counts, UIDs survive expunges. */
 typedef struct idle_state {
@@ -892,35 +1017,52 @@ typedef struct idle_state {
 static idle_state idle_st;      /* static: an IDLE cut short by Ctrl-C
                                    completes later, during LOGOUT */
 
+/* A decoded field on one line: TAB, CR, LF become spaces. */
+static void print_clean(const char *s)
+{
+    for (; *s; s++) putchar(*s == '\t' || *s == '\r' || *s == '\n' ? ' ' : *s);
+}
+
+/* Charsets imap.h does not build in go through iconv (glibc has it). */
+#ifdef __GLIBC__
+#include <iconv.h>
+static long iconv_convert(void *arg, imap_str charset, const void *in, size_t n,
+                          char *out, size_t cap)
+{
+    char name[64], tmp[4 * IMAP_MIME_CONVERT_BYTES + 16], *ip = (char *)(size_t)in, *op = tmp;
+    size_t il = n, ol = sizeof tmp;
+    iconv_t cd;
+    (void)arg;
+    if (charset.len >= sizeof name) return -1;
+    memcpy(name, charset.ptr, charset.len);
+    name[charset.len] = 0;
+    if ((cd = iconv_open("UTF-8", name)) == (iconv_t)-1) return -1;
+    if (in && iconv(cd, &ip, &il, &op, &ol) == (size_t)-1) op = NULL;
+    iconv_close(cd);
+    if (!op) return -1;
+    if (out && (size_t)(op - tmp) <= cap) memcpy(out, tmp, (size_t)(op - tmp));
+    return (long)(op - tmp);
+}
+static const imap_charset_conv charsets = {iconv_convert, NULL};
+#define CHARSETS (&charsets)
+#else
+#define CHARSETS NULL
+#endif
+
 static void on_new(void *arg, imap_client *c, const imap_response *r)
 {
-    const imap_value *env = imap_fetch_get(r, "ENVELOPE"), *uid = imap_fetch_get(r, "UID");
-    const imap_value *cur;
-    imap_envelope e;
-    imap_address a;
-    imap_u64 u = 0;
+    static char buf[16384];
+    imap_summary sm;
     (void)arg;
     (void)c;
-    if (!env || !uid || imap_value_u64(uid, &u) != 0 || imap_envelope_decode(env, &e) != 0) return;
+    if (imap_summary_decode(r, buf, sizeof buf, CHARSETS, &sm) == IMAP_E_SYNTAX || !sm.uid) return;
     /* "UID n:*" also returns the last message when all UIDs are below n */
-    if (u < idle_st.next_uid) return;
-    if (u > idle_st.top) idle_st.top = u;
-    printf("%llu\t", (unsigned long long)u);
-    cur = e.from;
-    while (imap_address_next(&cur, &a) == 1) {
-        if (a.group_start || a.group_end) continue;
-        if (a.name.len) {
-            print_field(a.name);
-            fputs(" <", stdout);
-        }
-        print_field(a.mailbox);
-        putchar('@');
-        print_field(a.host);
-        if (a.name.len) putchar('>');
-        break;                          /* the first author is enough */
-    }
+    if (sm.uid < idle_st.next_uid) return;
+    if (sm.uid > idle_st.top) idle_st.top = sm.uid;
+    printf("%llu\t", (unsigned long long)sm.uid);
+    print_clean(sm.from);
     putchar('\t');
-    print_field(e.subject);
+    print_clean(sm.subject);
     putchar('\n');
     fflush(stdout);
 }
@@ -1011,6 +1153,84 @@ static void cmd_idle(session *s, const target *tg, const options *o, int argc)
     /* a pending IDLE gets its DONE before LOGOUT (the engine does it) */
 }
 
+/* ---- summary ---------------------------------------------------------- */
+
+static void on_summary(void *arg, const imap_summary *sm)
+{
+    (void)arg;
+    if (sm->result) {
+        fprintf(stderr, "imapcat: message %llu needs %lu bytes to decode; skipped\n",
+                (unsigned long long)sm->msgno, (unsigned long)sm->needed);
+        return;
+    }
+    printf("%llu\t", (unsigned long long)sm->uid);
+    print_clean(sm->date);
+    putchar('\t');
+    print_clean(sm->from);
+    putchar('\t');
+    print_clean(sm->subject);
+    putchar('\n');
+}
+
+static void cmd_summary(session *s, const target *tg, int argc, char **argv)
+{
+    static char buf[16384];
+    unsigned long n = 20;
+    imap_u64 lo;
+    char set[48];
+    int rc;
+    if (argc > 1 || (argc == 1 && parse_num(argv[0], strlen(argv[0]), 1000000ul, &n) != 0))
+        usage_error("summary takes at most one count N (1 to 1000000)");
+    examine(s, tg);
+    if (s->c.exists == 0) return;
+    lo = s->c.exists > n ? s->c.exists - n + 1 : 1;
+    sprintf(set, "%llu:%llu", (unsigned long long)lo, (unsigned long long)s->c.exists);
+    rc = imap_fetch_summary(&s->c, set, 0, CHARSETS, buf, sizeof buf, on_summary, NULL);
+    if (rc != IMAP_OK && rc != IMAP_E_NOMEM) fail(s, "summary", rc);
+}
+
+/* ---- fetch --part ------------------------------------------------------- */
+
+static int write_part(void *arg, const void *data, size_t len)
+{
+    return fwrite(data, 1, len, (FILE *)arg) == len ? 0 : 1;
+}
+
+static void cmd_fetch_part(session *s, const target *tg, const options *o, int argc, char **argv)
+{
+    unsigned long uid = tg->uid;
+    imap_part_info info;
+    const char *p;
+    FILE *out = stdout;
+    int rc;
+    if (argc > 1) usage_error("fetch takes one UID");
+    if (argc == 1 && parse_num(argv[0], strlen(argv[0]), 4294967295ul, &uid) != 0)
+        usage_error("fetch: the UID must be a number from 1 to 4294967295");
+    if (!uid) usage_error("fetch --part needs a UID (an argument, or /;UID=N in the URL)");
+    for (p = o->part; *p; p++)             /* 1, 2.1, 1.2.3: no empty or 0 piece */
+        if (!((*p >= '1' && *p <= '9') || (*p == '0' && p > o->part && p[-1] != '.') ||
+              (*p == '.' && p > o->part && p[-1] != '.' && p[1])))
+            usage_error("--part takes a part number such as 2 or 1.2");
+    examine(s, tg);
+    if (o->outdir && !(out = fopen(o->outdir, "wb")))
+        die(XC_LOCAL, "%s: %s", o->outdir, strerror(errno));
+    errno = 0;
+    rc = imap_fetch_part(&s->c, uid, o->part, 0, write_part, out, &info);
+    if (out == stdout) {
+        if (fflush(out) != 0 && rc == IMAP_OK) rc = IMAP_E_SINK;
+    } else if (fclose(out) != 0 && rc == IMAP_OK) {
+        rc = IMAP_E_SINK;
+    }
+    if (rc != IMAP_OK && o->outdir) remove(o->outdir);
+    if (rc == IMAP_E_ARGS && info.found == 0)
+        die(XC_NOTFOUND, "%s: no message with UID %lu", tg->mailbox, uid);
+    if (rc == IMAP_E_ARGS)
+        die(XC_NOTFOUND, "UID %lu has no part %s", uid, o->part);
+    if (rc == IMAP_E_SINK) die(XC_LOCAL, "writing part %s: %s", o->part, strerror(errno ? errno : EIO));
+    if (rc != IMAP_OK) fail(s, "fetch", rc);
+}
+#include "imapcat_sync.c"
+
 /* ---- main ------------------------------------------------------------- */
 
 int main(int argc, char **argv)
@@ -1038,10 +1258,21 @@ int main(int argc, char **argv)
             o.verbose = 1;
         } else if (strcmp(a, "--headers") == 0) {
             o.headers = 1;
+        } else if (strcmp(a, "--part") == 0) {
+            if (i + 1 >= argc) usage_error("--part needs a part number");
+            o.part = argv[++i];
         } else if (strcmp(a, "--starttls") == 0) {
             o.starttls = 1;
         } else if (strcmp(a, "--insecure") == 0) {
             o.insecure = 1;
+        } else if ((strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) && i + 1 < argc) {
+            o.outdir = argv[++i];
+        } else if (strcmp(a, "--sync-method") == 0 && i + 1 < argc) {
+            const char *m = argv[++i];
+            sync_method_cap = strcmp(m, "qresync") == 0 ? IMAP_SYNC_QRESYNC :
+                              strcmp(m, "condstore") == 0 ? IMAP_SYNC_CONDSTORE :
+                              strcmp(m, "plain") == 0 ? IMAP_SYNC_PLAIN : -1;
+            if (sync_method_cap < 0) usage_error("--sync-method: qresync, condstore or plain");
         } else if (strcmp(a, "--stream") == 0 || strcmp(a, "--cafile") == 0 ||
                    strcmp(a, "--timeout") == 0) {
             if (i + 1 >= argc) {
@@ -1079,14 +1310,19 @@ int main(int argc, char **argv)
     } else if (!tg.host[0]) {
         usage_error("the URL has no host");
     }
-    if (i >= npos) usage_error("expected a command: list, stat, search, fetch, append or idle");
+    if (i >= npos) usage_error("expected a command: list, stat, search, fetch, append, idle or sync");
     cmd = pos[i++];
     if (strcmp(cmd, "list") && strcmp(cmd, "stat") && strcmp(cmd, "search") &&
-        strcmp(cmd, "fetch") && strcmp(cmd, "append") && strcmp(cmd, "idle")) {
+        strcmp(cmd, "fetch") && strcmp(cmd, "append") && strcmp(cmd, "idle") &&
+        strcmp(cmd, "sync") && strcmp(cmd, "summary")) {
         fprintf(stderr, "imapcat: unknown command %s\n", cmd);
-        usage_error("commands: list, stat, search, fetch, append, idle");
+        usage_error("commands: list, stat, search, fetch, append, idle, sync, summary");
     }
     if (strcmp(cmd, "fetch") != 0 && o.headers) usage_error("--headers goes with fetch");
+    if (strcmp(cmd, "fetch") != 0 && o.outdir) usage_error("-o goes with fetch");
+    if (strcmp(cmd, "fetch") != 0 && o.part) usage_error("--part goes with fetch");
+    /* a reader that goes away (| head) is an EPIPE on write, not a signal */
+    signal(SIGPIPE, SIG_IGN);
     if (strcmp(cmd, "idle") != 0 && o.timeout_s) usage_error("--timeout goes with idle");
 
     session_open(&sess, &tg, &o);
@@ -1094,11 +1330,14 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "list") == 0) cmd_list(&sess, npos - i, pos + i);
     else if (strcmp(cmd, "stat") == 0) cmd_stat(&sess, &tg, npos - i);
     else if (strcmp(cmd, "search") == 0) cmd_search(&sess, &tg, npos - i, pos + i);
+    else if (strcmp(cmd, "fetch") == 0 && o.part) cmd_fetch_part(&sess, &tg, &o, npos - i, pos + i);
     else if (strcmp(cmd, "fetch") == 0) cmd_fetch(&sess, &tg, &o, npos - i, pos + i);
+    else if (strcmp(cmd, "summary") == 0) cmd_summary(&sess, &tg, npos - i, pos + i);
     else if (strcmp(cmd, "append") == 0) cmd_append(&sess, &tg, npos - i, pos + i);
+    else if (strcmp(cmd, "sync") == 0) cmd_sync(&sess, &tg, npos - i, pos + i);
     else cmd_idle(&sess, &tg, &o, npos - i);
 
-    if (fflush(stdout) != 0) die(XC_LOCAL, "writing stdout: %s", strerror(errno));
+    if (fflush(stdout) != 0) stdout_failed(errno);
     rc = imap_logout(&sess.c, NULL);
     session_close(&sess);
     free(sess.mem);

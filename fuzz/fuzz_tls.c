@@ -81,6 +81,7 @@ static void server(const unsigned char *d, size_t n)
 {
     static const int codes[] = {
         IMAP_E_TLS_UNKNOWN_CA, IMAP_E_TLS_EXPIRED, IMAP_E_TLS_HOSTNAME, IMAP_E_TLS_HANDSHAKE,
+        IMAP_E_TLS_POLICY,
         IMAP_E_TLS, IMAP_E_TLS_CLOSED, IMAP_E_TIMEOUT, IMAP_E_IO, IMAP_E_CLOSED, IMAP_OK
     };
     imap_tls_config cfg;

@@ -13,7 +13,8 @@
 # -Wall -Wextra -Wpedantic -Werror; clang and clang++ add -Wconversion
 # -Wshadow. Feature sets: none, IMAP_NO_POSIX, IMAP_WITH_BEARSSL,
 # IMAP_WITH_ZLIB, IMAP_STATIC, all of them together, and all but
-# IMAP_NO_POSIX (what a desktop program would use).
+# IMAP_NO_POSIX (what a desktop program would use); IMAP_NO_MIME, and
+# IMAP_NO_CHARSETS without POSIX (firmware).
 #
 # The translation unit includes imap.h for its declarations, then defines
 # IMAP_IMPLEMENTATION and includes it twice more (the second must be a
@@ -50,7 +51,9 @@ IMAP_WITH_BEARSSL
 IMAP_WITH_ZLIB
 IMAP_STATIC
 IMAP_WITH_BEARSSL,IMAP_WITH_ZLIB,IMAP_STATIC
-IMAP_NO_POSIX,IMAP_WITH_BEARSSL,IMAP_WITH_ZLIB,IMAP_STATIC"
+IMAP_NO_POSIX,IMAP_WITH_BEARSSL,IMAP_WITH_ZLIB,IMAP_STATIC
+IMAP_NO_MIME
+IMAP_NO_POSIX,IMAP_NO_CHARSETS"
 
 # One build per line: label<TAB>command
 {

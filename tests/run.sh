@@ -7,7 +7,8 @@
 # runs the integration suite against a private Dovecot, GNU Mailutils and
 # Cyrus IMAP (each session then replayed with faults at every byte
 # offset). Also: the compile matrix (tests/compile.sh), a Cortex-M4
-# firmware build (tests/firmware/build.sh) and Windows (mingw-w64, tests
+# firmware build (tests/firmware/build.sh) run under QEMU against Dovecot
+# (tests/firmware/run.sh) and Windows (mingw-w64, tests
 # under wine: tests/windows/build.sh), the integration suite again under
 # valgrind, the guard-page test without sanitizers, the committed fuzz
 # corpora replayed and each fuzz target run. The last line is
@@ -143,6 +144,19 @@ done
 
 # ---- 2b. firmware: Cortex-M4, no OS, newlib-nano ---------------------------
 run_counted firmware bash tests/firmware/build.sh
+# ...and running under QEMU (mps2-an386) against Dovecot over the UART,
+# with its figures (tests/firmware/run.sh; ~2 minutes)
+if [ "${IMAP_SKIP_SERVER:-0}" = 1 ]; then
+    echo "note: IMAP_SKIP_SERVER=1: the QEMU firmware sessions are skipped"
+else
+    run_counted firmware-qemu bash tests/firmware/run.sh
+fi
+
+# ---- 2c. TLS: a private PKI served by OpenSSL, each bad certificate refused
+# with its code and words, the good ones accepted (tests/it_tls_pki.sh)
+imaph_ensure_pkgs /usr/bin/openssl:openssl /usr/include/openssl/ssl.h:libssl-dev \
+    /usr/include/mbedtls/ssl.h:libmbedtls-dev
+CFLAGS="$SAN" run_counted it_tls_pki bash tests/it_tls_pki.sh "$B"
 
 # ---- 3. golden transcripts through imapdump at several chunk sizes -----------
 if gcc -std=c99 $WARN $SAN -I"$ROOT" examples/imapdump.c -o "$B/imapdump" 2> "$B/err"; then
@@ -190,8 +204,10 @@ fi
 # ---- 3b. every example builds clean (one cc line each); embedded.c runs -----
 for ex in examples/*.c; do
     name=$(basename "$ex" .c)
+    extra=$(sed -n '1s|^/\* build: \(.*\) \*/$|\1|p' "$ex")   # e.g. tls_openssl.c's -lssl
     for cc in gcc clang; do
-        if $cc -std=c99 $WARN -O2 -I"$ROOT" "$ex" -o "$B/ex-$name-$cc" 2> "$B/err"; then
+        # shellcheck disable=SC2086
+        if $cc -std=c99 $WARN -O2 -I"$ROOT" "$ex" -o "$B/ex-$name-$cc" $extra 2> "$B/err"; then
             pass "examples/$name.c builds clean: $cc -std=c99 -O2 $WARN"
         else
             fail "examples/$name.c builds clean ($cc)"; cat "$B/err"
@@ -362,9 +378,16 @@ else
             fail "tests/it_dovecot.c builds without sanitizers"; cat "$B/err"
         fi
         examples_vs_dovecot
+        run_counted tls_examples/dovecot bash tests/it_tls_examples.sh "$B" "$SRV/env"
         # issue 13: README's C blocks, fetch_all vs a hostile server, the
         # store and per-call sink on 3,000 messages, the imaplib diff test
         run_counted "facade (tests/facade.sh)" bash tests/facade.sh "$SRV"
+        # imapcat sync: first and incremental pulls by each path, cut short
+        # and resumed, checked against the server with Python's imaplib
+        imaph_ensure_pkgs /usr/bin/python3:python3
+        [ -x "$B/imapcat" ] && run_counted sync bash tests/sync/run.sh "$SRV" "$B/imapcat" "$B/idle"
+        # MIME decoding: a generated mailbox judged by Python's email package
+        run_counted "mime vs Python email" bash tests/mime/run.sh "$SRV/env"
     else
         fail "private Dovecot started"; cat "$B/srv.log"
     fi
@@ -377,6 +400,9 @@ else
             pass "private $server started"
             ( . "$D/env" && IMAP_TEST_FAULTS=1 exec "$B/it_dovecot" ) > "$B/it.out" 2>&1
             run_counted "it_dovecot/$server" cat "$B/it.out"
+            run_counted "tls_examples/$server" bash tests/it_tls_examples.sh "$B" "$D/env"
+            # imapcat sync by the best path it offers (Cyrus QRESYNC, Mailutils plain)
+            [ -x "$B/imapcat" ] && run_counted "sync/$server" bash tests/sync/run.sh "$D" "$B/imapcat"
         else
             fail "private $server started"; cat "$B/srv.log"
         fi
@@ -458,6 +484,7 @@ fuzz_target fuzz_engine fuzz/fuzz_engine.c fuzz/corpus/engine "$B/engine.dict"
 fuzz_target fuzz_model fuzz/fuzz_model.c fuzz/corpus/model "$B/engine.dict"
 fuzz_target fuzz_sasl fuzz/fuzz_sasl.c fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
 fuzz_target fuzz_tls fuzz/fuzz_tls.c fuzz/corpus/tls fuzz/tls.dict -lbearssl
+fuzz_target fuzz_mime fuzz/fuzz_mime.c fuzz/corpus/mime fuzz/mime.dict
 
 # The same targets under AFL++ (its libFuzzer-compatible driver), built and
 # fuzzed for AFL_SECONDS each from the committed corpus: they must build,
@@ -492,6 +519,7 @@ afl_target fuzz_cmd fuzz/corpus/cmd fuzz/imap.dict
 afl_target fuzz_engine fuzz/corpus/engine "$B/engine.dict"
 afl_target fuzz_sasl fuzz/corpus/sasl fuzz/sasl.dict -lbearssl
 afl_target fuzz_tls fuzz/corpus/tls fuzz/tls.dict -lbearssl
+afl_target fuzz_mime fuzz/corpus/mime fuzz/mime.dict
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" = 0 ]

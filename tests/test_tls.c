@@ -1230,7 +1230,8 @@ TEST(no_starttls_no_fallback)
         imap_script_init(&sc, pre, 1, &t);
         CHECK_EQ_INT(imap_client_open(&cl, &t), IMAP_OK);    /* TLS not required */
         CHECK_EQ_INT(cl.state, IMAP_STATE_AUTH);
-        CHECK_EQ_INT(imap_starttls(&cl, &tls, "localhost", NULL), IMAP_E_STATE);
+        /* PREAUTH in plaintext may be forged to skip TLS: said so */
+        CHECK_EQ_INT(imap_starttls(&cl, &tls, "localhost", NULL), IMAP_E_PLAINTEXT);
         CHECK_EQ_INT(sc.bytes_written, 0);
         imap_client_close(&cl);
     }
@@ -1365,6 +1366,91 @@ TEST(large_literal_through_half_duplex_tls)
     srv_free(&S);
 }
 
+/* IP literals for the iPAddress check: what is one, what is a name. */
+TEST(ip_literals_parse)
+{
+    static const struct { const char *s; size_t n; const char *bytes; } ok[] = {
+        { "127.0.0.1", 4, "\x7f\x00\x00\x01" },
+        { "::1", 16, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01" },
+        { "[::1]", 16, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x01" },
+        { "2001:db8::8:1", 16, "\x20\x01\x0d\xb8\0\0\0\0\0\0\0\0\0\x08\0\x01" },
+        { "::ffff:192.0.2.1", 16, "\0\0\0\0\0\0\0\0\0\0\xff\xff\xc0\x00\x02\x01" },
+        { "1:2:3:4:5:6:7:8", 16, "\0\x01\0\x02\0\x03\0\x04\0\x05\0\x06\0\x07\0\x08" },
+    };
+    static const char *const names[] = {
+        "localhost", "1.2.3", "1.2.3.4.5", "256.1.1.1", "01.2.3.4", "1.2.3.4.", "a::b::c",
+        "1:2:3:4:5:6:7:8:9", ":1::2", "1::2:", "12345::1", "::1.2.3", "[::1", "", "1..2.3",
+        "example.com", "::g"
+    };
+    unsigned char out[16];
+    size_t i;
+    for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        CHECK_EQ_INT(imap__ip_parse(ok[i].s, out), ok[i].n);
+        CHECK(memcmp(out, ok[i].bytes, ok[i].n) == 0);
+    }
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (imap__ip_parse(names[i], out) != 0) printf("    taken as an IP: %s\n", names[i]);
+        CHECK_EQ_INT(imap__ip_parse(names[i], out), 0);
+    }
+}
+
+/* The certificate reader over hostile bytes: every truncation of a real
+   certificate is "bad" (refused), every one-byte change is survived
+   (ASan watches), and the whole certificate is read right. */
+static imap_tls dert;
+static int der_read(const unsigned char *d, size_t n, size_t split)
+{
+    memset(&dert, 0, sizeof dert);
+    imap__der_start(&dert, (uint32_t)n);
+    if (split > n) split = n;
+    imap__der_push(&dert, d, split);
+    imap__der_push(&dert, d + split, n - split);
+    imap__der_end(&dert);
+    return dert._seen[0].bad;
+}
+
+TEST(certificate_reader_hostile_bytes)
+{
+    imap_tls_config c;
+    unsigned char buf[4096];
+    const unsigned char *der;
+    size_t n, i;
+    memset(&c, 0, sizeof c);
+    c.insecure = 1;
+    c.cert_pem = SRV_RSA_PEM;
+    c.key_pem = SRV_RSA_KEY;
+    CHECK_EQ_INT(imap_tls_init(&tls, &c, tamem, sizeof tamem), IMAP_OK);
+    der = tls._chain[0].data;
+    n = tls._chain[0].data_len;
+    CHECK(n > 500 && n <= sizeof buf);
+    if (n > sizeof buf) return;
+    for (i = 0; i <= n; i += 97) {
+        CHECK_EQ_INT(der_read(der, n, i), 0);
+        CHECK_EQ_INT(dert._seen[0].key_type, 1);
+        CHECK_EQ_INT(dert._seen[0].key_bits, 2048);
+        CHECK_EQ_INT(dert._seen[0].sig, 0);
+        CHECK_EQ_INT(dert._eku, 2);
+        CHECK(dert._has_dns);
+        CHECK(!dert._seen[0].self_issued);
+        CHECK(dert._seen[0].not_after > dert._seen[0].not_before);
+    }
+    for (i = 1; i < n; i++) {
+        memset(&dert, 0, sizeof dert);
+        imap__der_start(&dert, (uint32_t)n);
+        imap__der_push(&dert, der, i);
+        imap__der_end(&dert);               /* cut short */
+        if (!dert._seen[0].bad) printf("    truncation at %lu not seen\n", (unsigned long)i);
+        CHECK(dert._seen[0].bad);
+    }
+    for (i = 0; i < n; i++) {
+        memcpy(buf, der, n);
+        buf[i] ^= 0xff;
+        der_read(buf, n, i / 2);
+        buf[i] = (unsigned char)(i * 7);
+        der_read(buf, n, n);
+    }
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -1388,5 +1474,7 @@ int main(void)
     RUN(preauth_in_plaintext_is_refused_when_tls_is_required);
     RUN(open_starttls_and_open_tls);
     RUN(large_literal_through_half_duplex_tls);
+    RUN(ip_literals_parse);
+    RUN(certificate_reader_hostile_bytes);
     return test_summary();
 }
