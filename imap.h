@@ -2122,6 +2122,7 @@ struct imap_client {
     unsigned long _store_evicted;   /* entries of finished calls made room */
     unsigned long _done_owner;      /* on_done running: its command's seq */
     unsigned _nsinks;               /* outstanding calls with a sink */
+    unsigned long _picked_seq;      /* the call whose sink took this response */
     char _caps[IMAP_CAPS_BYTES];
     size_t _caps_len;
     size_t _caps_need;            /* 0: the list is whole; else its size */
@@ -8481,9 +8482,10 @@ static void imap__auth_step(imap_client *c, imap__pending *p, const imap_respons
 
 /* Does a FETCH response fall in the set of command p? A command without
    a known set takes any; a UID set needs the response's UID item (r NULL,
-   before the response is parsed: any for a UID set, else by msgno). */
+   before the response is parsed: the UID seen on its first line, if
+   any, else any for a UID set; msgno for a number set). */
 static int imap__fetch_in_set(const imap_response *r, imap_u64 msgno, int has_msgno,
-                              const imap__pending *p)
+                              imap_u64 uid, int has_uid, const imap__pending *p)
 {
     imap_seqset_iter it;
     imap_u64 n, lo, hi;
@@ -8492,9 +8494,13 @@ static int imap__fetch_in_set(const imap_response *r, imap_u64 msgno, int has_ms
     if (!p->set[0] || p->kind == IMAP__K_SELECT || p->kind == IMAP__K_EXAMINE) return 1;
     if (p->uid_set) {
         const imap_value *u;
-        if (!r) return 1;
-        u = imap_fetch_get(r, "UID");
-        if (!u || imap_value_u64(u, &n) != 0) return 0;
+        if (!r && !has_uid) return 1;
+        if (r) {
+            u = imap_fetch_get(r, "UID");
+            if (!u || imap_value_u64(u, &n) != 0) return 0;
+        } else {
+            n = uid;
+        }
     } else {
         if (!has_msgno) return 0;
         n = msgno;
@@ -8576,7 +8582,7 @@ static imap__pending *imap__oldest_sent(imap_client *c)
    told, else (a flag change the server volunteered) to the oldest that
    takes FETCH at all. */
 static imap__pending *imap__route(imap_client *c, unsigned bit, const imap_response *r,
-                                  imap_u64 msgno, int has_msgno)
+                                  imap_u64 msgno, int has_msgno, imap_u64 uid, int has_uid)
 {
     imap__pending *to = NULL, *any = NULL;
     unsigned i;
@@ -8585,7 +8591,8 @@ static imap__pending *imap__route(imap_client *c, unsigned bit, const imap_respo
         if (!p->seq || p->cur_seg == 0) continue;            /* not sent yet */
         if (!(imap__routes(p) & bit)) continue;
         if (!any || p->seq < any->seq) any = p;
-        if (bit == IMAP__R_FETCH && !imap__fetch_in_set(r, msgno, has_msgno, p)) continue;
+        if (bit == IMAP__R_FETCH && !imap__fetch_in_set(r, msgno, has_msgno, uid, has_uid, p))
+            continue;
         if (bit == IMAP__R_LIST && r && !imap__list_is_answer(r, p)) continue;
         if (!to || p->seq < to->seq) to = p;
     }
@@ -8622,13 +8629,25 @@ static int imap__pick_sink(void *ctx, const unsigned char *line, size_t n,
 {
     imap_client *c = (imap_client *)ctx;
     imap_str name;
-    imap_u64 num = 0;
-    int has_num;
+    imap_u64 num = 0, uid = 0;
+    int has_num, has_uid = 0;
+    size_t i;
     imap__pending *to;
+    c->_picked_seq = 0;
     if (!c->_nsinks || !imap__line_name((const char *)line, n, &name, &num, &has_num))
         return 0;
-    to = imap__route(c, imap__route_bit(name), NULL, num, has_num);
+    /* a UID before the literal tells which UID FETCH it answers */
+    for (i = 1; i + 5 < n && !has_uid; i++) {
+        size_t d = i + 4, e = d;
+        if ((line[i - 1] != '(' && line[i - 1] != ' ') || !imap__ieq((const char *)line + i, 4, "UID "))
+            continue;
+        while (e < n && line[e] >= '0' && line[e] <= '9') e++;
+        if (e > d) has_uid = imap__parse_u64((const char *)line + d, e - d, &uid);
+    }
+    to = imap__route(c, imap__route_bit(name), NULL, num, has_num, uid, has_uid);
     if (!to || !to->call.sink) return 0;
+    /* the response then goes to the command whose sink took its bytes */
+    c->_picked_seq = to->seq;
     *sink = to->call.sink;
     *sink_ctx = to->call.sink_arg;
     return 1;
@@ -8674,7 +8693,13 @@ static void imap__untagged_data(imap_client *c, const imap_response *r)
             if (p->seq && (p->flags & IMAP__F_IDLING)) imap__idle_done(c, p);
         }
     }
-    to = imap__route(c, bit, r, r->number, r->has_number);
+    to = NULL;
+    if (c->_picked_seq) {
+        for (i = 0; i < c->_q_hi; i++)
+            if (c->_q[i].seq == c->_picked_seq && (imap__routes(&c->_q[i]) & bit)) to = &c->_q[i];
+        c->_picked_seq = 0;
+    }
+    if (!to) to = imap__route(c, bit, r, r->number, r->has_number, 0, 0);
     /* a change no command took: imap_watch_step syncs again before IDLE */
     if (!to && (bit & (IMAP__R_EXISTS | IMAP__R_EXPUNGE | IMAP__R_FETCH))) c->_changes++;
     if (to && to->call.on_data) {
@@ -8757,7 +8782,13 @@ static void imap__lost(imap_client *c, imap_str line, int rc)
     int has_num;
     imap__pending *to;
     if (!imap__line_name(line.ptr, line.len, &name, &num, &has_num)) return;
-    to = imap__route(c, imap__route_bit(name), NULL, num, has_num);
+    to = imap__route(c, imap__route_bit(name), NULL, num, has_num, 0, 0);
+    if (c->_picked_seq) {
+        unsigned i;
+        for (i = 0; i < c->_q_hi; i++)
+            if (c->_q[i].seq == c->_picked_seq) to = &c->_q[i];
+        c->_picked_seq = 0;
+    }
     if (to && to->result == 0) to->result = rc;
 }
 

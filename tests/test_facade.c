@@ -176,6 +176,15 @@ static void on_done_rc(void *arg, imap_client *c, int result, const imap_respons
     *(int *)arg = result;
 }
 
+static int refuse(void *ctx, const imap_literal_info *info, const void *data, size_t len)
+{
+    (void)ctx;
+    (void)info;
+    (void)data;
+    (void)len;
+    return 1;
+}
+
 /* A literal sink that keeps what it gets. */
 typedef struct collected {
     char buf[16384];
@@ -249,6 +258,57 @@ TEST(per_call_sink_takes_every_literal_of_its_command)
     script_report();
     CHECK(imap_script_done(&sc));
     (void)args;
+}
+
+/* Two pipelined UID FETCHes, one with a sink: the other's literal must
+   not go to that sink (the UID on the first line tells them apart), and
+   a sink that refuses fails its own call only. */
+TEST(per_call_sink_by_uid_and_refusal)
+{
+    static unsigned char mem[65536];
+    static const imap_script_step steps[] = {
+        { IMAP_SCRIPT_REPLY, GREET, 0 },
+        { IMAP_SCRIPT_EXPECT, "BAAA0 UID FETCH 1:2 BODY.PEEK[]\r\n", 0 },
+        { IMAP_SCRIPT_EXPECT, "BAAA1 UID FETCH 5 BODY.PEEK[]\r\n", 0 },
+        { IMAP_SCRIPT_REPLY, "* 3 FETCH (UID 5 BODY[] {3}\r\nabc)\r\n"
+                             "* 1 FETCH (UID 1 BODY[] {4}\r\nwxyz)\r\n"
+                             "BAAA1 OK done\r\nBAAA0 OK done\r\n", 0 },
+        { IMAP_SCRIPT_EXPECT, "BAAA2 FETCH 1 BODY[]\r\n", 0 },
+        { IMAP_SCRIPT_REPLY, "* 1 FETCH (BODY[] {4}\r\nwxyz)\r\nBAAA2 OK done\r\n", 0 },
+    };
+    const char *a1[] = { "1:2", "BODY.PEEK[]" }, *a2[] = { "5", "BODY.PEEK[]" };
+    imap_call call, other;
+    collected k;
+    int rc1 = 99, rc2 = 99;
+    char v[256];
+    size_t n;
+    memset(&k, 0, sizeof k);
+    CHECK_EQ_INT(open_script(steps, sizeof steps / sizeof steps[0], mem, sizeof mem), IMAP_OK);
+    memset(&call, 0, sizeof call);
+    call.sink = collect;
+    call.sink_arg = &k;
+    call.on_done = on_done_rc;
+    call.arg = &rc1;
+    other = call;
+    other.sink = NULL;
+    other.arg = &rc2;
+    CHECK_EQ_INT(imap_uid(&cl, "FETCH", a1, 2, &call), IMAP_OK);
+    CHECK_EQ_INT(imap_uid(&cl, "FETCH", a2, 2, &other), IMAP_OK);
+    CHECK_EQ_INT(imap_client_wait_all(&cl), IMAP_OK);
+    CHECK_EQ_INT(rc1, IMAP_OK);
+    CHECK_EQ_INT(rc2, IMAP_OK);
+    CHECK_EQ_INT(k.len, 4);
+    CHECK(memcmp(k.buf, "wxyz", 4) == 0);
+    /* UID 5's literal stayed in the buffer and reached the store */
+    CHECK_EQ_INT(imap_client_response(&cl, "FETCH", v, sizeof v, &n), 1);
+    CHECK(strcmp(v, "3 (UID 5 BODY[] {3}\r\nabc)") == 0);
+    /* a sink that refuses: that call is IMAP_E_SINK, the session goes on */
+    memset(&call, 0, sizeof call);
+    call.sink = refuse;
+    CHECK_EQ_INT(imap_fetch(&cl, "1", "BODY[]", &call), IMAP_E_SINK);
+    CHECK_EQ_INT(cl.error, 0);
+    script_report();
+    CHECK(imap_script_done(&sc));
 }
 
 /* imaplib2's callback: the command's data at hand inside on_done. */
@@ -494,6 +554,7 @@ int main(void)
     RUN(imaplib_shapes);
     RUN(login_without_capabilities_asks_once_and_keeps_its_text);
     RUN(per_call_sink_takes_every_literal_of_its_command);
+    RUN(per_call_sink_by_uid_and_refusal);
     RUN(on_done_has_its_data);
     RUN(data_next_splits_like_imaplib);
     RUN(built_commands_through_the_client);
