@@ -7,7 +7,8 @@
    timeout, trickled bytes, literals, drops; a client on its fake clock
    with a random response timeout; then a random sequence of client calls:
    blocking and asynchronous commands (NOOP, FETCH with literals, SEARCH,
-   SELECT, APPEND, IDLE with a timeout, AUTHENTICATE, LOGIN, LOGOUT),
+   SELECT, APPEND, IDLE with a timeout, AUTHENTICATE, LOGIN, LOGOUT,
+   STARTTLS in its two steps with a pass-through "handshake"),
    commands and close issued from on_data, on_done and the unsolicited
    callback, poll, wait_all, time passing, close. After every step:
    - every call ends exactly once: a blocking call by returning, an
@@ -158,7 +159,7 @@ static void model_issue(model *m, int async, int from_cb)
     imap_client *c = &m->c;
     imap_call k;
     model_call *mc;
-    unsigned what = model_pick(&m->g, 11), before = imap_client_pending(c);
+    unsigned what = model_pick(&m->g, 12), before = imap_client_pending(c);
     unsigned long seq0 = c->_seq;
     long long t0 = m->s.now;
     long idle_ms = 0;
@@ -192,6 +193,12 @@ static void model_issue(model *m, int async, int from_cb)
     case 7: rc = imap_login(c, "u", "p", &k); break;
     case 8: rc = model_pick(&m->g, 6) == 0 ? imap_logout(c, &k) : imap_noop(c, &k); break;
     case 9: rc = imap_capability(c, &k); break;
+    case 10:
+        /* the caller's own TLS would handshake between the two steps;
+           here the same transport carries on */
+        rc = imap_starttls_begin(c, &k);
+        if (rc == IMAP_OK) rc = imap_starttls_finish(c, &m->t);
+        break;
     default: {
         const char *args[] = { "1:2", "(UID FLAGS BODY.PEEK[])" };
         rc = imap_uid(c, "FETCH", args, 2, &k);
@@ -251,7 +258,7 @@ static int model_run(model *m, const unsigned char *data, size_t len, unsigned l
     m->closed = 0;
     m->depth = 0;
     fs_init(&m->s, &m->t, model_pick(&m->g, 3) ? NULL :
-            "* OK [CAPABILITY IMAP4rev1 IDLE SASL-IR AUTH=PLAIN] ready\r\n");
+            "* OK [CAPABILITY IMAP4rev1 IDLE SASL-IR AUTH=PLAIN STARTTLS] ready\r\n");
     m->s.max_read = reads[model_pick(&m->g, 7)];
     m->s.would_block = model_pick(&m->g, 3) == 0;
     m->s.delay_ms = delays[model_pick(&m->g, 7)];
