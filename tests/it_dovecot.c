@@ -1303,6 +1303,22 @@ static void cb_chain_search(void *arg, imap_client *c, const imap_response *r)
     k.on_data = cb_chain_body;
     k.on_done = cb_chain_fetch_done;
     k.arg = ch;
+    if (imap_str_is(r->name, "ESEARCH")) {
+        /* IMAP4rev2 answers SEARCH with ESEARCH: the numbers are its ALL set */
+        imap_esearch es;
+        imap_seqset_iter it;
+        imap_u64 lo, hi, n;
+        if (imap_esearch_decode(r, &es) != 0 || !(es.has & IMAP_ES_ALL)) return;
+        imap_seqset_iter_init(&it, es.all.ptr, es.all.len);
+        while (imap_seqset_next(&it, &lo, &hi) == 1 && hi != IMAP_SEQ_STAR && hi - lo < 1000) {
+            for (n = lo; n <= hi; n++) {
+                char num[24];
+                sprintf(num, "%llu", (unsigned long long)n);
+                if (imap_fetch(c, num, "(UID BODY.PEEK[])", &k) == IMAP_OK) ch->fetched++;
+            }
+        }
+        return;
+    }
     for (v = r->args; v; v = v->next) {
         char num[24];
         if (!v->str || v->len >= sizeof num) continue;
