@@ -173,7 +173,9 @@ static void on_done(void *arg, imap_client *c, int result, const imap_response *
                  /* OK, but a response of its own was rejected */
                  (tagged->status == IMAP_STATUS_OK &&
                   (result == IMAP_E_NOMEM || result == IMAP_E_LIMIT ||
-                   result == IMAP_E_SYNTAX || result == IMAP_E_SINK)));
+                   result == IMAP_E_SYNTAX || result == IMAP_E_SINK ||
+                   /* its data did not fit the per-name store */
+                   result == IMAP_E_DROPPED)));
         FZ_CHECK(p->sent > 0);
         if (i == S_STARTTLS && result == IMAP_OK) F.tls_ok = 1;
     }
