@@ -14,6 +14,9 @@ KNOWN = {
                     "asked CAPABILITY (imap.h, the greeting had them); imaplib always asks, so "
                     "Dovecot sends them untagged and the OK text is bare",
     ("*", "authenticate-plain"): "as login: the [CAPABILITY ...] code rides on the OK to imap.h",
+    ("*", "login-cram-md5"): "as login: the [CAPABILITY ...] code rides on the OK to imap.h",
+    ("*", "Time2Internaldate-30feb"): "both refuse a day February lacks: Python raises "
+                                      "ValueError, imap_internaldate_format_tm returns IMAP_E_ARGS",
     ("*", "capability"): "imap.h keeps the greeting's [CAPABILITY] code as an entry until asked "
                          "(imaplib consumed it with its own CAPABILITY at connect), and Dovecot "
                          "sent imaplib an untagged CAPABILITY at login",

@@ -12,7 +12,7 @@ trap 'rm -rf "$B"' EXIT
 . tests/server/common.sh
 imaph_ensure_pkgs /usr/lib/python3/dist-packages/imaplib2.py:python3-imaplib2 > /dev/null 2>&1
 if ! gcc -std=c99 -Wall -Wextra -Wpedantic -Werror -g -O1 -fsanitize=address,undefined \
-    -fno-sanitize-recover=all -I. tests/diff/seq.c -o "$B/seq" 2> "$B/err"; then
+    -fno-sanitize-recover=all -DIMAP_WITH_BEARSSL -I. tests/diff/seq.c -o "$B/seq" -lbearssl 2> "$B/err"; then
     cat "$B/err"; echo "0 passed, 1 failed"; exit 1
 fi
 export TZ=UTC

@@ -272,6 +272,13 @@ int main(int argc, char **argv)
         printf("]\n");
     }
     data_call("getquota", imap_getquota(&c, "\"User quota\"", NULL), "QUOTA");
+    data_call("setquota", imap_setquota(&c, "\"User quota\"", "(STORAGE 1000)", NULL), "QUOTA");
+    data_call("getannotation", imap_getannotation(&c, mbox, "\"/comment\"", "\"value.priv\"", NULL),
+              "ANNOTATION");
+    {
+        const char *an[] = { "\"/comment\"", "(\"value.priv\" \"diff\")" };
+        data_call("setannotation", imap_setannotation(&c, mbox, an, 2, NULL), "ANNOTATION");
+    }
     {
         const char *all[] = { "ALL" };
         data_call("sort", imap_sort(&c, "(DATE)", "UTF-8", all, 1, NULL), "SORT");
@@ -334,7 +341,21 @@ int main(int argc, char **argv)
         putchar('\n');
         imap_client_close(&c);
     }
+    if (connect_to(host, port, &tcp) == IMAP_OK) {
+        text_call("login-cram-md5", imap_login_cram_md5(&c, user, pass, NULL));
+        rc = imap_logout(&c, NULL);
+        begin("logout-3", rc == IMAP_OK ? "BYE" : type_of(rc));
+        entries("BYE");
+        putchar('\n');
+        imap_client_close(&c);
+    }
 
+    {
+        imap_tm feb30 = { 2020, 2, 30, 12, 0, 0, 0 };
+        char out[29];
+        if (imap_internaldate_format_tm(&feb30, out) == IMAP_OK) value_str("Time2Internaldate-30feb", out);
+        else value_str("Time2Internaldate-30feb", "IMAP_E_ARGS");
+    }
     {
         char ap[17], out[29];
         static const char fl[] = "1 (FLAGS (\\Seen \\Answered) UID 4)";

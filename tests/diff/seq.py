@@ -130,6 +130,9 @@ call("setacl", M.setacl, mbox, "bob", "lr")
 call("deleteacl", M.deleteacl, mbox, "bob")
 call("getquotaroot", M.getquotaroot, mbox)
 call("getquota", M.getquota, "\"User quota\"")
+call("setquota", M.setquota, "\"User quota\"", "(STORAGE 1000)")
+call("getannotation", M.getannotation, mbox, '"/comment"', '"value.priv"')
+call("setannotation", M.setannotation, mbox, '"/comment"', '("value.priv" "diff")')
 call("sort", M.sort, "(DATE)", "UTF-8", "ALL")
 call("thread", M.thread, "REFERENCES", "UTF-8", "ALL")
 call("recent", M.recent)
@@ -162,11 +165,20 @@ call("authenticate-plain", M.authenticate, "PLAIN",
      lambda challenge: ("\0%s\0%s" % (user, password)).encode())
 call("logout-2", M.logout)
 
+# login_cram_md5, on a third connection (Dovecot offers CRAM-MD5 here)
+M = mod.IMAP4(host, port)
+call("login-cram-md5", M.login_cram_md5, user, password)
+call("logout-3", M.logout)
+
 # the module's helpers (imaplib2 names one Internaldate2Time and has no Int2AP)
 if hasattr(mod, "Int2AP"):
     emit("Int2AP", "value", mod.Int2AP(4096 + 12345))
 emit("ParseFlags", "value", mod.ParseFlags(b"1 (FLAGS (\\Seen \\Answered) UID 4)"))
 emit("Time2Internaldate", "value", mod.Time2Internaldate(time.localtime(760686745)))   # TZ=UTC
+try:                                    # a day February lacks
+    emit("Time2Internaldate-30feb", "value", mod.Time2Internaldate((2020, 2, 30, 12, 0, 0, 0, 0, 0)))
+except Exception as e:
+    emit("Time2Internaldate-30feb", "raises", type(e).__name__)
 i2t = getattr(mod, "Internaldate2tuple", None) or getattr(mod, "Internaldate2Time")
 emit("Internaldate2tuple", "value",
      tuple(time.gmtime(time.mktime(i2t(b'INTERNALDATE "07-Feb-1994 21:52:25 -0800"')))[:6]))
