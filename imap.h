@@ -2105,7 +2105,10 @@ struct imap_client {
     char last_text[256];          /* its text with its response code, as
                                      imaplib's data: "[APPENDUID 38505
                                      3955] Append completed" (NUL-
-                                     terminated, truncated) */
+                                     terminated; a longer text is cut) */
+    size_t last_text_len;         /* the whole text's length: above
+                                     sizeof last_text - 1 it was cut
+                                     (on_done's tagged response has all) */
     size_t store_needed;          /* IMAP_E_DROPPED: store bytes the call's
                                      data needed (see imap_client_response) */
     long timeout_ms;              /* response timeout, 0 = none */
@@ -8303,6 +8306,7 @@ static void imap__copy_text(imap_client *c, const imap_response *r)
         s = w;
     }
     n = s && e > s ? (size_t)(e - s) : 0;
+    c->last_text_len = n;
     if (n > sizeof c->last_text - 1) n = sizeof c->last_text - 1;
     if (n) memcpy(c->last_text, s, n);
     c->last_text[n] = 0;
@@ -12264,9 +12268,11 @@ static int imap__submit_x(imap_client *c, imap_cmd *cmd, const char *tag, unsign
             /* the command's own text and status stay what it answered */
             char text[sizeof c->last_text];
             int status = c->last_status, r2;
+            size_t text_len = c->last_text_len;
             memcpy(text, c->last_text, sizeof text);
             r2 = imap_capability(c, NULL);
             memcpy(c->last_text, text, sizeof text);
+            c->last_text_len = text_len;
             c->last_status = status;
             if (r2 < 0 && imap_result_class_of(r2) == IMAP_CLASS_ABORT) return r2;
         }

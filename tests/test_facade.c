@@ -204,6 +204,28 @@ static int collect(void *ctx, const imap_literal_info *info, const void *data, s
     return 0;
 }
 
+TEST(a_long_tagged_text_is_cut_and_says_its_length)
+{
+    static unsigned char mem[65536];
+    static char reply[1024];
+    imap_script_step steps[] = {
+        { IMAP_SCRIPT_REPLY, GREET, 0 },
+        { IMAP_SCRIPT_EXPECT, "BAAA0 NOOP\r\n", 0 },
+        { IMAP_SCRIPT_REPLY, reply, 0 },
+    };
+    size_t i, n = sprintf(reply, "BAAA0 OK [ALERT] ");
+    for (i = 0; i < 600; i++) reply[n++] = (char)('a' + i % 26);
+    strcpy(reply + n, "\r\n");
+    CHECK_EQ_INT(open_script(steps, sizeof steps / sizeof steps[0], mem, sizeof mem), IMAP_OK);
+    CHECK_EQ_INT(imap_noop(&cl, NULL), IMAP_OK);
+    /* "[ALERT] " and 600 letters: 608 bytes, 255 kept, the length said */
+    CHECK_EQ_INT((long)cl.last_text_len, 608);
+    CHECK_EQ_INT((long)strlen(cl.last_text), (long)sizeof cl.last_text - 1);
+    CHECK(memcmp(cl.last_text, "[ALERT] abc", 11) == 0);
+    script_report();
+    CHECK(imap_script_done(&sc));
+}
+
 TEST(per_call_sink_takes_every_literal_of_its_command)
 {
     static unsigned char mem[16384];
@@ -552,6 +574,7 @@ int main(void)
     RUN(blocking_fetch_over_the_store_is_not_ok);
     RUN(one_response_larger_than_the_store);
     RUN(imaplib_shapes);
+    RUN(a_long_tagged_text_is_cut_and_says_its_length);
     RUN(login_without_capabilities_asks_once_and_keeps_its_text);
     RUN(per_call_sink_takes_every_literal_of_its_command);
     RUN(per_call_sink_by_uid_and_refusal);
