@@ -12,119 +12,17 @@
 #define IMAP_IMPLEMENTATION
 #include "imap.h"
 
-typedef struct stats {
-    unsigned long long responses, tagged_ok, errors, nomem;
-    unsigned long long fetches, attrs, envelopes, addrs, groups, parts, params;
-    unsigned long long mailboxes, flags, statuses, numbers, literal_bytes, sunk_bytes;
-    unsigned long long check;
-    int last_error;
-} stats;
+#include "bench_walk.h"         /* the decode walk bench_imaph.c times too */
 
-#define BODY_STACK 64
 #define MAX_INFLIGHT 30         /* under IMAP_MAX_PENDING (32) */
 #define MEM_BYTES (1u << 20)
-
-static void walk_params(const imap_value *list, stats *st)
-{
-    const imap_value *cur = list;
-    imap_str n, v;
-    while (imap_param_next(&cur, &n, &v) == 1) {
-        st->params++;
-        st->check += n.len + v.len;
-    }
-}
-
-static void walk_addresses(const imap_value *list, stats *st)
-{
-    const imap_value *cur = list;
-    imap_address a;
-    int rc;
-    while ((rc = imap_address_next(&cur, &a)) == 1) {
-        st->addrs++;
-        st->groups += (unsigned)a.group_start;
-        st->check += a.name.len + a.mailbox.len + a.host.len;
-    }
-    if (rc < 0) st->errors++;
-}
-
-static void walk_envelope(const imap_value *v, stats *st)
-{
-    imap_envelope e;
-    if (imap_envelope_decode(v, &e) != 0) {
-        st->errors++;
-        return;
-    }
-    st->envelopes++;
-    st->check += e.date.len + e.subject.len + e.message_id.len + e.in_reply_to.len;
-    walk_addresses(e.from, st);
-    walk_addresses(e.sender, st);
-    walk_addresses(e.reply_to, st);
-    walk_addresses(e.to, st);
-    walk_addresses(e.cc, st);
-    walk_addresses(e.bcc, st);
-}
-
-/* BODYSTRUCTURE: an explicit stack of parts still to decode, no recursion. */
-static void walk_body(const imap_value *root, stats *st)
-{
-    const imap_value *stack[BODY_STACK];
-    int sp = 0;
-    stack[sp++] = root;
-    while (sp > 0) {
-        imap_body b;
-        const imap_value *c;
-        if (imap_body_decode(stack[--sp], &b) != 0) {
-            st->errors++;
-            continue;
-        }
-        st->parts++;
-        st->check += b.type.len + b.subtype.len + b.encoding.len + b.size + b.lines;
-        walk_params(b.params, st);
-        walk_params(b.disposition_params, st);
-        if (b.multipart) {
-            for (c = b.parts; c && c->type == IMAP_LIST; c = c->next) {
-                if (sp == BODY_STACK) { st->errors++; break; }
-                stack[sp++] = c;
-            }
-        } else if (b.body) {
-            walk_envelope(b.envelope, st);
-            if (sp < BODY_STACK) stack[sp++] = b.body;
-        }
-    }
-}
 
 static void on_data(void *arg, imap_client *c, const imap_response *r)
 {
     stats *st = (stats *)arg;
-    imap_fetch_iter it;
-    imap_fetch_attr a;
-    int rc;
     (void)c;
     st->responses++;
-    if (!imap_response_is(r, "FETCH")) return;
-    if (imap_fetch_begin(r, &it) != 0) { st->errors++; return; }
-    st->fetches++;
-    while ((rc = imap_fetch_next(&it, &a)) == 1) {
-        const imap_value *v = a.value;
-        imap_u64 n;
-        imap_str s;
-        st->attrs++;
-        if (imap_str_is(a.name, "UID") || imap_str_is(a.name, "RFC822.SIZE")) {
-            if (imap_value_u64(v, &n) == 0) st->check += n;
-            else st->errors++;
-        } else if (imap_str_is(a.name, "FLAGS")) {
-            const imap_value *f;
-            for (f = v->child; f; f = f->next) st->flags++;
-        } else if (imap_str_is(a.name, "ENVELOPE")) {
-            walk_envelope(v, st);
-        } else if (imap_str_is(a.name, "BODYSTRUCTURE")) {
-            walk_body(v, st);
-        } else if (imap_value_str(v, &s) == 0) {
-            if ((v->flags & (IMAP_VF_LITERAL | IMAP_VF_SUNK)) == IMAP_VF_LITERAL)
-                st->literal_bytes += s.len;
-        }
-    }
-    if (rc < 0) st->errors++;
+    if (imap_response_is(r, "FETCH")) walk_fetch(r, st);
 }
 
 static void on_done(void *arg, imap_client *c, int result, const imap_response *tagged)
@@ -133,15 +31,6 @@ static void on_done(void *arg, imap_client *c, int result, const imap_response *
     (void)c; (void)tagged;
     if (result == IMAP_OK) st->tagged_ok++;
     else { st->errors++; st->last_error = result; }
-}
-
-static int sink(void *ctx, const imap_literal_info *info, const void *data, size_t len)
-{
-    stats *st = (stats *)ctx;
-    (void)data;
-    st->sunk_bytes += len;
-    st->check += info->offset;
-    return 0;
 }
 
 static double cpu_now(void)
